@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    """What the navigation needs to decide which entries to show."""
+    user = request.user
+    return {
+        "nav": {
+            "org": has_perm(user, Perm.ORG_VIEW),
+            "org_manage": has_perm(user, Perm.ORG_MANAGE),
+            "export": has_perm(user, Perm.DATA_EXPORT),
+            "audit": has_perm(user, Perm.AUDIT_VIEW),
+        }
+    }

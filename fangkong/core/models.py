@@ -1,0 +1,24 @@
+"""Cross-cutting models."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Upload(models.Model):
+    """A file held between an import's preview and its commit (two-phase imports).
+
+    Kept in the database so a multi-process deployment needs no shared disk; removed
+    after commit or when stale.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.filename

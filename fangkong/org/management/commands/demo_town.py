@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delete_demo_town
+from fangkong.org.models import Jurisdiction
+
+
+class Command(BaseCommand):
+    help = "Build the deterministic synthetic demo town (浦市镇) and print one login per role."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=2022)
+        parser.add_argument("--reset", action="store_true", help="delete the demo town first")
+        parser.add_argument(
+            "--if-missing", action="store_true", help="do nothing when the demo town exists"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        exists = Jurisdiction.objects.filter(code=COUNTY_CODE).exists()
+        if exists and options["if_missing"]:
+            self.stdout.write("Demo town already present.")
+            self.print_logins()
+            return
+        if exists and options["reset"]:
+            self.stdout.write("Deleting the existing demo town ...")
+            delete_demo_town()
+        self.stdout.write("Building the demo town ...")
+        result = build_demo_town(seed=options["seed"], progress=self.stdout.write)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo town built in {result.seconds:.1f} s: {result.nodes} jurisdiction nodes, "
+                f"{result.staff} staff, {result.teams} teams."
+            )
+        )
+        self.print_logins()
+
+    def print_logins(self) -> None:
+        from fangkong.org.models import Membership
+
+        rows = []
+        seen: set[str] = set()
+        for m in (
+            Membership.objects.filter(user__username__in=DEMO_USERNAMES)
+            .select_related("user", "jurisdiction")
+            .order_by("role")
+        ):
+            if m.user.username in seen:
+                continue
+            seen.add(m.user.username)
+            rows.append((m.get_role_display(), m.user.username, m.jurisdiction.name))
+        order = {u: i for i, u in enumerate(DEMO_USERNAMES)}
+        rows.sort(key=lambda r: order[r[1]])
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for role, username, node in rows:
+            self.stdout.write(f"  {role:<24} {username:<12} {node}")
+
+
+DEMO_USERNAMES = [
+    "commander",
+    "town01",
+    "cadre011",
+    "gl0101",
+    "gw0101",
+    "mg0001",
+    "vol01011",
+    "cp11",
+    "sampler1",
+    "lab1",
+    "supervisor",
+    "auditor",
+    "admin",
+]

@@ -1,0 +1,67 @@
+"""Roles and the permissions they grant: the one table the whole project consults.
+
+A membership gives a user one role at one jurisdiction node, covering that node's
+whole subtree. Views, API operations and services ask for a named permission; nothing
+else in the code base knows which role may do what.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Perm(StrEnum):
+    ORG_VIEW = "org.view"  # browse jurisdictions, staff and teams in scope
+    ORG_MANAGE = "org.manage"  # create/edit/import jurisdiction nodes
+    STAFF_MANAGE = "staff.manage"  # create staff, grant memberships
+    TEAM_MANAGE = "team.manage"  # create teams, change members
+    PII_UNMASK = "pii.unmask"  # see one record's ID number or phone in clear, with a purpose
+    DATA_EXPORT = "data.export"  # download lists (masked unless unmask is also used)
+    AUDIT_VIEW = "audit.view"  # browse the audit log of the subtree
+
+
+class Role(models.TextChoices):
+    TOWN_COMMANDER = "town_commander", _("Town commander")
+    TOWN_STAFF = "town_staff", _("Town staff")
+    VILLAGE_CADRE = "village_cadre", _("Village cadre")
+    GRID_LEADER = "grid_leader", _("Grid leader")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    MICROGRID_LEADER = "microgrid_leader", _("Micro-grid leader")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    CHECKPOINT_CREW = "checkpoint_crew", _("Checkpoint crew")
+    SAMPLER = "sampler", _("Sampler")
+    LAB = "lab", _("Lab")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AUDITOR = "auditor", _("Auditor")
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+
+
+_FIELD = frozenset({Perm.ORG_VIEW})
+_CADRE = frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.DATA_EXPORT, Perm.TEAM_MANAGE})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.TOWN_COMMANDER: frozenset(Perm) - {Perm.AUDIT_VIEW},
+    Role.TOWN_STAFF: frozenset(
+        {Perm.ORG_VIEW, Perm.STAFF_MANAGE, Perm.TEAM_MANAGE, Perm.DATA_EXPORT, Perm.PII_UNMASK}
+    ),
+    Role.VILLAGE_CADRE: _CADRE | {Perm.STAFF_MANAGE},
+    Role.GRID_LEADER: _CADRE,
+    Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK}),
+    Role.MICROGRID_LEADER: _FIELD,
+    # Volunteers work from tasks handed to them; they browse no registers.
+    Role.VOLUNTEER: frozenset(),
+    Role.CHECKPOINT_CREW: frozenset(),
+    Role.SAMPLER: frozenset(),
+    Role.LAB: frozenset(),
+    Role.SUPERVISOR: frozenset({Perm.ORG_VIEW}),
+    # Auditors read the audit trail; they neither change data nor unmask it.
+    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),
+    Role.SYSTEM_ADMIN: frozenset(Perm),
+}
+
+
+def permissions_for(role: str) -> frozenset[Perm]:
+    return ROLE_PERMISSIONS.get(Role(role), frozenset())

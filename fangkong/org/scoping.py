@@ -1,0 +1,98 @@
+"""The one scoped-access mechanism.
+
+Every scoped model names the lookup to its jurisdiction path (`scope_path`) and uses
+`ScopedQuerySet`, so `Model.objects.visible_to(user, perm)` is the only way views and
+selectors list rows. A user's scope is the union of the subtrees of the memberships
+whose role grants the permission asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from django.db import connection, models
+from django.db.models import Q
+
+from fangkong.org.roles import Perm, permissions_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from fangkong.accounts.models import User
+
+_M = TypeVar("_M", bound=models.Model)
+
+# SQLite's LIKE cannot use an index; a half-open range on a BINARY-collated column can.
+# PostgreSQL gets a varchar_pattern_ops index for LIKE 'prefix%' (Django adds it to
+# every indexed CharField), which is correct under any database collation.
+_RANGE_END = chr(0x10FFFF)
+
+
+def subtree_q(field: str, path: str) -> Q:
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__startswith": path})
+    return Q(**{f"{field}__gte": path, f"{field}__lt": path + _RANGE_END})
+
+
+@dataclass(frozen=True)
+class Grant:
+    jurisdiction_id: int
+    path: str
+    role: str
+
+
+def grants_of(user: User | AnonymousUser) -> tuple[Grant, ...]:
+    """The user's memberships, loaded once per request (cached on the user object)."""
+    if not user.is_authenticated:
+        return ()
+    cached: tuple[Grant, ...] | None = getattr(user, "_fk_grants", None)
+    if cached is None:
+        from fangkong.org.models import Membership
+
+        cached = tuple(
+            Grant(m.jurisdiction_id, m.jurisdiction.path, m.role)
+            for m in Membership.objects.filter(user=user).select_related("jurisdiction")
+        )
+        user._fk_grants = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def forget_grants(user: Any) -> None:
+    if hasattr(user, "_fk_grants"):
+        del user._fk_grants
+
+
+def scope_paths(user: User | AnonymousUser, perm: Perm | None = None) -> list[str]:
+    """Minimal set of subtree roots the user may see (with `perm`, if given)."""
+    paths = sorted(
+        {g.path for g in grants_of(user) if perm is None or perm in permissions_for(g.role)}
+    )
+    roots: list[str] = []
+    for p in paths:
+        if not roots or not p.startswith(roots[-1]):
+            roots.append(p)
+    return roots
+
+
+def has_perm(user: User | AnonymousUser, perm: Perm, path: str | None = None) -> bool:
+    """Whether some membership grants `perm` (at a node covering `path`, if given)."""
+    return any(
+        perm in permissions_for(g.role) and (path is None or path.startswith(g.path))
+        for g in grants_of(user)
+    )
+
+
+class ScopedQuerySet(models.QuerySet[_M]):
+    def visible_to(self, user: User | AnonymousUser, perm: Perm | None = None) -> Self:
+        field: str = self.model.scope_path  # type: ignore[attr-defined]
+        roots = scope_paths(user, perm)
+        if not roots:
+            return self.none()
+        q = Q()
+        for root in roots:
+            q |= subtree_q(field, root)
+        return self.filter(q)
+
+    def within(self, path: str) -> Self:
+        return self.filter(subtree_q(self.model.scope_path, path))  # type: ignore[attr-defined]

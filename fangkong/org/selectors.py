@@ -1,0 +1,98 @@
+"""Reads for the organisation; all of them scoped to the viewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+
+from fangkong.org.access import get_visible_or_404
+from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import ScopedQuerySet, scope_paths
+
+
+def jurisdictions_visible(user: Any) -> ScopedQuerySet[Jurisdiction]:
+    return Jurisdiction.objects.visible_to(user, Perm.ORG_VIEW)
+
+
+def jurisdiction_for_user(user: Any, code: str) -> Jurisdiction:
+    return get_visible_or_404(Jurisdiction.objects.all(), user, Perm.ORG_VIEW, code=code)
+
+
+def scope_roots(user: Any) -> list[Jurisdiction]:
+    """The top nodes of the user's view, each with its number of children."""
+    paths = scope_paths(user, Perm.ORG_VIEW)
+    return list(Jurisdiction.objects.filter(path__in=paths).annotate(child_count=Count("children")))
+
+
+def children_of(node: Jurisdiction) -> list[Jurisdiction]:
+    return list(
+        node.children.annotate(
+            child_count=Count("children", distinct=True),
+            staff_count=Count("staff", distinct=True),
+        ).order_by("code")
+    )
+
+
+def visible_ancestors(user: Any, node: Jurisdiction) -> list[Jurisdiction]:
+    codes = node.ancestor_codes()[:-1]
+    by_code = {j.code: j for j in jurisdictions_visible(user).filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def staff_visible(user: Any) -> ScopedQuerySet[StaffProfile]:
+    return StaffProfile.objects.visible_to(user, Perm.ORG_VIEW).select_related("jurisdiction")
+
+
+def staff_search(
+    user: Any, *, node: Jurisdiction | None = None, q: str = ""
+) -> ScopedQuerySet[StaffProfile]:
+    qs = staff_visible(user)
+    if node is not None:
+        qs = qs.within(node.path)
+    if q:
+        qs = qs.filter(Q(name__contains=q) | Q(user__username__icontains=q) | Q(unit__contains=q))
+    return qs
+
+
+def staff_for_user(user: Any, staff_id: int) -> StaffProfile:
+    return get_visible_or_404(staff_visible(user), user, Perm.ORG_VIEW, pk=staff_id)
+
+
+def memberships_of(profile: StaffProfile) -> list[Membership]:
+    return list(
+        profile.user.memberships.select_related("jurisdiction").order_by("jurisdiction__path")
+    )
+
+
+def teams_visible(user: Any) -> ScopedQuerySet[Any]:
+    return (
+        Team.objects.visible_to(user, Perm.ORG_VIEW)
+        .select_related("jurisdiction", "leader__staff", "template")
+        .annotate(member_count=Count("members"))
+    )
+
+
+def team_for_user(user: Any, team_id: int) -> Team:
+    return get_visible_or_404(
+        Team.objects.select_related("jurisdiction", "template"), user, Perm.ORG_VIEW, pk=team_id
+    )
+
+
+@dataclass
+class HomeCard:
+    node: Jurisdiction
+    roles: list[str]
+    responsibility: list[str]
+
+
+def home_cards(user: Any) -> list[HomeCard]:
+    cards: dict[int, HomeCard] = {}
+    for m in Membership.objects.filter(user=user).select_related("jurisdiction"):
+        card = cards.setdefault(m.jurisdiction_id, HomeCard(m.jurisdiction, [], []))
+        card.roles.append(m.get_role_display())
+        if m.responsibility:
+            card.responsibility.append(m.get_responsibility_display())
+    return sorted(cards.values(), key=lambda c: c.node.path)

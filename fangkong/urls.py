@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from fangkong.api import api
+
+urlpatterns = [
+    path("", include("fangkong.core.urls")),
+    path("accounts/", include("fangkong.accounts.urls")),
+    path("org/", include("fangkong.org.urls")),
+    path("audit/", include("fangkong.audit.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "fangkong.core.errors.forbidden"
+handler404 = "fangkong.core.errors.not_found"
