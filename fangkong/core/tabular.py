@@ -37,6 +37,23 @@ class Table:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
 
 
+# What our own exports put behind a quote (neutralise() and defusedcsv's escaping).
+# defusedcsv also turns every "|" of such a cell into "\|".
+_NEUTRALISED_START = ("=", "+", "-", "@", "%", "\t", "\r")
+
+
+def unneutralise(text: str) -> str:
+    """Undo the export's formula guard, so an exported file re-imports unchanged."""
+    if not text.startswith("'"):
+        return text
+    body = text[1:]
+    if body.startswith("\\|"):
+        return body.replace("\\|", "|")
+    if body.startswith(_NEUTRALISED_START):
+        return body
+    return text
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -51,12 +68,23 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _human_size(size: int) -> str:
+    """Bytes as people read them; whole-MB rounding would say "20 MB > 20 MB"."""
+    if size < 2**10:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size / 2**10:.1f} KB"
+    return f"{size / 2**20:.1f} MB"
+
+
 def _check_size(data: bytes) -> None:
     limit = settings.FANGKONG_MAX_UPLOAD_BYTES
     if len(data) > limit:
+        size, cap = _human_size(len(data)), _human_size(limit)
+        if size == cap:
+            size, cap = f"{len(data)} B", f"{limit} B"
         raise TableError(
-            _("The file is %(size)d MB; the limit is %(limit)d MB.")
-            % {"size": len(data) // 2**20, "limit": limit // 2**20}
+            _("The file is %(size)s; the limit is %(limit)s.") % {"size": size, "limit": cap}
         )
     if not data.strip():
         raise TableError(_("The file is empty."))
@@ -85,12 +113,13 @@ def _decode(data: bytes) -> str:
 
 
 def _trim(rows: Iterable[tuple[int, list[str]]], max_rows: int) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows: one header and at most `max_rows` data rows."""
     count = 0
     for number, cells in rows:
         if not any(cells):
             continue  # blank rows, including Excel's trailing ones
         count += 1
-        if count > max_rows:
+        if count > max_rows + 1:
             raise TableError(
                 _("The file has more than %(limit)d data rows; split it.") % {"limit": max_rows}
             )
@@ -111,16 +140,16 @@ def read_table(data: bytes, filename: str, *, max_rows: int | None = None) -> Ta
             raise TableError(_("The spreadsheet cannot be opened: it may be damaged.")) from exc
         sheet = book.worksheets[0]
         raw = (
-            (i, [_cell_text(v) for v in row])
+            (i, [unneutralise(_cell_text(v)) for v in row])
             for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
         )
     else:
         text = _decode(data)
         raw = (
-            (i, [c.strip() for c in row])
+            (i, [unneutralise(c.strip()) for c in row])
             for i, row in enumerate(csv.reader(io.StringIO(text)), start=1)
         )
-    rows = _trim(raw, max_rows + 1)
+    rows = _trim(raw, max_rows)
     first = next(rows, None)
     if first is None:
         raise TableError(_("The file has no header row."))

@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import Router
 from ninja.errors import HttpError
+from ninja.security import SessionAuth
 
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, has_perm
@@ -88,10 +89,26 @@ def require_perm_at(user: Any, perm: Perm, path: str) -> None:
 
 
 # API operations ---------------------------------------------------------------------
-# Ninja resolves annotations through the wrapper's globals, so API modules must not use
-# `from __future__ import annotations` (their annotations are then real objects).
 
 ACCESS_EXTENSION = "x-fangkong-access"
+
+
+class PermissionSessionAuth(SessionAuth):
+    """Session authentication that also requires a permission.
+
+    Running the check as ninja's auth step means it happens before the request body is
+    parsed, so a caller without the permission learns nothing from validation errors.
+    """
+
+    def __init__(self, perm: Perm | None) -> None:
+        super().__init__()
+        self.perm = perm
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is not None and self.perm is not None and not has_perm(user, self.perm):
+            raise HttpError(403, "Forbidden")
+        return user
 
 
 class ScopedRouter(Router):
@@ -112,16 +129,8 @@ class ScopedRouter(Router):
     def _guarded(
         self, method: str, path: str, perm: Perm | None, kwargs: dict[str, Any]
     ) -> Callable[[Op], Op]:
-        def decorate(fn: Op) -> Op:
-            @wraps(fn)
-            def wrapper(request: HttpRequest, *args: Any, **kw: Any) -> Any:
-                if perm is not None and not has_perm(request.user, perm):
-                    raise HttpError(403, "Forbidden")
-                return fn(request, *args, **kw)
-
-            extra = {ACCESS_EXTENSION: perm.value if perm else "signed_in"}
-            extra |= kwargs.pop("openapi_extra", {})
-            self.api_operation([method], path, openapi_extra=extra, **kwargs)(wrapper)
-            return fn
-
-        return decorate
+        extra = {ACCESS_EXTENSION: perm.value if perm else "signed_in"}
+        extra |= kwargs.pop("openapi_extra", {})
+        return self.api_operation(
+            [method], path, auth=PermissionSessionAuth(perm), openapi_extra=extra, **kwargs
+        )

@@ -1,7 +1,7 @@
 """Organisation API: jurisdictions, staff and teams, scoped and masked."""
 
 from django.http import HttpRequest
-from ninja import Schema
+from ninja import Schema, Status
 
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
@@ -112,13 +112,13 @@ def get_staff(request: HttpRequest, staff_id: int) -> StaffOut:
 @router.write(
     "/staff/{staff_id}/unmask", perm=Perm.PII_UNMASK, response={200: UnmaskOut, 400: dict}
 )
-def unmask_staff(request: HttpRequest, staff_id: int, body: UnmaskIn) -> tuple[int, object]:
+def unmask_staff(request: HttpRequest, staff_id: int, body: UnmaskIn) -> Status[object]:
     """The clear phone number of one staff member; the purpose is written to the audit log."""
     profile = selectors.staff_for_user(request.user, staff_id)
     require_perm_at(request.user, Perm.PII_UNMASK, profile.jurisdiction.path)
     purpose = body.purpose.strip()
     if len(purpose) < 4:
-        return 400, {"detail": "purpose: describe the purpose in at least 4 characters"}
+        return Status(400, {"detail": "purpose: describe the purpose in at least 4 characters"})
     audit_record(
         action=AuditAction.VIEW_PII,
         request=request,
@@ -128,7 +128,7 @@ def unmask_staff(request: HttpRequest, staff_id: int, body: UnmaskIn) -> tuple[i
         purpose=purpose[:300],
         detail={"field": "phone", "via": "api"},
     )
-    return 200, UnmaskOut(id=profile.pk, phone=profile.phone)
+    return Status(200, UnmaskOut(id=profile.pk, phone=profile.phone))
 
 
 def _team_out(t: Team) -> TeamOut:

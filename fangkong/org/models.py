@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.fields import EncryptedTextField
-from fangkong.core.masking import mask_phone
+from fangkong.core.masking import mask_id_number, mask_phone
 from fangkong.org.roles import Role
 from fangkong.org.scoping import ScopedQuerySet
 
@@ -101,6 +101,9 @@ class StaffProfile(models.Model):
     name = models.CharField(_("name"), max_length=50)
     phone = EncryptedTextField(_("phone"), blank=True)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Staff passes and duty rosters need the ID number; it is encrypted like a resident's.
+    id_number = EncryptedTextField(_("ID number"), blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
     unit = models.CharField(_("unit"), max_length=100, blank=True)
     is_party_member = models.BooleanField(_("party member"), default=False)
     kind = models.CharField(_("kind"), max_length=20, choices=StaffKind.choices)
@@ -126,6 +129,10 @@ class StaffProfile(models.Model):
     @property
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
 
 
 class Responsibility(models.TextChoices):

@@ -72,6 +72,8 @@ def teams_visible(user: Any) -> ScopedQuerySet[Any]:
         Team.objects.visible_to(user, Perm.ORG_VIEW)
         .select_related("jurisdiction", "leader__staff", "template")
         .annotate(member_count=Count("members"))
+        # GROUP BY queries ignore Meta.ordering; lists are paginated, so order explicitly.
+        .order_by("jurisdiction__path", "kind", "name")
     )
 
 

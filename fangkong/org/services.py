@@ -7,11 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Sum, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
 from fangkong.core.crypto import blind_index
+from fangkong.core.identity import clean_id_number
 from fangkong.core.normalise import is_landline, is_mainland_mobile, normalise_phone
 from fangkong.org.models import (
     PARTY_ORG_SUFFIX,
@@ -84,12 +87,12 @@ def jurisdiction_move(*, node: Jurisdiction, new_parent: Jurisdiction) -> Jurisd
     """Re-parent a node; the whole subtree's paths follow in one statement."""
     if new_parent.level not in PARENT_LEVEL[node.level]:
         raise ValidationError(_("A node of this level cannot be placed under that node."))
-    old = node.path
+    # The stored path, not the instance's: the instance may predate an ancestor's move.
+    old = Jurisdiction.objects.values_list("path", flat=True).get(pk=node.pk)
     new = child_path(new_parent, node.code)
-    descendants = Jurisdiction.objects.within(old).exclude(pk=node.pk)
-    for child in descendants.only("pk", "path"):
-        child.path = new + child.path[len(old) :]
-        child.save(update_fields=["path"])
+    Jurisdiction.objects.within(old).exclude(pk=node.pk).update(
+        path=Concat(Value(new), Substr("path", len(old) + 1)), updated_at=timezone.now()
+    )
     node.parent = new_parent
     node.path = new
     node.save(update_fields=["parent", "path", "updated_at"])
@@ -144,15 +147,20 @@ def staff_create(
     kind: str,
     jurisdiction: Jurisdiction,
     phone: str = "",
+    id_number: str = "",
     unit: str = "",
     is_party_member: bool = False,
     password: str | None = None,
     password_hash: str | None = None,
 ) -> StaffProfile:
-    """Create a login plus its staff profile. The phone is stored encrypted + hashed."""
+    """Create a login plus its staff profile; phone and ID are stored encrypted + hashed."""
     digits = clean_phone(phone) if phone else ""
     if digits and StaffProfile.objects.filter(phone_hash=blind_index(digits)).exists():
         raise ValidationError({"phone": _("Another staff member already uses this phone.")})
+    try:
+        id_clean = clean_id_number(id_number) if id_number else ""
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from exc
     user = User(username=username)
     if password_hash:
         user.password = password_hash
@@ -169,10 +177,12 @@ def staff_create(
         jurisdiction=jurisdiction,
         phone=digits,
         phone_hash=blind_index(digits) if digits else "",
+        id_number=id_clean,
+        id_number_hash=blind_index(id_clean) if id_clean else "",
         unit=unit,
         is_party_member=is_party_member,
     )
-    profile.full_clean(exclude=["user", "phone_hash"])
+    profile.full_clean(exclude=["user", "phone_hash", "id_number_hash"])
     profile.save()
     return profile
 

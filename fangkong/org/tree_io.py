@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.models import PATH_SEP, Jurisdiction, Level
 from fangkong.org.services import child_path, default_party_org_name, jurisdiction_move
 from fangkong.org.validation import TreePlan
 
@@ -74,6 +74,25 @@ def tree_import_commit(*, plan: TreePlan) -> dict[str, int]:
     return {"created": created, "updated": updated, "unchanged": len(plan.rows) - created - updated}
 
 
+def planned_paths(plan: TreePlan) -> dict[str, list[str]]:
+    """Per row: the paths it touches (where it will be, and where it is if it moves).
+
+    Parents may be new rows of the same file, so paths are built level by level from
+    the plan before anything is written; the permission check runs on these.
+    """
+    codes = {r.code for r in plan.rows} | {r.parent_code for r in plan.rows if r.parent_code}
+    existing = dict(Jurisdiction.objects.filter(code__in=codes).values_list("code", "path"))
+    new_paths: dict[str, str] = {}
+    touched: dict[str, list[str]] = {}
+    for row in sorted(plan.rows, key=lambda r: r.level):
+        parent_path = new_paths.get(row.parent_code) or existing.get(row.parent_code, PATH_SEP)
+        new_paths[row.code] = (parent_path if row.parent_code else PATH_SEP) + row.code + PATH_SEP
+        touched[row.code] = [new_paths[row.code]]
+        if row.code in existing and existing[row.code] != new_paths[row.code]:
+            touched[row.code].append(existing[row.code])
+    return touched
+
+
 def tree_export_rows(nodes: Any) -> Iterator[list[Any]]:
     """Rows for the spreadsheet in tree order; the parent code comes from the path."""
     for node in (
@@ -99,4 +118,23 @@ def tree_export_rows(nodes: Any) -> Iterator[list[Any]]:
             node.party_org_name,
             node.household_count,
             node.resident_count,
+        ]
+
+
+STAFF_EXPORT_HEADER = ["姓名", "类别", "单位", "所属辖区", "辖区代码", "党员", "手机号", "身份证号"]
+
+
+def staff_export_rows(profiles: Any, clear_paths: list[str]) -> Iterator[list[Any]]:
+    """Roster rows: phone and ID masked unless the row lies under one of `clear_paths`."""
+    for p in profiles.order_by("jurisdiction__path", "name").iterator(chunk_size=2000):
+        clear = any(p.jurisdiction.path.startswith(root) for root in clear_paths)
+        yield [
+            p.name,
+            p.get_kind_display(),
+            p.unit,
+            p.jurisdiction.name,
+            p.jurisdiction.code,
+            "是" if p.is_party_member else "否",
+            p.phone if clear else p.phone_masked,
+            p.id_number if clear else p.id_number_masked,
         ]

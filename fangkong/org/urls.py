@@ -14,4 +14,5 @@ urlpatterns = [
     path("import/", views.tree_import, name="tree_import"),
     path("import/<int:upload_id>/confirm/", views.tree_import_confirm, name="tree_import_confirm"),
     re_path(r"^export\.(?P<fmt>xlsx|csv)$", views.tree_export, name="tree_export"),
+    re_path(r"^staff/export\.(?P<fmt>xlsx|csv)$", views.staff_export, name="staff_export"),
 ]

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 
 from fangkong.org.models import Jurisdiction, Level
 
-_DIGITS12 = re.compile(r"^\d{12}$")
-_COUNTY = re.compile(r"^\d{6}(\d{6})?$")
+# [0-9], not \d: \d also matches full-width and other Unicode digits.
+_DIGITS12 = re.compile(r"^[0-9]{12}$")
+_COUNTY = re.compile(r"^[0-9]{6}(000000)?$")
 _SUFFIX = re.compile(r"^[0-9A-Za-z]{1,8}$")
 
 LEVEL_WORDS: dict[str, int] = {
@@ -158,6 +159,7 @@ def plan_tree_import(headers: list[str], rows: list[tuple[int, list[str]]]) -> T
     }
     existing_parent_code = {j.pk: j.code for j in existing.values()}
     in_file: dict[str, TreeRow] = {}
+    first_row: dict[str, int] = {}  # every code's first row, valid or not
     bad_codes: set[str] = set()
     for number, cells in rows:
         code, name = cell(cells, "code"), cell(cells, "name")
@@ -170,15 +172,17 @@ def plan_tree_import(headers: list[str], rows: list[tuple[int, list[str]]]) -> T
             plan.errors.append(RowError(number, "name", name, _("The name is empty.")))
         elif len(name) > 100:
             plan.errors.append(RowError(number, "name", name[:20], _("The name is too long.")))
-        if code in in_file:
+        if code and code in first_row:
             plan.errors.append(
                 RowError(
                     number,
                     "code",
                     code,
-                    _("Code repeated; first seen in row %(row)d.") % {"row": in_file[code].row},
+                    _("Code repeated; first seen in row %(row)d.") % {"row": first_row[code]},
                 )
             )
+        else:
+            first_row[code] = number
         if len(plan.errors) == errors_before and level is not None:
             row = TreeRow(number, code, name, level, parent_code, cell(cells, "party_org_name"))
             in_file[code] = row

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from datetime import timedelta
 from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,15 +18,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.core.exports import export_response
 from fangkong.core.masking import mask_name
 from fangkong.core.models import Upload
-from fangkong.core.tabular import TableError, csv_stream, read_table, write_xlsx
+from fangkong.core.tabular import TableError, read_table
 from fangkong.org import selectors
 from fangkong.org.access import require_perm_at, requires
 from fangkong.org.forms import UnmaskForm, UploadForm
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm
-from fangkong.org.tree_io import EXPORT_HEADER, tree_export_rows, tree_import_commit
+from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.org.tree_io import (
+    EXPORT_HEADER,
+    STAFF_EXPORT_HEADER,
+    planned_paths,
+    staff_export_rows,
+    tree_export_rows,
+    tree_import_commit,
+)
 from fangkong.org.validation import plan_tree_import
 
 UPLOAD_KIND_TREE = "org.tree"
@@ -144,9 +151,9 @@ def tree_import(request: HttpRequest) -> HttpResponse:
         context["plan"] = plan
         if not plan.errors:
             outside = [
-                r.code
-                for r in plan.rows
-                if not has_perm(request.user, Perm.ORG_MANAGE, _probe_path(r))
+                code
+                for code, paths in planned_paths(plan).items()
+                if not all(has_perm(request.user, Perm.ORG_MANAGE, p) for p in paths)
             ]
             if outside:
                 form.add_error(
@@ -166,19 +173,6 @@ def tree_import(request: HttpRequest) -> HttpResponse:
             context["upload"] = upload
         return render(request, "org/import.html", context, status=200 if not plan.errors else 400)
     return render(request, "org/import.html", context)
-
-
-def _probe_path(row: object) -> str:
-    """The path a row would get, for the permission check before anything is written."""
-    from fangkong.org.models import Jurisdiction
-
-    parent_code = getattr(row, "parent_code", "")
-    code = getattr(row, "code", "")
-    parent = Jurisdiction.objects.filter(code=parent_code).only("path").first()
-    existing = Jurisdiction.objects.filter(code=code).only("path").first()
-    if existing is not None:
-        return existing.path
-    return (parent.path if parent else "/") + code + "/"
 
 
 @require_POST
@@ -222,15 +216,32 @@ def tree_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         object_repr=_("jurisdiction tree"),
         detail={"format": fmt, "node": code or ""},
     )
-    stamp = timezone.localdate().isoformat()
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            csv_stream(EXPORT_HEADER, tree_export_rows(nodes)),
-            content_type="text/csv; charset=utf-8",
+    return export_response(fmt, "jurisdictions", EXPORT_HEADER, tree_export_rows(nodes))
+
+
+@require_GET
+@requires(Perm.DATA_EXPORT)
+def staff_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """The staff roster, masked; `unmask=1` with a purpose shows clear values where the
+    user may unmask, and the purpose goes to the audit log with the export."""
+    code = request.GET.get("node", "")
+    current = selectors.jurisdiction_for_user(request.user, code) if code else None
+    purpose = request.GET.get("purpose", "").strip()[:300]
+    unmask = request.GET.get("unmask") == "1"
+    if unmask and (len(purpose) < 4 or not has_perm(request.user, Perm.PII_UNMASK)):
+        return HttpResponse(
+            _("Unmasked exports need the unmask permission and a stated purpose."), status=400
         )
-        response["Content-Disposition"] = f'attachment; filename="jurisdictions-{stamp}.csv"'
-        return response
-    buffer = io.BytesIO()
-    write_xlsx(buffer, EXPORT_HEADER, tree_export_rows(nodes))
-    buffer.seek(0)
-    return FileResponse(buffer, as_attachment=True, filename=f"jurisdictions-{stamp}.xlsx")
+    profiles = selectors.staff_search(request.user, node=current)
+    clear_paths = scope_paths(request.user, Perm.PII_UNMASK) if unmask else []
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        object_repr=_("staff roster"),
+        jurisdiction_path=current.path if current else "",
+        purpose=purpose,
+        detail={"format": fmt, "node": code, "unmasked": unmask},
+    )
+    return export_response(
+        fmt, "staff", STAFF_EXPORT_HEADER, staff_export_rows(profiles, clear_paths)
+    )

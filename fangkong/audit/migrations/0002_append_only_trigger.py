@@ -1,4 +1,9 @@
-"""On PostgreSQL, refuse UPDATE and DELETE on the audit log at the database level."""
+"""On PostgreSQL, refuse UPDATE and DELETE on the audit log at the database level.
+
+SQLite (the single-town embedded default) relies on the model and queryset guards:
+a trigger there would also block Django's test-database flush, which deletes rows,
+while PostgreSQL's flush truncates, which row triggers do not see.
+"""
 
 from django.db import migrations
 
@@ -17,35 +22,16 @@ DROP = """
 DROP TRIGGER IF EXISTS audit_auditevent_no_change ON audit_auditevent;
 DROP FUNCTION IF EXISTS audit_auditevent_append_only();
 """
-SQLITE_CREATE = """
-CREATE TRIGGER IF NOT EXISTS audit_auditevent_no_update BEFORE UPDATE ON audit_auditevent
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_auditevent_no_delete BEFORE DELETE ON audit_auditevent
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
-SQLITE_DROP = """
-DROP TRIGGER IF EXISTS audit_auditevent_no_update;
-DROP TRIGGER IF EXISTS audit_auditevent_no_delete;
-"""
 
 
 def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
+    if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(CREATE)
-    elif vendor == "sqlite":
-        for statement in SQLITE_CREATE.strip().split(";\nCREATE"):
-            sql = statement if statement.startswith("CREATE") else "CREATE" + statement
-            schema_editor.execute(sql if sql.rstrip().endswith(";") else sql + ";")
 
 
 def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
+    if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP)
-    elif vendor == "sqlite":
-        for sql in SQLITE_DROP.strip().splitlines():
-            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,256 @@
+"""The permission-matrix checker: every route × every persona × every object location.
+
+Routes come from the URL resolver and the OpenAPI schema, so a route added later is
+checked without editing this file. A route must declare its access (`fk_access` on a
+view, `x-fangkong-access` on an API operation); an undeclared route is a failure. An
+object route is called with objects at every node of the test world; a list route's
+page must not contain the name of anything outside the persona's scope.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from fangkong.accounts.models import LoginThrottle
+from fangkong.audit.models import AuditEvent
+from fangkong.core.models import Upload
+from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
+from fangkong.org.roles import Perm, permissions_for
+from tests.world import NODES, PERSONAS, World
+
+PERSONA_NAMES = [*PERSONAS, "anonymous"]
+DENIED = {401, 403, 404, 405}
+# Endpoints of the API framework itself: the schema and its docs page hold no data.
+FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
+# Public routes that change state on POST by design (they change the session only).
+FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One concrete request target: a URL with its object's node (None: no object)."""
+
+    url: str
+    node: str | None
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str
+    access: str  # "public" | "signed_in" | a Perm value
+    writes: tuple[str, ...]
+    build: Callable[[dict[str, str]], str]
+    params: tuple[str, ...]
+
+
+def _walk(patterns: list[Any], prefix: str = "", ns: str = "") -> Iterator[tuple[str, str, Any]]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            sub_ns = ns
+            if p.namespace:
+                sub_ns = f"{ns}:{p.namespace}" if ns else p.namespace
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), sub_ns)
+        elif isinstance(p, URLPattern):
+            name = f"{ns}:{p.name}" if ns and p.name else (p.name or "")
+            yield name, prefix + str(p.pattern), p.callback
+
+
+_PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>|\(\?P<(?P<rname>\w+)>[^)]*\)")
+
+
+def _url_builder(pattern: str) -> tuple[Callable[[dict[str, str]], str], tuple[str, ...]]:
+    names = tuple(m.group("name") or m.group("rname") for m in _PARAM.finditer(pattern))
+
+    def build(values: dict[str, str]) -> str:
+        def sub(m: re.Match[str]) -> str:
+            return values[m.group("name") or m.group("rname")]
+
+        path = _PARAM.sub(sub, pattern).replace("^", "").replace("$", "").replace("\\.", ".")
+        return "/" + path
+
+    return build, names
+
+
+def view_routes(urlconf: str | None = None) -> tuple[list[Route], list[str]]:
+    routes: list[Route] = []
+    problems: list[str] = []
+    for name, pattern, callback in _walk(get_resolver(urlconf).url_patterns):
+        # API operations are checked from the OpenAPI schema below; the framework's own
+        # pages (schema, docs, root) hold no data.
+        target = getattr(callback, "func", callback)
+        if name in FRAMEWORK_PUBLIC or getattr(target, "__module__", "").startswith("ninja"):
+            continue
+        access = getattr(callback, "fk_access", None)
+        if access is None:
+            problems.append(
+                f"{name or pattern}: the view declares no access (public/signed_in/requires)"
+            )
+            continue
+        build, params = _url_builder(pattern)
+        label = access.perm.value if access.perm else access.kind
+        routes.append(Route(name, pattern, label, access.writes, build, params))
+    return routes, problems
+
+
+def _example(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
+    """A minimal valid value for a JSON schema, so write operations get past validation."""
+    if "$ref" in spec:
+        name = spec["$ref"].rsplit("/", 1)[-1]
+        return _example(schema, schema["components"]["schemas"][name])
+    kind = spec.get("type")
+    if kind == "object" or "properties" in spec:
+        return {k: _example(schema, v) for k, v in spec.get("properties", {}).items()
+                if k in spec.get("required", [])}  # fmt: skip
+    return {"string": "matrix check purpose", "integer": 1, "number": 1, "boolean": False,
+            "array": []}.get(kind or "string")  # fmt: skip
+
+
+def api_routes(client: Client) -> tuple[list[tuple[str, str, str, str]], list[str]]:
+    schema = json.loads(client.get("/api/v1/openapi.json").content)
+    ops: list[tuple[str, str, str, str]] = []
+    problems: list[str] = []
+    for path, methods in schema["paths"].items():
+        for method, op in methods.items():
+            access = op.get("x-fangkong-access")
+            if access is None:
+                problems.append(f"API {method.upper()} {path}: no x-fangkong-access declared")
+                continue
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            example = _example(schema, body["schema"]) if body else {}
+            ops.append((method.upper(), path, access, json.dumps(example)))
+    return ops, problems
+
+
+def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
+    """Values for a URL parameter, each with the node its object lives at."""
+    if param == "code":
+        return [(world.nodes[key].code, key) for key, *_ in NODES]
+    if param == "staff_id":
+        return [(str(world.staff[key].pk), key) for key, *_ in NODES]
+    if param == "team_id":
+        return [(str(t.pk), key) for key, t in world.teams.items()]
+    if param == "upload_id":
+        upload = Upload.objects.create(
+            owner=world.users["commander"], kind="org.tree", filename="x.csv", sha256="0", data=b"x"
+        )
+        # An upload belongs to its owner; "T" stands for "the commander's own".
+        return [(str(upload.pk), "T")]
+    if param == "fmt":
+        return [("csv", None), ("xlsx", None)]
+    raise AssertionError(
+        f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
+    )
+
+
+def _cases(
+    world: World, params: tuple[str, ...], build: Callable[[dict[str, str]], str]
+) -> list[Case]:
+    if not params:
+        return [Case(build({}), None)]
+    combos: list[tuple[dict[str, str], str | None]] = [({}, None)]
+    for param in params:
+        combos = [
+            ({**values, param: v}, node if node is not None else key)
+            for values, node in combos
+            for v, key in param_cases(world, param)
+        ]
+    return [Case(build(values), node) for values, node in combos]
+
+
+def _fingerprint() -> tuple[int, ...]:
+    return tuple(m.objects.count() for m in FINGERPRINT_MODELS)
+
+
+def _allowed(world: World, persona: str, access: str) -> bool:
+    if access == "public":
+        return True
+    if persona == "anonymous":
+        return False
+    if access == "signed_in":
+        return True
+    role = PERSONAS[persona][4]
+    return Perm(access) in permissions_for(role)
+
+
+def _body(response: Any) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode("utf-8", "replace")
+    return response.content.decode("utf-8", "replace")
+
+
+def _check(
+    world: World, persona: str, access: str, case: Case, method: str, response: Any,
+    changed: bool, label: str,
+) -> list[str]:  # fmt: skip
+    status = response.status_code
+    allowed = _allowed(world, persona, access)
+    visible = case.node is None or world.covers(persona, case.node)
+    if access == "public":
+        return []
+    where = f"{label} {method} {case.url} as {persona}"
+    if not allowed or not visible:
+        problems = []
+        login_redirect = status == 302 and "/accounts/login/" in response.get("Location", "")
+        if status not in DENIED and not (persona == "anonymous" and login_redirect):
+            problems.append(f"{where}: expected a refusal, got {status}")
+        if changed:
+            problems.append(f"{where}: a refused request changed data")
+        return problems
+    if method == "GET" and status not in (200, 405):
+        return [f"{where}: allowed and in scope but got {status}"]
+    if method != "GET" and status in (401, 403, 404):
+        return [f"{where}: allowed and in scope but refused with {status}"]
+    if status == 200:
+        body = _body(response)
+        leaked = [m for m in world.markers_outside(persona) if m in body]
+        if leaked:
+            return [f"{where}: shows data outside the persona's scope: {leaked}"]
+    return []
+
+
+def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = None) -> list[str]:
+    routes, problems = view_routes(urlconf)
+    for route in routes:
+        methods = ["GET", *(m for m in route.writes if m != "GET")]
+        for case in _cases(world, route.params, route.build):
+            for persona in PERSONA_NAMES:
+                for method in methods:
+                    before = _fingerprint()
+                    response = getattr(clients[persona], method.lower())(case.url)
+                    changed = _fingerprint() != before
+                    problems += _check(world, persona, route.access, case, method, response,
+                                       changed, route.name)  # fmt: skip
+                    LoginThrottle.objects.all().delete()
+    if urlconf is None:
+        ops, api_problems = api_routes(clients["anonymous"])
+        problems += api_problems
+        for method, path, access, example in ops:
+            params = tuple(re.findall(r"{(\w+)}", path))
+
+            def build(values: dict[str, str], path: str = path) -> str:
+                return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
+
+            for case in _cases(world, params, build):
+                for persona in PERSONA_NAMES:
+                    before = _fingerprint()
+                    if method == "GET":
+                        response = clients[persona].get(case.url)
+                    else:
+                        response = getattr(clients[persona], method.lower())(
+                            case.url, data=example, content_type="application/json"
+                        )
+                    changed = _fingerprint() != before
+                    problems += _check(world, persona, access, case, method, response, changed,
+                                       "API")  # fmt: skip
+    return problems
+
+
+__all__ = ["AuditEvent", "run_matrix"]

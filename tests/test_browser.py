@@ -1,0 +1,131 @@
+"""Real browser: a grid worker on a phone, the town commander on a desktop.
+
+Debian's chromium driven by Playwright against Django's live server. Screenshots go to
+test-artifacts/ for people to look at. Skipped (and reported by the preflight) when
+chromium is missing, unless FANGKONG_REQUIRE_BROWSER=1, which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fangkong.audit.models import AuditAction, AuditEvent
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, browser_available
+from tests.world import PASSWORD, build_world
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
+# while a loop is running unless told it is safe, which it is here (one thread, tests).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+if not browser_available():
+    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
+    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+
+from playwright.sync_api import expect  # noqa: E402 - only once chromium is known to exist
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright  # imported late: optional at collection
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def site(transactional_db, live_server):
+    world = build_world()
+    return world, live_server.url
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_grid_worker_on_a_phone(browser, site):
+    world, base = site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  is_mobile=True, has_touch=True)  # fmt: skip
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    sign_in(page, base, "gw_hongxing")
+    cards = page.locator("#fk-home-cards")
+    assert "红星网格" in cards.inner_text() and "网格员" in cards.inner_text()
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    # Nothing wider than the phone: no horizontal scrolling on the home page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "grid-worker-home-390.png"), full_page=True)
+    # The menu is collapsed on a phone; open it and go to the staff list.
+    page.click("button.navbar-toggler")
+    page.click("text=人员")
+    page.wait_for_url(f"{base}/org/staff/")
+    text = page.locator("#fk-staff-rows").inner_text()
+    assert "陈红员" in text and "139****0013" in text
+    assert "13900000013" not in page.content()
+    assert "卫光员" not in text and "东风网格" not in page.content()
+    # Search narrows the list in place (htmx), without a full page load.
+    page.fill("#fk-q", "陈红")
+    expect(page.locator("#fk-staff-rows")).not_to_contain_text("赵网格")
+    assert "陈红员" in page.locator("#fk-staff-rows").inner_text()
+    # Unmask one phone with a purpose: shown once, audited.
+    page.click("text=陈红员")
+    page.fill("#fk-purpose", "上门核实联系方式")
+    page.click("text=显示号码")
+    page.wait_for_selector("#fk-phone-clear")
+    assert page.inner_text("#fk-phone-clear") == "13900000013"
+    assert AuditEvent.objects.filter(
+        action=AuditAction.VIEW_PII, purpose="上门核实联系方式"
+    ).exists()
+    page.screenshot(path=str(ARTIFACTS / "grid-worker-unmask-390.png"), full_page=True)
+    assert not errors, errors
+    context.close()
+
+
+def test_town_commander_on_a_desktop(browser, site):
+    world, base = site
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, base, "wd_commander")
+    page.click("nav >> text=辖区")
+    page.click("text=王店镇")
+    rows = page.locator("#fk-children tbody tr")
+    assert rows.count() == 2
+    assert "四喜社区" in rows.nth(0).inner_text() and "建设村" in rows.nth(1).inner_text()
+    page.click("#fk-children >> text=四喜社区")
+    assert page.inner_text("#fk-node-name").startswith("四喜社区")
+    assert page.locator("#fk-children tbody tr").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "commander-village-desktop.png"), full_page=True)
+    # Teams page lists every team of the town.
+    page.click("nav >> text=队伍")
+    for name in ("信息收集报送专班", "光明巡查队", "红星突击队"):
+        assert name in page.content()
+    # Switch the interface to traditional Chinese and back.
+    page.select_option("#fk-lang", "zh-hant")
+    page.click("footer button[type=submit]")
+    page.wait_for_load_state()
+    assert "隊伍" in page.inner_text("nav")
+    page.select_option("#fk-lang", "en")
+    page.click("footer button[type=submit]")
+    page.wait_for_load_state()
+    assert "Teams" in page.inner_text("nav")
+    assert not errors, errors
+    context.close()

@@ -1,0 +1,64 @@
+"""The demo town: structure modelled on the source articles, deterministic, valid."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from fangkong.org.models import Jurisdiction, Level, Membership, StaffProfile, Team, TeamKind
+from fangkong.org.roles import Role
+from fangkong.org.services import team_composition_errors
+
+
+@pytest.mark.django_db
+def test_demo_town_structure(capsys):
+    call_command("demo_town")
+    out = capsys.readouterr().out
+    assert "Demo town built in" in out and "commander" in out and "fangkong-demo-2022" in out
+    villages = Jurisdiction.objects.filter(level=Level.VILLAGE)
+    assert villages.count() == 28
+    for village in villages:
+        assert 4 <= village.children.count() <= 8
+    grids = Jurisdiction.objects.filter(level=Level.GRID)
+    assert all(g.children.exists() for g in grids)
+    # Every role has at least one person, so every demo login works.
+    roles = set(Membership.objects.values_list("role", flat=True))
+    assert roles == set(Role.values)
+    work_groups = Team.objects.filter(kind=TeamKind.WORK_GROUP)
+    assert sorted(work_groups.values_list("name", flat=True)) == sorted(
+        [
+            "卡点服务组",
+            "重点场所巡查组",
+            "信息收集报送组",
+            "红黄码管控组",
+            "后勤保障组",
+            "考核督查组",
+        ]
+    )
+    units = Team.objects.filter(kind=TeamKind.GRID_UNIT)
+    assert units.count() == grids.count()
+    assert set(units.values_list("jurisdiction_id", flat=True)) == set(
+        grids.values_list("id", flat=True)
+    )
+    for unit in units[:20]:
+        assert team_composition_errors(unit) == []
+    # Responsible persons: every grid has one, every village a 包村 town cadre.
+    assert (
+        Membership.objects.filter(responsibility="grid", jurisdiction__level=Level.GRID)
+        .values("jurisdiction")
+        .distinct()
+        .count()
+        == grids.count()
+    )
+    assert Membership.objects.filter(responsibility="village").count() == 28
+    # Deterministic: the same seed gives the same names.
+    first = list(
+        StaffProfile.objects.order_by("user__username").values_list("name", flat=True)[:50]
+    )
+    call_command("demo_town", "--reset")
+    again = list(
+        StaffProfile.objects.order_by("user__username").values_list("name", flat=True)[:50]
+    )
+    assert first == again
+    call_command("demo_town", "--if-missing")
+    assert Jurisdiction.objects.filter(level=Level.VILLAGE).count() == 28

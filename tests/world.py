@@ -1,0 +1,154 @@
+"""A small named world for tests: one town, two villages, three grids, and personas.
+
+王店镇 (town) ─ 四喜社区 (village A) ─ 红星网格 (A1) ─ 一号楼微网格 (A1M1)
+                                  └ 东风网格 (A2)
+            └ 建设村 (village B) ──── 光明网格 (B1)
+
+Every node, staff member and team has a name that is no substring of another, so a
+test can search a page for names that must not be there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fangkong.accounts.models import User
+from fangkong.org.models import Jurisdiction, Level, StaffKind, StaffProfile, Team, TeamKind
+from fangkong.org.roles import Role
+from fangkong.org.services import jurisdiction_create, membership_grant, staff_create, team_create
+
+PASSWORD = "Test-pass-2022!"
+
+NODES = [
+    # key, code, name, level, parent key
+    ("T", "330411102000", "王店镇", Level.TOWN, None),
+    ("A", "330411102201", "四喜社区", Level.VILLAGE, "T"),
+    ("B", "330411102202", "建设村", Level.VILLAGE, "T"),
+    ("A1", "330411102201-G01", "红星网格", Level.GRID, "A"),
+    ("A2", "330411102201-G02", "东风网格", Level.GRID, "A"),
+    ("B1", "330411102202-G01", "光明网格", Level.GRID, "B"),
+    ("A1M1", "330411102201-G01-M01", "一号楼微网格", Level.MICROGRID, "A1"),
+]
+# persona: (username, name, kind, node key, role, phone)
+PERSONAS = {
+    "commander": (
+        "wd_commander",
+        "王指挥",
+        StaffKind.TOWN_CADRE,
+        "T",
+        Role.TOWN_COMMANDER,
+        "13800000001",
+    ),
+    "cadre_a": (
+        "sx_cadre",
+        "李社干",
+        StaffKind.VILLAGE_CADRE,
+        "A",
+        Role.VILLAGE_CADRE,
+        "13800000002",
+    ),
+    "gw_a1": (
+        "gw_hongxing",
+        "赵网格",
+        StaffKind.GRID_WORKER,
+        "A1",
+        Role.GRID_WORKER,
+        "13800000003",
+    ),
+    "gw_b1": (
+        "gw_guangming",
+        "钱网格",
+        StaffKind.GRID_WORKER,
+        "B1",
+        Role.GRID_WORKER,
+        "13800000004",
+    ),
+    "volunteer": (
+        "vol_hongxing",
+        "孙志愿",
+        StaffKind.VOLUNTEER,
+        "A1",
+        Role.VOLUNTEER,
+        "13800000005",
+    ),
+    "auditor": ("wd_auditor", "周审计", StaffKind.OTHER, "T", Role.AUDITOR, "13800000006"),
+}
+# Extra staff without logins worth testing, one per node, so every node has a marker.
+EXTRA_STAFF = {
+    "T": ("吴镇员", "13900000010"),
+    "A": ("郑社员", "13900000011"),
+    "B": ("冯村员", "13900000012"),
+    "A1": ("陈红员", "13900000013"),
+    "A2": ("褚东员", "13900000014"),
+    "B1": ("卫光员", "13900000015"),
+    "A1M1": ("蒋楼员", "13900000016"),
+}
+TEAMS = {
+    "T": "信息收集报送专班",
+    "A": "四喜红色服务队",
+    "B": "建设志愿梯队",
+    "A1": "红星突击队",
+    "A2": "东风宣传队",
+    "B1": "光明巡查队",
+}
+
+
+@dataclass
+class World:
+    nodes: dict[str, Jurisdiction] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    staff: dict[str, StaffProfile] = field(default_factory=dict)  # node key -> extra staff
+    teams: dict[str, Team] = field(default_factory=dict)
+
+    def covers(self, persona: str, node_key: str) -> bool:
+        """Whether the persona's membership subtree contains the node."""
+        if persona == "anonymous":
+            return False
+        home = self.nodes[PERSONAS[persona][3]]
+        return self.nodes[node_key].path.startswith(home.path)
+
+    def markers_outside(self, persona: str) -> list[str]:
+        """Names that must never appear on a page this persona is shown."""
+        out: list[str] = []
+        for key, _code, name, _level, _parent in NODES:
+            if not self.covers(persona, key):
+                out.append(name)
+                out.append(EXTRA_STAFF[key][0])
+                if key in TEAMS:
+                    out.append(TEAMS[key])
+        for other, spec in PERSONAS.items():
+            if other != persona and not self.covers(persona, spec[3]):
+                out.append(spec[1])
+        return out
+
+
+def build_world(password_hash: str | None = None) -> World:
+    w = World()
+    for key, code, name, level, parent in NODES:
+        w.nodes[key] = jurisdiction_create(
+            code=code, name=name, level=level, parent=w.nodes[parent] if parent else None
+        )
+    for persona, (username, name, kind, node, role, phone) in PERSONAS.items():
+        profile = staff_create(
+            username=username,
+            name=name,
+            kind=kind,
+            jurisdiction=w.nodes[node],
+            phone=phone,
+            is_party_member=persona in {"commander", "cadre_a"},
+            password=None if password_hash else PASSWORD,
+            password_hash=password_hash,
+        )
+        membership_grant(user=profile.user, jurisdiction=w.nodes[node], role=role)
+        w.users[persona] = profile.user
+    for key, (name, phone) in EXTRA_STAFF.items():
+        w.staff[key] = staff_create(
+            username=f"extra_{key.lower()}", name=name, kind=StaffKind.OTHER,
+            jurisdiction=w.nodes[key], phone=phone,
+        )  # fmt: skip
+    for key, name in TEAMS.items():
+        w.teams[key] = team_create(
+            name=name, kind=TeamKind.SERVICE_TEAM, jurisdiction=w.nodes[key],
+            members=[(w.staff[key].user, "")],
+        )  # fmt: skip
+    return w
