@@ -56,7 +56,8 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, username, node in rows:
-            self.stdout.write(f"  {role:<24} {username:<12} {node}")
+            # User name first: Chinese role names are double-width and break alignment.
+            self.stdout.write(f"  {username:<12} {role} · {node}")
 
 
 DEMO_USERNAMES = [
