@@ -16,6 +16,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "org": has_perm(user, Perm.ORG_VIEW),
             "org_manage": has_perm(user, Perm.ORG_MANAGE),
             "export": has_perm(user, Perm.DATA_EXPORT),
+            "staff_manage": has_perm(user, Perm.STAFF_MANAGE),
+            "team_manage": has_perm(user, Perm.TEAM_MANAGE),
             "audit": has_perm(user, Perm.AUDIT_VIEW),
         }
     }

@@ -3,6 +3,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.org.models import Responsibility, StaffKind, TeamKind, TeamTemplate
+from fangkong.org.roles import Role
+
 
 class UnmaskForm(forms.Form):
     purpose = forms.CharField(
@@ -23,3 +26,64 @@ class UploadForm(forms.Form):
 
 class ExportForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose"), min_length=4, max_length=300)
+
+
+class StaffForm(forms.Form):
+    node = forms.CharField(label=_("Node code"), max_length=40)
+    username = forms.RegexField(
+        label=_("User name"),
+        regex=r"^[A-Za-z0-9_.-]{3,30}$",
+        error_messages={"invalid": _("3-30 letters, digits, '_', '.' or '-'.")},
+    )
+    name = forms.CharField(label=_("Name"), max_length=50)
+    kind = forms.ChoiceField(label=_("Kind"), choices=StaffKind.choices)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    id_number = forms.CharField(label=_("ID number"), max_length=20, required=False)
+    unit = forms.CharField(label=_("Unit"), max_length=100, required=False)
+    is_party_member = forms.BooleanField(label=_("Party member"), required=False)
+    role = forms.ChoiceField(label=_("Role at the node"), choices=[("", "—"), *Role.choices],
+                             required=False)  # fmt: skip
+    responsibility = forms.ChoiceField(
+        label=_("Responsible for"), choices=[("", "—"), *Responsibility.choices], required=False
+    )
+    post = forms.CharField(label=_("Post"), max_length=100, required=False)
+
+
+class TeamForm(forms.Form):
+    node = forms.CharField(label=_("Home node code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(label=_("Kind"), choices=TeamKind.choices)
+    duty = forms.CharField(
+        label=_("Duty"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    template = forms.ModelChoiceField(
+        label=_("Template"), queryset=TeamTemplate.objects.all(), required=False
+    )
+
+
+class TeamMembersForm(forms.Form):
+    members = forms.CharField(
+        label=_("Members"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        help_text=_(
+            "One per line: user name, then optionally a comma and the slot (cadre, backbone, volunteer)."
+        ),
+    )
+    leader = forms.CharField(label=_("Leader's user name"), max_length=150, required=False)
+
+
+def _bootstrap(*form_classes: type[forms.Form]) -> None:
+    """Give every widget Bootstrap's classes once, instead of per template."""
+    for form_class in form_classes:
+        for field in form_class.base_fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+
+_bootstrap(StaffForm, TeamForm, TeamMembersForm)

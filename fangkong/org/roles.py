@@ -65,3 +65,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 
 def permissions_for(role: str) -> frozenset[Perm]:
     return ROLE_PERMISSIONS.get(Role(role), frozenset())
+
+
+# Which roles a holder of staff.manage may hand out. Nobody grants a role above their
+# own level, and only system administrators create commanders, auditors or admins.
+_FIELD_ROLES = frozenset(
+    {Role.GRID_LEADER, Role.GRID_WORKER, Role.MICROGRID_LEADER, Role.VOLUNTEER}
+)
+_TOWN_GRANTS = _FIELD_ROLES | {
+    Role.TOWN_STAFF, Role.VILLAGE_CADRE, Role.CHECKPOINT_CREW, Role.SAMPLER, Role.SUPERVISOR,
+}  # fmt: skip
+GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
+    Role.SYSTEM_ADMIN: frozenset(Role),
+    Role.TOWN_COMMANDER: _TOWN_GRANTS,
+    Role.TOWN_STAFF: _TOWN_GRANTS - {Role.TOWN_STAFF},
+    Role.VILLAGE_CADRE: _FIELD_ROLES,
+}
+
+
+def grantable_by(role: str) -> frozenset[Role]:
+    return GRANTABLE_ROLES.get(Role(role), frozenset())

@@ -273,7 +273,8 @@ def team_create(
     echelon: int | None = None,
     parent: Team | None = None,
 ) -> Team:
-    """Create a team; a templated team must satisfy its composition or nothing is saved."""
+    """Create a team. With `members`, a templated team must satisfy its composition or
+    nothing is saved; without, it starts empty and the check runs when members are set."""
     if template is not None and template.kind != kind:
         raise ValidationError(_("The template is for another kind of team."))
     team = Team.objects.create(
@@ -286,8 +287,10 @@ def team_create(
         echelon=echelon,
         parent=parent,
     )
+    if members is None:
+        return team
     TeamMember.objects.bulk_create(
-        [TeamMember(team=team, user=u, slot=slot) for u, slot in members or []]
+        [TeamMember(team=team, user=u, slot=slot) for u, slot in members]
     )
     errors = team_composition_errors(team)
     if errors:
@@ -303,3 +306,52 @@ def team_set_members(*, team: Team, members: list[tuple[User, str]]) -> Team:
     if errors:
         raise ValidationError(errors)
     return team
+
+
+@transaction.atomic
+def staff_register(
+    *,
+    by: User,
+    username: str,
+    name: str,
+    kind: str,
+    jurisdiction: Jurisdiction,
+    role: str = "",
+    responsibility: str = "",
+    post: str = "",
+    phone: str = "",
+    id_number: str = "",
+    unit: str = "",
+    is_party_member: bool = False,
+    password: str,
+) -> StaffProfile:
+    """Register a staff member on behalf of `by`, optionally granting a role at the node.
+
+    The grant must be within what `by` may hand out at that node (roles.GRANTABLE_ROLES).
+    """
+    from fangkong.org.roles import Perm, grantable_by
+    from fangkong.org.scoping import grants_of, has_perm
+
+    if not has_perm(by, Perm.STAFF_MANAGE, jurisdiction.path):
+        raise ValidationError({"node": _("You may not register staff at this node.")})
+    if role:
+        allowed = {
+            r
+            for g in grants_of(by)
+            if jurisdiction.path.startswith(g.path)
+            for r in grantable_by(g.role)
+        }
+        if Role(role) not in allowed:
+            raise ValidationError({"role": _("You may not grant this role at this node.")})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": _("This user name is taken.")})
+    profile = staff_create(
+        username=username, name=name, kind=kind, jurisdiction=jurisdiction, phone=phone,
+        id_number=id_number, unit=unit, is_party_member=is_party_member, password=password,
+    )  # fmt: skip
+    if role:
+        membership_grant(
+            user=profile.user, jurisdiction=jurisdiction, role=role,
+            responsibility=responsibility, post=post,
+        )  # fmt: skip
+    return profile

@@ -1,16 +1,19 @@
 from django.urls import path, re_path
 
-from fangkong.org import views
+from fangkong.org import views, views_manage
 
 app_name = "org"
 urlpatterns = [
     path("", views.tree, name="tree"),
     path("j/<str:code>/", views.node, name="node"),
     path("staff/", views.staff_list, name="staff_list"),
+    path("staff/new/", views_manage.staff_create, name="staff_create"),
     path("staff/<int:staff_id>/", views.staff_detail, name="staff_detail"),
     path("staff/<int:staff_id>/unmask/", views.staff_unmask, name="staff_unmask"),
     path("teams/", views.team_list, name="team_list"),
+    path("teams/new/", views_manage.team_create_view, name="team_create"),
     path("teams/<int:team_id>/", views.team_detail, name="team_detail"),
+    path("teams/<int:team_id>/members/", views_manage.team_members, name="team_members"),
     path("import/", views.tree_import, name="tree_import"),
     path("import/<int:upload_id>/confirm/", views.tree_import_confirm, name="tree_import_confirm"),
     re_path(r"^export\.(?P<fmt>xlsx|csv)$", views.tree_export, name="tree_export"),

@@ -25,6 +25,7 @@ from fangkong.core.tabular import TableError, read_table
 from fangkong.org import selectors
 from fangkong.org.access import require_perm_at, requires
 from fangkong.org.forms import UnmaskForm, UploadForm
+from fangkong.org.models import Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, scope_paths
 from fangkong.org.tree_io import (
@@ -122,15 +123,28 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @requires(Perm.ORG_VIEW)
 def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = selectors.team_for_user(request.user, team_id)
+    return render(request, "org/team_detail.html", team_detail_context(request, team))
+
+
+def team_detail_context(request: HttpRequest, team: Team) -> dict[str, object]:
+    from fangkong.org.forms import TeamMembersForm
     from fangkong.org.services import team_composition_errors
 
-    team = selectors.team_for_user(request.user, team_id)
-    members = team.members.select_related("user__staff__jurisdiction").order_by("slot", "id")
-    return render(
-        request,
-        "org/team_detail.html",
-        {"team": team, "members": members, "problems": team_composition_errors(team)},
-    )
+    members = list(team.members.select_related("user__staff__jurisdiction").order_by("slot", "id"))
+    can_edit = has_perm(request.user, Perm.TEAM_MANAGE, team.jurisdiction.path)
+    initial = {
+        "members": "\n".join(f"{m.user.username},{m.slot}" if m.slot else m.user.username
+                             for m in members),
+        "leader": team.leader.username if team.leader else "",
+    }  # fmt: skip
+    return {
+        "team": team,
+        "members": members,
+        "problems": team_composition_errors(team),
+        "can_edit": can_edit,
+        "members_form": TeamMembersForm(initial=initial) if can_edit else None,
+    }
 
 
 @require_http_methods(["GET", "POST"])
