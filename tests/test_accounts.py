@@ -106,3 +106,17 @@ def test_logout_is_post_only_and_audited(world, login):
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/").status_code == 302
     assert AuditEvent.objects.filter(action=AuditAction.LOGOUT).count() == 1
+
+
+@pytest.mark.django_db
+def test_password_change(world, login):
+    client = login("gw_a1")
+    bad = client.post("/accounts/password/", {"old_password": "wrong", "new_password1": "x",
+                                               "new_password2": "y"})  # fmt: skip
+    assert bad.status_code == 400
+    ok = client.post("/accounts/password/", {"old_password": PASSWORD,
+                                              "new_password1": "Grid-worker-2022!",
+                                              "new_password2": "Grid-worker-2022!"})  # fmt: skip
+    assert ok.status_code == 200 and client.get("/").status_code == 200  # session kept
+    assert post_login(Client(), "gw_hongxing", "Grid-worker-2022!").status_code == 302
+    assert AuditEvent.objects.filter(action=AuditAction.UPDATE, detail__field="password").exists()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -78,3 +79,17 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
     return django_set_language(request)
+
+
+@require_http_methods(["GET", "POST"])
+@signed_in
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        update_session_auth_hash(request, user)
+        audit_record(action=AuditAction.UPDATE, request=request, obj=user,
+                     object_repr=user.get_username(), detail={"field": "password"})  # fmt: skip
+        return render(request, "accounts/password_change.html", {"done": True})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/password_change.html", {"form": form}, status=status)
