@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
 from fangkong.core.crypto import blind_index
+from fangkong.core.geo import clean_boundary
 from fangkong.core.identity import clean_id_number
 from fangkong.core.normalise import is_landline, is_mainland_mobile, normalise_phone
 from fangkong.org.models import (
@@ -68,6 +69,10 @@ def jurisdiction_create(
     )
     if errors:
         raise ValidationError({"code": errors})
+    try:
+        boundary = clean_boundary(boundary)
+    except ValidationError as exc:
+        raise ValidationError({"boundary": exc.messages}) from exc
     node = Jurisdiction(
         code=code,
         name=name,
