@@ -1,4 +1,4 @@
-"""The permission-matrix checker: every route × every persona × every object location.
+"""The permission-matrix checker: every route x every persona x every object location.
 
 Routes come from the URL resolver and the OpenAPI schema, so a route added later is
 checked without editing this file. A route must declare its access (`fk_access` on a
@@ -250,4 +250,3 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
                     problems += _check(world, persona, access, case, method, response, changed,
                                        "API")  # fmt: skip
     return problems
-

@@ -57,7 +57,7 @@ def sign_in(page, base: str, username: str) -> None:
 
 
 def test_grid_worker_on_a_phone(browser, site):
-    world, base = site
+    _world, base = site
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
                                   is_mobile=True, has_touch=True)  # fmt: skip
     page = context.new_page()
@@ -99,7 +99,7 @@ def test_grid_worker_on_a_phone(browser, site):
 
 
 def test_town_commander_on_a_desktop(browser, site):
-    world, base = site
+    _world, base = site
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     errors: list[str] = []

@@ -13,10 +13,12 @@ SQUARE = [[[109.9, 28.1], [110.0, 28.1], [110.0, 28.2], [109.9, 28.2], [109.9, 2
 
 def test_valid_boundaries():
     assert clean_boundary(None) is None
-    assert clean_boundary({"type": "Polygon", "coordinates": SQUARE})["type"] == "Polygon"
+    polygon = clean_boundary({"type": "Polygon", "coordinates": SQUARE})
+    assert polygon is not None and polygon["type"] == "Polygon"
     feature = {"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon",
                                                                  "coordinates": [SQUARE]}}  # fmt: skip
-    assert clean_boundary(feature)["type"] == "MultiPolygon"
+    multi = clean_boundary(feature)
+    assert multi is not None and multi["type"] == "MultiPolygon"
 
 
 @pytest.mark.parametrize(
@@ -46,7 +48,7 @@ def test_node_boundary_is_validated_and_stored():
     node = jurisdiction_create(code="330411102000", name="王店镇", level=Level.TOWN, parent=None,
                                boundary={"type": "Polygon", "coordinates": SQUARE})  # fmt: skip
     node.refresh_from_db()
-    assert node.boundary["coordinates"] == SQUARE
+    assert node.boundary is not None and node.boundary["coordinates"] == SQUARE
     with pytest.raises(ValidationError) as err:
         jurisdiction_create(code="330411103000", name="洪合镇", level=Level.TOWN, parent=None,
                             boundary={"type": "Point"})  # fmt: skip

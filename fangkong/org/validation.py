@@ -222,6 +222,14 @@ def plan_tree_import(headers: list[str], rows: list[tuple[int, list[str]]]) -> T
                     row.row, "level", str(row.level), _("The existing node has another level.")
                 )
             )
+        if old is not None and old.parent_id and not row.parent_code:
+            # Detaching a node from its parent is not something a spreadsheet should do
+            # by leaving a cell blank; the commit would not do it either.
+            plan.errors.append(
+                RowError(
+                    row.row, "parent_code", "", _("The existing node has a parent; give its code.")
+                )
+            )
     if plan.errors:
         plan.errors.sort(key=lambda e: (e.row, e.column))
         return plan

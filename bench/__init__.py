@@ -1,0 +1,1 @@
+"""Benchmarks; run modules with `python -m bench.<name>` from the project root."""
