@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "fangkong.accounts",
     "fangkong.audit",
     "fangkong.org",
+    "fangkong.people",
 ]
 
 MIDDLEWARE = [

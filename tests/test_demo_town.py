@@ -12,7 +12,7 @@ from fangkong.org.services import team_composition_errors
 
 @pytest.mark.django_db
 def test_demo_town_structure(capsys):
-    call_command("demo_town")
+    call_command("demo_town", "--residents", "3000")
     out = capsys.readouterr().out
     assert "Demo town built in" in out and "commander" in out and "fangkong-demo-2022" in out
     villages = Jurisdiction.objects.filter(level=Level.VILLAGE)
@@ -55,10 +55,34 @@ def test_demo_town_structure(capsys):
     first = list(
         StaffProfile.objects.order_by("user__username").values_list("name", flat=True)[:50]
     )
-    call_command("demo_town", "--reset")
+    call_command("demo_town", "--reset", "--residents", "3000")
     again = list(
         StaffProfile.objects.order_by("user__username").values_list("name", flat=True)[:50]
     )
     assert first == again
     call_command("demo_town", "--if-missing")
     assert Jurisdiction.objects.filter(level=Level.VILLAGE).count() == 28
+
+
+@pytest.mark.django_db
+def test_demo_residents():
+    from stdnum.cn import ric
+
+    from fangkong.people.models import Household, Person, PersonTag
+
+    call_command("demo_town", "--residents", "3000")
+    households, persons = Household.objects.count(), Person.objects.count()
+    assert 900 <= households <= 1100 and 2500 <= persons <= 4000
+    assert not Household.objects.filter(head__isnull=True).exists()
+    town = Jurisdiction.objects.get(level=Level.TOWN)
+    counted = Person.objects.filter(status__in=["present", "away"]).count()
+    assert (town.household_count, town.resident_count) == (households, counted)
+    # Valid but recognisably synthetic: sequence codes 996-999 on people of every age.
+    numbers = list(Person.objects.values_list("id_number", flat=True))
+    assert all(ric.is_valid(n) and n[14:17] in {"996", "997", "998", "999"} for n in numbers)
+    assert len(set(numbers)) == len(numbers)
+    assert Household.objects.filter(housing_type="rented").exists()
+    assert Person.objects.filter(residency="liudong").exists()
+    assert PersonTag.objects.filter(tag="alone").exists()
+    # Every household sits on a leaf: a micro-grid.
+    assert not Household.objects.exclude(jurisdiction__level=Level.MICROGRID).exists()

@@ -94,6 +94,8 @@ class DemoResult:
     teams: int = 0
     seconds: float = 0.0
     logins: list[DemoLogin] = field(default_factory=list)
+    household_quotas: dict[int, int] = field(default_factory=dict)  # micro-grid id -> households
+    village_names: dict[int, str] = field(default_factory=dict)
 
 
 class _Builder:
@@ -173,7 +175,9 @@ def _node(code: str, name: str, level: int, parent: Jurisdiction | None) -> Juri
 
 
 @transaction.atomic
-def build_demo_town(*, seed: int = 2022, progress: Callable[[str], None] = print) -> DemoResult:
+def build_demo_town(
+    *, seed: int = 2022, total_households: int = 20_000, progress: Callable[[str], None] = print
+) -> DemoResult:
     started = time.perf_counter()
     if Jurisdiction.objects.filter(code=TOWN_CODE).exists():
         raise RuntimeError("the demo town exists already; use --reset to rebuild it")
@@ -196,15 +200,23 @@ def build_demo_town(*, seed: int = 2022, progress: Callable[[str], None] = print
     Jurisdiction.objects.bulk_create(grids)
     progress(f"  {len(grids)} grids")
     micros: list[Jurisdiction] = []
-    for g in grids:
-        # A grid of ~300-500 households split into micro-grids of 30-100 households.
-        households = rng.randint(300, 500)
-        n = 0
+    sizes: list[int] = []
+    weights = [rng.randint(70, 130) for _ in grids]
+    for g, weight in zip(grids, weights, strict=True):
+        # The town's households shared among grids, each split into micro-grids of
+        # 30-100 households (a remainder under 30 joins the last micro-grid).
+        households = max(1, round(total_households * weight / sum(weights)))
+        parts: list[int] = []
         while households > 0:
             size = min(households, rng.randint(30, 100))
+            if size < 30 and parts:
+                parts[-1] += size
+            else:
+                parts.append(size)
             households -= size
-            n += 1
+        for n, size in enumerate(parts, start=1):
             micros.append(_node(f"{g.code}-M{n:02d}", f"{g.name}{n}号微网格", Level.MICROGRID, g))
+            sizes.append(size)
     Jurisdiction.objects.bulk_create(micros, batch_size=2000)
     progress(f"  {len(micros)} micro-grids")
 
@@ -411,6 +423,8 @@ def build_demo_town(*, seed: int = 2022, progress: Callable[[str], None] = print
         raise RuntimeError(f"demo 1+1+2 unit invalid: {team_composition_errors(sample)}")
     progress(f"  {len(teams)} teams with {len(members)} members")
     result = DemoResult(
+        household_quotas={m.pk: size for m, size in zip(micros, sizes, strict=True)},
+        village_names={m.pk: m.parent.parent.name for m in micros if m.parent and m.parent.parent},
         nodes=2 + len(villages) + len(grids) + len(micros),
         staff=len(b.profiles),
         teams=len(teams),

@@ -111,10 +111,16 @@ def jurisdiction_set_leaf_counts(*, counts: dict[int, tuple[int, int]]) -> None:
     The registry calls this after it changes; parents are always the sum of children,
     so the counts a page shows never drift from the rows beneath them.
     """
-    for node_id, (households, residents) in counts.items():
-        Jurisdiction.objects.filter(pk=node_id).update(
-            household_count=households, resident_count=residents
-        )
+    changed = []
+    for node in Jurisdiction.objects.filter(pk__in=counts).only(
+        "pk", "household_count", "resident_count"
+    ):
+        if (node.household_count, node.resident_count) != counts[node.pk]:
+            node.household_count, node.resident_count = counts[node.pk]
+            changed.append(node)
+    Jurisdiction.objects.bulk_update(
+        changed, ["household_count", "resident_count"], batch_size=2000
+    )
     jurisdiction_rollup_counts()
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delete_demo_town
 from fangkong.org.models import Jurisdiction
+from fangkong.people.demo import build_demo_people, delete_people_under
+from fangkong.people.services import registry_recount
 
 
 class Command(BaseCommand):
@@ -17,6 +21,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-missing", action="store_true", help="do nothing when the demo town exists"
         )
+        parser.add_argument(
+            "--residents",
+            type=int,
+            default=60_000,
+            help="about how many residents to generate (3 per household on average)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         exists = Jurisdiction.objects.filter(code=COUNTY_CODE).exists()
@@ -26,13 +36,30 @@ class Command(BaseCommand):
             return
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
+            delete_people_under(f"/{COUNTY_CODE}/")
             delete_demo_town()
         self.stdout.write("Building the demo town ...")
-        result = build_demo_town(seed=options["seed"], progress=self.stdout.write)
+        started = time.perf_counter()
+        result = build_demo_town(
+            seed=options["seed"],
+            total_households=max(options["residents"] // 3, 30),
+            progress=self.stdout.write,
+        )
+        households, residents = 0, 0
+        if options["residents"] > 0:
+            households, residents = build_demo_people(
+                quotas=result.household_quotas,
+                village_names=result.village_names,
+                seed=options["seed"],
+                today=timezone.localdate(),
+                progress=self.stdout.write,
+            )
+            registry_recount()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo town built in {result.seconds:.1f} s: {result.nodes} jurisdiction nodes, "
-                f"{result.staff} staff, {result.teams} teams."
+                f"Demo town built in {time.perf_counter() - started:.1f} s: {result.nodes} "
+                f"jurisdiction nodes, {result.staff} staff, {result.teams} teams, "
+                f"{households} households, {residents} residents."
             )
         )
         self.print_logins()

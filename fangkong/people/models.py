@@ -1,0 +1,225 @@
+"""Households and persons: the population baseline every later list is measured against."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.fields import EncryptedTextField
+from fangkong.core.masking import mask_id_number, mask_name, mask_phone
+from fangkong.org.models import Jurisdiction
+from fangkong.org.scoping import ScopedQuerySet
+
+
+class HousingType(models.TextChoices):
+    OWNED = "owned", _("Self-owned")
+    RENTED = "rented", _("Rented")
+    DORMITORY = "dormitory", _("Collective dormitory")
+    OTHER = "other", _("Other")
+
+
+class Household(models.Model):
+    """A household at a leaf of the tree (a micro-grid, or a grid without micro-grids)."""
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="households", verbose_name=_("grid")
+    )
+    village_group = models.CharField(_("villager group"), max_length=30, blank=True)
+    street = models.CharField(_("street / road"), max_length=60, blank=True)
+    house_number = models.CharField(_("number"), max_length=20, blank=True)
+    building = models.CharField(_("building"), max_length=20, blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    room = models.CharField(_("room"), max_length=20, blank=True)
+    # The whole address as one normalised line, for display, search and matching.
+    address = models.CharField(_("address"), max_length=200, db_index=True)
+    housing_type = models.CharField(
+        _("housing"), max_length=12, choices=HousingType.choices, default=HousingType.OWNED
+    )
+    head = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("head of household"),
+    )  # fmt: skip
+    landlord_name = models.CharField(_("landlord"), max_length=50, blank=True)
+    landlord_phone = EncryptedTextField(_("landlord phone"), blank=True)
+    landlord_phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["jurisdiction__path", "address"]
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def landlord_phone_masked(self) -> str:
+        return mask_phone(self.landlord_phone)
+
+
+class IdType(models.TextChoices):
+    RESIDENT_ID = "ric", _("Resident ID card")
+    HMT_PERMIT = "hmt", _("HK/Macao/Taiwan permit")
+    PASSPORT = "passport", _("Passport")
+    NONE = "none", _("None")
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class Relationship(models.TextChoices):
+    HEAD = "head", _("Head of household")
+    SPOUSE = "spouse", _("Spouse")
+    CHILD = "child", _("Child")
+    PARENT = "parent", _("Parent")
+    GRANDCHILD = "grandchild", _("Grandchild")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    SIBLING = "sibling", _("Sibling")
+    CHILD_IN_LAW = "child_in_law", _("Son/daughter-in-law")
+    OTHER_RELATIVE = "relative", _("Other relative")
+    TENANT = "tenant", _("Tenant")
+    OTHER = "other", _("Other")
+
+
+class Residency(models.TextChoices):
+    HUJI = "huji", _("Registered (户籍)")
+    CHANGZHU = "changzhu", _("Resident, registered elsewhere (常住)")
+    LIUDONG = "liudong", _("Floating / temporary (流动/暂住)")
+
+
+class PersonStatus(models.TextChoices):
+    PRESENT = "present", _("Present")
+    AWAY = "away", _("Away")
+    MOVED_OUT = "moved_out", _("Moved out")
+    DECEASED = "deceased", _("Deceased")
+
+
+class Person(models.Model):
+    # Denormalised from the household so scoping needs no extra join.
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="persons", verbose_name=_("grid")
+    )
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
+        verbose_name=_("household"),
+    )  # fmt: skip
+    relationship = models.CharField(
+        _("relationship to head"), max_length=15, choices=Relationship.choices, blank=True
+    )
+    name = models.CharField(_("name"), max_length=50)
+    # Search keys: the name in simplified script without spaces, and its pinyin initials.
+    name_key = models.CharField(max_length=50, db_index=True)
+    name_initials = models.CharField(max_length=50, db_index=True)
+    id_type = models.CharField(
+        _("ID type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT_ID
+    )
+    id_number = EncryptedTextField(_("ID number"), blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Keyed hash of the last four characters: "search by the last 4 ID digits" without
+    # storing any digits of the number.
+    id_last4_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    no_id_reason = models.CharField(_("reason for no ID"), max_length=100, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True, db_index=True)
+    phone = EncryptedTextField(_("phone"), blank=True)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone2 = EncryptedTextField(_("second phone"), blank=True)
+    phone2_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    residency = models.CharField(
+        _("residency"), max_length=10, choices=Residency.choices, default=Residency.HUJI
+    )
+    arrival_date = models.DateField(_("arrived on"), null=True, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=60, blank=True)
+    workplace = models.CharField(_("workplace"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PersonStatus.choices, default=PersonStatus.PRESENT
+    )
+    away_since = models.DateField(_("away since"), null=True, blank=True)
+    away_where = models.CharField(_("away where"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["jurisdiction__path", "household_id", "id"]
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+
+    def __str__(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+
+class Tag(models.TextChoices):
+    """Special groups and key occupations that are recorded, not derived.
+
+    60+, 80+ and infants come from the birth date; these cannot.
+    """
+
+    MOBILITY_IMPAIRED = "mobility", _("Mobility-impaired")
+    VISUALLY_IMPAIRED = "visual", _("Visually impaired")
+    CHRONIC = "chronic", _("Chronic illness")
+    DIALYSIS = "dialysis", _("Dialysis")
+    PREGNANT = "pregnant", _("Pregnant")
+    LIVING_ALONE = "alone", _("Living alone")
+    LOGISTICS_DIRECT = "logistics_direct", _("Logistics, direct contact with goods")
+    LOGISTICS_INDIRECT = "logistics_indirect", _("Logistics, indirect contact")
+    MEDICAL = "medical", _("Medical staff")
+    COLD_CHAIN = "cold_chain", _("Cold chain")
+    TRANSPORT = "transport", _("Transport / drivers")
+    PORT = "port", _("Port / customs")
+
+
+KEY_OCCUPATION_TAGS = frozenset(
+    {Tag.LOGISTICS_DIRECT, Tag.LOGISTICS_INDIRECT, Tag.MEDICAL, Tag.COLD_CHAIN, Tag.TRANSPORT,
+     Tag.PORT}
+)  # fmt: skip
+
+
+class PersonTag(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="tags")
+    tag = models.CharField(max_length=20, choices=Tag.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "tag"], name="persontag_unique")]
+        indexes = [models.Index(fields=["tag", "person"], name="persontag_tag_person")]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class PersonChange(models.Model):
+    """One change to a person: who, when, from where, and old -> new per field.
+
+    Personal-data fields are recorded masked, so the history is not a second copy.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=100)
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.source}"
