@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/", include("fangkong.accounts.urls")),
     path("org/", include("fangkong.org.urls")),
     path("audit/", include("fangkong.audit.urls")),
+    path("people/", include("fangkong.people.urls")),
     path("api/v1/", api.urls),
 ]
 

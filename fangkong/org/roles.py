@@ -21,6 +21,9 @@ class Perm(StrEnum):
     PII_UNMASK = "pii.unmask"  # see one record's ID number or phone in clear, with a purpose
     DATA_EXPORT = "data.export"  # download lists (masked unless unmask is also used)
     AUDIT_VIEW = "audit.view"  # browse the audit log of the subtree
+    PEOPLE_VIEW = "people.view"  # the population registry in scope (masked)
+    PEOPLE_EDIT = "people.edit"  # add and correct households and persons
+    PEOPLE_IMPORT = "people.import"  # bulk import of the registry from spreadsheets
 
 
 class Role(models.TextChoices):
@@ -40,23 +43,37 @@ class Role(models.TextChoices):
 
 
 _FIELD = frozenset({Perm.ORG_VIEW})
-_CADRE = frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.DATA_EXPORT, Perm.TEAM_MANAGE})
+_REGISTRY = frozenset({Perm.PEOPLE_VIEW, Perm.PEOPLE_EDIT})
+_CADRE = (
+    frozenset(
+        {Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.DATA_EXPORT, Perm.TEAM_MANAGE, Perm.PEOPLE_IMPORT}
+    )
+    | _REGISTRY
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.TOWN_COMMANDER: frozenset(Perm) - {Perm.AUDIT_VIEW},
     Role.TOWN_STAFF: frozenset(
-        {Perm.ORG_VIEW, Perm.STAFF_MANAGE, Perm.TEAM_MANAGE, Perm.DATA_EXPORT, Perm.PII_UNMASK}
-    ),
+        {
+            Perm.ORG_VIEW,
+            Perm.STAFF_MANAGE,
+            Perm.TEAM_MANAGE,
+            Perm.DATA_EXPORT,
+            Perm.PII_UNMASK,
+            Perm.PEOPLE_IMPORT,
+        }
+    )
+    | _REGISTRY,
     Role.VILLAGE_CADRE: _CADRE | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
-    Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK}),
-    Role.MICROGRID_LEADER: _FIELD,
+    Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK}) | _REGISTRY,
+    Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
     Role.CHECKPOINT_CREW: frozenset(),
     Role.SAMPLER: frozenset(),
     Role.LAB: frozenset(),
-    Role.SUPERVISOR: frozenset({Perm.ORG_VIEW}),
+    Role.SUPERVISOR: frozenset({Perm.ORG_VIEW, Perm.PEOPLE_VIEW}),
     # Auditors read the audit trail; they neither change data nor unmask it.
     Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),
     Role.SYSTEM_ADMIN: frozenset(Perm),
