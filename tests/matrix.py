@@ -22,7 +22,7 @@ from fangkong.accounts.models import LoginThrottle
 from fangkong.core.models import Upload
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
-from tests.world import NODES, PERSONAS, World
+from tests.world import NODES, PERSONAS, World, ensure_registry
 
 PERSONA_NAMES = [*PERSONAS, "anonymous"]
 DENIED = {401, 403, 404, 405}
@@ -142,6 +142,14 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
         )
         # An upload belongs to its owner; "T" stands for "the commander's own".
         return [(str(upload.pk), "T")]
+    if param == "person_id":
+        ensure_registry(world)
+        return [(str(p.pk), key) for key, p in world.persons.items()]
+    if param == "household_id":
+        ensure_registry(world)
+        return [(str(h.pk), key) for key, h in world.households.items()]
+    if param == "register_key":
+        return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
         return [("csv", None), ("xlsx", None)]
     raise AssertionError(
@@ -216,6 +224,8 @@ def _check(
 
 
 def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = None) -> list[str]:
+    # Registry rows exist before any list page is read, so lists are checked for leaks.
+    ensure_registry(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

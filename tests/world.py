@@ -11,6 +11,8 @@ test can search a page for names that must not be there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from fangkong.accounts.models import User
 from fangkong.org.models import Jurisdiction, Level, StaffKind, StaffProfile, Team, TeamKind
@@ -99,6 +101,10 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
     staff: dict[str, StaffProfile] = field(default_factory=dict)  # node key -> extra staff
     teams: dict[str, Team] = field(default_factory=dict)
+    # Registry objects per leaf node key, made on demand (see ensure_registry).
+    households: dict[str, Any] = field(default_factory=dict)
+    persons: dict[str, Any] = field(default_factory=dict)
+    extra_markers: dict[str, list[str]] = field(default_factory=dict)
 
     def covers(self, persona: str, node_key: str) -> bool:
         """Whether the persona's membership subtree contains the node."""
@@ -116,6 +122,9 @@ class World:
                 out.append(EXTRA_STAFF[key][0])
                 if key in TEAMS:
                     out.append(TEAMS[key])
+        for key, names in self.extra_markers.items():
+            if not self.covers(persona, key):
+                out.extend(names)
         for other, spec in PERSONAS.items():
             if other != persona and not self.covers(persona, spec[3]):
                 out.append(spec[1])
@@ -152,3 +161,31 @@ def build_world(password_hash: str | None = None) -> World:
             members=[(w.staff[key].user, "")],
         )  # fmt: skip
     return w
+
+
+# One household with one resident on each leaf; names and addresses are unique markers.
+REGISTRY = {
+    "A1M1": ("红星一号楼", "沈楼居", "11010519491231002X", "13600000001"),
+    "A2": ("东风巷8号", "韩东居", "110101199003070011", "13600000002"),
+    "B1": ("光明路9号", "杨光居", "110101199003070038", "13600000003"),
+}
+
+
+def ensure_registry(w: World) -> None:
+    """Households and persons for the registry routes (idempotent per world)."""
+    from fangkong.people.models import Household
+    from fangkong.people.services import person_register
+    from fangkong.people.validation import clean_person
+
+    for key, (address, name, id_number, phone) in REGISTRY.items():
+        if key in w.persons:
+            continue
+        # Created directly so the address holds no village name (which would be a
+        # marker of its own for personas below the village).
+        household = Household.objects.create(jurisdiction=w.nodes[key], address=address)
+        data, errors = clean_person({"name": name, "id_number": id_number, "phone": phone},
+                                    today=date(2026, 1, 1))  # fmt: skip
+        assert data is not None, errors
+        w.households[key] = household
+        w.persons[key] = person_register(data=data, household=household)
+        w.extra_markers[key] = [address, name]

@@ -18,6 +18,9 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "export": has_perm(user, Perm.DATA_EXPORT),
             "staff_manage": has_perm(user, Perm.STAFF_MANAGE),
             "team_manage": has_perm(user, Perm.TEAM_MANAGE),
+            "people": has_perm(user, Perm.PEOPLE_VIEW),
+            "people_edit": has_perm(user, Perm.PEOPLE_EDIT),
+            "people_import": has_perm(user, Perm.PEOPLE_IMPORT),
             "audit": has_perm(user, Perm.AUDIT_VIEW),
         }
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.forms import bootstrap_widgets
 from fangkong.org.models import Responsibility, StaffKind, TeamKind, TeamTemplate
 from fangkong.org.roles import Role
 
@@ -73,17 +74,4 @@ class TeamMembersForm(forms.Form):
     leader = forms.CharField(label=_("Leader's user name"), max_length=150, required=False)
 
 
-def _bootstrap(*form_classes: type[forms.Form]) -> None:
-    """Give every widget Bootstrap's classes once, instead of per template."""
-    for form_class in form_classes:
-        for field in form_class.base_fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-
-_bootstrap(StaffForm, TeamForm, TeamMembersForm)
+bootstrap_widgets(StaffForm, TeamForm, TeamMembersForm)

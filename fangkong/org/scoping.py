@@ -29,10 +29,15 @@ _M = TypeVar("_M", bound=models.Model)
 _RANGE_END = chr(0x10FFFF)
 
 
-def subtree_q(field: str, path: str) -> Q:
+def prefix_q(field: str, prefix: str) -> Q:
+    """Index-backed `field LIKE 'prefix%'` on both databases (case-sensitive)."""
     if connection.vendor == "postgresql":
-        return Q(**{f"{field}__startswith": path})
-    return Q(**{f"{field}__gte": path, f"{field}__lt": path + _RANGE_END})
+        return Q(**{f"{field}__startswith": prefix})
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + _RANGE_END})
+
+
+def subtree_q(field: str, path: str) -> Q:
+    return prefix_q(field, path)
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,11 @@ def clean_person(
     if not number and id_type != IdType.NONE and "id_number" not in errors and not no_id_reason:
         errors["id_number"] = [_("Give the ID number, or the reason there is none.")]
     sex = attempt("sex", _choice, raw.get("sex"), SEX_WORDS, Sex, _("sex")) or ""
-    birth = attempt("birth_date", parse_date, raw.get("birth_date"), today)
+
+    def date_of(value: Any) -> date | None:
+        return parse_date(value, today=today)
+
+    birth = attempt("birth_date", date_of, raw.get("birth_date"))
     # The ID number is the authority; a contradicting column is an error, not overwritten.
     if id_sex and sex and sex != id_sex:
         errors.setdefault("sex", []).append(_("The sex does not match the ID number."))
@@ -236,10 +240,10 @@ def clean_person(
                            Relationship, _("relationship")) or ""  # fmt: skip
     residency = attempt("residency", _choice, raw.get("residency"), RESIDENCY_WORDS, Residency,
                         _("residency")) or Residency.HUJI  # fmt: skip
-    arrival = attempt("arrival_date", parse_date, raw.get("arrival_date"), today)
+    arrival = attempt("arrival_date", date_of, raw.get("arrival_date"))
     status = attempt("status", _choice, raw.get("status"), STATUS_WORDS, PersonStatus,
                      _("status")) or PersonStatus.PRESENT  # fmt: skip
-    away_since = attempt("away_since", parse_date, raw.get("away_since"), today)
+    away_since = attempt("away_since", date_of, raw.get("away_since"))
     tags: set[str] = set()
     for word in re.split(r"[,，、;；\s]+", _text(raw.get("tags"))):
         if not word:

@@ -1,0 +1,177 @@
+"""Reads of the registry: search, lists with filters, special-group registers. Scoped."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.crypto import blind_index
+from fangkong.core.identity import normalise_id_number
+from fangkong.core.normalise import fold_width, is_mainland_mobile, normalise_phone
+from fangkong.org.access import get_visible_or_404
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import ScopedQuerySet, prefix_q
+from fangkong.people.models import Household, Person, PersonStatus, PersonTag, Tag
+from fangkong.people.names import has_cjk, name_key
+from fangkong.people.services import last4_key
+
+_LETTERS = re.compile(r"^[a-z]+$")
+_ID_LIKE = re.compile(r"^\d{14,17}[\dX]$")
+_LAST4 = re.compile(r"^\d{3}[\dX]$")
+
+
+def persons_visible(user: Any) -> ScopedQuerySet[Person]:
+    return Person.objects.visible_to(user, Perm.PEOPLE_VIEW)
+
+
+def person_for_user(user: Any, person_id: int) -> Person:
+    return get_visible_or_404(
+        Person.objects.select_related("household", "jurisdiction"), user, Perm.PEOPLE_VIEW,
+        pk=person_id,
+    )  # fmt: skip
+
+
+def household_for_user(user: Any, household_id: int) -> Household:
+    return get_visible_or_404(
+        Household.objects.select_related("jurisdiction", "head"), user, Perm.PEOPLE_VIEW,
+        pk=household_id,
+    )  # fmt: skip
+
+
+def search_q(query: str) -> Q | None:
+    """What a typed query means: a phone, an ID, its last 4 digits, initials, or a name.
+
+    Every branch is an equality on a keyed hash or a prefix on an indexed key, so a
+    search stays fast on a million persons. None when the query is empty.
+    """
+    text = fold_width(query).strip()
+    if not text:
+        return None
+    compact = "".join(text.split())
+    digits = normalise_phone(compact)
+    if (
+        digits
+        and digits == re.sub(r"[^\d]", "", compact.replace("+86", ""))
+        and is_mainland_mobile(digits)
+    ):
+        key = blind_index(digits)
+        return Q(phone_hash=key) | Q(phone2_hash=key)
+    number = normalise_id_number(compact)
+    if _ID_LIKE.match(number):
+        return Q(id_number_hash=blind_index(number))
+    if _LAST4.match(number):
+        return Q(id_last4_hash=last4_key(number))
+    if _LETTERS.match(compact.lower()):
+        return prefix_q("name_initials", compact.lower())
+    if has_cjk(compact) or compact:
+        return prefix_q("name_key", name_key(compact))
+    return None
+
+
+AGE_BANDS: dict[str, tuple[int | None, int | None]] = {
+    "0-2": (0, 2), "3-17": (3, 17), "18-59": (18, 59), "60+": (60, None), "80+": (80, None),
+}  # fmt: skip
+
+
+def _years_ago(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def age_q(band: str, today: date) -> Q:
+    """Age from the birth date: groups such as 60+ are derived, never stored."""
+    low, high = AGE_BANDS[band]
+    q = Q()
+    if low is not None:
+        q &= Q(birth_date__lte=_years_ago(today, low))
+    if high is not None:
+        q &= Q(birth_date__gt=_years_ago(today, high + 1))
+    return q
+
+
+@dataclass
+class PersonFilters:
+    q: str = ""
+    node: Any = None  # a Jurisdiction already checked for visibility
+    address: str = ""
+    tag: str = ""
+    residency: str = ""
+    status: str = ""
+    age: str = ""
+
+
+def person_list(user: Any, filters: PersonFilters, *, today: date) -> ScopedQuerySet[Person]:
+    qs = persons_visible(user)
+    if filters.node is not None:
+        qs = qs.within(filters.node.path)
+    term = search_q(filters.q)
+    if term is not None:
+        qs = qs.filter(term)
+    if filters.address:
+        qs = qs.filter(household__address__contains=fold_width(filters.address).strip())
+    if filters.tag in Tag.values:
+        qs = qs.filter(Exists(PersonTag.objects.filter(person=OuterRef("pk"), tag=filters.tag)))
+    if filters.residency:
+        qs = qs.filter(residency=filters.residency)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.age in AGE_BANDS:
+        qs = qs.filter(age_q(filters.age, today))
+    return qs.select_related("household", "jurisdiction").order_by(
+        "jurisdiction__path", "household_id", "id"
+    )
+
+
+# Registers: named lists of special groups, as data so a town can add its own.
+REGISTERS: dict[str, dict[str, Any]] = {
+    "elderly_alone": {"label": _("60+ living alone"), "age": "60+", "tags": [Tag.LIVING_ALONE]},
+    "over_80": {"label": _("80 and over"), "age": "80+", "tags": []},
+    "mobility": {"label": _("Mobility-impaired"), "age": "", "tags": [Tag.MOBILITY_IMPAIRED]},
+    "dialysis": {"label": _("Dialysis"), "age": "", "tags": [Tag.DIALYSIS]},
+    "pregnant": {"label": _("Pregnant"), "age": "", "tags": [Tag.PREGNANT]},
+    "infants": {"label": _("Infants (0-2)"), "age": "0-2", "tags": []},
+    "floating": {"label": _("Floating population"), "age": "", "tags": [], "residency": "liudong"},
+    "key_occupations": {
+        "label": _("Key occupations"),
+        "age": "",
+        "any_tags": [
+            Tag.LOGISTICS_DIRECT,
+            Tag.LOGISTICS_INDIRECT,
+            Tag.MEDICAL,
+            Tag.COLD_CHAIN,
+            Tag.TRANSPORT,
+            Tag.PORT,
+        ],
+    },
+}
+
+
+def register_list(user: Any, key: str, *, node: Any = None, today: date) -> ScopedQuerySet[Person]:
+    spec = REGISTERS[key]
+    qs = persons_visible(user).filter(status__in=[PersonStatus.PRESENT, PersonStatus.AWAY])
+    if node is not None:
+        qs = qs.within(node.path)
+    if spec.get("age"):
+        qs = qs.filter(age_q(spec["age"], today))
+    for tag in spec.get("tags", []):
+        qs = qs.filter(Exists(PersonTag.objects.filter(person=OuterRef("pk"), tag=tag)))
+    if spec.get("any_tags"):
+        qs = qs.filter(
+            Exists(PersonTag.objects.filter(person=OuterRef("pk"), tag__in=spec["any_tags"]))
+        )
+    if spec.get("residency"):
+        qs = qs.filter(residency=spec["residency"])
+    return qs.select_related("household", "jurisdiction").order_by(
+        "jurisdiction__path", "household_id", "id"
+    )
+
+
+def households_visible(user: Any) -> ScopedQuerySet[Household]:
+    return Household.objects.visible_to(user, Perm.PEOPLE_VIEW)

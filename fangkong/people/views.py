@@ -1,0 +1,230 @@
+"""Registry pages: search and lists, person and household pages, forms, registers, export."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fangkong.accounts.models import User
+from fangkong.audit.models import AuditAction
+from fangkong.audit.services import audit_record
+from fangkong.core.exports import export_response
+from fangkong.core.masking import mask_name
+from fangkong.org.access import require_perm_at, requires
+from fangkong.org.forms import UnmaskForm
+from fangkong.org.models import Jurisdiction
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.people import selectors
+from fangkong.people.export import PERSON_EXPORT_HEADER, person_export_rows
+from fangkong.people.forms import HouseholdForm, PersonFilterForm, PersonForm
+from fangkong.people.services import household_create, person_register, person_update
+
+
+def _filters(request: HttpRequest) -> tuple[PersonFilterForm, selectors.PersonFilters]:
+    form = PersonFilterForm(request.GET or None)
+    filters = selectors.PersonFilters()
+    if form.is_valid():
+        data = form.cleaned_data
+        node = None
+        if data["node"]:
+            node = (
+                Jurisdiction.objects.visible_to(request.user, Perm.PEOPLE_VIEW)
+                .filter(code=data["node"]).first()
+            )  # fmt: skip
+            if node is None:
+                raise Http404
+        filters = selectors.PersonFilters(
+            q=data["q"], node=node, address=data["address"], tag=data["tag"],
+            residency=data["residency"], status=data["status"], age=data["age"],
+        )  # fmt: skip
+    return form, filters
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def person_list(request: HttpRequest) -> HttpResponse:
+    form, filters = _filters(request)
+    persons = selectors.person_list(request.user, filters, today=timezone.localdate())
+    page = Paginator(persons, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(),
+               "can_export": has_perm(request.user, Perm.DATA_EXPORT)}  # fmt: skip
+    template = "people/person_list.html#rows" if request.htmx else "people/person_list.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = selectors.person_for_user(request.user, person_id)
+    return render(request, "people/person_detail.html", {
+        "person": person,
+        "tags": person.tags.all(),
+        "history": person.changes.select_related("actor")[:30],
+        "can_unmask": has_perm(request.user, Perm.PII_UNMASK, person.jurisdiction.path),
+        "can_edit": has_perm(request.user, Perm.PEOPLE_EDIT, person.jurisdiction.path),
+        "form": UnmaskForm(),
+    })  # fmt: skip
+
+
+@require_POST
+@requires(Perm.PII_UNMASK, writes=("POST",))
+def person_unmask(request: HttpRequest, person_id: int) -> HttpResponse:
+    """ID number and phones of one person in clear, for a stated purpose; audited."""
+    person = selectors.person_for_user(request.user, person_id)
+    require_perm_at(request.user, Perm.PII_UNMASK, person.jurisdiction.path)
+    form = UnmaskForm(request.POST)
+    if not form.is_valid():
+        return render(request, "people/person_detail.html#unmask", {"person": person, "form": form},
+                      status=400)  # fmt: skip
+    audit_record(action=AuditAction.VIEW_PII, request=request, obj=person,
+                 object_repr=mask_name(person.name), jurisdiction_path=person.jurisdiction.path,
+                 purpose=form.cleaned_data["purpose"], detail={"fields": ["id_number", "phone"]})  # fmt: skip
+    return render(request, "people/person_detail.html#unmasked", {"person": person})
+
+
+def _save_person(request: HttpRequest, form: PersonForm, *, person: Any = None,
+                 household: Any = None) -> Any:  # fmt: skip
+    assert form.person is not None  # noqa: S101 - form.is_valid() guarantees it
+    actor = cast(User, request.user)
+    try:
+        if person is None:
+            return person_register(data=form.person, household=household, actor=actor)
+        person_update(person=person, data=form.person, actor=actor)
+        return person
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.PEOPLE_EDIT, writes=("POST",))
+def person_create(request: HttpRequest, household_id: int) -> HttpResponse:
+    household = selectors.household_for_user(request.user, household_id)
+    require_perm_at(request.user, Perm.PEOPLE_EDIT, household.jurisdiction.path)
+    form = PersonForm(request.POST or None, today=timezone.localdate())
+    if request.method == "POST" and form.is_valid():
+        person = _save_person(request, form, household=household)
+        if person is not None:
+            audit_record(action=AuditAction.CREATE, request=request, obj=person,
+                         object_repr=mask_name(person.name),
+                         jurisdiction_path=household.jurisdiction.path)  # fmt: skip
+            return redirect("people:person_detail", person_id=person.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "people/person_form.html", {"form": form, "household": household},
+                  status=status)  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.PEOPLE_EDIT, writes=("POST",))
+def person_edit(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = selectors.person_for_user(request.user, person_id)
+    require_perm_at(request.user, Perm.PEOPLE_EDIT, person.jurisdiction.path)
+    form = PersonForm(request.POST or None, initial=PersonForm.initial_from(person),
+                      today=timezone.localdate())  # fmt: skip
+    if request.method == "POST" and form.is_valid() and _save_person(request, form, person=person):
+        audit_record(action=AuditAction.UPDATE, request=request, obj=person,
+                     object_repr=mask_name(person.name), jurisdiction_path=person.jurisdiction.path)  # fmt: skip
+        return redirect("people:person_detail", person_id=person.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "people/person_form.html", {"form": form, "person": person}, status=status
+    )
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
+    household = selectors.household_for_user(request.user, household_id)
+    members = household.members.order_by("id")
+    return render(request, "people/household_detail.html", {
+        "household": household, "members": members,
+        "can_edit": has_perm(request.user, Perm.PEOPLE_EDIT, household.jurisdiction.path),
+    })  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.PEOPLE_EDIT, writes=("POST",))
+def household_new(request: HttpRequest) -> HttpResponse:
+    form = HouseholdForm(request.POST or None, initial={"node": request.GET.get("node", "")})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        node = (Jurisdiction.objects.visible_to(request.user, Perm.PEOPLE_EDIT)
+                .filter(code=data.pop("node")).first())  # fmt: skip
+        if node is None:
+            form.add_error("node", _("No such node in your jurisdiction."))
+        else:
+            try:
+                household = household_create(jurisdiction=node, **data)
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    form.add_error("node" if field == "jurisdiction" else
+                                   field if field in form.fields else None, messages)  # fmt: skip
+            else:
+                audit_record(action=AuditAction.CREATE, request=request, obj=household,
+                             object_repr=household.address, jurisdiction_path=node.path)  # fmt: skip
+                return redirect("people:household_detail", household_id=household.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "people/household_form.html", {"form": form}, status=status)
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def registers(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    items = [(key, spec["label"], selectors.register_list(request.user, key, today=today).count())
+             for key, spec in selectors.REGISTERS.items()]  # fmt: skip
+    return render(request, "people/registers.html", {"items": items})
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def register(request: HttpRequest, register_key: str) -> HttpResponse:
+    key = register_key
+    if key not in selectors.REGISTERS:
+        raise Http404
+    _form, filters = _filters(request)
+    persons = selectors.register_list(
+        request.user, key, node=filters.node, today=timezone.localdate()
+    )
+    page = Paginator(persons, 50).get_page(request.GET.get("page"))
+    return render(request, "people/register.html", {
+        "key": key, "label": selectors.REGISTERS[key]["label"], "page": page,
+        "can_export": has_perm(request.user, Perm.DATA_EXPORT),
+    })  # fmt: skip
+
+
+@require_GET
+@requires(Perm.DATA_EXPORT)
+def person_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """Any list the user may see, streamed; masked unless unmasking with a purpose."""
+    _form, filters = _filters(request)
+    purpose = request.GET.get("purpose", "").strip()[:300]
+    unmask = request.GET.get("unmask") == "1"
+    if unmask and (len(purpose) < 4 or not has_perm(request.user, Perm.PII_UNMASK)):
+        return HttpResponse(
+            _("Unmasked exports need the unmask permission and a stated purpose."), status=400
+        )
+    today = timezone.localdate()
+    key = request.GET.get("register", "")
+    persons = (selectors.register_list(request.user, key, node=filters.node, today=today)
+               if key in selectors.REGISTERS
+               else selectors.person_list(request.user, filters, today=today))  # fmt: skip
+    clear_paths = scope_paths(request.user, Perm.PII_UNMASK) if unmask else []
+    audit_record(action=AuditAction.EXPORT, request=request, object_repr=_("person list"),
+                 jurisdiction_path=filters.node.path if filters.node else "", purpose=purpose,
+                 detail={"format": fmt, "filters": request.GET.dict() | {"purpose": ""},
+                         "unmasked": unmask})  # fmt: skip
+    return export_response(fmt, "persons", PERSON_EXPORT_HEADER,
+                           person_export_rows(persons, clear_paths, today=today))  # fmt: skip
