@@ -240,7 +240,7 @@ def build_demo_people(
                     name_key=name_key(name), name_initials=name_initials(name),
                     id_number=number, id_number_hash=blind_index(number),
                     id_last4_hash=last4_key(number), sex=sex, birth_date=ric.get_birth_date(number),
-                    phone=phone, phone_hash=blind_index(phone) if phone else "",
+                    phone=phone, phone_hash=blind_index(phone) if phone else None,
                     residency=Residency.LIUDONG if floating else
                     (Residency.HUJI if rng.random() < 0.9 else Residency.CHANGZHU),
                     arrival_date=today - timedelta(days=rng.randint(5, 700)) if floating else None,

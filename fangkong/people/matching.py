@@ -250,7 +250,7 @@ def _prepare_id(raw: str, prepared: _Prepared, today: date) -> None:
         well_formed = birth is not None and _check_char(number[:17]) == number[17]
         prepared.id_hash = blind_index(number)
         prepared.id_well_formed = well_formed
-        prepared.last4_hash = last4_key(number)
+        prepared.last4_hash = last4_key(number) or ""
         if birth is not None and prepared.birth is None:
             prepared.birth, prepared.birth_given = birth, well_formed
         prepared.corrections = {
@@ -259,11 +259,11 @@ def _prepare_id(raw: str, prepared: _Prepared, today: date) -> None:
     elif _MASK_CHARS.search(number[:-4] if len(number) > 4 else ""):
         # A masked number (433122********1234): its last 4 and, if shown, its date part.
         if len(number) == 18 and _LAST4_FORM.match(number[-4:]):
-            prepared.last4_hash = last4_key(number)
+            prepared.last4_hash = last4_key(number) or ""
         if len(number) == 18 and prepared.birth is None:
             prepared.birth = _plausible_date(number[6:14], today)
     elif _LAST4_FORM.match(number):
-        prepared.last4_hash = last4_key(number)
+        prepared.last4_hash = last4_key(number) or ""
     elif len(number) >= 5:
         # Passports and permits are stored normalised; exact lookup only.
         prepared.id_hash = blind_index(number)

@@ -121,17 +121,18 @@ class Person(models.Model):
         _("ID type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT_ID
     )
     id_number = EncryptedTextField(_("ID number"), blank=True)
-    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    id_number_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     # Keyed hash of the last four characters: "search by the last 4 ID digits" without
-    # storing any digits of the number.
-    id_last4_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # storing any digits of the number. Absent values are NULL, not "": a million equal
+    # empty strings make SQLite's planner think the index useless for every lookup.
+    id_last4_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     no_id_reason = models.CharField(_("reason for no ID"), max_length=100, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True, db_index=True)
     phone = EncryptedTextField(_("phone"), blank=True)
-    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     phone2 = EncryptedTextField(_("second phone"), blank=True)
-    phone2_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone2_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     residency = models.CharField(
         _("residency"), max_length=10, choices=Residency.choices, default=Residency.HUJI
     )
@@ -150,7 +151,12 @@ class Person(models.Model):
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["jurisdiction__path", "household_id", "id"]
+        ordering = ["jurisdiction_id", "household_id", "id"]
+        # Lists go grid by grid and household by household; this index serves that order
+        # (and a grid's members) without sorting a town's population for one page.
+        indexes = [
+            models.Index(fields=["jurisdiction", "household", "id"], name="person_grid_household")
+        ]
         verbose_name = _("person")
         verbose_name_plural = _("persons")
 
@@ -223,3 +229,86 @@ class PersonChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.source}"
+
+
+class ImportMapping(models.Model):
+    """How one source's headers map to fields, saved when a user maps unknown headers.
+
+    Towns receive the same sheet layout from the same office every week; remembering the
+    mapping per source means the user maps a column once, not at every upload.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(_("source"), max_length=100)
+    # {header as written in the file: field name}; "" marks a column to ignore.
+    columns = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "source"], name="importmapping_owner_source")
+        ]
+
+    def __str__(self) -> str:
+        return self.source
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEW = "preview", _("Checked, waiting for confirmation")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """One spreadsheet import, from its preview to its result.
+
+    The commit runs outside the request (a thread today, a task queue later) and
+    reports its progress here, which the page polls.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, default="people")
+    upload = models.ForeignKey(
+        "core.Upload", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    source = models.CharField(max_length=100, blank=True)
+    # The default grid for rows without one (a jurisdiction code), if the user gave it.
+    default_code = models.CharField(max_length=40, blank=True)
+    valid_only = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEW
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # Planned counts at preview time, actual counts after the commit.
+    counts = models.JSONField(default=dict)
+    # The error report, values masked: [{"row", "column", "value", "message"}], capped.
+    errors = models.JSONField(default=list)
+    error_count = models.PositiveIntegerField(default=0)
+    # Rows whose best match needs a person's decision, and the decisions taken.
+    confirmations = models.JSONField(default=list)
+    decisions = models.JSONField(default=dict)
+    mapping = models.JSONField(default=dict)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)

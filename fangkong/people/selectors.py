@@ -140,7 +140,9 @@ def person_list(user: Any, filters: PersonFilters, *, today: date) -> ScopedQuer
     # by household. (Ordering a search by the jurisdiction's path would also invite the
     # planner to walk the tree instead of using the search's index.)
     if term is None:
-        order: tuple[str, ...] = ("jurisdiction__path", "household_id", "id")
+        # Grid by grid, household by household; served by the (jurisdiction, household,
+        # id) index, so a first page needs no sort of the whole list.
+        order: tuple[str, ...] = ("jurisdiction_id", "household_id", "id")
     else:
         order = ("id",) if term.exact else ("name_key", "id")
     return qs.select_related("household", "jurisdiction").order_by(*order)
@@ -186,7 +188,7 @@ def register_list(user: Any, key: str, *, node: Any = None, today: date) -> Scop
     if spec.get("residency"):
         qs = qs.filter(residency=spec["residency"])
     return qs.select_related("household", "jurisdiction").order_by(
-        "jurisdiction__path", "household_id", "id"
+        "jurisdiction_id", "household_id", "id"
     )
 
 

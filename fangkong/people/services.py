@@ -37,8 +37,8 @@ PERSON_FIELDS = (
 COUNTED_STATUSES = (PersonStatus.PRESENT, PersonStatus.AWAY)
 
 
-def last4_key(number: str) -> str:
-    return blind_index("last4:" + number[-4:]) if len(number) >= 4 else ""
+def last4_key(number: str) -> str | None:
+    return blind_index("last4:" + number[-4:]) if len(number) >= 4 else None
 
 
 def derived_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -47,10 +47,10 @@ def derived_columns(values: dict[str, Any]) -> dict[str, Any]:
     return {
         "name_key": name_key(values["name"]),
         "name_initials": name_initials(values["name"]),
-        "id_number_hash": blind_index(number) if number else "",
+        "id_number_hash": blind_index(number) if number else None,
         "id_last4_hash": last4_key(number),
-        "phone_hash": blind_index(phone) if phone else "",
-        "phone2_hash": blind_index(phone2) if phone2 else "",
+        "phone_hash": blind_index(phone) if phone else None,
+        "phone2_hash": blind_index(phone2) if phone2 else None,
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.exports import export_response
 from fangkong.core.masking import mask_name
+from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import require_perm_at, requires
 from fangkong.org.forms import UnmaskForm
 from fangkong.org.models import Jurisdiction
@@ -54,7 +54,7 @@ def _filters(request: HttpRequest) -> tuple[PersonFilterForm, selectors.PersonFi
 def person_list(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     persons = selectors.person_list(request.user, filters, today=timezone.localdate())
-    page = Paginator(persons, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(persons, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(),
@@ -198,7 +198,7 @@ def register(request: HttpRequest, register_key: str) -> HttpResponse:
     persons = selectors.register_list(
         request.user, key, node=filters.node, today=timezone.localdate()
     )
-    page = Paginator(persons, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(persons, 50).get_page(request.GET.get("page"))
     return render(request, "people/register.html", {
         "key": key, "label": selectors.REGISTERS[key]["label"], "page": page,
         "can_export": has_perm(request.user, Perm.DATA_EXPORT),
