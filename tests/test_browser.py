@@ -129,3 +129,33 @@ def test_town_commander_on_a_desktop(browser, site):
     assert "Teams" in page.inner_text("nav")
     assert not errors, errors
     context.close()
+
+
+def test_grid_worker_finds_a_resident_on_a_phone(browser, transactional_db, live_server):
+    from tests.world import ensure_registry
+
+    world = build_world()
+    ensure_registry(world)
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)  # fmt: skip
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, base, "gw_hongxing")
+    page.goto(f"{base}/people/")
+    rows = page.locator("#fk-person-rows")
+    expect(rows).to_contain_text("沈楼居")
+    assert "杨光居" not in page.content()  # another village's resident
+    page.fill("#id_q", "slj")  # pinyin initials of 沈楼居
+    expect(rows).to_contain_text("1")
+    page.click("#fk-person-rows >> text=沈楼居")
+    expect(page.locator("#fk-person-ids")).to_contain_text("110***********002X")
+    assert "11010519491231002X" not in page.content()
+    page.fill("#fk-purpose", "核实身份信息")
+    page.click("#fk-unmask button[type=submit]")
+    expect(page.locator("#fk-id-clear")).to_have_text("11010519491231002X")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "grid-worker-resident-390.png"), full_page=True)
+    assert not errors, errors
+    context.close()

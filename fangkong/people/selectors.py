@@ -194,3 +194,44 @@ def register_list(user: Any, key: str, *, node: Any = None, today: date) -> Scop
 
 def households_visible(user: Any) -> ScopedQuerySet[Household]:
     return Household.objects.visible_to(user, Perm.PEOPLE_VIEW)
+
+
+@dataclass
+class HistoryEntry:
+    at: Any
+    actor: str
+    source: str
+    changes: list[tuple[str, str, str]]  # (field label, old, new), already masked
+
+
+def person_history(person: Person, limit: int = 30) -> list[HistoryEntry]:
+    """The change log in words: field labels and choice names instead of column codes."""
+    from fangkong.people.models import PersonChange
+
+    labels: dict[str, str] = {f.name: str(f.verbose_name) for f in Person._meta.get_fields()
+                              if hasattr(f, "verbose_name")}  # fmt: skip
+    choices: dict[str, dict[str, str]] = {
+        f.name: {str(k): str(v) for k, v in getattr(f, "flatchoices", [])}
+        for f in Person._meta.concrete_fields
+        if getattr(f, "choices", None)
+    }
+    labels["tags"] = str(_("Groups"))
+    tag_names = {str(k): str(v) for k, v in Tag.choices}
+
+    def show(field: str, value: Any) -> str:
+        if isinstance(value, list):
+            return "、".join(tag_names.get(str(v), str(v)) for v in value)
+        return choices.get(field, {}).get(str(value), str(value))
+
+    return [
+        HistoryEntry(
+            at=c.at,
+            actor=c.actor.username if c.actor else "",
+            source=c.source,
+            changes=[
+                (labels.get(f, f), show(f, old), show(f, new))
+                for f, (old, new) in c.changes.items()
+            ],
+        )
+        for c in PersonChange.objects.filter(person=person).select_related("actor")[:limit]
+    ]

@@ -70,7 +70,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     return render(request, "people/person_detail.html", {
         "person": person,
         "tags": person.tags.all(),
-        "history": person.changes.select_related("actor")[:30],
+        "history": selectors.person_history(person),
         "can_unmask": has_perm(request.user, Perm.PII_UNMASK, person.jurisdiction.path),
         "can_edit": has_perm(request.user, Perm.PEOPLE_EDIT, person.jurisdiction.path),
         "form": UnmaskForm(),
