@@ -152,6 +152,14 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
         return [("csv", None), ("xlsx", None)]
+    if param == "job_id":
+        from fangkong.people.models import ImportJob, ImportStatus
+
+        job = ImportJob.objects.create(
+            owner=world.users["commander"], filename="x.csv", status=ImportStatus.DONE
+        )
+        # An import job belongs to its owner; "T" stands for "the commander's own".
+        return [(str(job.pk), "T")]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )

@@ -121,18 +121,18 @@ class Person(models.Model):
         _("ID type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT_ID
     )
     id_number = EncryptedTextField(_("ID number"), blank=True)
-    id_number_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    id_number_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
     # Keyed hash of the last four characters: "search by the last 4 ID digits" without
     # storing any digits of the number. Absent values are NULL, not "": a million equal
     # empty strings make SQLite's planner think the index useless for every lookup.
-    id_last4_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    id_last4_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
     no_id_reason = models.CharField(_("reason for no ID"), max_length=100, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True, db_index=True)
     phone = EncryptedTextField(_("phone"), blank=True)
-    phone_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    phone_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
     phone2 = EncryptedTextField(_("second phone"), blank=True)
-    phone2_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    phone2_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
     residency = models.CharField(
         _("residency"), max_length=10, choices=Residency.choices, default=Residency.HUJI
     )

@@ -1,5 +1,12 @@
 """Routes of the two-phase spreadsheet import (owned by the import module)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from fangkong.people import views_import
+
+urlpatterns: list[URLPattern] = [
+    path("import/", views_import.import_upload, name="import_upload"),
+    path("import/<int:job_id>/", views_import.import_preview, name="import_preview"),
+    path("import/<int:job_id>/commit/", views_import.import_commit, name="import_commit"),
+    path("import/<int:job_id>/progress/", views_import.import_progress, name="import_progress"),
+]
