@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 def bootstrap_widgets(*form_classes: type[forms.Form]) -> None:
@@ -18,3 +19,17 @@ def bootstrap_widgets(*form_classes: type[forms.Form]) -> None:
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
+
+
+def add_validation_errors(
+    form: forms.Form, exc: ValidationError, *, rename: dict[str, str] | None = None
+) -> None:
+    """Show a service's ValidationError on the form: per field where the form has that
+    field (after `rename`), otherwise as a form-wide error."""
+    rename = rename or {}
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, messages in exc.message_dict.items():
+        target = rename.get(field, field)
+        form.add_error(target if target in form.fields else None, messages)

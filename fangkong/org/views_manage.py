@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.core.forms import add_validation_errors
 from fangkong.core.masking import mask_name
 from fangkong.org import selectors
 from fangkong.org.access import require_perm_at, requires
@@ -34,14 +35,6 @@ def _node_in_scope(form: Any, user: Any, perm: Perm) -> Jurisdiction | None:
     return node
 
 
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @require_http_methods(["GET", "POST"])
 @requires(Perm.STAFF_MANAGE, writes=("POST",))
 def staff_create(request: HttpRequest) -> HttpResponse:
@@ -58,7 +51,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                                             "post", "phone", "id_number", "unit", "is_party_member")},
                 )  # fmt: skip
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                add_validation_errors(form, exc)
             else:
                 audit_record(action=AuditAction.CREATE, request=request, obj=profile,
                              object_repr=mask_name(profile.name), jurisdiction_path=node.path,
@@ -83,7 +76,7 @@ def team_create_view(request: HttpRequest) -> HttpResponse:
                     template=data["template"],
                 )  # fmt: skip
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                add_validation_errors(form, exc)
             else:
                 audit_record(action=AuditAction.CREATE, request=request, obj=team,
                              object_repr=team.name, jurisdiction_path=node.path)  # fmt: skip

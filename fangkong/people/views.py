@@ -16,6 +16,7 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.exports import export_response
+from fangkong.core.forms import add_validation_errors
 from fangkong.core.masking import mask_name
 from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import require_perm_at, requires
@@ -103,8 +104,7 @@ def _save_person(request: HttpRequest, form: PersonForm, *, person: Any = None,
         person_update(person=person, data=form.person, actor=actor)
         return person
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
+        add_validation_errors(form, exc)
         return None
 
 
@@ -168,9 +168,7 @@ def household_new(request: HttpRequest) -> HttpResponse:
             try:
                 household = household_create(jurisdiction=node, **data)
             except ValidationError as exc:
-                for field, messages in exc.message_dict.items():
-                    form.add_error("node" if field == "jurisdiction" else
-                                   field if field in form.fields else None, messages)  # fmt: skip
+                add_validation_errors(form, exc, rename={"jurisdiction": "node"})
             else:
                 audit_record(action=AuditAction.CREATE, request=request, obj=household,
                              object_repr=household.address, jurisdiction_path=node.path)  # fmt: skip
