@@ -284,3 +284,16 @@ def test_export_cli(world, registry, tmp_path):
                  "--unmask", "--purpose", "县里核查")  # fmt: skip
     assert ZHANG in csv_out.read_text(encoding="utf-8-sig")
     assert AuditEvent.objects.filter(action=AuditAction.EXPORT, purpose="县里核查").exists()
+
+
+def test_traditional_script_words_and_headers():
+    from fangkong.core.tabular import map_headers
+
+    person, errors = clean(name="陳大文", no_id_reason="x", residency="暫住", tags="獨居、慢性病",
+                           relationship="戶主")  # fmt: skip
+    assert not errors and person is not None
+    assert (person.residency, person.relationship) == ("liudong", "head")
+    assert person.tags == {Tag.LIVING_ALONE, Tag.CHRONIC}
+    assert map_headers(
+        ["姓名", "身份證號", "聯繫電話"], {"id_number": ("身份证号",), "phone": ("联系电话",)}
+    ) == {"id_number": 1, "phone": 2}

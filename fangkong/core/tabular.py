@@ -22,11 +22,13 @@ from datetime import date, datetime
 from typing import IO, Any
 
 import defusedcsv.csv as safe_csv
+import opencc
 from django.conf import settings
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
+_T2S = opencc.OpenCC("t2s")
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -345,7 +347,9 @@ def map_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]]) ->
     """Column index per field, matching headers case- and space-insensitively."""
 
     def norm(text: str) -> str:
-        return "".join(text.split()).lower().replace("（", "(").replace("）", ")")
+        # Headers typed in traditional script (身份證號) match the simplified aliases.
+        folded = "".join(text.split()).lower().replace("（", "(").replace("）", ")")
+        return str(_T2S.convert(folded))
 
     index = {norm(h): i for i, h in enumerate(headers) if h}
     found: dict[str, int] = {}

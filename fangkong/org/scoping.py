@@ -117,7 +117,13 @@ class ScopedQuerySet(models.QuerySet[_M]):
 
         nodes = Jurisdiction.objects.filter(_any(subtree_q("path", root) for root in roots))
         if as_filter:
-            # "fk + 0" is not an indexed column, so no planner can start from it.
+            if connection.vendor == "postgresql":
+                # PostgreSQL starts from the selective index and checks each row's node
+                # through the primary key; an IN (subquery) on an expression would be
+                # re-run per row instead of hashed.
+                return self.filter(_any(subtree_q(field, root) for root in roots))
+            # SQLite: "fk + 0" is not an indexed column, so the planner cannot start from
+            # it; the IN list is built once.
             return self.alias(_scope_fk=F(f"{fk}_id") + 0).filter(_scope_fk__in=nodes.values("pk"))
         return self.filter(**{f"{fk}__in": nodes.values("pk")})
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from fangkong.core.masking import mask_id_number, mask_name, mask_phone
 from fangkong.core.tabular import map_headers
 from fangkong.people.models import HousingType
+from fangkong.people.names import to_simplified
 
 # Order matters within a field: the first alias present wins, so the address people
 # live at (现住址) is preferred over the registered one (户籍地址) when both are there.
@@ -152,7 +153,7 @@ def clean_household(raw: Mapping[str, str]) -> tuple[dict[str, str], dict[str, l
                 % {"limit": limit, "n": len(text)}
             ]
         values[field] = text
-    housing = raw.get("housing_type", "").strip()
+    housing = to_simplified(raw.get("housing_type", "").strip())
     if not housing:
         values["housing_type"] = ""
     elif housing in HOUSING_WORDS:

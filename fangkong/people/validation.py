@@ -21,6 +21,7 @@ from stdnum.cn import ric
 from fangkong.core.identity import clean_id_number, normalise_id_number
 from fangkong.core.normalise import fold_width, is_landline, is_mainland_mobile, normalise_phone
 from fangkong.people.models import IdType, PersonStatus, Relationship, Residency, Sex, Tag
+from fangkong.people.names import to_simplified
 
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 _PERMIT = re.compile(r"^[A-Z0-9]{8,11}$")
@@ -184,7 +185,7 @@ def clean_phone_number(raw: str) -> str:
 
 
 def _choice(value: str, words: Mapping[str, str], choices: Any, field_label: str) -> str:
-    text = _text(value)
+    text = to_simplified(_text(value))  # 集體宿舍 and 集体宿舍 are the same word
     if not text:
         return ""
     if text.lower() in {str(v) for v in choices.values}:
@@ -248,7 +249,7 @@ def clean_person(
     for word in re.split(r"[,，、;；\s]+", _text(raw.get("tags"))):
         if not word:
             continue
-        tag = TAG_WORDS.get(word) or (word if word in Tag.values else None)
+        tag = TAG_WORDS.get(to_simplified(word)) or (word if word in Tag.values else None)
         if tag is None:
             errors.setdefault("tags", []).append(
                 _("%(value)s is not a known tag.") % {"value": word}
