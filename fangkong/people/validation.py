@@ -12,13 +12,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from stdnum.cn import ric
+from django.utils.translation import gettext_lazy
 
-from fangkong.core.identity import clean_id_number, normalise_id_number
+from fangkong.core.identity import (
+    birth_date_of,
+    check_character,
+    clean_id_number,
+    normalise_id_number,
+)
 from fangkong.core.normalise import fold_width, is_landline, is_mainland_mobile, normalise_phone
 from fangkong.people.models import IdType, PersonStatus, Relationship, Residency, Sex, Tag
 from fangkong.people.names import to_simplified
@@ -144,7 +150,7 @@ def explain_id_damage(raw: str) -> str | None:
             "format the column as text and enter it again."
         ) % {"value": text}
     digits = normalise_id_number(text)
-    if re.fullmatch(r"\d{15}0{3}", digits) and not ric.is_valid(digits):
+    if re.fullmatch(r"\d{15}0{3}", digits) and check_character(digits[:17]) != digits[17]:
         return _(
             "The last digits of %(value)s are zeros, as Excel does to numbers of more than "
             "15 digits; format the column as text and enter the number again."
@@ -164,7 +170,7 @@ def clean_identity(id_type: str, raw: str) -> tuple[str, str, date | None]:
     ):
         number = clean_id_number(raw)
         sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
-        return number, sex, ric.get_birth_date(number)
+        return number, sex, birth_date_of(number)
     number = normalise_id_number(raw)
     pattern = _PERMIT if id_type == IdType.HMT_PERMIT else _PASSPORT
     if not pattern.match(number):
@@ -184,11 +190,18 @@ def clean_phone_number(raw: str) -> str:
     return digits
 
 
-def _choice(value: str, words: Mapping[str, str], choices: Any, field_label: str) -> str:
+@lru_cache(maxsize=32)
+def _codes(choices: Any) -> frozenset[str]:
+    return frozenset(str(v) for v in choices.values)
+
+
+def _choice(value: str, words: Mapping[str, str], choices: Any, field_label: Any) -> str:
+    """A choice code from its code or one of its words; `field_label` may be lazy, it is
+    only turned into text for an error."""
     text = to_simplified(_text(value))  # 集體宿舍 and 集体宿舍 are the same word
     if not text:
         return ""
-    if text.lower() in {str(v) for v in choices.values}:
+    if text.lower() in _codes(choices):
         return text.lower()
     if text in words or text.lower() in words:
         return str(words.get(text) or words[text.lower()])
@@ -216,13 +229,13 @@ def clean_person(
     elif len(name) > 50:
         errors["name"] = [_("The name is longer than 50 characters.")]
     id_type = attempt("id_type", _choice, raw.get("id_type") or IdType.RESIDENT_ID, ID_TYPE_WORDS,
-                      IdType, _("ID type")) or IdType.RESIDENT_ID  # fmt: skip
+                      IdType, gettext_lazy("ID type")) or IdType.RESIDENT_ID  # fmt: skip
     identity = attempt("id_number", clean_identity, id_type, _text(raw.get("id_number")))
     number, id_sex, id_birth = identity if identity else ("", "", None)
     no_id_reason = _text(raw.get("no_id_reason"))
     if not number and id_type != IdType.NONE and "id_number" not in errors and not no_id_reason:
         errors["id_number"] = [_("Give the ID number, or the reason there is none.")]
-    sex = attempt("sex", _choice, raw.get("sex"), SEX_WORDS, Sex, _("sex")) or ""
+    sex = attempt("sex", _choice, raw.get("sex"), SEX_WORDS, Sex, gettext_lazy("sex")) or ""
 
     def date_of(value: Any) -> date | None:
         return parse_date(value, today=today)
@@ -238,12 +251,12 @@ def clean_person(
     phone = attempt("phone", clean_phone_number, raw.get("phone") or "") or ""
     phone2 = attempt("phone2", clean_phone_number, raw.get("phone2") or "") or ""
     relationship = attempt("relationship", _choice, raw.get("relationship"), RELATIONSHIP_WORDS,
-                           Relationship, _("relationship")) or ""  # fmt: skip
+                           Relationship, gettext_lazy("relationship")) or ""  # fmt: skip
     residency = attempt("residency", _choice, raw.get("residency"), RESIDENCY_WORDS, Residency,
-                        _("residency")) or Residency.HUJI  # fmt: skip
+                        gettext_lazy("residency")) or Residency.HUJI  # fmt: skip
     arrival = attempt("arrival_date", date_of, raw.get("arrival_date"))
     status = attempt("status", _choice, raw.get("status"), STATUS_WORDS, PersonStatus,
-                     _("status")) or PersonStatus.PRESENT  # fmt: skip
+                     gettext_lazy("status")) or PersonStatus.PRESENT  # fmt: skip
     away_since = attempt("away_since", date_of, raw.get("away_since"))
     tags: set[str] = set()
     for word in re.split(r"[,，、;；\s]+", _text(raw.get("tags"))):
