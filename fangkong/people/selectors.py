@@ -46,9 +46,7 @@ def household_for_user(user: Any, household_id: int) -> Household:
 @dataclass(frozen=True)
 class SearchTerm:
     q: Q
-    # Hash equalities find a handful of rows: order them by id, which cannot tempt the
-    # planner into walking another index for the ORDER BY.
-    exact: bool
+    exact: bool  # a keyed-hash equality (a handful of rows), not a prefix
 
 
 def search_q(query: str) -> SearchTerm | None:
@@ -144,7 +142,10 @@ def person_list(user: Any, filters: PersonFilters, *, today: date) -> ScopedQuer
         # id) index, so a first page needs no sort of the whole list.
         order: tuple[str, ...] = ("jurisdiction_id", "household_id", "id")
     else:
-        order = ("id",) if term.exact else ("name_key", "id")
+        # By id, not by name: a LIKE prefix is served by the pattern index, which cannot
+        # give collation order, so "ORDER BY name_key LIMIT 50" would make PostgreSQL walk
+        # the whole name index from 阿 to find 谭 (seconds at a million persons).
+        order = ("id",)
     return qs.select_related("household", "jurisdiction").order_by(*order)
 
 
