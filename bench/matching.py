@@ -126,9 +126,9 @@ def make_records(
 ) -> list[tuple[str, int | None, Any]]:
     """(noise type, true person id or None, OutsideRecord) for `n` records."""
     import opencc
-    from stdnum.cn import ric
 
     from fangkong.core.crypto import blind_index
+    from fangkong.core.identity import check_character
     from fangkong.people.demo import FLOAT_REGIONS, _name
     from fangkong.people.matching import OutsideRecord
 
@@ -147,7 +147,7 @@ def make_records(
             while True:
                 birth = today - timedelta(days=rng.randint(18 * 365, 80 * 365))
                 body = f"{rng.choice(FLOAT_REGIONS)}{birth:%Y%m%d}{rng.randint(100, 995):03d}"
-                number = body + ric.calc_check_digit(body + "0")
+                number = body + check_character(body)
                 if blind_index(number) not in registered:
                     break
             record = OutsideRecord(

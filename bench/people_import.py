@@ -34,11 +34,11 @@ class _Rollback(Exception):
 
 
 def id_number(seq: int, rng: random.Random) -> str:
-    from stdnum.cn import ric
+    from fangkong.core.identity import check_character
 
     birth = f"{rng.randint(1940, 2020)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
     base = f"110105{birth}{seq % 1000:03d}"
-    return base + ric.calc_check_digit(base + "0")
+    return base + check_character(base)
 
 
 def generate_rows(n: int, grids: list[str], seed: int) -> list[list[Any]]:

@@ -75,9 +75,9 @@ def _write(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> N
 def build(n_persons: int, seed: int) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
-    from stdnum.cn import ric
 
     from fangkong.core.crypto import blind_index, encrypt
+    from fangkong.core.identity import check_character
     from fangkong.people.demo import GIVEN, SURNAMES
     from fangkong.people.models import Household
     from fangkong.people.names import name_initials, name_key
@@ -111,7 +111,7 @@ def build(n_persons: int, seed: int) -> dict[str, Any]:
         # with realistic last four characters: the rows are rolled back, never shown.
         birth = start + timedelta(days=(i // 7920) * 37 % 34000 + rng.randint(0, 36))
         body = f"{REGIONS[i % 8]}{birth:%Y%m%d}{(i // 8) % 990 + 1:03d}"
-        number = body + ric.calc_check_digit(body + "0")
+        number = body + check_character(body)
         phone = f"172{i:08d}"
         p_rows.append((grid_id, household_id, "", name, name_key(name), name_initials(name), "ric",
                        encrypt(number), blind_index(number), last4_key(number), "",

@@ -19,8 +19,9 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from fangkong.core.normalise import fold_width
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
+# ISO 7064 MOD 11-2: weights of the 17 body digits; the check character is CHECK[sum % 11].
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
 _DIGITS = frozenset("0123456789")
 
 
@@ -30,11 +31,11 @@ def normalise_id_number(value: str) -> str:
 
 
 def check_character(first17: str) -> str:
-    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 @lru_cache(maxsize=8192)
-def _county_existed(county: str, year: int) -> bool:
+def county_existed(county: str, year: int) -> bool:
     body = f"{county}{year:04d}0101001"
     try:
         ric.get_birth_place(body + check_character(body))
@@ -53,7 +54,7 @@ def clean_id_number(value: str) -> str:
     number = normalise_id_number(value)
     if len(number) != 18:
         raise ValidationError(_("An ID number has 18 characters."))
-    if not set(number[:17]) <= _DIGITS or number[17] not in _CHECK:
+    if not set(number[:17]) <= _DIGITS or number[17] not in ID_CHECK:
         raise ValidationError(_("An ID number is 17 digits and a final digit or X."))
     if check_character(number[:17]) != number[17]:
         raise ValidationError(_("The ID number's check digit is wrong."))
@@ -61,6 +62,6 @@ def clean_id_number(value: str) -> str:
         born = birth_date_of(number)
     except ValueError as exc:
         raise ValidationError(_("The ID number has an impossible birth date or region.")) from exc
-    if not _county_existed(number[:6], born.year):
+    if not county_existed(number[:6], born.year):
         raise ValidationError(_("The ID number has an impossible birth date or region."))
     return number

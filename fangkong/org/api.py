@@ -3,12 +3,10 @@
 from django.http import HttpRequest
 from ninja import Schema, Status
 
-from fangkong.audit.models import AuditAction
-from fangkong.audit.services import audit_record
-from fangkong.core.masking import mask_name
 from fangkong.org import selectors
 from fangkong.org.access import ScopedRouter, require_perm_at
 from fangkong.org.models import Jurisdiction, StaffProfile, Team
+from fangkong.org.pii import MIN_PURPOSE, audit_unmasking
 from fangkong.org.roles import Perm
 
 router = ScopedRouter(tags=["org"])
@@ -117,17 +115,10 @@ def unmask_staff(request: HttpRequest, staff_id: int, body: UnmaskIn) -> Status[
     profile = selectors.staff_for_user(request.user, staff_id)
     require_perm_at(request.user, Perm.PII_UNMASK, profile.jurisdiction.path)
     purpose = body.purpose.strip()
-    if len(purpose) < 4:
+    if len(purpose) < MIN_PURPOSE:
         return Status(400, {"detail": "purpose: describe the purpose in at least 4 characters"})
-    audit_record(
-        action=AuditAction.VIEW_PII,
-        request=request,
-        obj=profile,
-        object_repr=mask_name(profile.name),
-        jurisdiction_path=profile.jurisdiction.path,
-        purpose=purpose[:300],
-        detail={"field": "phone", "via": "api"},
-    )
+    audit_unmasking(request, obj=profile, name=profile.name, path=profile.jurisdiction.path,
+                    purpose=purpose, fields=["phone"], via="api")  # fmt: skip
     return Status(200, UnmaskOut(id=profile.pk, phone=profile.phone))
 
 

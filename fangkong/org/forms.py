@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
 from fangkong.org.models import Responsibility, StaffKind, TeamKind, TeamTemplate
-from fangkong.org.roles import Role
+from fangkong.org.roles import Perm, Role
+
+# The shortest purpose accepted for seeing personal data in clear (audited).
+MIN_PURPOSE = 4
 
 
 class UnmaskForm(forms.Form):
     purpose = forms.CharField(
         label=_("Purpose"),
-        min_length=4,
+        min_length=MIN_PURPOSE,
         max_length=300,
         help_text=_("Why you need the full value; it is written to the audit log."),
         error_messages={
@@ -23,10 +28,6 @@ class UnmaskForm(forms.Form):
 
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("Spreadsheet (.xlsx or .csv)"))
-
-
-class ExportForm(forms.Form):
-    purpose = forms.CharField(label=_("Purpose"), min_length=4, max_length=300)
 
 
 class StaffForm(forms.Form):
@@ -75,3 +76,14 @@ class TeamMembersForm(forms.Form):
 
 
 bootstrap_widgets(StaffForm, TeamForm, TeamMembersForm)
+
+
+def node_from_form(form: forms.Form, user: Any, perm: Perm, field: str = "node") -> Any:
+    """The jurisdiction whose code the form names, if the user holds `perm` there;
+    otherwise None and an error on the field."""
+    from fangkong.org.models import Jurisdiction
+
+    node = Jurisdiction.objects.visible_to(user, perm).filter(code=form.cleaned_data[field]).first()
+    if node is None:
+        form.add_error(field, _("No such node in your jurisdiction."))
+    return node

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fangkong.org.models import PATH_SEP, Jurisdiction, Level
+from fangkong.org.pii import is_under
 from fangkong.org.services import child_path, default_party_org_name, jurisdiction_move
 from fangkong.org.validation import TreePlan
 
@@ -127,7 +128,7 @@ STAFF_EXPORT_HEADER = ["姓名", "类别", "单位", "所属辖区", "辖区代�
 def staff_export_rows(profiles: Any, clear_paths: list[str]) -> Iterator[list[Any]]:
     """Roster rows: phone and ID masked unless the row lies under one of `clear_paths`."""
     for p in profiles.order_by("jurisdiction__path", "name").iterator(chunk_size=2000):
-        clear = any(p.jurisdiction.path.startswith(root) for root in clear_paths)
+        clear = is_under(p.jurisdiction.path, clear_paths)
         yield [
             p.name,
             p.get_kind_display(),

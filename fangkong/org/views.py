@@ -19,15 +19,15 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.exports import export_response
-from fangkong.core.masking import mask_name
 from fangkong.core.models import Upload
 from fangkong.core.tabular import TableError, read_table
 from fangkong.org import selectors
-from fangkong.org.access import require_perm_at, requires
+from fangkong.org.access import requires
 from fangkong.org.forms import UnmaskForm, UploadForm
 from fangkong.org.models import Team
+from fangkong.org.pii import export_unmask, refused_export, unmask_view
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.org.scoping import has_perm
 from fangkong.org.tree_io import (
     EXPORT_HEADER,
     STAFF_EXPORT_HEADER,
@@ -95,22 +95,10 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
 def staff_unmask(request: HttpRequest, staff_id: int) -> HttpResponse:
     """Show one phone number in clear, for a stated purpose, and audit it."""
     profile = selectors.staff_for_user(request.user, staff_id)
-    require_perm_at(request.user, Perm.PII_UNMASK, profile.jurisdiction.path)
-    form = UnmaskForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request, "org/staff_detail.html#unmask", {"profile": profile, "form": form}, status=400
-        )
-    audit_record(
-        action=AuditAction.VIEW_PII,
-        request=request,
-        obj=profile,
-        object_repr=mask_name(profile.name),
-        jurisdiction_path=profile.jurisdiction.path,
-        purpose=form.cleaned_data["purpose"],
-        detail={"field": "phone"},
-    )
-    return render(request, "org/staff_detail.html#unmasked", {"profile": profile})
+    return unmask_view(
+        request, obj=profile, name=profile.name, path=profile.jurisdiction.path,
+        fields=["phone"], template="org/staff_detail.html", context={"profile": profile},
+    )  # fmt: skip
 
 
 @require_GET
@@ -240,22 +228,18 @@ def staff_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     user may unmask, and the purpose goes to the audit log with the export."""
     code = request.GET.get("node", "")
     current = selectors.jurisdiction_for_user(request.user, code) if code else None
-    purpose = request.GET.get("purpose", "").strip()[:300]
-    unmask = request.GET.get("unmask") == "1"
-    if unmask and (len(purpose) < 4 or not has_perm(request.user, Perm.PII_UNMASK)):
-        return HttpResponse(
-            _("Unmasked exports need the unmask permission and a stated purpose."), status=400
-        )
+    asked = export_unmask(request)
+    if asked is None:
+        return refused_export()
     profiles = selectors.staff_search(request.user, node=current)
-    clear_paths = scope_paths(request.user, Perm.PII_UNMASK) if unmask else []
     audit_record(
         action=AuditAction.EXPORT,
         request=request,
         object_repr=_("staff roster"),
         jurisdiction_path=current.path if current else "",
-        purpose=purpose,
-        detail={"format": fmt, "node": code, "unmasked": unmask},
+        purpose=asked.purpose,
+        detail={"format": fmt, "node": code, "unmasked": asked.unmask},
     )
     return export_response(
-        fmt, "staff", STAFF_EXPORT_HEADER, staff_export_rows(profiles, clear_paths)
+        fmt, "staff", STAFF_EXPORT_HEADER, staff_export_rows(profiles, asked.clear_paths)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, cast
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -17,22 +17,10 @@ from fangkong.core.forms import add_validation_errors
 from fangkong.core.masking import mask_name
 from fangkong.org import selectors
 from fangkong.org.access import require_perm_at, requires
-from fangkong.org.forms import StaffForm, TeamForm, TeamMembersForm
-from fangkong.org.models import Jurisdiction, Team
+from fangkong.org.forms import StaffForm, TeamForm, TeamMembersForm, node_from_form
+from fangkong.org.models import Team
 from fangkong.org.roles import Perm
 from fangkong.org.services import staff_register, team_create, team_set_members
-
-
-def _node_in_scope(form: Any, user: Any, perm: Perm) -> Jurisdiction | None:
-    """The node named in the form, if the user holds `perm` there; else a form error."""
-    from django.utils.translation import gettext as _
-
-    node = (
-        Jurisdiction.objects.visible_to(user, perm).filter(code=form.cleaned_data["node"]).first()
-    )
-    if node is None:
-        form.add_error("node", _("No such node in your jurisdiction."))
-    return node
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,7 +28,7 @@ def _node_in_scope(form: Any, user: Any, perm: Perm) -> Jurisdiction | None:
 def staff_create(request: HttpRequest) -> HttpResponse:
     form = StaffForm(request.POST or None, initial={"node": request.GET.get("node", "")})
     if request.method == "POST" and form.is_valid():
-        node = _node_in_scope(form, request.user, Perm.STAFF_MANAGE)
+        node = node_from_form(form, request.user, Perm.STAFF_MANAGE)
         if node is not None:
             data = form.cleaned_data
             password = secrets.token_urlsafe(9)  # shown once; the person changes it
@@ -67,7 +55,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 def team_create_view(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None, initial={"node": request.GET.get("node", "")})
     if request.method == "POST" and form.is_valid():
-        node = _node_in_scope(form, request.user, Perm.TEAM_MANAGE)
+        node = node_from_form(form, request.user, Perm.TEAM_MANAGE)
         if node is not None:
             data = form.cleaned_data
             try:

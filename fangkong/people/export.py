@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
+from fangkong.org.pii import is_under
 from fangkong.people.models import PersonTag, Tag
 
 PERSON_EXPORT_HEADER = [
@@ -24,7 +25,7 @@ def person_export_rows(persons: Any, clear_paths: list[str], *, today: date) -> 
         Prefetch("tags", queryset=PersonTag.objects.only("person_id", "tag"))
     )
     for p in qs.iterator(chunk_size=2000):
-        clear = any(p.jurisdiction.path.startswith(root) for root in clear_paths)
+        clear = is_under(p.jurisdiction.path, clear_paths)
         age = (
             today.year
             - p.birth_date.year

@@ -33,7 +33,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from fangkong.core.crypto import blind_index
-from fangkong.core.identity import normalise_id_number
+from fangkong.core.identity import ID_CHECK, ID_WEIGHTS, check_character, normalise_id_number
 from fangkong.core.normalise import fold_width, is_landline, is_mainland_mobile, normalise_phone
 from fangkong.people.models import Person
 from fangkong.people.names import name_initials, name_key
@@ -136,9 +136,6 @@ _REASON = {name: reason for name, _weight, reason in RULES}
 _MULTIPLIER = {name: factor for name, factor, _reason in CONTRADICTIONS}
 _REASON.update({name: reason for name, _factor, reason in CONTRADICTIONS})
 
-# GB 11643: weights of the 17 body digits and the check character for sum mod 11.
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 _ID_FORM = re.compile(r"^\d{17}[\dX]$")
 _OLD_ID_FORM = re.compile(r"^\d{15}$")
 _LAST4_FORM = re.compile(r"^[\dX]{4}$")
@@ -166,10 +163,6 @@ def _plausible_date(text: str, today: date) -> date | None:
     return result if date(1890, 1, 1) <= result <= today else None
 
 
-def _check_char(body: str) -> str:
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
-
-
 def id_corrections(number: str, *, today: date) -> dict[str, str]:
     """The well-formed numbers one typo away from `number`: {number: "digit" | "swap"}.
 
@@ -179,27 +172,27 @@ def id_corrections(number: str, *, today: date) -> dict[str, str]:
     linear in each digit.
     """
     digits = [int(d) for d in number[:17]]
-    target = _ID_CHECK.index(number[17])
-    total = sum(d * w for d, w in zip(digits, _ID_WEIGHTS, strict=True)) % 11
+    target = ID_CHECK.index(number[17])
+    total = sum(d * w for d, w in zip(digits, ID_WEIGHTS, strict=True)) % 11
     found: dict[str, str] = {}
 
     def keep(candidate: str, kind: str) -> None:
         if candidate != number and _plausible_date(candidate[6:14], today):
             found.setdefault(candidate, kind)
 
-    for i, weight in enumerate(_ID_WEIGHTS):
+    for i, weight in enumerate(ID_WEIGHTS):
         # Solve total + weight * (new - old) ≡ target (mod 11) for the new digit.
         new = (digits[i] + (target - total) * pow(weight, -1, 11)) % 11
         if new <= 9 and new != digits[i]:
             keep(number[:i] + str(new) + number[i + 1 :], "digit")
-    keep(number[:17] + _ID_CHECK[total], "digit")
+    keep(number[:17] + ID_CHECK[total], "digit")
     # Swaps change the sum by (w_i - w_j)(d_j - d_i); only those that land on the check
     # character are built as strings.
     for i in range(17):
         for j in range(i + 1, 17):
             if (
                 digits[i] != digits[j]
-                and (total + (_ID_WEIGHTS[i] - _ID_WEIGHTS[j]) * (digits[j] - digits[i])) % 11
+                and (total + (ID_WEIGHTS[i] - ID_WEIGHTS[j]) * (digits[j] - digits[i])) % 11
                 == target
             ):
                 keep(
@@ -209,8 +202,8 @@ def id_corrections(number: str, *, today: date) -> dict[str, str]:
         # Swapped with the check character (only a digit can move into the body).
         if number[17].isdigit() and number[17] != number[i]:
             moved = int(number[17])
-            new_total = (total + _ID_WEIGHTS[i] * (moved - digits[i])) % 11
-            if _ID_CHECK[new_total] == number[i]:
+            new_total = (total + ID_WEIGHTS[i] * (moved - digits[i])) % 11
+            if ID_CHECK[new_total] == number[i]:
                 keep(number[:i] + number[17] + number[i + 1 : 17] + number[i], "swap")
     return found
 
@@ -244,10 +237,10 @@ def _prepare_id(raw: str, prepared: _Prepared, today: date) -> None:
     if _OLD_ID_FORM.match(number):
         # A first-generation 15-digit number: the 18-digit form is fixed by the rules.
         body = number[:6] + "19" + number[6:]
-        number = body + _check_char(body)
+        number = body + check_character(body)
     if _ID_FORM.match(number):
         birth = _plausible_date(number[6:14], today)
-        well_formed = birth is not None and _check_char(number[:17]) == number[17]
+        well_formed = birth is not None and check_character(number[:17]) == number[17]
         prepared.id_hash = blind_index(number)
         prepared.id_well_formed = well_formed
         prepared.last4_hash = last4_key(number) or ""

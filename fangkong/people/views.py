@@ -19,11 +19,12 @@ from fangkong.core.exports import export_response
 from fangkong.core.forms import add_validation_errors
 from fangkong.core.masking import mask_name
 from fangkong.core.paging import CappedPaginator
-from fangkong.org.access import require_perm_at, requires
-from fangkong.org.forms import UnmaskForm
+from fangkong.org.access import get_visible_or_404, require_perm_at, requires
+from fangkong.org.forms import UnmaskForm, node_from_form
 from fangkong.org.models import Jurisdiction
+from fangkong.org.pii import export_unmask, refused_export, unmask_view
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.org.scoping import has_perm
 from fangkong.people import selectors
 from fangkong.people.export import PERSON_EXPORT_HEADER, person_export_rows
 from fangkong.people.forms import HouseholdForm, PersonFilterForm, PersonForm
@@ -37,12 +38,8 @@ def _filters(request: HttpRequest) -> tuple[PersonFilterForm, selectors.PersonFi
         data = form.cleaned_data
         node = None
         if data["node"]:
-            node = (
-                Jurisdiction.objects.visible_to(request.user, Perm.PEOPLE_VIEW)
-                .filter(code=data["node"]).first()
-            )  # fmt: skip
-            if node is None:
-                raise Http404
+            node = get_visible_or_404(Jurisdiction.objects.all(), request.user,
+                                      Perm.PEOPLE_VIEW, code=data["node"])  # fmt: skip
         filters = selectors.PersonFilters(
             q=data["q"], node=node, address=data["address"], tag=data["tag"],
             residency=data["residency"], status=data["status"], age=data["age"],
@@ -83,15 +80,11 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
 def person_unmask(request: HttpRequest, person_id: int) -> HttpResponse:
     """ID number and phones of one person in clear, for a stated purpose; audited."""
     person = selectors.person_for_user(request.user, person_id)
-    require_perm_at(request.user, Perm.PII_UNMASK, person.jurisdiction.path)
-    form = UnmaskForm(request.POST)
-    if not form.is_valid():
-        return render(request, "people/person_detail.html#unmask", {"person": person, "form": form},
-                      status=400)  # fmt: skip
-    audit_record(action=AuditAction.VIEW_PII, request=request, obj=person,
-                 object_repr=mask_name(person.name), jurisdiction_path=person.jurisdiction.path,
-                 purpose=form.cleaned_data["purpose"], detail={"fields": ["id_number", "phone"]})  # fmt: skip
-    return render(request, "people/person_detail.html#unmasked", {"person": person})
+    return unmask_view(
+        request, obj=person, name=person.name, path=person.jurisdiction.path,
+        fields=["id_number", "phone"], template="people/person_detail.html",
+        context={"person": person},
+    )  # fmt: skip
 
 
 def _save_person(request: HttpRequest, form: PersonForm, *, person: Any = None,
@@ -159,12 +152,9 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
 def household_new(request: HttpRequest) -> HttpResponse:
     form = HouseholdForm(request.POST or None, initial={"node": request.GET.get("node", "")})
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        node = (Jurisdiction.objects.visible_to(request.user, Perm.PEOPLE_EDIT)
-                .filter(code=data.pop("node")).first())  # fmt: skip
-        if node is None:
-            form.add_error("node", _("No such node in your jurisdiction."))
-        else:
+        node = node_from_form(form, request.user, Perm.PEOPLE_EDIT)
+        data = {k: v for k, v in form.cleaned_data.items() if k != "node"}
+        if node is not None:
             try:
                 household = household_create(jurisdiction=node, **data)
             except ValidationError as exc:
@@ -208,21 +198,18 @@ def register(request: HttpRequest, register_key: str) -> HttpResponse:
 def person_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """Any list the user may see, streamed; masked unless unmasking with a purpose."""
     _form, filters = _filters(request)
-    purpose = request.GET.get("purpose", "").strip()[:300]
-    unmask = request.GET.get("unmask") == "1"
-    if unmask and (len(purpose) < 4 or not has_perm(request.user, Perm.PII_UNMASK)):
-        return HttpResponse(
-            _("Unmasked exports need the unmask permission and a stated purpose."), status=400
-        )
+    asked = export_unmask(request)
+    if asked is None:
+        return refused_export()
     today = timezone.localdate()
     key = request.GET.get("register", "")
     persons = (selectors.register_list(request.user, key, node=filters.node, today=today)
                if key in selectors.REGISTERS
                else selectors.person_list(request.user, filters, today=today))  # fmt: skip
-    clear_paths = scope_paths(request.user, Perm.PII_UNMASK) if unmask else []
     audit_record(action=AuditAction.EXPORT, request=request, object_repr=_("person list"),
-                 jurisdiction_path=filters.node.path if filters.node else "", purpose=purpose,
+                 jurisdiction_path=filters.node.path if filters.node else "",
+                 purpose=asked.purpose,
                  detail={"format": fmt, "filters": request.GET.dict() | {"purpose": ""},
-                         "unmasked": unmask})  # fmt: skip
+                         "unmasked": asked.unmask})  # fmt: skip
     return export_response(fmt, "persons", PERSON_EXPORT_HEADER,
-                           person_export_rows(persons, clear_paths, today=today))  # fmt: skip
+                           person_export_rows(persons, asked.clear_paths, today=today))  # fmt: skip
