@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from bench.common import Rollback as _Rollback
+
 BENCH_TOWN = "999902101000"
 
 # Noise type -> share of the records. Every derived record carries the resident's name,
@@ -56,10 +58,6 @@ TYPOS = dict(
         strict=True,
     )
 )
-
-
-class _Rollback(Exception):
-    """Raised at the end to undo everything the benchmark wrote."""
 
 
 @dataclass

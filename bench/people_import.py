@@ -21,16 +21,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import Rollback as _Rollback
+
 BENCH_TOWN = "999902001000"
 HEADER = ["户号", "姓名", "公民身份号码", "性别", "出生日期", "联系电话", "与户主关系", "所属网格",
           "小组", "现住址", "门牌号", "住房类型", "房东", "房东电话", "人口类型", "职业",
           "特殊人群"]  # fmt: skip
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
-
-
-class _Rollback(Exception):
-    """Raised at the end to undo everything the benchmark wrote."""
 
 
 def id_number(seq: int, rng: random.Random) -> str:

@@ -23,14 +23,11 @@ from typing import Any
 
 import opencc
 
-from bench.subtree import time_it
+from bench.common import Rollback as _Rollback
+from bench.common import time_it
 
 BENCH_COUNTY = "999902000000"
 REGIONS = ["433122", "433101", "433123", "433124", "433125", "433126", "433127", "433130"]
-
-
-class _Rollback(Exception):
-    pass
 
 
 def _tree(villages: int, grids: int) -> tuple[Any, list[Any]]:

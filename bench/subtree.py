@@ -15,45 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from bench.common import Rollback as _Rollback
+from bench.common import Timing, time_it
+
 BENCH_COUNTY = "999901000000"
-
-
-class _Rollback(Exception):
-    """Raised at the end to undo everything the benchmark wrote."""
-
-
-@dataclass
-class Timing:
-    label: str
-    size: int
-    samples: list[float]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def p95(self) -> float:
-        return statistics.quantiles(self.samples, n=20, method="inclusive")[18]
-
-
-def time_it(label: str, fn: Callable[[], int], reps: int, warmup: int = 3) -> Timing:
-    size = 0
-    for _ in range(warmup):
-        size = fn()
-    samples = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        size = fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return Timing(label, size, samples)
 
 
 def build_tree(n_nodes: int, towns: int, villages: int, seed: int) -> dict[str, Any]:
