@@ -210,6 +210,7 @@ def run(n_persons: int, reps: int, seed: int, explain: bool = False) -> None:
                 for label, kw in (
                     ("phone", {"q": probes["phone"]}),
                     ("name", {"q": probes["name"]}),
+                    ("address", {"address": "3组 1234"}),
                 ):
                     qs = person_list(commander, PersonFilters(**kw), today=today)
                     print(

@@ -8,6 +8,7 @@ from fangkong.audit.api import router as audit_router
 from fangkong.org.access import ScopedRouter
 from fangkong.org.api import router as org_router
 from fangkong.org.selectors import home_cards
+from fangkong.workorders.api import router as workorders_router
 
 api = NinjaAPI(
     title="fangkong API",
@@ -48,3 +49,4 @@ def me(request: HttpRequest) -> MeOut:
 api.add_router("", core_router)
 api.add_router("/org", org_router)
 api.add_router("/audit", audit_router)
+api.add_router("/orders", workorders_router)

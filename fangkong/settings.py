@@ -79,12 +79,20 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "fangkong.core",
     "fangkong.accounts",
     "fangkong.audit",
     "fangkong.org",
     "fangkong.people",
+    "fangkong.workorders",
+    "fangkong.notify",
 ]
+
+# Background jobs: django-tasks with its database backend (no broker for a town); the
+# `fangkong jobs` command runs the scheduler and the worker.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

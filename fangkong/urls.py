@@ -8,6 +8,7 @@ urlpatterns = [
     path("org/", include("fangkong.org.urls")),
     path("audit/", include("fangkong.audit.urls")),
     path("people/", include("fangkong.people.urls")),
+    path("", include("fangkong.workorders.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -20,16 +20,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from fangkong.accounts.models import LoginThrottle
 from fangkong.core.models import Upload
+from fangkong.notify.models import Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
-from tests.world import NODES, PERSONAS, World, ensure_registry
+from fangkong.workorders.models import WorkOrder, WorkOrderEvent
+from tests.world import NODES, PERSONAS, World, ensure_orders, ensure_registry
 
 PERSONA_NAMES = [*PERSONAS, "anonymous"]
 DENIED = {401, 403, 404, 405}
 # Endpoints of the API framework itself: the schema and its docs page hold no data.
 FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 # Public routes that change state on POST by design (they change the session only).
-FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload)
+FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload,
+                      WorkOrder, WorkOrderEvent, Notice)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Case:
 
     url: str
     node: str | None
+    owner: str | None = None  # the persona the object is assigned to, if any
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ def view_routes(urlconf: str | None = None) -> tuple[list[Route], list[str]]:
             continue
         build, params = _url_builder(pattern)
         label = access.perm.value if access.perm else access.kind
+        if access.kind == "assignee" and access.perm:
+            label = f"assignee:{access.perm.value}"  # else "assignee": the assignee alone
         routes.append(Route(name, pattern, label, access.writes, build, params))
     return routes, problems
 
@@ -148,6 +154,9 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
     if param == "household_id":
         ensure_registry(world)
         return [(str(h.pk), key) for key, h in world.households.items()]
+    if param == "order_id":
+        ensure_orders(world)
+        return [(str(o.pk), key) for key, o in world.orders.items()]
     if param == "register_key":
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
@@ -177,7 +186,10 @@ def _cases(
             for values, node in combos
             for v, key in param_cases(world, param)
         ]
-    return [Case(build(values), node) for values, node in combos]
+    owners = {str(o.pk): world.order_owner[k] for k, o in world.orders.items()}
+    return [
+        Case(build(values), node, owners.get(values.get("order_id", ""))) for values, node in combos
+    ]
 
 
 def _fingerprint() -> tuple[int, ...]:
@@ -189,10 +201,27 @@ def _allowed(world: World, persona: str, access: str) -> bool:
         return True
     if persona == "anonymous":
         return False
-    if access == "signed_in":
+    if access == "signed_in" or access.startswith("assignee"):
         return True
     role = PERSONAS[persona][4]
     return Perm(access) in permissions_for(role)
+
+
+def _visible(world: World, persona: str, access: str, case: Case) -> bool:
+    if case.node is None:
+        return True
+    if access.startswith("assignee"):
+        # The assignee, or (with a permission named) a holder of it over the object's node.
+        if case.owner == persona:
+            return True
+        if access == "assignee":
+            return False
+        role = PERSONAS[persona][4] if persona in PERSONAS else None
+        perm = Perm(access.partition(":")[2])
+        return (
+            role is not None and perm in permissions_for(role) and world.covers(persona, case.node)
+        )
+    return world.covers(persona, case.node)
 
 
 def _body(response: Any) -> str:
@@ -207,7 +236,7 @@ def _check(
 ) -> list[str]:  # fmt: skip
     status = response.status_code
     allowed = _allowed(world, persona, access)
-    visible = case.node is None or world.covers(persona, case.node)
+    visible = persona != "anonymous" and _visible(world, persona, access, case)
     if access == "public":
         return []
     where = f"{label} {method} {case.url} as {persona}"
@@ -232,8 +261,10 @@ def _check(
 
 
 def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = None) -> list[str]:
-    # Registry rows exist before any list page is read, so lists are checked for leaks.
+    # Registry rows and orders exist before any list page is read, so lists are checked
+    # for leaks.
     ensure_registry(world)
+    ensure_orders(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -105,6 +105,13 @@ class World:
     households: dict[str, Any] = field(default_factory=dict)
     persons: dict[str, Any] = field(default_factory=dict)
     extra_markers: dict[str, list[str]] = field(default_factory=dict)
+    # Work orders per leaf node key, and who each is assigned to (persona).
+    orders: dict[str, Any] = field(default_factory=dict)
+    order_owner: dict[str, str] = field(default_factory=dict)
+
+    def assigned_nodes(self, persona: str) -> set[str]:
+        """Nodes where the persona holds an order: its subject is theirs to see."""
+        return {key for key, owner in self.order_owner.items() if owner == persona}
 
     def covers(self, persona: str, node_key: str) -> bool:
         """Whether the persona's membership subtree contains the node."""
@@ -116,14 +123,15 @@ class World:
     def markers_outside(self, persona: str) -> list[str]:
         """Names that must never appear on a page this persona is shown."""
         out: list[str] = []
+        assigned = self.assigned_nodes(persona)
         for key, _code, name, _level, _parent in NODES:
-            if not self.covers(persona, key):
+            if not self.covers(persona, key) and key not in assigned:
                 out.append(name)
                 out.append(EXTRA_STAFF[key][0])
                 if key in TEAMS:
                     out.append(TEAMS[key])
         for key, names in self.extra_markers.items():
-            if not self.covers(persona, key):
+            if not self.covers(persona, key) and key not in assigned:
                 out.extend(names)
         for other, spec in PERSONAS.items():
             if other != persona and not self.covers(persona, spec[3]):
@@ -189,3 +197,25 @@ def ensure_registry(w: World) -> None:
         w.households[key] = household
         w.persons[key] = person_register(data=data, household=household)
         w.extra_markers[key] = [address, name]
+
+
+# Who holds the order on each leaf: the grid worker of A1 (through the micro-grid), a
+# volunteer from A1 sent to help in A2 (outside their own scope), the grid worker of B1.
+ORDER_OWNERS = {"A1M1": "gw_a1", "A2": "volunteer", "B1": "gw_b1"}
+
+
+def ensure_orders(w: World) -> None:
+    """One open work order about each leaf's resident (idempotent per world)."""
+    from fangkong.workorders.dispatch import Strategy
+    from fangkong.workorders.services import Subject, orders_create
+
+    ensure_registry(w)
+    for key, persona in ORDER_OWNERS.items():
+        if key in w.orders:
+            continue
+        (order,) = orders_create(
+            kind="verify_person", subjects=[Subject.of(w.persons[key], label=w.persons[key].name)],
+            actor=None, strategy=Strategy.PERSON, person=w.users[persona],
+        )  # fmt: skip
+        w.orders[key] = order
+        w.order_owner[key] = persona

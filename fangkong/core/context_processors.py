@@ -22,5 +22,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "people_edit": has_perm(user, Perm.PEOPLE_EDIT),
             "people_import": has_perm(user, Perm.PEOPLE_IMPORT),
             "audit": has_perm(user, Perm.AUDIT_VIEW),
+            "orders": has_perm(user, Perm.ORDERS_VIEW),
+            "tasks": user.is_authenticated,
         }
     }

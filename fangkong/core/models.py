@@ -22,3 +22,18 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ScheduledRun(models.Model):
+    """One slot of a periodic job that has been enqueued; the unique key is what keeps
+    two schedulers (or a restarted one) from enqueueing the same slot twice."""
+
+    name = models.CharField(max_length=80)
+    slot = models.CharField(max_length=40)
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="scheduled_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.slot}"

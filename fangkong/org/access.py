@@ -33,7 +33,7 @@ _M = TypeVar("_M", bound=models.Model)
 
 @dataclass(frozen=True)
 class ViewAccess:
-    kind: str  # "public" | "signed_in" | "perm"
+    kind: str  # "public" | "signed_in" | "perm" | "assignee"
     perm: Perm | None = None
     # Methods that change data; the matrix test posts to them and checks nothing changed.
     writes: tuple[str, ...] = ()
@@ -75,6 +75,23 @@ def requires(perm: Perm, *, writes: tuple[str, ...] = ()) -> Callable[[View], Vi
     return decorate
 
 
+def assignee_or(perm: Perm | None, *, writes: tuple[str, ...] = ()) -> Callable[[View], View]:
+    """A view of one assigned object (a work order): its assignee, or anyone holding
+    `perm` over its node (`None`: the assignee alone). Signed in is checked here; the
+    view's object lookup decides the rest (404 for both missing and not yours)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            return view(request, *args, **kwargs)
+
+        return _mark(wrapper, ViewAccess("assignee", perm, writes))
+
+    return decorate
+
+
 def get_visible_or_404(queryset: ScopedQuerySet[_M], user: Any, perm: Perm, **lookup: Any) -> _M:
     obj = queryset.visible_to(user, perm).filter(**lookup).first()
     if obj is None:
@@ -91,6 +108,8 @@ def require_perm_at(user: Any, perm: Perm, path: str) -> None:
 # API operations ---------------------------------------------------------------------
 
 ACCESS_EXTENSION = "x-fangkong-access"
+# Checks the object named in the path before the body is parsed; raises Http404.
+Guard = Callable[[Any, dict[str, Any]], object]
 
 
 class PermissionSessionAuth(SessionAuth):
@@ -100,14 +119,21 @@ class PermissionSessionAuth(SessionAuth):
     parsed, so a caller without the permission learns nothing from validation errors.
     """
 
-    def __init__(self, perm: Perm | None) -> None:
+    def __init__(self, perm: Perm | None, guard: Guard | None = None) -> None:
         super().__init__()
         self.perm = perm
+        self.guard = guard
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         if user is not None and self.perm is not None and not has_perm(user, self.perm):
             raise HttpError(403, "Forbidden")
+        if user is not None and self.guard is not None:
+            match = request.resolver_match
+            try:
+                self.guard(user, match.kwargs if match else {})
+            except (Http404, ValueError, KeyError):
+                raise HttpError(404, "Not Found") from None
         return user
 
 
@@ -118,19 +144,30 @@ class ScopedRouter(Router):
     permission-matrix test reads it; an operation without one fails that test.
     """
 
-    def read(self, path: str, *, perm: Perm | None, **kwargs: Any) -> Callable[[Op], Op]:
-        return self._guarded("GET", path, perm, kwargs)
+    def read(
+        self, path: str, *, perm: Perm | None, assignee: Guard | None = None, **kwargs: Any
+    ) -> Callable[[Op], Op]:
+        return self._guarded("GET", path, perm, assignee, kwargs)
 
     def write(
-        self, path: str, *, perm: Perm | None, method: str = "POST", **kwargs: Any
-    ) -> Callable[[Op], Op]:
-        return self._guarded(method, path, perm, kwargs)
+        self, path: str, *, perm: Perm | None, method: str = "POST",
+        assignee: Guard | None = None, **kwargs: Any,
+    ) -> Callable[[Op], Op]:  # fmt: skip
+        return self._guarded(method, path, perm, assignee, kwargs)
 
     def _guarded(
-        self, method: str, path: str, perm: Perm | None, kwargs: dict[str, Any]
-    ) -> Callable[[Op], Op]:
-        extra = {ACCESS_EXTENSION: perm.value if perm else "signed_in"}
-        extra |= kwargs.pop("openapi_extra", {})
+        self, method: str, path: str, perm: Perm | None, assignee: Guard | None,
+        kwargs: dict[str, Any],
+    ) -> Callable[[Op], Op]:  # fmt: skip
+        """With `assignee` (a guard that finds the object or raises Http404) the operation
+        is about one assigned object: its assignee or a holder of `perm` over its node may
+        use it. The guard runs in the auth step, before the body is parsed, so nobody
+        learns from validation errors about an order that is not theirs."""
+        label = perm.value if perm else "signed_in"
+        if assignee is not None:
+            label, perm = (f"assignee:{perm.value}" if perm else "assignee"), None
+        extra = {ACCESS_EXTENSION: label} | kwargs.pop("openapi_extra", {})
         return self.api_operation(
-            [method], path, auth=PermissionSessionAuth(perm), openapi_extra=extra, **kwargs
-        )
+            [method], path, auth=PermissionSessionAuth(perm, assignee), openapi_extra=extra,
+            **kwargs,
+        )  # fmt: skip

@@ -24,6 +24,9 @@ class Perm(StrEnum):
     PEOPLE_VIEW = "people.view"  # the population registry in scope (masked)
     PEOPLE_EDIT = "people.edit"  # add and correct households and persons
     PEOPLE_IMPORT = "people.import"  # bulk import of the registry from spreadsheets
+    # Everyone works the orders assigned to them; these two are about other people's.
+    ORDERS_VIEW = "orders.view"  # work orders of the subtree, the 日清日结 board
+    ORDERS_DISPATCH = "orders.dispatch"  # create, reassign, verify and cancel orders
 
 
 class Role(models.TextChoices):
@@ -44,11 +47,13 @@ class Role(models.TextChoices):
 
 _FIELD = frozenset({Perm.ORG_VIEW})
 _REGISTRY = frozenset({Perm.PEOPLE_VIEW, Perm.PEOPLE_EDIT})
+_ORDERS = frozenset({Perm.ORDERS_VIEW, Perm.ORDERS_DISPATCH})
 _CADRE = (
     frozenset(
         {Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.DATA_EXPORT, Perm.TEAM_MANAGE, Perm.PEOPLE_IMPORT}
     )
     | _REGISTRY
+    | _ORDERS
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -63,17 +68,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PEOPLE_IMPORT,
         }
     )
-    | _REGISTRY,
+    | _REGISTRY
+    | _ORDERS,
     Role.VILLAGE_CADRE: _CADRE | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
-    Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK}) | _REGISTRY,
-    Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW},
+    Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW}) | _REGISTRY,
+    Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
     Role.CHECKPOINT_CREW: frozenset(),
     Role.SAMPLER: frozenset(),
     Role.LAB: frozenset(),
-    Role.SUPERVISOR: frozenset({Perm.ORG_VIEW, Perm.PEOPLE_VIEW}),
+    Role.SUPERVISOR: frozenset({Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW}),
     # Auditors read the audit trail; they neither change data nor unmask it.
     Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),
     Role.SYSTEM_ADMIN: frozenset(Perm),

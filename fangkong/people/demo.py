@@ -9,6 +9,7 @@ floating workers in company dormitories, a share of working-age people away for 
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -63,7 +64,29 @@ class _Ids:
                 self.used.add(body)
                 return body + check_character(body)
             birth += timedelta(days=1)
+        # Past a few hundred thousand people the home counties' codes run out for a
+        # birth date; go on through every county code of the province that existed in
+        # that year (same synthetic sequence codes), in a fixed order.
+        for region in _fallback_regions(birth.year):
+            for seq in seqs:
+                body = f"{region}{birth:%Y%m%d}{seq}"
+                if body not in self.used:
+                    self.used.add(body)
+                    return body + check_character(body)
         raise RuntimeError("ran out of synthetic ID numbers")
+
+
+@functools.cache
+def _fallback_regions(year: int) -> tuple[str, ...]:
+    found = []
+    for code in range(430102, 433200):
+        region = str(code)
+        try:
+            if county_existed(region, year):
+                found.append(region)
+        except (KeyError, ValueError):  # a prefecture's own code has no county entry
+            continue
+    return tuple(found)
 
 
 def _name(rng: random.Random, surname: str | None = None) -> str:

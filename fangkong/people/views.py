@@ -56,7 +56,8 @@ def person_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(),
-               "can_export": has_perm(request.user, Perm.DATA_EXPORT)}  # fmt: skip
+               "can_export": has_perm(request.user, Perm.DATA_EXPORT),
+               "can_dispatch": has_perm(request.user, Perm.ORDERS_DISPATCH)}  # fmt: skip
     template = "people/person_list.html#rows" if request.htmx else "people/person_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 

@@ -1,0 +1,88 @@
+"""Overdue orders climb the tree: the grid leader hears first, then the village, then the
+town, after the delays in `EscalationRule` (rules as data, seeded by a migration).
+
+Run by the scheduler every few minutes. Idempotent: an order's `escalation_level`
+records how far it has climbed, in the same transaction as the notices.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from fangkong.org.models import Membership
+from fangkong.workorders.models import OPEN_STATUSES, EscalationRule, WorkOrder
+
+# A listed order in a notice shows at most this many; the link opens the rest.
+_LISTED = 10
+
+
+def escalate_overdue(now: datetime | None = None) -> dict[int, int]:
+    """Escalate every order that has crossed a level's delay. Returns {level: orders}."""
+    now = now or timezone.now()
+    done: dict[int, int] = {}
+    for rule in EscalationRule.objects.order_by("level"):
+        cutoff = now - timedelta(hours=float(rule.hours_overdue))
+        done[rule.level] = _escalate_level(rule, cutoff, now)
+    return done
+
+
+@transaction.atomic
+def _escalate_level(rule: EscalationRule, cutoff: datetime, now: datetime) -> int:
+    from fangkong.notify.services import notice_send
+
+    orders = list(
+        WorkOrder.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status__in=OPEN_STATUSES, due_at__lte=cutoff, escalation_level__lt=rule.level)
+        .select_related("jurisdiction")
+        .order_by("due_at", "id")[:20000]
+    )
+    if not orders:
+        return 0
+    holders = list(
+        Membership.objects.filter(role=rule.notify_role)
+        .filter(_ancestor_q({o.jurisdiction.path for o in orders}))
+        .values_list("user_id", "jurisdiction__path")
+    )
+    by_user: dict[int, list[WorkOrder]] = defaultdict(list)
+    for order in orders:
+        # The nearest holders of the role above the order's node.
+        covering = [(len(p), u) for u, p in holders if order.jurisdiction.path.startswith(p)]
+        if not covering:
+            continue
+        deepest = max(n for n, _u in covering)
+        for n, user_id in covering:
+            if n == deepest:
+                by_user[user_id].append(order)
+    stamp = now.strftime("%Y%m%d%H%M")
+    with override("zh-hans"):
+        for user_id, items in by_user.items():
+            lines = [f"#{o.pk} {o.subject_label} ({_('due')} "
+                     f"{timezone.localtime(o.due_at):%m-%d %H:%M})" for o in items[:_LISTED]]  # fmt: skip
+            if len(items) > _LISTED:
+                lines.append(_("… and %(n)d more") % {"n": len(items) - _LISTED})
+            notice_send(
+                user_ids=[user_id],
+                title=_("%(n)d work orders overdue (level %(level)d reminder)")
+                % {"n": len(items), "level": rule.level},
+                body="\n".join(lines),
+                url="/orders/?overdue=1",
+                key=f"wo-escalation:{rule.level}:{stamp}",
+            )
+    WorkOrder.objects.filter(pk__in=[o.pk for o in orders]).update(escalation_level=rule.level)
+    return len(orders)
+
+
+def _ancestor_q(paths: set[str]) -> Q:
+    """Memberships at any ancestor (or the node itself) of these paths."""
+    ancestors: set[str] = set()
+    for path in paths:
+        parts = path.strip("/").split("/")
+        ancestors.update("/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts)))
+    return Q(jurisdiction__path__in=ancestors)

@@ -1,0 +1,161 @@
+"""Kinds of work order, registered by the modules that own them.
+
+A kind says what the result form asks (fields as data, validated here for pages, the
+API and imports alike), how long the work may take by default, and which follow-up a
+result calls for (a household where nobody was in gets a revisit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+@dataclass(frozen=True)
+class ResultField:
+    key: str
+    label: str | Promise
+    kind: str = "text"  # "text" | "choice" | "bool" | "int"
+    choices: tuple[tuple[str, str | Promise], ...] = ()
+    required: bool = False
+    max_length: int = 500
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """When the result's `field` equals `value`, open a `kind` order `after_hours` later."""
+
+    field: str
+    value: str
+    kind: str
+    after_hours: int = 24
+
+
+@dataclass(frozen=True)
+class OrderKind:
+    key: str
+    label: str | Promise
+    fields: tuple[ResultField, ...]
+    due_hours: int = 24
+    follow_ups: tuple[FollowUp, ...] = field(default_factory=tuple)
+
+
+KINDS: dict[str, OrderKind] = {}
+
+
+def register(kind: OrderKind) -> None:
+    KINDS[kind.key] = kind
+
+
+def get_kind(key: str) -> OrderKind:
+    try:
+        return KINDS[key]
+    except KeyError:
+        raise KeyError(_("Unknown work-order type: %(key)s") % {"key": key}) from None
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(k.key, str(k.label)) for k in KINDS.values()]
+
+
+def clean_result(kind: OrderKind, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Typed result values, or the errors per field (in the user's language)."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    known = {f.key for f in kind.fields}
+    for key in data:
+        if key not in known:
+            errors[key] = _("This form has no field “%(key)s”.") % {"key": key}
+    for f in kind.fields:
+        raw = data.get(f.key)
+        if isinstance(raw, str):
+            raw = raw.strip()
+        if raw in (None, ""):
+            if f.kind == "bool":
+                cleaned[f.key] = False
+            elif f.required:
+                errors[f.key] = _("%(field)s is required.") % {"field": f.label}
+            continue
+        if f.kind == "choice":
+            if str(raw) not in {c for c, _label in f.choices}:
+                errors[f.key] = _("“%(value)s” is not one of the choices for %(field)s.") % {
+                    "value": raw, "field": f.label,
+                }  # fmt: skip
+                continue
+            cleaned[f.key] = str(raw)
+        elif f.kind == "bool":
+            cleaned[f.key] = raw in (True, "1", "true", "on", "yes")
+        elif f.kind == "int":
+            try:
+                cleaned[f.key] = int(raw)
+            except (TypeError, ValueError):
+                errors[f.key] = _("%(field)s must be a whole number.") % {"field": f.label}
+        else:
+            text = str(raw)
+            if len(text) > f.max_length:
+                errors[f.key] = _("%(field)s is longer than %(n)d characters.") % {
+                    "field": f.label, "n": f.max_length,
+                }  # fmt: skip
+                continue
+            cleaned[f.key] = text
+    return cleaned, errors
+
+
+_NOTE = ResultField("note", gettext_lazy("Note"), "text")
+_FOUND = (
+    ("found", gettext_lazy("Found, information correct")),
+    ("corrected", gettext_lazy("Found, information corrected")),
+    ("not_in_town", gettext_lazy("Not in town")),
+    ("wrong_info", gettext_lazy("Wrong information, cannot be found")),
+)
+_VISIT = (
+    ("visited", gettext_lazy("Visited, everyone seen")),
+    ("nobody_home", gettext_lazy("Nobody home")),
+    ("refused", gettext_lazy("Refused to open")),
+)
+
+
+def register_builtin() -> None:
+    """The kinds every later module builds on; domain modules add their own."""
+    register(OrderKind(
+        "verify_person", gettext_lazy("Verify a person"),
+        (ResultField("outcome", gettext_lazy("Outcome"), "choice", _FOUND, required=True),
+         ResultField("where", gettext_lazy("Where now (if not in town)"), "text", max_length=100),
+         _NOTE),
+        due_hours=24,
+    ))  # fmt: skip
+    register(OrderKind(
+        "visit_household", gettext_lazy("Visit a household"),
+        (ResultField("outcome", gettext_lazy("Outcome"), "choice", _VISIT, required=True),
+         ResultField("persons_seen", gettext_lazy("Persons seen"), "int"),
+         _NOTE),
+        due_hours=48,
+        follow_ups=(FollowUp("outcome", "nobody_home", "revisit_household", 24),),
+    ))  # fmt: skip
+    register(OrderKind(
+        "revisit_household", gettext_lazy("Revisit a household"),
+        (ResultField("outcome", gettext_lazy("Outcome"), "choice", _VISIT, required=True),
+         ResultField("persons_seen", gettext_lazy("Persons seen"), "int"),
+         _NOTE),
+        due_hours=24,
+        follow_ups=(FollowUp("outcome", "nobody_home", "revisit_household", 24),),
+    ))  # fmt: skip
+    register(OrderKind(
+        "deliver_supplies", gettext_lazy("Deliver medicine or supplies"),
+        (ResultField("delivered", gettext_lazy("Delivered"), "bool"),
+         ResultField("items", gettext_lazy("What was delivered"), "text", max_length=200),
+         _NOTE),
+        due_hours=4,
+    ))  # fmt: skip
+    register(OrderKind(
+        "home_sampling", gettext_lazy("Take a sample at home"),
+        (ResultField("sampled", gettext_lazy("Sampled"), "bool"),
+         ResultField("tube", gettext_lazy("Tube number"), "text", max_length=40),
+         _NOTE),
+        due_hours=8,
+    ))  # fmt: skip
