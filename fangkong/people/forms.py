@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.forms import bootstrap_widgets
 from fangkong.people.models import (
@@ -25,7 +26,7 @@ _BLANK: list[tuple[str, Any]] = [("", "—")]
 
 
 class PersonForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=50)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     id_type = forms.ChoiceField(
         label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from fangkong.core.masking import mask_id_number, mask_name, mask_phone
 from fangkong.core.tabular import map_headers
@@ -54,7 +54,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 FIELD_LABELS: dict[str, Any] = {
-    "name": gettext_lazy("Name"),
+    "name": pgettext_lazy("person", "Name"),
     "head_name": gettext_lazy("Name of the head of household"),
     "id_type": gettext_lazy("ID type"),
     "id_number": gettext_lazy("ID number"),

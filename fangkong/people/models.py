@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.fields import EncryptedTextField
 from fangkong.core.masking import mask_id_number, mask_name, mask_phone
@@ -113,7 +114,7 @@ class Person(models.Model):
     relationship = models.CharField(
         _("relationship to head"), max_length=15, choices=Relationship.choices, blank=True
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     # Search keys: the name in simplified script without spaces, and its pinyin initials.
     name_key = models.CharField(max_length=50, db_index=True)
     name_initials = models.CharField(max_length=50, db_index=True)

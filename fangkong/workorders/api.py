@@ -81,7 +81,7 @@ def my_orders(
                        orders=[OrderOut.of(o, now) for o in orders])  # fmt: skip
 
 
-@router.read("/{order_id}", perm=Perm.ORDERS_VIEW, assignee=_order_guard, response=OrderOut)
+@router.read("/{int:order_id}", perm=Perm.ORDERS_VIEW, assignee=_order_guard, response=OrderOut)
 def order_detail(request: HttpRequest, order_id: int) -> OrderOut:
     return OrderOut.of(selectors.order_for(_user(request), order_id), timezone.now())
 
@@ -95,7 +95,7 @@ class EventOut(Schema):
     note: str
 
 
-@router.read("/{order_id}/history", perm=Perm.ORDERS_VIEW, assignee=_order_guard,
+@router.read("/{int:order_id}/history", perm=Perm.ORDERS_VIEW, assignee=_order_guard,
              response=list[EventOut])  # fmt: skip
 def order_history(request: HttpRequest, order_id: int) -> list[EventOut]:
     order = selectors.order_for(_user(request), order_id)
@@ -123,7 +123,7 @@ def _messages(e: ValidationError) -> dict[str, Any]:
     return e.message_dict if hasattr(e, "error_dict") else {"__all__": e.messages}
 
 
-@router.write("/{order_id}/result", perm=None, assignee=_own_order_guard, response=ResultOut)
+@router.write("/{int:order_id}/result", perm=None, assignee=_own_order_guard, response=ResultOut)
 def submit_result(request: HttpRequest, order_id: int, body: ResultIn) -> ResultOut:
     user = _user(request)
     order = selectors.order_for(user, order_id)

@@ -283,6 +283,10 @@ def _complete(
         return same, False
     order = _lock_free_get(order_id)
     _must_be_assignee(order, actor)
+    if order.status not in OPEN_STATUSES:
+        raise Conflict(
+            _("This order is already %(status)s.") % {"status": order.get_status_display()}
+        )
     kind = get_kind(order.kind)
     cleaned, errors = clean_result(kind, result)
     if errors:
