@@ -159,3 +159,68 @@ def test_grid_worker_finds_a_resident_on_a_phone(browser, transactional_db, live
     page.screenshot(path=str(ARTIFACTS / "grid-worker-resident-390.png"), full_page=True)
     assert not errors, errors
     context.close()
+
+
+def test_grid_worker_clears_a_task_on_a_phone_and_the_cadre_sees_it(browser, site):
+    from fangkong.workorders.models import Status, WorkOrder, WorkOrderEvent
+    from tests.world import ensure_orders
+
+    world, base = site
+    ensure_orders(world)
+    order = world.orders["A1M1"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  is_mobile=True, has_touch=True)  # fmt: skip
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, base, "gw_hongxing")
+    page.click("#fk-home-tasks")
+    page.wait_for_url(f"{base}/tasks/")
+    assert page.inner_text("#fk-tab-today").split()[-1] == "1"
+    assert "沈楼居" in page.inner_text("#fk-task-list")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.click("text=沈楼居")
+    page.wait_for_url(f"{base}/tasks/{order.pk}/")
+    assert "136****0001" in page.inner_text("#fk-subject")
+    assert "13600000001" not in page.content()
+    page.select_option("#fk-r_outcome", "found")
+    page.fill("#fk-r_note", "本人在家，信息无误")
+    client_id = page.input_value("input[name=client_id]")
+    csrf = page.input_value("#fk-result-form input[name=csrfmiddlewaretoken]")
+    # The network drops the first submit: the page says so and keeps what was typed.
+    page.route("**/result/", lambda route: route.abort())
+    page.click("#fk-submit")
+    expect(page.locator("#fk-network")).to_be_visible()
+    assert page.input_value("#fk-r_note") == "本人在家，信息无误"
+    assert WorkOrder.objects.get(pk=order.pk).status == Status.ASSIGNED
+    page.unroute("**/result/")
+    errors.clear()  # the aborted request's console line is the point of the step above
+    page.click("#fk-submit")
+    expect(page.locator("#fk-done")).to_be_visible()
+    assert WorkOrder.objects.get(pk=order.pk).status == Status.DONE
+    assert "逾期" not in page.inner_text("#fk-status")
+    # A late duplicate of the same submission (a double tap that got through) changes
+    # nothing: one result, one "done" event.
+    again = page.request.post(f"{base}/tasks/{order.pk}/result/", form={
+        "client_id": client_id, "version": "0", "r_outcome": "found",
+        "csrfmiddlewaretoken": csrf,
+    }, headers={"HX-Request": "true"})  # fmt: skip
+    assert again.status == 200
+    assert WorkOrderEvent.objects.filter(order=order, action="done").count() == 1
+    page.goto(f"{base}/tasks/?tab=done")
+    assert page.inner_text("#fk-tab-done").split()[-1] == "1"
+    assert page.inner_text("#fk-tab-today").split()[-1] == "0"
+    assert "沈楼居" in page.inner_text("#fk-task-list")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "grid-worker-tasks-done-390.png"), full_page=True)
+    assert not errors, errors
+    context.close()
+    # The village cadre's board counts it as done today in 红星网格.
+    desk = browser.new_context(viewport={"width": 1440, "height": 900})
+    cadre = desk.new_page()
+    sign_in(cadre, base, "sx_cadre")
+    cadre.click("nav >> text=日清日结")
+    row = cadre.locator(f"#fk-board tr[data-node='{world.nodes['A1'].code}']")
+    assert row.locator(".fk-done").inner_text() == "1"
+    assert cadre.inner_text("#fk-total-done") == "1"
+    desk.close()
