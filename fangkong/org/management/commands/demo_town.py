@@ -10,6 +10,7 @@ from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delet
 from fangkong.org.models import Jurisdiction
 from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
+from fangkong.workorders.demo import build_demo_orders, delete_orders_under
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             return
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
+            delete_orders_under(f"/{COUNTY_CODE}/")
             delete_people_under(f"/{COUNTY_CODE}/")
             delete_demo_town()
         self.stdout.write("Building the demo town ...")
@@ -55,11 +57,12 @@ class Command(BaseCommand):
                 progress=self.stdout.write,
             )
             registry_recount()
+        orders = build_demo_orders(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo town built in {time.perf_counter() - started:.1f} s: {result.nodes} "
                 f"jurisdiction nodes, {result.staff} staff, {result.teams} teams, "
-                f"{households} households, {residents} residents."
+                f"{households} households, {residents} residents, {orders} work orders."
             )
         )
         self.print_logins()
