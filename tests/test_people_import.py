@@ -489,3 +489,26 @@ def test_unknown_headers_are_mapped_and_remembered(world, login, settings):
     client.post(reverse("people:import_upload"),
                 {"file": _upload("u2.csv", csv_bytes(rows)), "source": "卫生院名单"})  # fmt: skip
     assert ImportJob.objects.order_by("-pk").first().error_count == 0  # type: ignore[union-attr]
+
+
+def test_web_import_runs_as_a_queued_task(world, login, django_capture_on_commit_callbacks):
+    """The real path: the commit is enqueued through django-tasks' database backend when
+    the request commits, and the jobs worker runs it."""
+    from django_tasks_db.models import DBTaskResult
+
+    from fangkong.core.management.commands.jobs import run_queued
+
+    client = login("cadre_a")
+    response = client.post(reverse("people:import_upload"),
+                           {"file": _upload("q.csv", csv_bytes([HEADER, *family("H1", A2, 1)]))})  # fmt: skip
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("people:import_commit", args=[job.pk]), {"mode": "all"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportStatus.QUEUED and Person.objects.count() == 0
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    run_queued()
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and Person.objects.count() == 3
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"

@@ -1,11 +1,11 @@
 """Import jobs: the preview stored on the job, and the commit run outside the request.
 
-There is no task queue yet (a later issue brings django-tasks). `run_job(job_id)` is a
-plain function of the job's id that re-reads the held file, re-validates it with the
-user's decisions and commits, so moving it onto a queue is a change to `start_job`
-only. Progress is written to the job row from a separate connection on PostgreSQL
-(the commit's own transaction would hide it until the end) and kept in memory for the
-process as well, which is what SQLite's single-process deployment reads.
+The commit runs as a django-tasks task (`people.tasks.import_people_task`), enqueued
+when the request's transaction commits and run by the `fangkong jobs` worker.
+`run_job(job_id)` re-reads the held file, re-validates it with the user's decisions and
+commits. Progress is written to the job row from a separate connection on PostgreSQL
+(the commit's own transaction would hide it until the end); on SQLite, whose single
+writer is the commit itself, the page shows "running" until it is done.
 """
 
 from __future__ import annotations
@@ -90,17 +90,9 @@ def start_job(job: ImportJob) -> None:
         run_job(job.pk)
         return
 
-    def launch() -> None:
-        threading.Thread(target=_thread_main, args=(job.pk,), daemon=True).start()
+    from fangkong.people.tasks import import_people_task
 
-    transaction.on_commit(launch)
-
-
-def _thread_main(job_id: int) -> None:
-    try:
-        run_job(job_id, side_connection=True)
-    finally:
-        connection.close()
+    transaction.on_commit(lambda: import_people_task.enqueue(job.pk))
 
 
 def run_job(job_id: int, *, side_connection: bool = False) -> None:
