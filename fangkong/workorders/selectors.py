@@ -54,7 +54,7 @@ def my_counts(user: User, now: datetime) -> dict[str, int]:
 def my_orders(user: User, tab: str, now: datetime, limit: int = 50) -> list[WorkOrder]:
     qs = WorkOrder.objects.filter(assignee=user).filter(_tab_q(tab, now))
     order = ("-done_at",) if tab == "done" else ("due_at", "priority", "id")
-    return list(qs.select_related("jurisdiction").order_by(*order)[:limit])
+    return list(qs.select_related("jurisdiction", "assignee").order_by(*order)[:limit])
 
 
 def order_for(user: User, order_id: int) -> WorkOrder:
@@ -178,7 +178,10 @@ def board(node: Jurisdiction, now: datetime, kind: str = "") -> Board:
     if node.level >= Level.GRID:
         row_nodes = [node]
     prefix = {n.path: n for n in row_nodes}
-    tallies = WorkOrderTally.objects.filter(subtree_q("jurisdiction__path", node.path))
+    # Past days matter only while they still hold open (late) orders.
+    tallies = WorkOrderTally.objects.filter(
+        subtree_q("jurisdiction__path", node.path), Q(day__gte=today) | Q(open__gt=0)
+    )
     if kind:
         tallies = tallies.filter(kind=kind)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))

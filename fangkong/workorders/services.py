@@ -81,24 +81,31 @@ def local_day(moment: datetime) -> date:
 
 
 def tally_rebuild() -> int:
-    """Recount every tally from the orders (repair, and the check the tests make)."""
+    """Recount every tally from the orders (repair, and the check the tests make).
+
+    On PostgreSQL the tally table is locked first: a service that changed an order but
+    has not added its delta yet waits, and adds it on top of the recount."""
     counts: Counter[tuple[int, str, date]] = Counter()
     done: Counter[tuple[int, str, date]] = Counter()
-    for node, kind, status, due_at, done_at in WorkOrder.objects.values_list(
-        "jurisdiction_id", "kind", "status", "due_at", "done_at"
-    ).iterator(chunk_size=5000):
-        if status in OPEN_STATUSES:
-            counts[(node, kind, local_day(due_at))] += 1
-        elif done_at is not None and status != Status.CANCELLED:
-            done[(node, kind, local_day(done_at))] += 1
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE workorders_workordertally IN EXCLUSIVE MODE")
+        for node, kind, status, due_at, done_at in WorkOrder.objects.values_list(
+            "jurisdiction_id", "kind", "status", "due_at", "done_at"
+        ).iterator(chunk_size=5000):
+            if status in OPEN_STATUSES:
+                counts[(node, kind, local_day(due_at))] += 1
+            elif done_at is not None and status != Status.CANCELLED:
+                done[(node, kind, local_day(done_at))] += 1
+        keys = sorted(set(counts) | set(done))
         WorkOrderTally.objects.all().delete()
         WorkOrderTally.objects.bulk_create(
             [WorkOrderTally(jurisdiction_id=k[0], kind=k[1], day=k[2], open=counts[k],
-                            done=done[k]) for k in sorted(set(counts) | set(done))],
+                            done=done[k]) for k in keys],
             batch_size=2000,
         )  # fmt: skip
-    return len(counts) + len(done)
+    return len(keys)
 
 
 # Creating ---------------------------------------------------------------------------

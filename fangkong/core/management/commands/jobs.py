@@ -12,16 +12,33 @@ from django.utils.crypto import get_random_string
 from fangkong.core.schedule import tick
 
 
-def run_queued(worker_id: str = "") -> None:
-    """Run every queued task once, then return (django-tasks-db's worker in batch mode)."""
+def run_queued(worker_id: str = "") -> int:
+    """Run every queued task once, then return how many ran.
+
+    Claims and runs tasks the way django-tasks-db's worker does, but without its
+    per-loop `close_old_connections()`: the caller (the `jobs` loop) manages connections,
+    and a test calling this inside its transaction keeps its connection."""
     from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
     from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.utils import exclusive_transaction
 
-    Worker(
+    worker = Worker(
         queue_names=["*"], interval=0, batch=True, backend_name=DEFAULT_TASK_BACKEND_ALIAS,
         startup_delay=False, max_tasks=None, worker_id=worker_id or get_random_string(20),
         excluded_queue_names=[],
-    ).run()  # fmt: skip
+    )  # fmt: skip
+    ran = 0
+    while True:
+        ready = DBTaskResult.objects.ready().filter(backend_name=DEFAULT_TASK_BACKEND_ALIAS)
+        with exclusive_transaction(ready.db):
+            task_result = ready.get_locked()
+            if task_result is not None:
+                task_result.claim(worker.worker_id)
+        if task_result is None:
+            return ran
+        worker.run_task(task_result)
+        ran += 1
 
 
 class Command(BaseCommand):
@@ -34,7 +51,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = get_random_string(20)
         while True:
-            close_old_connections()
             started = tick()
             if started:
                 self.stdout.write(f"enqueued: {', '.join(started)}")
@@ -42,3 +58,5 @@ class Command(BaseCommand):
             if options["once"]:
                 return
             time.sleep(options["interval"])
+            # Like a request boundary: drop connections the database closed meanwhile.
+            close_old_connections()
