@@ -119,6 +119,14 @@ _VISIT = (
     ("refused", gettext_lazy("Refused to open")),
 )
 
+# A visit and its revisit ask the same; "nobody home" queues the next revisit.
+_VISIT_FIELDS = (
+    ResultField("outcome", gettext_lazy("Outcome"), "choice", _VISIT, required=True),
+    ResultField("persons_seen", gettext_lazy("Persons seen"), "int"),
+    _NOTE,
+)
+_REVISIT = FollowUp("outcome", "nobody_home", "revisit_household", 24)
+
 
 def register_builtin() -> None:
     """The kinds every later module builds on; domain modules add their own."""
@@ -131,19 +139,15 @@ def register_builtin() -> None:
     ))  # fmt: skip
     register(OrderKind(
         "visit_household", gettext_lazy("Visit a household"),
-        (ResultField("outcome", gettext_lazy("Outcome"), "choice", _VISIT, required=True),
-         ResultField("persons_seen", gettext_lazy("Persons seen"), "int"),
-         _NOTE),
+        _VISIT_FIELDS,
         due_hours=48,
-        follow_ups=(FollowUp("outcome", "nobody_home", "revisit_household", 24),),
+        follow_ups=(_REVISIT,),
     ))  # fmt: skip
     register(OrderKind(
         "revisit_household", gettext_lazy("Revisit a household"),
-        (ResultField("outcome", gettext_lazy("Outcome"), "choice", _VISIT, required=True),
-         ResultField("persons_seen", gettext_lazy("Persons seen"), "int"),
-         _NOTE),
+        _VISIT_FIELDS,
         due_hours=24,
-        follow_ups=(FollowUp("outcome", "nobody_home", "revisit_household", 24),),
+        follow_ups=(_REVISIT,),
     ))  # fmt: skip
     register(OrderKind(
         "deliver_supplies", gettext_lazy("Deliver medicine or supplies"),
