@@ -23,8 +23,15 @@ from fangkong.core.models import Upload
 from fangkong.notify.models import Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
-from fangkong.workorders.models import WorkOrder, WorkOrderEvent
-from tests.world import NODES, PERSONAS, World, ensure_orders, ensure_registry
+from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
+from tests.world import (
+    NODES,
+    PERSONAS,
+    World,
+    ensure_orders,
+    ensure_photos,
+    ensure_registry,
+)
 
 PERSONA_NAMES = [*PERSONAS, "anonymous"]
 DENIED = {401, 403, 404, 405}
@@ -32,7 +39,7 @@ DENIED = {401, 403, 404, 405}
 FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 # Public routes that change state on POST by design (they change the session only).
 FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload,
-                      WorkOrder, WorkOrderEvent, Notice)  # fmt: skip
+                      WorkOrder, WorkOrderEvent, WorkOrderPhoto, Notice)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,8 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
     if param == "order_id":
         ensure_orders(world)
         return [(str(o.pk), key) for key, o in world.orders.items()]
+    if param == "photo_id":
+        return [(str(p.pk), key) for key, p in ensure_photos(world).items()]
     if param == "register_key":
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
@@ -187,9 +196,12 @@ def _cases(
             for v, key in param_cases(world, param)
         ]
     owners = {str(o.pk): world.order_owner[k] for k, o in world.orders.items()}
+    photo_owners = {str(p.pk): world.order_owner[k] for k, p in world.photos.items()}
     return [
-        Case(build(values), node, owners.get(values.get("order_id", ""))) for values, node in combos
-    ]
+        Case(build(values), node,
+             owners.get(values.get("order_id", "")) or photo_owners.get(values.get("photo_id", "")))
+        for values, node in combos
+    ]  # fmt: skip
 
 
 def _fingerprint() -> tuple[int, ...]:

@@ -161,6 +161,16 @@ def test_grid_worker_finds_a_resident_on_a_phone(browser, transactional_db, live
     context.close()
 
 
+def _jpeg(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
 def test_grid_worker_clears_a_task_on_a_phone_and_the_cadre_sees_it(browser, site):
     from fangkong.workorders.models import Status, WorkOrder, WorkOrderEvent
     from tests.world import ensure_orders
@@ -211,6 +221,19 @@ def test_grid_worker_clears_a_task_on_a_phone_and_the_cadre_sees_it(browser, sit
     assert page.inner_text("#fk-tab-done").split()[-1] == "1"
     assert page.inner_text("#fk-tab-today").split()[-1] == "0"
     assert "沈楼居" in page.inner_text("#fk-task-list")
+    # A photo of the work goes up after the result, through htmx, and shows on the page.
+    page.goto(f"{base}/tasks/{order.pk}/")
+    page.set_input_files("#fk-photo-form input[type=file]", files=[{
+        "name": "door.jpg", "mimeType": "image/jpeg", "buffer": _jpeg(1200, 900),
+    }])  # fmt: skip
+    page.click("#fk-photo-form button")
+    expect(page.locator("#fk-photos img.fk-photo")).to_have_count(1)
+    width = "document.querySelector('#fk-photos img').naturalWidth"
+    for _ in range(50):  # the page's CSP forbids wait_for_function's eval; poll instead
+        if page.evaluate(width):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(width) == 1200
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "grid-worker-tasks-done-390.png"), full_page=True)
     assert not errors, errors

@@ -108,6 +108,8 @@ class World:
     # Work orders per leaf node key, and who each is assigned to (persona).
     orders: dict[str, Any] = field(default_factory=dict)
     order_owner: dict[str, str] = field(default_factory=dict)
+    # One photo on each of those orders, per leaf node key.
+    photos: dict[str, Any] = field(default_factory=dict)
 
     def assigned_nodes(self, persona: str) -> set[str]:
         """Nodes where the persona holds an order: its subject is theirs to see."""
@@ -219,3 +221,19 @@ def ensure_orders(w: World) -> None:
         )  # fmt: skip
         w.orders[key] = order
         w.order_owner[key] = persona
+
+
+def ensure_photos(w: World) -> dict[str, Any]:
+    """One photo on each world order (idempotent per world)."""
+    import uuid
+
+    from fangkong.workorders.models import WorkOrderPhoto
+
+    ensure_orders(w)
+    for key, order in w.orders.items():
+        if key not in w.photos:
+            w.photos[key] = WorkOrderPhoto.objects.create(
+                order=order, client_id=uuid.uuid4(), data=b"\xff\xd8\xff", width=1, height=1,
+                uploaded_by=w.users[w.order_owner[key]],
+            )  # fmt: skip
+    return w.photos

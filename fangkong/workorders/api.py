@@ -1,4 +1,5 @@
-"""Work-order API: my orders, one order and its history, submit a result, bulk create."""
+"""Work-order API: my orders, one order and its history, submit a result, attach a
+photo, bulk create."""
 
 import uuid
 from datetime import datetime
@@ -7,14 +8,15 @@ from typing import Any, Literal, cast
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Schema
+from ninja import Field, File, Form, Schema, UploadedFile
 from ninja.errors import HttpError
 
 from fangkong.accounts.models import User
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
-from fangkong.workorders import selectors, services
+from fangkong.workorders import photos, selectors, services
 from fangkong.workorders.dispatch import DispatchError, Strategy
 from fangkong.workorders.models import Priority, WorkOrder
 
@@ -140,6 +142,34 @@ def submit_result(request: HttpRequest, order_id: int, body: ResultIn) -> Result
         raise HttpError(409, str(e)) from None
     order = selectors.order_for(user, order.pk)
     return ResultOut(created=created, order=OrderOut.of(order, timezone.now()))
+
+
+class PhotoOut(Schema):
+    id: int
+    created: bool
+    width: int
+    height: int
+    url: str
+
+
+@router.write("/{int:order_id}/photos", perm=None, assignee=_own_order_guard, response=PhotoOut)
+def add_photo(
+    request: HttpRequest, order_id: int, photo: File[UploadedFile],
+    client_id: Form[uuid.UUID],
+) -> PhotoOut:  # fmt: skip
+    """Attach one JPEG or PNG photo (multipart). It is re-encoded without its metadata; a
+    retry with the same `client_id` returns the first upload."""
+    if (photo.size or 0) > photos.MAX_UPLOAD_BYTES:
+        raise HttpError(413, "The photo is too large.")
+    try:
+        stored, created = photos.photo_add(order_id=order_id, actor=_user(request),
+                                           raw=photo.read(), client_id=client_id)  # fmt: skip
+    except ValidationError as e:
+        raise HttpError(400, str(_messages(e))) from None
+    except services.Conflict as e:
+        raise HttpError(409, str(e)) from None
+    return PhotoOut(id=stored.pk, created=created, width=stored.width, height=stored.height,
+                    url=reverse("workorders:photo", args=[stored.pk]))  # fmt: skip
 
 
 class SubjectIn(Schema):

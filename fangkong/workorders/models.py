@@ -155,6 +155,7 @@ class Action(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
     COMMENTED = "commented", _("commented")
     ESCALATED = "escalated", _("escalated")
+    PHOTO = "photo", _("added a photo")
 
 
 class WorkOrderEvent(models.Model):
@@ -177,6 +178,30 @@ class WorkOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.action}"
+
+
+class WorkOrderPhoto(models.Model):
+    """A photo of the work, re-encoded on arrival (see `photos.py`).
+
+    Held in the database like imports' uploads, so several web processes need no shared
+    disk; at about 200 KB a photo a town's year of work stays a few gigabytes.
+    """
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="photos")
+    client_id = models.UUIDField(unique=True)
+    data = models.BinaryField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of order {self.order_id}"
 
 
 class WorkOrderTally(models.Model):

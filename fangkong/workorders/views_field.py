@@ -23,10 +23,10 @@ from fangkong.org.access import assignee_or, signed_in
 from fangkong.org.pii import audit_unmasking
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
-from fangkong.workorders import selectors, services
+from fangkong.workorders import photos, selectors, services
 from fangkong.workorders.forms import ManageForm
 from fangkong.workorders.kinds import get_kind
-from fangkong.workorders.models import Status
+from fangkong.workorders.models import Status, WorkOrderPhoto
 
 
 def _user(request: HttpRequest) -> User:
@@ -70,6 +70,10 @@ def _task_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, A
         "can_manage": has_perm(user, Perm.ORDERS_DISPATCH, path),
         "history": selectors.order_history(order),
         "client_id": uuid.uuid4(),
+        "photos": photos.photos_of(order),
+        "can_add_photo": order.assignee_id == user.pk and order.status in photos.PHOTO_STATUSES,
+        "photo_client_id": uuid.uuid4(),
+        "max_photos": photos.MAX_PER_ORDER,
         "values": {},
         "errors": {},
         "manage_form": ManageForm(initial={"version": order.version}),
@@ -150,6 +154,55 @@ def task_act(request: HttpRequest, order_id: int) -> HttpResponse:
         context = _task_context(request, selectors.order_for(user, order_id), conflict=message)
         return render(request, "workorders/task.html", context, status=409)
     return redirect("workorders:task", order_id=order.pk)
+
+
+@require_POST
+@assignee_or(None, writes=("POST",))
+def task_photo_add(request: HttpRequest, order_id: int) -> HttpResponse:
+    """One photo per request, each with its own client id: on a weak network a photo
+    that failed is sent again alone, and a retried one is not stored twice."""
+    user = _user(request)
+    order = selectors.order_for(user, order_id)
+    if order.assignee_id != user.pk:
+        raise PermissionDenied
+    try:
+        client_id = uuid.UUID(request.POST.get("client_id", ""))
+    except ValueError:
+        return HttpResponse(_("The form is incomplete; reload the page."), status=400)
+    upload = request.FILES.get("photo")
+    error = ""
+    if upload is None:
+        error = _("Choose a photo first.")
+    elif (upload.size or 0) > photos.MAX_UPLOAD_BYTES:
+        error = _("The photo is larger than %(mb)d MB.") % {"mb": photos.MAX_UPLOAD_BYTES >> 20}
+    else:
+        try:
+            photos.photo_add(order_id=order.pk, actor=user, raw=upload.read(),
+                             client_id=client_id)  # fmt: skip
+        except ValidationError as e:
+            error = " ".join(e.messages)
+        except services.Conflict as e:
+            error = str(e)
+    if not error and not request.htmx:  # type: ignore[attr-defined]
+        return redirect("workorders:task", order_id=order.pk)
+    context = _task_context(request, selectors.order_for(user, order_id), photo_error=error)
+    template = "workorders/task.html#photos" if request.htmx else "workorders/task.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=400 if error else 200)
+
+
+@require_GET
+@assignee_or(Perm.ORDERS_VIEW)
+def task_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """A photo, to whoever may see its order (404 otherwise, as for the order)."""
+    order_id = WorkOrderPhoto.objects.filter(pk=photo_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise Http404
+    selectors.order_for(_user(request), order_id)
+    data = WorkOrderPhoto.objects.values_list("data", flat=True).get(pk=photo_id)
+    response = HttpResponse(bytes(data), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
 
 
 class TelRedirect(HttpResponseRedirect):
