@@ -420,3 +420,60 @@ def test_selectors_scope_orders_by_grid(world):
     assert seen == {world.orders["A1M1"]}
     assert set(selectors.order_list(world.users["cadre_a"], selectors.OrderFilters(), now)) == {
         world.orders["A1M1"], world.orders["A2"]}  # fmt: skip
+
+
+# Escalation rules page --------------------------------------------------------------
+
+
+def _rules_post(rows, delete=()):
+    data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": "3",
+            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "6"}  # fmt: skip
+    for i, (hours, role) in enumerate(rows):
+        data[f"form-{i}-hours_overdue"] = hours
+        data[f"form-{i}-notify_role"] = role
+        if i in delete:
+            data[f"form-{i}-DELETE"] = "on"
+    return data
+
+
+def test_the_commander_changes_the_escalation_delays_and_escalation_follows(world, login):
+    from fangkong.workorders.models import EscalationRule
+
+    client = login("commander")
+    page = client.get("/orders/escalation/")
+    assert page.status_code == 200
+    assert page.content.decode().count('name="form-') > 6  # three rules and an empty row
+    response = client.post("/orders/escalation/", _rules_post(
+        [("1", "grid_leader"), ("2", "village_cadre"), ("12", "town_commander"), ("", "")],
+        delete=(2,)))  # fmt: skip
+    assert response.status_code == 302
+    assert list(EscalationRule.objects.values_list("level", "hours_overdue", "notify_role")) == [
+        (1, 1, "grid_leader"), (2, 2, "village_cadre")]  # fmt: skip
+    assert AuditEvent.objects.filter(object_repr="escalation rules",
+                                     action=AuditAction.UPDATE).count() == 1  # fmt: skip
+    # An order 90 minutes overdue has now reached level 1 (1 h), not level 2 (2 h).
+    ensure_orders(world)
+    order = world.orders["A1M1"]
+    WorkOrder.objects.filter(pk=order.pk).update(due_at=timezone.now() - timedelta(minutes=90))
+    assert escalate_overdue() == {1: 1, 2: 0}
+
+
+def test_escalation_levels_must_climb_and_a_bad_form_changes_nothing(world, login):
+    from fangkong.workorders.models import EscalationRule
+
+    before = list(EscalationRule.objects.values_list("level", "hours_overdue", "notify_role"))
+    client = login("commander")
+    client.cookies["django_language"] = "en"
+    response = client.post("/orders/escalation/", _rules_post(
+        [("4", "grid_leader"), ("4", "village_cadre"), ("x", "town_commander")]))  # fmt: skip
+    assert response.status_code == 400
+    assert "Enter a number" in response.content.decode()
+    response = client.post("/orders/escalation/", _rules_post(
+        [("4", "grid_leader"), ("2", "village_cadre")]))  # fmt: skip
+    assert "must wait longer" in response.content.decode()
+    response = client.post("/orders/escalation/", _rules_post(
+        [("4", "grid_leader")], delete=(0,)))  # fmt: skip
+    assert "at least one" in response.content.decode()
+    assert list(EscalationRule.objects.values_list("level", "hours_overdue", "notify_role")) == before
+    # A village cadre runs the village's work, not the town's rules.
+    assert login("cadre_a").get("/orders/escalation/").status_code == 403

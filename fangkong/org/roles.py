@@ -27,6 +27,8 @@ class Perm(StrEnum):
     # Everyone works the orders assigned to them; these two are about other people's.
     ORDERS_VIEW = "orders.view"  # work orders of the subtree, the 日清日结 board
     ORDERS_DISPATCH = "orders.dispatch"  # create, reassign, verify and cancel orders
+    # Town-wide rules kept as data: escalation delays, and the modules' rules to come.
+    RULES_MANAGE = "rules.manage"
 
 
 class Role(models.TextChoices):

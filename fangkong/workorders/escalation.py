@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from fangkong.accounts.models import User
 from fangkong.org.models import Membership
 from fangkong.workorders.models import OPEN_STATUSES, EscalationRule, WorkOrder
 
@@ -77,6 +79,24 @@ def _escalate_level(rule: EscalationRule, cutoff: datetime, now: datetime) -> in
             )
     WorkOrder.objects.filter(pk__in=[o.pk for o in orders]).update(escalation_level=rule.level)
     return len(orders)
+
+
+@transaction.atomic
+def rules_replace(*, actor: User, rows: list[tuple[Decimal, str]]) -> list[EscalationRule]:
+    """Replace the escalation levels by `rows` ((hours overdue, role) in level order),
+    audited with the old and new settings. Orders keep the level they have reached."""
+    from fangkong.audit.models import AuditAction
+    from fangkong.audit.services import audit_record
+
+    before = [(str(r.hours_overdue), r.notify_role) for r in EscalationRule.objects.all()]
+    EscalationRule.objects.all().delete()
+    rules = EscalationRule.objects.bulk_create(
+        EscalationRule(level=i, hours_overdue=hours, notify_role=role)
+        for i, (hours, role) in enumerate(rows, start=1)
+    )
+    audit_record(action=AuditAction.UPDATE, actor=actor, object_repr="escalation rules",
+                 detail={"before": before, "after": [(str(h), r) for h, r in rows]})  # fmt: skip
+    return rules
 
 
 def _ancestor_q(paths: set[str]) -> Q:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.core.forms import bootstrap_widgets
 from fangkong.workorders.dispatch import STRATEGY_LABELS, Strategy
 from fangkong.workorders.kinds import kind_choices
+from fangkong.org.roles import Role
 from fangkong.workorders.models import Priority, Status
 
 _BLANK: list[tuple[str, Any]] = [("", "—")]
@@ -72,4 +73,38 @@ class ManageForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
-bootstrap_widgets(DispatchForm, OrderFilterForm, ManageForm)
+class RuleForm(forms.Form):
+    hours_overdue = forms.DecimalField(label=_("Hours overdue"), min_value=0, max_value=720,
+                                       max_digits=5, decimal_places=2)  # fmt: skip
+    notify_role = forms.ChoiceField(label=_("Notify"), choices=Role.choices)
+
+
+class BaseRuleFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    def clean(self) -> None:
+        """Levels climb: each rule waits longer than the one before it."""
+        if any(self.errors):
+            return
+        rows = self.rows()
+        if not rows:
+            raise forms.ValidationError(_("Keep at least one escalation level."))
+        for (hours_a, _r), (hours_b, _s) in zip(rows, rows[1:], strict=False):
+            if hours_b <= hours_a:
+                raise forms.ValidationError(
+                    _("Each level must wait longer than the one before it (%(a)s h, then %(b)s h).")
+                    % {"a": hours_a, "b": hours_b}
+                )
+
+    def rows(self) -> list[tuple[Any, str]]:
+        """(hours, role) of the kept, filled rows, in level order."""
+        return [
+            (f.cleaned_data["hours_overdue"], f.cleaned_data["notify_role"])
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+
+
+RuleFormSet = forms.formset_factory(
+    RuleForm, formset=BaseRuleFormSet, extra=1, can_delete=True, max_num=6, validate_max=True
+)
+
+bootstrap_widgets(DispatchForm, OrderFilterForm, ManageForm, RuleForm)

@@ -18,5 +18,6 @@ urlpatterns: list[URLPattern] = [
         r"^orders/board/export\.(?P<fmt>xlsx|csv)$", views_command.board_export, name="board_export"
     ),
     path("orders/dispatch/", views_command.dispatch_from_list, name="dispatch"),
+    path("orders/escalation/", views_command.escalation_rules, name="escalation_rules"),
     path("orders/<int:order_id>/manage/", views_command.order_manage, name="manage"),
 ]

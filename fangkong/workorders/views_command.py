@@ -1,5 +1,6 @@
 """Command views: orders of a subtree, the 日清日结 board and its export, bulk dispatch
-from a registry list, and a cadre's hand on one order (reassign, verify, cancel)."""
+from a registry list, a cadre's hand on one order (reassign, verify, cancel), and the
+escalation delays."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from fangkong.org.access import get_visible_or_404, requires
 from fangkong.org.models import Jurisdiction, Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, scope_paths
-from fangkong.workorders import selectors, services
+from fangkong.workorders import escalation, selectors, services
 from fangkong.workorders.dispatch import DispatchError
-from fangkong.workorders.forms import DispatchForm, ManageForm, OrderFilterForm
+from fangkong.workorders.forms import DispatchForm, ManageForm, OrderFilterForm, RuleFormSet
 from fangkong.workorders.kinds import KINDS
+from fangkong.workorders.models import EscalationRule
 
 # A single dispatch from a list creates at most this many orders.
 DISPATCH_CAP = 20_000
@@ -75,6 +77,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "workorders/board.html", {
         "board": data, "kind": kind, "kind_labels": {k: str(v.label) for k, v in KINDS.items()},
         "can_export": has_perm(request.user, Perm.DATA_EXPORT, node.path),
+        "can_edit_rules": has_perm(request.user, Perm.RULES_MANAGE),
     })  # fmt: skip
 
 
@@ -165,6 +168,25 @@ def _team(user: User, team_id: int | None) -> Team | None:
     if not team_id:
         return None
     return get_visible_or_404(Team.objects.all(), user, Perm.ORDERS_DISPATCH, pk=team_id)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.RULES_MANAGE, writes=("POST",))
+def escalation_rules(request: HttpRequest) -> HttpResponse:
+    """The escalation delays: who hears of an overdue order, after how many hours."""
+    if request.method == "POST":
+        formset = RuleFormSet(request.POST)
+        if formset.is_valid():
+            escalation.rules_replace(actor=_user(request), rows=formset.rows())
+            messages.success(request, _("Saved."))
+            return redirect("workorders:escalation_rules")
+    else:
+        formset = RuleFormSet(initial=[
+            {"hours_overdue": r.hours_overdue, "notify_role": r.notify_role}
+            for r in EscalationRule.objects.all()
+        ])  # fmt: skip
+    status = 400 if formset.is_bound else 200
+    return render(request, "workorders/escalation_rules.html", {"formset": formset}, status=status)
 
 
 @require_POST
