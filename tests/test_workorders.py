@@ -474,6 +474,8 @@ def test_escalation_levels_must_climb_and_a_bad_form_changes_nothing(world, logi
     response = client.post("/orders/escalation/", _rules_post(
         [("4", "grid_leader")], delete=(0,)))  # fmt: skip
     assert "at least one" in response.content.decode()
-    assert list(EscalationRule.objects.values_list("level", "hours_overdue", "notify_role")) == before
+    assert (
+        list(EscalationRule.objects.values_list("level", "hours_overdue", "notify_role")) == before
+    )
     # A village cadre runs the village's work, not the town's rules.
     assert login("cadre_a").get("/orders/escalation/").status_code == 403

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
 from PIL import Image
 
 from fangkong.workorders import photos, services
@@ -99,8 +98,9 @@ def test_a_retried_upload_stores_one_photo(world, login, order):
     ids=["csv-renamed", "truncated-jpeg", "gif", "empty"],
 )
 def test_what_is_not_a_photo_is_refused_with_the_reason(world, login, order, data, message):
-    with translation.override("en"):
-        response = upload(login("gw_a1"), order, data)
+    client = login("gw_a1")
+    client.cookies["django_language"] = "en"
+    response = upload(client, order, data)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not WorkOrderPhoto.objects.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 from django import forms
@@ -10,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
+from fangkong.org.roles import Role
 from fangkong.workorders.dispatch import STRATEGY_LABELS, Strategy
 from fangkong.workorders.kinds import kind_choices
-from fangkong.org.roles import Role
 from fangkong.workorders.models import Priority, Status
 
 _BLANK: list[tuple[str, Any]] = [("", "—")]
@@ -87,7 +88,7 @@ class BaseRuleFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         rows = self.rows()
         if not rows:
             raise forms.ValidationError(_("Keep at least one escalation level."))
-        for (hours_a, _r), (hours_b, _s) in zip(rows, rows[1:], strict=False):
+        for (hours_a, _r), (hours_b, _s) in pairwise(rows):
             if hours_b <= hours_a:
                 raise forms.ValidationError(
                     _("Each level must wait longer than the one before it (%(a)s h, then %(b)s h).")

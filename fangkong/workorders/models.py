@@ -108,6 +108,12 @@ class WorkOrder(models.Model):
             models.Index(fields=["status", "due_at"], name="wo_status_due"),
             models.Index(fields=["jurisdiction", "status", "due_at"], name="wo_node_status_due"),
             models.Index(fields=["subject_type", "subject_id"], name="wo_subject"),
+            # The board's "due earlier today, still open": an index-only range scan.
+            models.Index(
+                fields=["due_at", "jurisdiction", "kind"],
+                name="wo_open_due",
+                condition=models.Q(status__in=[s.value for s in OPEN_STATUSES]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -221,7 +227,16 @@ class WorkOrderTally(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["jurisdiction", "kind", "day"], name="wo_tally_key")
         ]
-        indexes = [models.Index(fields=["day", "jurisdiction"], name="wo_tally_day")]
+        indexes = [
+            models.Index(fields=["day", "jurisdiction"], name="wo_tally_day"),
+            # Past days with orders still open: with the index above, the board reads a
+            # bitmap of the two instead of every day of history.
+            models.Index(
+                fields=["jurisdiction", "kind"],
+                name="wo_tally_open",
+                condition=models.Q(open__gt=0),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.jurisdiction_id} {self.kind} {self.day}"

@@ -177,7 +177,7 @@ def escalation_rules(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         formset = RuleFormSet(request.POST)
         if formset.is_valid():
-            escalation.rules_replace(actor=_user(request), rows=formset.rows())
+            escalation.rules_replace(actor=_user(request), rows=formset.rows())  # type: ignore[attr-defined]
             messages.success(request, _("Saved."))
             return redirect("workorders:escalation_rules")
     else:
