@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.workorders",
     "fangkong.notify",
+    "fangkong.policy",
 ]
 
 # Background jobs: django-tasks with its database backend (no broker for a town); the
