@@ -9,6 +9,7 @@ urlpatterns = [
     path("audit/", include("fangkong.audit.urls")),
     path("people/", include("fangkong.people.urls")),
     path("", include("fangkong.workorders.urls")),
+    path("policy/", include("fangkong.policy.urls")),
     path("api/v1/", api.urls),
 ]
 

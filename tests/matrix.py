@@ -23,6 +23,7 @@ from fangkong.core.models import Upload
 from fangkong.notify.models import Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
+from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.world import (
     NODES,
@@ -39,7 +40,8 @@ DENIED = {401, 403, 404, 405}
 FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 # Public routes that change state on POST by design (they change the session only).
 FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload,
-                      WorkOrder, WorkOrderEvent, WorkOrderPhoto, Notice)  # fmt: skip
+                      WorkOrder, WorkOrderEvent, WorkOrderPhoto, Notice, RiskArea, RiskAreaChange,
+                      Edition, Measure)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,18 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
         return [(str(o.pk), key) for key, o in world.orders.items()]
     if param == "photo_id":
         return [(str(p.pk), key) for key, p in ensure_photos(world).items()]
+    if param == "area_id":
+        from fangkong.policy.models import RiskArea
+
+        area = RiskArea.objects.get_or_create(
+            code="310115005", name="上海市浦东新区陆家嘴街道", level="high",
+            effective_from="2022-07-01",
+        )[0]  # fmt: skip
+        return [(str(area.pk), None)]
+    if param == "edition_id":
+        from fangkong.policy.models import Edition
+
+        return [(str(Edition.objects.get(key="nat-9").pk), None)]
     if param == "register_key":
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
-def bootstrap_widgets(*form_classes: type[forms.Form]) -> None:
+def bootstrap_widgets(*form_classes: type[forms.Form] | type[forms.ModelForm]) -> None:  # type: ignore[type-arg]
     """Give every widget Bootstrap's classes once, instead of per template."""
     for form_class in form_classes:
         for field in form_class.base_fields.values():

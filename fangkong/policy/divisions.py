@@ -78,13 +78,18 @@ def full_name(code: str) -> str:
     return "".join(n for _c, n in chain(code) if n not in _PLACEHOLDERS)
 
 
-def find(text: str, under: str = "") -> list[tuple[str, str]]:
-    """Divisions whose name equals `text` (or `text` + a common suffix), under `under`."""
+def find(text: str, under: str = "", length: int | None = None) -> list[tuple[str, str]]:
+    """Divisions whose name equals `text` (or `text` + a common suffix), under `under`,
+    with codes of `length` digits when given."""
     text = text.strip()
     if not text:
         return []
     index = _by_name()
     found = []
     for wanted in (text, *(text + s for s in ("省", "市", "区", "县", "镇", "乡", "街道"))):
-        found += [(c, wanted) for c in index.get(wanted, []) if c.startswith(under)]
+        found += [
+            (c, wanted)
+            for c in index.get(wanted, [])
+            if c.startswith(under) and (length is None or len(c) == length)
+        ]
     return sorted(found)

@@ -117,6 +117,15 @@ class RiskAreaChange(models.Model):
     def __str__(self) -> str:
         return f"{self.area_id} {self.action}"
 
+    @property
+    def diff(self) -> list[tuple[str, object, object]]:
+        """(field, old, new) of what this change changed."""
+        if not self.before:
+            return []
+        return [
+            (k, self.before.get(k), v) for k, v in self.after.items() if self.before.get(k) != v
+        ]
+
 
 class Edition(models.Model):
     """A rule edition (第八版, 第九版, 二十条, or a local variant) and when it applies.
