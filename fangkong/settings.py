@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "fangkong.workorders",
     "fangkong.notify",
     "fangkong.policy",
+    "fangkong.screening",
 ]
 
 # Background jobs: django-tasks with its database backend (no broker for a town); the

@@ -10,6 +10,8 @@ urlpatterns = [
     path("people/", include("fangkong.people.urls")),
     path("", include("fangkong.workorders.urls")),
     path("policy/", include("fangkong.policy.urls")),
+    path("screening/", include("fangkong.screening.urls")),
+    path("r/", include(("fangkong.screening.urls_public", "public"))),
     path("api/v1/", api.urls),
 ]
 

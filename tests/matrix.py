@@ -32,6 +32,7 @@ from tests.world import (
     ensure_orders,
     ensure_photos,
     ensure_registry,
+    ensure_reports,
 )
 
 PERSONA_NAMES = [*PERSONAS, "anonymous"]
@@ -180,6 +181,8 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
         from fangkong.policy.models import Edition
 
         return [(str(Edition.objects.get(key="nat-9").pk), None)]
+    if param == "report_id":
+        return [(str(r.pk), key) for key, r in ensure_reports(world).items()]
     if param == "register_key":
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
@@ -291,6 +294,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     # for leaks.
     ensure_registry(world)
     ensure_orders(world)
+    ensure_reports(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

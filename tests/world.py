@@ -110,6 +110,8 @@ class World:
     order_owner: dict[str, str] = field(default_factory=dict)
     # One photo on each of those orders, per leaf node key.
     photos: dict[str, Any] = field(default_factory=dict)
+    # Returnee reports per node key.
+    reports: dict[str, Any] = field(default_factory=dict)
 
     def assigned_nodes(self, persona: str) -> set[str]:
         """Nodes where the persona holds an order: its subject is theirs to see."""
@@ -237,3 +239,26 @@ def ensure_photos(w: World) -> dict[str, Any]:
                 uploaded_by=w.users[w.order_owner[key]],
             )  # fmt: skip
     return w.photos
+
+
+# A returnee reported to a grid of each village: (name, ID number, phone).
+RETURNEES = {
+    "A1": ("归乡甲", "11010119900307117X", "13900000011"),
+    "B1": ("归乡乙", "110101199003071153", "13900000012"),
+}
+
+
+def ensure_reports(w: World) -> dict[str, Any]:
+    """One returnee report per entry of RETURNEES (idempotent per world)."""
+    from fangkong.screening.services import ReportInput, report_submit
+
+    for key, (name, id_number, phone) in RETURNEES.items():
+        if key in w.reports:
+            continue
+        w.reports[key], _created = report_submit(ReportInput(
+            name=name, id_number=id_number, phone=phone, origin_code="310115005",
+            left_on=date(2026, 1, 1), arrived_on=date(2026, 1, 2), mode="train",
+            vehicle="G1234", jurisdiction=w.nodes[key], address=f"{name}暂住处",
+        ))  # fmt: skip
+        w.extra_markers.setdefault(key, []).extend([name, f"{name}暂住处"])
+    return w.reports

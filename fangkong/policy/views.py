@@ -43,6 +43,7 @@ from fangkong.policy.forms import (
 from fangkong.policy.models import CodeRule, Edition, RiskArea
 
 UPLOAD_KIND = "policy.areas"
+_PICKER_IDS = frozenset({"id_city", "id_county", "id_street"})
 
 
 def _user(request: HttpRequest) -> User:
@@ -271,10 +272,14 @@ def check(request: HttpRequest) -> HttpResponse:
 @public
 def division_options(request: HttpRequest) -> HttpResponse:
     """<option>s of the divisions under ?parent= (the public form's pickers use it)."""
-    parent = request.GET.get("parent", "")
+    # The picker that changed sends its own value under its name (htmx); `clear` names
+    # the pickers below it, emptied out of band.
+    parent = next((request.GET[k] for k in ("parent", "county", "city", "province")
+                   if request.GET.get(k)), "")  # fmt: skip
     if parent and (not parent.isdigit() or len(parent) not in divisions.LEVELS):
         raise Http404
+    clear = [c for c in request.GET.get("clear", "").split(",") if c in _PICKER_IDS]
     response = render(request, "policy/_division_options.html",
-                      {"options": divisions.children(parent)})  # fmt: skip
+                      {"options": divisions.children(parent), "clear": clear})  # fmt: skip
     response["Cache-Control"] = "public, max-age=86400"
     return response

@@ -43,6 +43,9 @@ class OrderKind:
     fields: tuple[ResultField, ...]
     due_hours: int = 24
     follow_ups: tuple[FollowUp, ...] = field(default_factory=tuple)
+    # Dotted path of `f(order, result, actor)`, run in the completing transaction: how a
+    # module records what the result means for its own data.
+    on_done: str = ""
 
 
 KINDS: dict[str, OrderKind] = {}

@@ -311,6 +311,9 @@ def subject_card(order: WorkOrder) -> SubjectCard | None:
         lines = [subject.address, f"{head.name if head else '—'} · {members}"]
         return SubjectCard(subject.address, lines, masked, bool(phone),
                            f"/people/h/{subject.pk}/")  # fmt: skip
+    # Other modules' subjects describe themselves.
+    if subject is not None and hasattr(subject, "order_card"):
+        return SubjectCard(*subject.order_card())
     return None
 
 
@@ -322,4 +325,6 @@ def subject_phone(order: WorkOrder) -> str:
         return str(subject.phone)
     if isinstance(subject, Household):
         return str(subject.head.phone if subject.head else subject.landlord_phone)
+    if subject is not None and hasattr(subject, "order_phone"):
+        return str(subject.order_phone())
     return ""

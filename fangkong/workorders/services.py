@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
@@ -312,6 +313,8 @@ def _complete(
         (order.jurisdiction_id, order.kind, local_day(now)): (0, 1),
     })  # fmt: skip
     _follow_ups(order, kind, cleaned, now)
+    if kind.on_done:
+        import_string(kind.on_done)(order, cleaned, actor)
     return order, True
 
 

@@ -1,0 +1,18 @@
+from datetime import time
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ScreeningConfig(AppConfig):
+    name = "fangkong.screening"
+    verbose_name = _("Screening")
+
+    def ready(self) -> None:
+        from fangkong.core.schedule import Periodic
+        from fangkong.core.schedule import register as register_periodic
+        from fangkong.screening import kinds
+
+        kinds.register_kinds()
+        register_periodic(Periodic("screening.prune_hits", "fangkong.screening.tasks.prune_hits_task",
+                                   daily_at=time(3, 30)))  # fmt: skip

@@ -1,0 +1,28 @@
+"""The work-order kinds screening registers."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy
+
+from fangkong.policy.models import Place
+from fangkong.workorders.kinds import OrderKind, ResultField, register
+
+VERIFY_OUTCOMES = (
+    ("found_controlled", gettext_lazy("Found, measure in place")),
+    ("found_not_applicable", gettext_lazy("Found, measure not applicable")),
+    ("not_in_town", gettext_lazy("Not in town")),
+    ("wrong_info", gettext_lazy("Wrong information")),
+)
+
+
+def register_kinds() -> None:
+    register(OrderKind(
+        "verify_returnee", gettext_lazy("Verify a returnee"),
+        (ResultField("outcome", gettext_lazy("Outcome"), "choice", VERIFY_OUTCOMES, required=True),
+         ResultField("measure", gettext_lazy("Measure taken"), "choice",
+                     tuple((p.value, p.label) for p in Place)),
+         ResultField("where", gettext_lazy("Where now (if not in town)"), "text", max_length=100),
+         ResultField("note", gettext_lazy("Note"), "text")),
+        due_hours=2,
+        on_done="fangkong.screening.services.returnee_verified",
+    ))  # fmt: skip

@@ -1,0 +1,200 @@
+"""Screening: returnee reports (报备), the measures decided for people, and the public
+form's rate limits. Pushed lists and door-knocking sweeps come in later steps."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.fields import EncryptedTextField
+from fangkong.core.masking import mask_id_number, mask_name, mask_phone
+from fangkong.org.models import Jurisdiction
+from fangkong.org.scoping import ScopedQuerySet
+from fangkong.policy.models import Category, Place
+
+
+class Mode(models.TextChoices):
+    CAR = "car", _("Car")
+    TRAIN = "train", _("Train")
+    FLIGHT = "flight", _("Flight")
+    BOAT = "boat", _("Boat")
+    BUS = "bus", _("Coach or bus")
+    OTHER = "other", _("Other")
+
+
+class Source(models.TextChoices):
+    SELF = "self", _("Self-report")
+    STAFF = "staff", _("Registered by staff")
+    SWEEP = "sweep", _("Found in a door-knocking sweep")
+    PUSHED = "pushed", _("Pushed list")
+
+
+class ReportStatus(models.TextChoices):
+    NEW = "new", _("Awaiting verification")
+    VERIFIED = "verified", _("Verified")
+    NOT_IN_TOWN = "not_in_town", _("Not in town")
+    WRONG = "wrong", _("Wrong information")
+    DUPLICATE = "duplicate", _("Possible duplicate")
+
+
+class Vaccination(models.IntegerChoices):
+    NONE = 0, _("Not vaccinated")
+    ONE = 1, _("1 dose")
+    TWO = 2, _("2 doses")
+    THREE = 3, _("3 doses (booster)")
+    FOUR = 4, _("4 doses")
+
+
+class ReturneeReport(models.Model):
+    """Someone who arrived from elsewhere: reported by themselves on the public form, by a
+    grid worker on their behalf, or found in a sweep.
+
+    The ID number and phone are encrypted with keyed hashes beside them, as on persons.
+    `code` is the confirmation code the resident keeps; with their phone it shows them
+    this report and nothing else.
+    """
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="+", verbose_name=_("destination")
+    )
+    name = models.CharField(_("name"), max_length=30)
+    id_number = EncryptedTextField(_("ID number"))
+    id_number_hash = models.CharField(max_length=64, db_index=True)
+    phone = EncryptedTextField(_("phone"))
+    phone_hash = models.CharField(max_length=64, db_index=True)
+    origin_code = models.CharField(_("came from (code)"), max_length=12)
+    origin_place = models.CharField(_("compound or building"), max_length=100, blank=True)
+    origin_label = models.CharField(_("came from"), max_length=200)
+    left_on = models.DateField(_("left there on"))
+    arrived_on = models.DateField(_("arrived on"), db_index=True)
+    mode = models.CharField(_("travel mode"), max_length=8, choices=Mode.choices)
+    vehicle = models.CharField(_("plate, train or flight number"), max_length=20, blank=True)
+    address = models.CharField(_("address here"), max_length=120)
+    symptoms = models.BooleanField(_("fever or other symptoms"), default=False)
+    symptoms_note = models.CharField(_("which symptoms"), max_length=100, blank=True)
+    vaccination = models.PositiveSmallIntegerField(
+        _("vaccination"), choices=Vaccination.choices, default=Vaccination.NONE
+    )
+    code = models.CharField(max_length=12, unique=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.SELF)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ReportStatus.choices, default=ReportStatus.NEW
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    person = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("resident"),
+    )  # fmt: skip
+    # The engine's proposal, kept as it was made (edition, category, periods, reason).
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    proposed_place = models.CharField(_("proposed measure"), max_length=16, choices=Place.choices)
+    decision = models.JSONField(default=dict)
+    order = models.ForeignKey(
+        "workorders.WorkOrder", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("returnee report")
+
+    def __str__(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    # What a work order about this report shows and calls (see workorders.selectors).
+    def order_card(self) -> tuple[str, list[str], str, bool, str]:
+        lines = [
+            f"{self.origin_label} → {self.arrived_on:%Y-%m-%d} · {self.get_mode_display()} "
+            f"{self.vehicle}".strip(),
+            f"{self.address}",
+            str(self.decision.get("reason", "")),
+        ]
+        return self.name, lines, self.phone_masked, bool(self.phone), f"/screening/r/{self.pk}/"
+
+    def order_phone(self) -> str:
+        return str(self.phone)
+
+
+class MeasureStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    VERIFIED = "verified", _("Verified")
+
+
+class PersonMeasure(models.Model):
+    """A control measure decided for someone, with the rule that called for it. Full
+    control orders with daily follow-ups come later; the decision is recorded now."""
+
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="measures"
+    )
+    report = models.ForeignKey(
+        ReturneeReport, null=True, blank=True, on_delete=models.CASCADE, related_name="measures"
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    place = models.CharField(_("measure"), max_length=16, choices=Place.choices)
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(_("until"), null=True, blank=True)
+    edition = models.CharField(_("edition"), max_length=40, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    status = models.CharField(max_length=10, choices=MeasureStatus.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.place}"
+
+
+class VerifyDeadline(models.Model):
+    """How soon the responsible grid worker must verify a report in person, by the
+    proposed category (rules as data: 2 hours for high-risk origins by default)."""
+
+    category = models.CharField(max_length=20, choices=Category.choices, unique=True)
+    hours = models.DecimalField(max_digits=5, decimal_places=1)
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.hours} h"
+
+
+class PublicHit(models.Model):
+    """Fixed-window counters for the public pages (per hashed client address and per
+    target), in the database so every web process shares them."""
+
+    key = models.CharField(max_length=100)
+    slot = models.CharField(max_length=20)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "slot"], name="public_hit_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.slot}: {self.count}"

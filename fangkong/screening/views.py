@@ -1,0 +1,237 @@
+"""Screening pages: the public returnee form reached from a village's QR code and the
+status lookup (no account), the poster, registration by staff, and the command post's
+list of returnees."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any, cast
+
+import segno
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from fangkong.accounts.models import User
+from fangkong.audit.services import client_ip
+from fangkong.core.crypto import blind_index
+from fangkong.core.paging import CappedPaginator
+from fangkong.org.access import get_visible_or_404, public, requires
+from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.policy.models import Category, Place
+from fangkong.screening import services
+from fangkong.screening.forms import ReportForm, StatusForm
+from fangkong.screening.models import ReportStatus, ReturneeReport, Source
+
+# Public limits: per client address, and per village form (a flood from many addresses).
+REPORTS_PER_IP = (5, 600)  # 5 reports in 10 minutes
+REPORTS_PER_IP_DAY = (30, 86400)
+REPORTS_PER_VILLAGE = (300, 3600)
+LOOKUPS_PER_IP = (10, 600)
+LOOKUPS_PER_CODE = (5, 3600)
+
+
+def _village(code: str) -> Jurisdiction:
+    village = Jurisdiction.objects.filter(code=code, level=Level.VILLAGE).first()
+    if village is None:
+        raise Http404
+    return village
+
+
+def _client(request: HttpRequest) -> str:
+    return blind_index(client_ip(request) or "unknown")[:20]
+
+
+def _over(key: str, limit: tuple[int, int]) -> bool:
+    return not services.hit(f"{key}:{limit[1]}", limit=limit[0], seconds=limit[1])
+
+
+def _too_many(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    context["throttled"] = _("Too many tries from this network. Wait ten minutes and try again.")
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = "600"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@public
+def public_report(request: HttpRequest, code: str) -> HttpResponse:
+    """The returnee form behind a village's QR code. It shows nothing about anyone; after
+    a report it shows that report's code and proposed measure only."""
+    village = _village(code)
+    today = timezone.localdate()
+    form = ReportForm(request.POST or None, village=village, today=today,
+                      initial={"grid": request.GET.get("grid", "")})  # fmt: skip
+    context: dict[str, Any] = {"form": form, "village": village}
+    if request.method != "POST":
+        return render(request, "screening/public_report.html", context)
+    client = _client(request)
+    if (_over(f"report:ip:{client}", REPORTS_PER_IP)
+            or _over(f"report:ipday:{client}", REPORTS_PER_IP_DAY)
+            or _over(f"report:village:{village.pk}", REPORTS_PER_VILLAGE)):  # fmt: skip
+        return _too_many(request, "screening/public_report.html", context)
+    if not form.is_valid():
+        return render(request, "screening/public_report.html", context, status=400)
+    report, _created = services.report_submit(form.report_input(), source=Source.SELF)
+    return render(request, "screening/public_done.html", {"report": report, "village": village})
+
+
+@require_http_methods(["GET", "POST"])
+@public
+def public_status(request: HttpRequest) -> HttpResponse:
+    """A resident's own report, by its code and their phone; a wrong pair says only
+    that nothing matched."""
+    form = StatusForm(request.POST or None)
+    context: dict[str, Any] = {"form": form}
+    if request.method != "POST":
+        return render(request, "screening/public_status.html", context)
+    if _over(f"status:ip:{_client(request)}", LOOKUPS_PER_IP):
+        return _too_many(request, "screening/public_status.html", context)
+    if not form.is_valid():
+        return render(request, "screening/public_status.html", context, status=400)
+    code, phone = form.cleaned_data["code"], form.cleaned_data["phone"]
+    if _over(f"status:code:{code[:12]}", LOOKUPS_PER_CODE):
+        return _too_many(request, "screening/public_status.html", context)
+    report = ReturneeReport.objects.filter(code=code, phone_hash=blind_index(phone)).first()
+    if report is None:
+        context["not_found"] = True
+        return render(request, "screening/public_status.html", context, status=404)
+    context["report"] = report
+    return render(request, "screening/public_status.html", context)
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def poster(request: HttpRequest, code: str) -> HttpResponse:
+    """A4 posters with the QR code of a village's form and what to do: one for a
+    village; for a grid, its village's form with the grid filled in; for a town, one
+    page per village, to print at once."""
+    node = get_visible_or_404(Jurisdiction.objects.all(), request.user, Perm.PEOPLE_VIEW,
+                              code=code)  # fmt: skip
+    grid_names: dict[str, str] = {}
+    if node.level < Level.VILLAGE:
+        villages = Jurisdiction.objects.within(node.path).filter(level=Level.VILLAGE)
+        pages = [(v, "") for v in villages.order_by("code")]
+    else:
+        above = Jurisdiction.objects.filter(path__in=_ancestor_paths(node.path))
+        village = above.get(level=Level.VILLAGE)
+        grid = above.filter(level=Level.GRID).first()
+        pages = [(village, grid.code if grid else "")]
+        if grid is not None:
+            grid_names[grid.code] = grid.name
+    posters = []
+    for village, grid_code in pages:
+        url = request.build_absolute_uri(reverse("public:report", args=[village.code]))
+        if grid_code:
+            url += f"?grid={grid_code}"
+        qr = segno.make(url, error="m").svg_inline(scale=8, dark="#000", omitsize=True)
+        # A grid's poster names the grid: its workers' area, the place people know.
+        name = grid_names.get(grid_code) or village.name
+        posters.append({"name": name, "url": url, "qr": qr})
+    return render(request, "screening/poster.html", {"posters": posters})
+
+
+def _destinations(user: User) -> tuple[Any, Any]:
+    """Villages a staff member may register returnees into (those holding any part of
+    their area), and the grids they may choose there."""
+    roots = scope_paths(user, Perm.PEOPLE_EDIT)
+    if not roots:
+        return Jurisdiction.objects.none(), Jurisdiction.objects.none()
+    near = Q()
+    for root in roots:
+        near |= Q(path__startswith=root) | Q(path__in=_ancestor_paths(root))
+    villages = Jurisdiction.objects.filter(near, level=Level.VILLAGE).order_by("code")
+    grids = Jurisdiction.objects.visible_to(user, Perm.PEOPLE_EDIT).filter(level=Level.GRID)
+    return villages, grids
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.PEOPLE_EDIT, writes=("POST",))
+def staff_report(request: HttpRequest) -> HttpResponse:
+    """A grid worker registers a returnee on their behalf, with the same form; someone
+    whose area is a grid picks one of their grids."""
+    user = cast(User, request.user)
+    villages, grids = _destinations(user)
+    chosen = request.POST.get("village") or request.GET.get("village") or ""
+    village = villages.filter(code=chosen).first() or villages.first()
+    if village is None:
+        raise Http404
+    whole_village = has_perm(user, Perm.PEOPLE_EDIT, village.path)
+    form = ReportForm(request.POST or None, village=village, today=timezone.localdate(),
+                      grids=None if whole_village else grids)  # fmt: skip
+    context: dict[str, Any] = {"form": form, "village": village, "villages": villages,
+                               "whole_village": whole_village}  # fmt: skip
+    if request.method == "POST" and request.POST.get("village") == village.code:
+        if form.is_valid():
+            report, _created = services.report_submit(form.report_input(), source=Source.STAFF,
+                                                      actor=user)  # fmt: skip
+            return render(request, "screening/staff_done.html", {"report": report})
+        return render(request, "screening/staff_report.html", context, status=400)
+    return render(request, "screening/staff_report.html", context)
+
+
+def _reports(user: User) -> Any:
+    return ReturneeReport.objects.visible_to(user, Perm.PEOPLE_VIEW).select_related(
+        "jurisdiction", "order"
+    )
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def returnee_list(request: HttpRequest) -> HttpResponse:
+    """Returnees by day (today by default): counts by origin risk and measure, then the
+    list, masked."""
+    user = cast(User, request.user)
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = timezone.localdate()
+    days = 14 if request.GET.get("days") == "14" else 1
+    reports = _reports(user).filter(arrived_on__gt=day - timedelta(days=days), arrived_on__lte=day)
+    category = request.GET.get("category", "")
+    if category in Category.values:
+        reports = reports.filter(category=category)
+    pending = request.GET.get("pending")
+    if pending:
+        reports = reports.filter(status=ReportStatus.NEW)
+    grid = Counter(reports.values_list("category", "proposed_place"))
+    places = list(Place)
+    table = [
+        (c, [grid.get((c.value, p.value), 0) for p in places], sum(grid.get((c.value, p.value), 0) for p in places))
+        for c in Category if any(grid.get((c.value, p.value)) for p in places)
+    ]  # fmt: skip
+    page = CappedPaginator(reports.order_by("-created_at", "-id"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "screening/returnees.html", {
+        "day": day, "days": days, "page": page, "table": table, "places": places, "category": category,
+        "pending": pending, "total": sum(grid.values()),
+        "unverified": reports.filter(status=ReportStatus.NEW).count(),
+        "can_register": has_perm(user, Perm.PEOPLE_EDIT),
+    })  # fmt: skip
+
+
+@require_GET
+@requires(Perm.PEOPLE_VIEW)
+def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = get_visible_or_404(ReturneeReport.objects.select_related("jurisdiction", "order"),
+                                request.user, Perm.PEOPLE_VIEW, pk=report_id)  # fmt: skip
+    related = ReturneeReport.objects.visible_to(request.user, Perm.PEOPLE_VIEW).filter(
+        Q(id_number_hash=report.id_number_hash) & ~Q(pk=report.pk)
+    )[:20]  # fmt: skip
+    return render(request, "screening/report_detail.html", {
+        "report": report, "measures": report.measures.select_related("decided_by__staff"),
+        "related": related,
+    })  # fmt: skip
