@@ -24,6 +24,7 @@ from fangkong.notify.models import Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
 from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
+from fangkong.screening.models import PushedList, PushedRow, ReturneeReport
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.world import (
     NODES,
@@ -31,6 +32,7 @@ from tests.world import (
     World,
     ensure_orders,
     ensure_photos,
+    ensure_pushed,
     ensure_registry,
     ensure_reports,
 )
@@ -42,7 +44,7 @@ FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 # Public routes that change state on POST by design (they change the session only).
 FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload,
                       WorkOrder, WorkOrderEvent, WorkOrderPhoto, Notice, RiskArea, RiskAreaChange,
-                      Edition, Measure)  # fmt: skip
+                      Edition, Measure, ReturneeReport, PushedList, PushedRow)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,13 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
         return [(str(Edition.objects.get(key="nat-9").pk), None)]
     if param == "report_id":
         return [(str(r.pk), key) for key, r in ensure_reports(world).items()]
+    if param == "list_id":
+        # Every persona here sits under the town that received it; what a village sees of
+        # it is its own rows, which the row cases check.
+        return [(str(ensure_pushed(world).pk), None)]
+    if param == "row_id":
+        ensure_pushed(world)
+        return [(str(r.pk), key) for key, r in world.pushed_rows.items()]
     if param == "register_key":
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
@@ -295,6 +304,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_registry(world)
     ensure_orders(world)
     ensure_reports(world)
+    ensure_pushed(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -112,6 +112,9 @@ class World:
     photos: dict[str, Any] = field(default_factory=dict)
     # Returnee reports per node key.
     reports: dict[str, Any] = field(default_factory=dict)
+    # A list pushed to the town, and its rows per node key of the matched resident.
+    pushed: Any = None
+    pushed_rows: dict[str, Any] = field(default_factory=dict)
 
     def assigned_nodes(self, persona: str) -> set[str]:
         """Nodes where the persona holds an order: its subject is theirs to see."""
@@ -262,3 +265,30 @@ def ensure_reports(w: World) -> dict[str, Any]:
         ))  # fmt: skip
         w.extra_markers.setdefault(key, []).extend([name, f"{name}暂住处"])
     return w.reports
+
+
+def ensure_pushed(w: World) -> Any:
+    """A list pushed to the town naming the three registry residents (idempotent)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fangkong.core.tabular import Table
+    from fangkong.screening.models import PushedRow
+    from fangkong.screening.pushed import pushed_import
+
+    if w.pushed is not None:
+        return w.pushed
+    ensure_registry(w)
+    rows = [(i + 2, [name, number, phone]) for i, (_a, name, number, phone)
+            in enumerate(REGISTRY.values())]  # fmt: skip
+    result = pushed_import(
+        actor=w.users["commander"], node=w.nodes["T"],
+        table=Table(headers=["姓名", "身份证号码", "联系电话"], rows=rows), filename="推送.csv",
+        sha256="0" * 64, name="县推送红码名单", source="县指挥部", category="red_code",
+        deadline=timezone.now() + timedelta(days=3),
+    )  # fmt: skip
+    w.pushed = result.pushed
+    for key, person in w.persons.items():
+        w.pushed_rows[key] = PushedRow.objects.get(pushed=w.pushed, person=person)
+    return w.pushed

@@ -16,7 +16,8 @@ from fangkong.core.normalise import fold_width, is_mainland_mobile, normalise_ph
 from fangkong.core.vehicles import clean_flight, clean_plate, clean_train
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.policy import divisions
-from fangkong.screening.models import Mode, Vaccination
+from fangkong.screening.kinds import VERIFY_OUTCOMES
+from fangkong.screening.models import Mode, PushedCategory, Vaccination
 from fangkong.screening.services import ReportInput
 
 _DATE = forms.DateInput(attrs={"type": "date"})
@@ -176,3 +177,22 @@ class StatusForm(forms.Form):
 
 
 bootstrap_widgets(ReportForm, StatusForm)
+
+
+class PushedListForm(forms.Form):
+    file = forms.FileField(label=_("The list (xlsx, xls or csv, in its own layout)"))
+    name = forms.CharField(label=_("Name"), max_length=120)
+    source = forms.CharField(label=_("Pushed by"), max_length=120)
+    category = forms.ChoiceField(label=_("Category"), choices=PushedCategory.choices)
+    deadline = forms.DateTimeField(
+        label=_("Deadline"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+class RowResultForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Result"), choices=VERIFY_OUTCOMES)
+    where = forms.CharField(label=_("Where now"), max_length=100, required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+bootstrap_widgets(PushedListForm, RowResultForm)

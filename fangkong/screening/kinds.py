@@ -13,16 +13,22 @@ VERIFY_OUTCOMES = (
     ("not_in_town", gettext_lazy("Not in town")),
     ("wrong_info", gettext_lazy("Wrong information")),
 )
+# A returnee's report and a pushed list's row are verified alike.
+_VERIFY_FIELDS = (
+    ResultField("outcome", gettext_lazy("Outcome"), "choice", VERIFY_OUTCOMES, required=True),
+    ResultField("measure", gettext_lazy("Measure taken"), "choice",
+                tuple((p.value, p.label) for p in Place)),
+    ResultField("where", gettext_lazy("Where now (if not in town)"), "text", max_length=100),
+    ResultField("note", gettext_lazy("Note"), "text"),
+)  # fmt: skip
 
 
 def register_kinds() -> None:
     register(OrderKind(
-        "verify_returnee", gettext_lazy("Verify a returnee"),
-        (ResultField("outcome", gettext_lazy("Outcome"), "choice", VERIFY_OUTCOMES, required=True),
-         ResultField("measure", gettext_lazy("Measure taken"), "choice",
-                     tuple((p.value, p.label) for p in Place)),
-         ResultField("where", gettext_lazy("Where now (if not in town)"), "text", max_length=100),
-         ResultField("note", gettext_lazy("Note"), "text")),
-        due_hours=2,
+        "verify_returnee", gettext_lazy("Verify a returnee"), _VERIFY_FIELDS, due_hours=2,
         on_done="fangkong.screening.services.returnee_verified",
+    ))  # fmt: skip
+    register(OrderKind(
+        "verify_pushed", gettext_lazy("Verify a person on a pushed list"), _VERIFY_FIELDS,
+        due_hours=24, on_done="fangkong.screening.pushed.pushed_verified",
     ))  # fmt: skip

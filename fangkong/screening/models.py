@@ -198,3 +198,111 @@ class PublicHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.slot}: {self.count}"
+
+
+class PushedCategory(models.TextChoices):
+    RED_CODE = "red_code", _("Red code")
+    YELLOW_CODE = "yellow_code", _("Yellow code")
+    COMPANION = "companion", _("Spatiotemporal companion (时空伴随)")
+    RISK_ARRIVAL = "risk_arrival", _("Arrival from a risk area")
+    PLACE_CODE = "place_code", _("Place-code feedback")
+    OTHER = "other", _("Other")
+
+
+class PushedList(models.Model):
+    """A list pushed down from above (上级推送): kept as received, so the feedback goes
+    back in the sender's own layout with the results beside each row."""
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="+", verbose_name=_("received by")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    source = models.CharField(_("pushed by"), max_length=120)
+    category = models.CharField(_("category"), max_length=14, choices=PushedCategory.choices)
+    deadline = models.DateTimeField(_("deadline"))
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    headers = models.JSONField(default=list)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "sha256"], name="pushed_list_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RowMatch(models.TextChoices):
+    MATCHED = "matched", _("Matched")
+    AMBIGUOUS = "ambiguous", _("Needs confirmation")
+    UNMATCHED = "unmatched", _("Not found in the registry")
+    LOCATED = "located", _("Located by hand")
+
+
+class PushedRow(models.Model):
+    """One row of a pushed list, its match to a resident and its verification."""
+
+    pushed = models.ForeignKey(PushedList, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    # The row's cells as received (JSON), encrypted: they hold ID numbers and phones.
+    cells = EncryptedTextField()
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    match = models.CharField(_("match"), max_length=10, choices=RowMatch.choices)
+    score = models.FloatField(default=0)
+    reasons = models.CharField(max_length=200, blank=True)
+    candidates = models.JSONField(default=list, blank=True)  # [person id, score, reasons]
+    person = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The resident's grid once matched; until then the village the address names, or
+    # the list's own node: whoever must locate the row sees it.
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        "workorders.WorkOrder", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    outcome = models.CharField(_("result"), max_length=24, blank=True)
+    where = models.CharField(_("where now"), max_length=100, blank=True)
+    measure = models.CharField(_("measure"), max_length=16, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pushed_id", "row_number"]
+        indexes = [models.Index(fields=["pushed", "jurisdiction"], name="pushed_row_node")]
+
+    def __str__(self) -> str:
+        return f"{self.pushed_id}#{self.row_number} {mask_name(self.name)}"
+
+    def order_card(self) -> tuple[str, list[str], str, bool, str]:
+        from fangkong.people.models import Person
+
+        person = Person.objects.filter(pk=self.person_id or 0).select_related("household").first()
+        lines = [f"{self.pushed.name} · {self.pushed.get_category_display()}"]
+        if person is not None and person.household_id:
+            lines.append(person.household.address)  # type: ignore[union-attr]
+        phone = person.phone if person else ""
+        return (self.name, lines, mask_phone(phone), bool(phone), f"/screening/rows/{self.pk}/")
+
+    def order_phone(self) -> str:
+        from fangkong.people.models import Person
+
+        person = Person.objects.filter(pk=self.person_id or 0).first()
+        return str(person.phone) if person else ""

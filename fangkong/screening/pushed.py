@@ -1,0 +1,308 @@
+"""Lists pushed from above (上级推送): import in whatever layout they come, match each
+row to a resident, send verification orders to the right grids, queue the rest for the
+village to locate, and write the closed-loop feedback (闭环反馈) in the sender's layout.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from fangkong.accounts.models import User
+from fangkong.audit.models import AuditAction
+from fangkong.audit.services import audit_record
+from fangkong.core.crypto import blind_index
+from fangkong.core.identity import normalise_id_number
+from fangkong.core.tabular import Table, map_headers
+from fangkong.org.models import Jurisdiction, Level, Membership
+from fangkong.org.roles import Role
+from fangkong.people.matching import OutsideRecord, best_match, explain, match_records
+from fangkong.people.models import Person
+from fangkong.screening.kinds import VERIFY_OUTCOMES
+from fangkong.screening.models import PushedList, PushedRow, RowMatch
+from fangkong.workorders.dispatch import Strategy
+from fangkong.workorders.models import Priority, WorkOrder
+
+VERIFY_KIND = "verify_pushed"
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "名字", "人员姓名", "name"),
+    "id_number": (
+        "身份证号",
+        "身份证号码",
+        "证件号码",
+        "公民身份号码",
+        "证件号",
+        "id",
+        "id_number",
+    ),
+    "phone": ("联系电话", "手机号", "手机号码", "电话", "联系方式", "phone"),
+    "address": ("现住址", "住址", "地址", "居住地址", "现居住地址", "落地地址", "address"),
+    "birth_date": ("出生日期", "出生年月", "birth_date"),
+}
+# The columns the feedback adds beside the sender's own (in the sender's language).
+FEEDBACK_HEADERS = ("核查结果", "现在何处", "管控措施", "核查人", "核查时间", "备注", "匹配情况")
+
+
+@dataclass
+class PushedImport:
+    pushed: PushedList | None = None
+    created: bool = False
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    matched: int = 0
+    to_confirm: int = 0
+    unmatched: int = 0
+
+
+def check_columns(table: Table) -> tuple[dict[str, int], list[tuple[int, str, str]]]:
+    columns = map_headers(table.headers, COLUMNS)
+    errors = []
+    if "name" not in columns:
+        errors.append((table.header_row, COLUMNS["name"][0], _("Column missing.")))
+    if "id_number" not in columns and "phone" not in columns:
+        errors.append((table.header_row, COLUMNS["id_number"][0],
+                       _("A list needs an ID number or a phone column to match on.")))  # fmt: skip
+    return columns, errors
+
+
+def _cell(cells: Sequence[str], index: int | None) -> str:
+    return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+def _village_of(address: str, villages: Sequence[Jurisdiction]) -> Jurisdiction | None:
+    """The village an address names (the longest name found in it), if any."""
+    hits = [v for v in villages if v.name and v.name in address]
+    return max(hits, key=lambda v: len(v.name)) if hits else None
+
+
+@transaction.atomic
+def pushed_import(
+    *, actor: User | None, node: Jurisdiction, table: Table, filename: str, sha256: str,
+    name: str, source: str, category: str, deadline: datetime,
+) -> PushedImport:  # fmt: skip
+    """Import a list received at `node`. The same file again at the same node returns
+    the first import and changes nothing."""
+    existing = PushedList.objects.filter(jurisdiction=node, sha256=sha256).first()
+    if existing is not None:
+        return PushedImport(pushed=existing)
+    columns, errors = check_columns(table)
+    if errors:
+        return PushedImport(errors=errors)
+    if not table.rows:
+        return PushedImport(errors=[(table.header_row, "", _("The file has no data rows."))])
+    pushed = PushedList.objects.create(
+        jurisdiction=node, name=name, source=source, category=category, deadline=deadline,
+        filename=filename[:255], sha256=sha256, headers=table.headers, uploaded_by=actor,
+    )  # fmt: skip
+    rows = [(number, cells) for number, cells in table.rows if any(c.strip() for c in cells)]
+    records = [
+        OutsideRecord(name=_cell(c, columns.get("name")), id_number=_cell(c, columns.get("id_number")),
+                      phone=_cell(c, columns.get("phone")), address=_cell(c, columns.get("address")),
+                      birth_date=_cell(c, columns.get("birth_date")))
+        for _n, c in rows
+    ]  # fmt: skip
+    found = match_records(records, persons=Person.objects.within(node.path))
+    best = [best_match(c) for c in found]
+    people = Person.objects.select_related("jurisdiction").in_bulk(
+        [b.person_id for b in best if b is not None]
+    )
+    villages = list(Jurisdiction.objects.within(node.path).filter(level=Level.VILLAGE))
+    result = PushedImport(pushed=pushed, created=True)
+    objs = []
+    for (number, cells), record, cands, top in zip(rows, records, found, best, strict=True):
+        person = people.get(top.person_id) if top else None
+        if person is not None:
+            state, where = RowMatch.MATCHED, person.jurisdiction
+            result.matched += 1
+        else:
+            state = RowMatch.AMBIGUOUS if cands else RowMatch.UNMATCHED
+            where = _village_of(record.address, villages) or node
+            result.to_confirm += bool(cands)
+            result.unmatched += not cands
+        number_text = normalise_id_number(record.id_number)
+        objs.append(PushedRow(
+            pushed=pushed, row_number=number, cells=json.dumps(cells, ensure_ascii=False),
+            name=record.name[:50], id_number_hash=blind_index(number_text) if len(number_text) == 18 else "",
+            match=state, score=top.score if top else (cands[0].score if cands else 0),
+            reasons=explain(top if top else cands[0])[:200] if (top or cands) else "",
+            candidates=[[c.person_id, round(c.score, 3), explain(c)[:120]] for c in cands[:5]],
+            person=person, jurisdiction=where,
+        ))  # fmt: skip
+    created = PushedRow.objects.bulk_create(objs, batch_size=1000)
+    _dispatch(pushed, [r for r in created if r.person_id is not None], actor)
+    _tell_villages(pushed, [r for r in created if r.person_id is None])
+    audit_record(action=AuditAction.IMPORT, actor=actor, object_repr=f"pushed list: {filename}",
+                 obj=pushed, jurisdiction_path=node.path,
+                 detail={"rows": len(created), "matched": result.matched,
+                         "to_confirm": result.to_confirm, "unmatched": result.unmatched})  # fmt: skip
+    return result
+
+
+def _dispatch(pushed: PushedList, rows: Sequence[PushedRow], actor: User | None) -> None:
+    """One verification order per matched row, to the resident's grid worker, due at
+    the list's deadline. Batched by list, so a retry creates nothing twice."""
+    from fangkong.workorders.services import Subject, orders_create
+
+    if not rows:
+        return
+    ct = ContentType.objects.get_for_model(PushedRow)
+    nodes = Jurisdiction.objects.in_bulk({r.jurisdiction_id for r in rows})
+    subjects = [Subject(nodes[r.jurisdiction_id], r.name, ct.pk, r.pk) for r in rows]
+    batch = uuid.uuid5(uuid.NAMESPACE_URL, f"fangkong:pushed:{pushed.pk}:{min(r.pk for r in rows)}")
+    title = _("%(list)s (from %(source)s): verify and report back") % {
+        "list": pushed.name, "source": pushed.source}  # fmt: skip
+    orders = orders_create(kind=VERIFY_KIND, subjects=subjects, actor=None,
+                           strategy=Strategy.GRID, due_at=pushed.deadline,
+                           priority=Priority.HIGH, title=title[:200], source="pushed_list",
+                           batch=batch)  # fmt: skip
+    for row, order in zip(rows, orders, strict=True):
+        row.order = order
+    # One statement: each row takes the order made about it.
+    PushedRow.objects.filter(pk__in=[r.pk for r in rows]).update(order=Subquery(
+        WorkOrder.objects.filter(kind=VERIFY_KIND, subject_type=ct, subject_id=OuterRef("pk"))
+        .order_by("-id").values("pk")[:1]))  # fmt: skip
+
+
+def _tell_villages(pushed: PushedList, rows: Sequence[PushedRow]) -> None:
+    """The village's inbox: its cadres hear how many rows they must locate."""
+    from fangkong.notify.services import notice_send
+
+    by_node: dict[int, int] = defaultdict(int)
+    for row in rows:
+        by_node[row.jurisdiction_id] += 1
+    for node_id, n in by_node.items():
+        users = list(Membership.objects.filter(
+            jurisdiction_id=node_id, role__in=(Role.VILLAGE_CADRE, Role.TOWN_STAFF,
+                                               Role.TOWN_COMMANDER)).values_list("user_id", flat=True))  # fmt: skip
+        if not users:
+            continue
+        with override("zh-hans"):
+            notice_send(
+                user_ids=users,
+                title=_("%(n)d people of “%(list)s” to locate") % {"n": n, "list": pushed.name},
+                body=_("The registry has no sure match for them. Find each one, or report "
+                       "them not in town, before %(deadline)s.")
+                % {"deadline": timezone.localtime(pushed.deadline).strftime("%m-%d %H:%M")},
+                url=f"/screening/lists/{pushed.pk}/?locate=1",
+                key=f"pushed:{pushed.pk}:{node_id}",
+            )  # fmt: skip
+
+
+@transaction.atomic
+def row_locate(*, actor: User, row: PushedRow, person: Person) -> PushedRow:
+    """A cadre found the row's person: match it and send the verification order."""
+    if row.person_id is not None:
+        raise ValidationError(_("This row is already matched."))
+    row.person, row.match, row.jurisdiction = person, RowMatch.LOCATED, person.jurisdiction
+    row.save(update_fields=["person", "match", "jurisdiction"])
+    _dispatch(row.pushed, [row], actor)
+    return row
+
+
+OUTCOME_WORDS = dict(VERIFY_OUTCOMES)
+
+
+@transaction.atomic
+def row_result(
+    *, actor: User, row: PushedRow, outcome: str, where: str = "", measure: str = "", note: str = ""
+) -> PushedRow:
+    """Record a row's result (from its order, or directly for a row nobody can find)."""
+    if outcome not in OUTCOME_WORDS:
+        raise ValidationError({"outcome": _("Choose a result.")})
+    row.outcome, row.where, row.measure, row.note = outcome, where[:100], measure, note[:300]
+    row.verified_by, row.verified_at = actor, timezone.now()
+    row.save(update_fields=["outcome", "where", "measure", "note", "verified_by", "verified_at"])
+    return row
+
+
+def pushed_verified(order: Any, result: dict[str, Any], actor: User) -> None:
+    """on_done of verify_pushed orders."""
+    row = PushedRow.objects.filter(pk=order.subject_id or 0).first()
+    if row is not None:
+        row_result(actor=actor, row=row, outcome=str(result.get("outcome", "")),
+                   where=str(result.get("where", "")), measure=str(result.get("measure", "")),
+                   note=str(result.get("note", "")))  # fmt: skip
+
+
+# Reading back --------------------------------------------------------------------------
+
+
+@dataclass
+class VillageProgress:
+    node: Jurisdiction
+    total: int = 0
+    done: int = 0
+    overdue: int = 0
+    to_locate: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.done
+
+
+def progress(
+    pushed: PushedList, rows: Any, now: datetime, groups: Sequence[Jurisdiction] | None = None
+) -> list[VillageProgress]:
+    """Done / pending / overdue / to locate by village, or by the `groups` given (a grid
+    worker's grids). Rows not yet placed in a group count under the list's own node."""
+    if groups is None:
+        groups = list(Jurisdiction.objects.within(pushed.jurisdiction.path)
+                      .filter(level=Level.VILLAGE))  # fmt: skip
+    villages = {v.path: v for v in groups}
+    out: dict[str, VillageProgress] = {}
+    late = now > pushed.deadline
+    for path, has_outcome, has_person in rows.values_list(
+        "jurisdiction__path", "outcome", "person_id"
+    ):
+        key = next((p for p in villages if path.startswith(p)), pushed.jurisdiction.path)
+        node = villages.get(key, pushed.jurisdiction)
+        cell = out.setdefault(key, VillageProgress(node))
+        cell.total += 1
+        cell.done += bool(has_outcome)
+        cell.overdue += late and not has_outcome
+        cell.to_locate += has_person is None and not has_outcome
+    return [out[k] for k in sorted(out)]
+
+
+def feedback_rows(pushed: PushedList, rows_qs: Any) -> tuple[list[str], Iterator[list[Any]]]:
+    """The sender's columns, then the results, row by row in the sender's order."""
+    from fangkong.policy.models import Place
+
+    header = [*pushed.headers, *FEEDBACK_HEADERS]
+    width = len(pushed.headers)
+    places = dict(Place.choices)
+    matches = dict(RowMatch.choices)
+
+    def rows() -> Iterator[list[Any]]:
+        with override("zh-hans"):
+            for row in (
+                rows_qs.select_related("verified_by__staff")
+                .order_by("row_number")
+                .iterator(chunk_size=2000)
+            ):
+                cells = json.loads(row.cells)
+                cells = (cells + [""] * width)[:width]
+                who = ""
+                if row.verified_by is not None:
+                    staff = getattr(row.verified_by, "staff", None)
+                    who = staff.name if staff else row.verified_by.get_username()
+                yield [*cells,
+                       str(OUTCOME_WORDS.get(row.outcome, "")) if row.outcome else "待核查",
+                       row.where, str(places.get(row.measure, "")) if row.measure else "", who,
+                       timezone.localtime(row.verified_at).strftime("%Y-%m-%d %H:%M")
+                       if row.verified_at else "",
+                       row.note, str(matches.get(row.match, ""))]  # fmt: skip
+
+    return header, rows()

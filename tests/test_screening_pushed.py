@@ -1,0 +1,261 @@
+"""A list pushed from the county: 300 rows with traditional-script names, typos,
+missing and wrong IDs, and people not in town — matched to the registry, sent to the
+right grids, located by the village, and fed back in the county's own layout."""
+
+from __future__ import annotations
+
+import io
+import random
+import uuid
+from datetime import date, timedelta
+
+import opencc
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone, translation
+from openpyxl import Workbook, load_workbook
+
+from fangkong.audit.models import AuditEvent
+from fangkong.core.identity import check_character
+from fangkong.core.masking import mask_id_number
+from fangkong.notify.models import Notice
+from fangkong.people.demo import build_demo_people
+from fangkong.people.models import Person
+from fangkong.policy.models import Place
+from fangkong.screening.kinds import VERIFY_OUTCOMES
+from fangkong.screening.models import PushedList, PushedRow, RowMatch
+from fangkong.workorders import services as order_services
+from fangkong.workorders.models import WorkOrder
+
+pytestmark = pytest.mark.django_db
+HEADERS = ["序号", "姓名", "身份证号码", "联系电话", "现住址", "推送原因", "推送时间"]
+TYPOS = {"华": "化", "明": "名", "伟": "玮", "芳": "方", "军": "君", "强": "墙", "丽": "莉",
+         "红": "宏", "英": "莺", "平": "萍", "国": "果", "建": "健", "文": "雯", "林": "琳"}  # fmt: skip
+
+
+def _one_digit_wrong(number: str, rng: random.Random) -> str:
+    i = rng.randrange(6, 17)
+    digit = str((int(number[i]) + rng.randint(1, 9)) % 10)
+    return number[:i] + digit + number[i + 1 :]
+
+
+def build_list(rng: random.Random) -> tuple[bytes, dict[int, int | None], dict[int, str]]:
+    """The county's file, the true resident of each row (None: not in town) and the kind
+    of damage per row."""
+    s2t = opencc.OpenCC("s2t")
+    residents = list(Person.objects.exclude(id_number_hash=None).exclude(phone_hash=None)
+                     .select_related("household"))  # fmt: skip
+    rng.shuffle(residents)
+    plan = ["exact"] * 60 + ["traditional"] * 50 + ["typo"] * 40 + ["no_id"] * 50 + \
+        ["id_wrong"] * 30 + ["not_in_town"] * 70  # fmt: skip
+    rng.shuffle(plan)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["县疫情防控指挥部 红码人员核查名单（第37批）"])
+    ws.merge_cells("A1:G1")
+    ws.append(HEADERS)
+    truth: dict[int, int | None] = {}
+    kinds: dict[int, str] = {}
+    used = 0
+    for i, kind in enumerate(plan, start=1):
+        if kind == "not_in_town":
+            body = f"3205{rng.randint(10, 99)}{rng.randint(1960, 2004)}{rng.randint(1, 12):02d}" \
+                   f"{rng.randint(1, 28):02d}{rng.randint(100, 899):03d}"  # fmt: skip
+            name = rng.choice("赵钱孙李周吴郑王") + rng.choice(["思远", "雨桐", "子轩", "欣怡"])
+            address = rng.choice(["四喜社区外来人员", "苏州市吴中区某小区"])
+            row = [i, name, body + check_character(body), f"177{rng.randint(0, 99_999_999):08d}",
+                   address, "时空伴随", "2022-07-03"]  # fmt: skip
+            truth[i] = None
+        else:
+            who = residents[used]
+            used += 1
+            name, number, phone = who.name, who.id_number, who.phone
+            if kind == "traditional":
+                name = s2t.convert(name)
+            elif kind == "typo":
+                spots = [j for j, c in enumerate(name) if j > 0 and c in TYPOS]
+                if spots:
+                    j = rng.choice(spots)
+                    name = name[:j] + TYPOS[name[j]] + name[j + 1 :]
+            elif kind == "no_id":
+                number = ""
+            elif kind == "id_wrong":
+                number = _one_digit_wrong(number, rng)
+                phone = ""
+            row = [i, name, number, phone, who.household.address, "红码", "2022-07-03"]
+            truth[i] = who.pk
+        ws.append(row)
+        kinds[i] = kind
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue(), truth, kinds
+
+
+@pytest.fixture
+def town(world):
+    quotas = {world.nodes[k].pk: 120 for k in ("A1M1", "A2", "B1")}
+    names = {world.nodes["A1M1"].pk: "四喜社区", world.nodes["A2"].pk: "四喜社区",
+             world.nodes["B1"].pk: "建设村"}  # fmt: skip
+    build_demo_people(quotas=quotas, village_names=names, seed=37, today=date(2022, 7, 1),
+                      progress=lambda _s: None)  # fmt: skip
+    return world
+
+
+def _receive(client, data: bytes, name="红码人员核查名单（第37批）"):
+    deadline = timezone.localtime() + timedelta(days=1)
+    return client.post("/screening/lists/new/", {
+        "file": SimpleUploadedFile("第37批.xlsx", data), "name": name, "source": "县指挥部",
+        "category": "red_code", "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+    })  # fmt: skip
+
+
+def test_a_300_row_county_list_is_matched_dispatched_located_and_fed_back(town, login):
+    world = town
+    data, truth, kinds = build_list(random.Random(2022))
+    commander = login("commander")
+    response = _receive(commander, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    pushed = PushedList.objects.get()
+    rows = {r.row_number - 2: r for r in PushedRow.objects.filter(pushed=pushed)}
+    assert len(rows) == 300 and pushed.headers == HEADERS
+
+    # Matching quality: every automatic match is right; most real people are found.
+    auto = [i for i, r in rows.items() if r.match == RowMatch.MATCHED]
+    wrong = [(i, kinds[i]) for i in auto if rows[i].person_id != truth[i]]
+    assert not wrong
+    real = [i for i in truth if truth[i] is not None]
+    recall = sum(1 for i in real if rows[i].person_id == truth[i]) / len(real)
+    assert recall >= 0.9, recall
+    assert all(rows[i].person_id is None for i in truth if truth[i] is None)
+    by_kind = {k: [i for i in real if kinds[i] == k] for k in ("exact", "traditional", "typo")}
+    for kind, items in by_kind.items():
+        assert all(rows[i].person_id == truth[i] for i in items), kind
+
+    # Orders: one per matched row, in the resident's grid, to its grid worker, due by the
+    # deadline; nothing for unmatched rows.
+    orders = {o.subject_id: o for o in WorkOrder.objects.filter(kind="verify_pushed")}
+    assert set(orders) == {r.pk for r in rows.values() if r.person_id}
+    workers = {
+        world.nodes["A1M1"].pk: world.users["gw_a1"],
+        world.nodes["B1"].pk: world.users["gw_b1"],
+    }
+    for r in rows.values():
+        if r.person_id:
+            order = orders[r.pk]
+            assert order.jurisdiction_id == r.person.jurisdiction_id == r.jurisdiction_id
+            assert order.due_at == pushed.deadline
+            if r.jurisdiction_id in workers:
+                assert order.assignee == workers[r.jurisdiction_id]
+    # Unmatched rows wait in the village the address names, or at the town.
+    unmatched = [r for r in rows.values() if r.person_id is None]
+    assert {r.jurisdiction for r in unmatched} <= {world.nodes["A"], world.nodes["T"]}
+    assert any(r.jurisdiction == world.nodes["A"] for r in unmatched)
+    assert Notice.objects.filter(
+        user=world.users["cadre_a"], url__contains=f"/lists/{pushed.pk}/"
+    ).exists()
+
+    # The same file again changes nothing.
+    assert _receive(commander, data).status_code == 302
+    assert PushedList.objects.count() == 1 and WorkOrder.objects.filter(
+        kind="verify_pushed"
+    ).count() == len(orders)
+
+    # Work gets done: grid workers verify, the village cadre locates and closes rows.
+    done_rows = [r for r in rows.values() if r.person_id and r.order.assignee_id][:30]
+    for n, r in enumerate(done_rows):
+        outcome = "found_controlled" if n % 3 else "not_in_town"
+        order_services.order_complete(
+            order_id=r.order_id, actor=r.order.assignee, client_id=uuid.uuid4(),
+            result={"outcome": outcome, "measure": "home_isolation" if n % 3 else "",
+                    "where": "" if n % 3 else "杭州市西湖区"},
+        )  # fmt: skip
+    cadre = login("cadre_a")
+    in_a = [r for r in unmatched if r.jurisdiction == world.nodes["A"]]
+    located = next((r for r in in_a if r.candidates), None)
+    if located is not None:
+        person_id = located.candidates[0][0]
+        cadre.post(f"/screening/rows/{located.pk}/act/", {"action": "locate", "person": person_id})
+        located.refresh_from_db()
+        assert located.match == RowMatch.LOCATED and located.order_id is not None
+    closed = [r for r in in_a if r != located][:5]
+    for r in closed:
+        cadre.post(f"/screening/rows/{r.pk}/act/", {"outcome": "not_in_town", "where": "江苏苏州"})
+    # A village cadre cannot touch another village's rows.
+    b_row = next(r for r in rows.values() if r.jurisdiction_id == world.nodes["B1"].pk)
+    assert (
+        cadre.post(f"/screening/rows/{b_row.pk}/act/", {"outcome": "wrong_info"}).status_code == 404
+    )
+
+    # Progress by village against the deadline.
+    page = commander.get(f"/screening/lists/{pushed.pk}/")
+    progress = {p.node.code: p for p in page.context["progress"]}
+    assert sum(p.total for p in progress.values()) == 300
+    assert sum(p.done for p in progress.values()) == 30 + len(closed)
+
+    # The feedback: the county's layout, every row in its order, results beside.
+    feedback = commander.get(f"/screening/lists/{pushed.pk}/feedback.xlsx")
+    assert feedback.status_code == 200
+    ws = load_workbook(io.BytesIO(b"".join(feedback.streaming_content))).active
+    table = list(ws.iter_rows(values_only=True))
+    assert list(table[0]) == [
+        *HEADERS,
+        "核查结果",
+        "现在何处",
+        "管控措施",
+        "核查人",
+        "核查时间",
+        "备注",
+        "匹配情况",
+    ]
+    assert [int(r[0]) for r in table[1:]] == list(range(1, 301))
+    with translation.override("zh-hans"):
+        words = {k: str(v) for k, v in VERIFY_OUTCOMES}
+        home = str(Place.HOME_ISOLATION.label)
+    results = {int(r[0]): r for r in table[1:]}
+    for n, r in enumerate(done_rows):
+        line = results[r.row_number - 2]
+        if n % 3:
+            assert (line[7], line[9]) == (words["found_controlled"], home)
+        else:
+            assert (line[7], line[8]) == (words["not_in_town"], "杭州市西湖区")
+        assert line[10] and line[11]  # who and when
+    for r in closed:
+        assert results[r.row_number - 2][8] == "江苏苏州"
+    # The county's own cells come back exactly as sent.
+    sent = list(load_workbook(io.BytesIO(data)).active.iter_rows(min_row=3, values_only=True))
+    text = [[str(c) if c is not None else "" for c in row] for row in sent]
+    back = [[str(c) if c is not None else "" for c in line[:7]] for line in table[1:]]
+    assert back == text
+    pending = [line for line in results.values() if line[7] == "待核查"]
+    assert len(pending) == 300 - 30 - len(closed)
+    assert AuditEvent.objects.filter(action="export", object_repr__startswith="feedback:").exists()
+
+    # The same person on a later list is linked to this one.
+    again = Workbook()
+    again.active.append(HEADERS)
+    first_real = next(i for i in real if kinds[i] == "exact")
+    who = Person.objects.get(pk=truth[first_real])
+    again.active.append([1, who.name, who.id_number, who.phone, "", "黄码", "2022-07-05"])
+    out = io.BytesIO()
+    again.save(out)
+    assert _receive(commander, out.getvalue(), name="黄码名单").status_code == 302
+    later = PushedRow.objects.get(pushed__name="黄码名单")
+    detail = commander.get(f"/screening/rows/{later.pk}/")
+    assert [r.pk for r in detail.context["linked"]] == [rows[first_real].pk]
+    page = detail.content.decode()
+    assert mask_id_number(who.id_number) in page and who.id_number not in page
+
+
+def test_a_list_without_a_name_or_id_column_is_refused_and_changes_nothing(world, login):
+    wb = Workbook()
+    wb.active.append(["序号", "地址"])
+    wb.active.append([1, "某处"])
+    out = io.BytesIO()
+    wb.save(out)
+    client = login("commander")
+    client.cookies["django_language"] = "en"
+    response = _receive(client, out.getvalue())
+    assert response.status_code == 400
+    whys = " ".join(w for _r, _c, w in response.context["errors"])
+    assert "Column missing" in whys and "ID number or a phone" in whys
+    assert not PushedList.objects.exists()
