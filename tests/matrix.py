@@ -24,7 +24,7 @@ from fangkong.notify.models import Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
 from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
-from fangkong.screening.models import PushedList, PushedRow, ReturneeReport
+from fangkong.screening.models import PushedList, PushedRow, ReturneeReport, Sweep, SweepVisit
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.world import (
     NODES,
@@ -35,6 +35,7 @@ from tests.world import (
     ensure_pushed,
     ensure_registry,
     ensure_reports,
+    ensure_sweep,
 )
 
 PERSONA_NAMES = [*PERSONAS, "anonymous"]
@@ -44,7 +45,8 @@ FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 # Public routes that change state on POST by design (they change the session only).
 FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload,
                       WorkOrder, WorkOrderEvent, WorkOrderPhoto, Notice, RiskArea, RiskAreaChange,
-                      Edition, Measure, ReturneeReport, PushedList, PushedRow)  # fmt: skip
+                      Edition, Measure, ReturneeReport, PushedList, PushedRow, Sweep,
+                      SweepVisit)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,9 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
     if param == "row_id":
         ensure_pushed(world)
         return [(str(r.pk), key) for key, r in world.pushed_rows.items()]
+    if param == "sweep_id":
+        # Like a pushed list: organised at the town, seen by everyone under it.
+        return [(str(ensure_sweep(world).pk), None)]
     if param == "register_key":
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
@@ -305,6 +310,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_orders(world)
     ensure_reports(world)
     ensure_pushed(world)
+    ensure_sweep(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

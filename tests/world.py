@@ -114,6 +114,7 @@ class World:
     reports: dict[str, Any] = field(default_factory=dict)
     # A list pushed to the town, and its rows per node key of the matched resident.
     pushed: Any = None
+    sweep: Any = None
     pushed_rows: dict[str, Any] = field(default_factory=dict)
 
     def assigned_nodes(self, persona: str) -> set[str]:
@@ -292,3 +293,22 @@ def ensure_pushed(w: World) -> Any:
     for key, person in w.persons.items():
         w.pushed_rows[key] = PushedRow.objects.get(pushed=w.pushed, person=person)
     return w.pushed
+
+
+def ensure_sweep(w: World) -> Any:
+    """A sweep of both villages, over the registry's households (idempotent)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fangkong.screening.sweeps import default_questions, sweep_create
+
+    if w.sweep is None:
+        ensure_registry(w)
+        today = timezone.localdate()
+        w.sweep = sweep_create(
+            actor=w.users["commander"], organiser=w.nodes["T"], name="敲门行动第一轮",
+            scope=[w.nodes["A"], w.nodes["B"]], starts_on=today,
+            ends_on=today + timedelta(days=2), questions=default_questions(14),
+        )  # fmt: skip
+    return w.sweep

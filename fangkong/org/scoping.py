@@ -133,3 +133,14 @@ def _any(conditions: Iterable[Q]) -> Q:
     for condition in conditions:
         combined |= condition
     return combined
+
+
+def at_or_above_q(user: User | AnonymousUser, perm: Perm | None, field: str) -> Q:
+    """Rows at a node in the user's scope or at one of its ancestors: what was sent to
+    the whole town (a pushed list, a sweep) concerns each village and grid in it."""
+    q = Q(pk__in=[])
+    for root in scope_paths(user, perm):
+        parts = root.strip("/").split("/")
+        above = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+        q |= subtree_q(field, root) | Q(**{f"{field}__in": above})
+    return q

@@ -196,3 +196,50 @@ class RowResultForm(forms.Form):
 
 
 bootstrap_widgets(PushedListForm, RowResultForm)
+
+
+class SweepForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    scope = forms.MultipleChoiceField(label=_("Villages or grids"), choices=(),
+                                      widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    starts_on = forms.DateField(label=_("From"), widget=_DATE)
+    ends_on = forms.DateField(label=_("Until"), widget=_DATE)
+    arrival_days = forms.IntegerField(label=_("Ask about arrivals of the last (days)"),
+                                      min_value=1, max_value=60, initial=14)  # fmt: skip
+    questions = forms.MultipleChoiceField(
+        label=_("Questions"), required=False, widget=forms.CheckboxSelectMultiple, choices=(
+            ("arrived", _("Arrivals (who, from where, when)")), ("vaccine", _("Vaccine doses")),
+            ("needs", _("Special needs of the household"))),
+        initial=["arrived", "vaccine", "needs"],
+    )  # fmt: skip
+    extra = forms.CharField(label=_("More yes/no questions, one per line"), required=False,
+                            max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(self, *args: Any, nodes: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.nodes = {n.code: n for n in nodes}
+        self.fields["scope"].choices = [(n.code, n.name) for n in nodes]  # type: ignore[attr-defined]
+
+    def clean_extra(self) -> list[str]:
+        lines = [
+            _plain(line, _("More questions")) for line in self.cleaned_data["extra"].splitlines()
+        ]
+        return [line[:100] for line in lines if line][:10]
+
+    def scope_nodes(self) -> list[Jurisdiction]:
+        return [self.nodes[c] for c in self.cleaned_data["scope"]]
+
+    def build_questions(self) -> list[dict[str, Any]]:
+        from fangkong.screening.sweeps import default_questions
+
+        chosen = set(self.cleaned_data["questions"])
+        keep = {"arrived", "arrived_from", "arrived_on"} if "arrived" in chosen else set()
+        keep |= chosen - {"arrived"}
+        questions = [q for q in default_questions(self.cleaned_data["arrival_days"])
+                     if q["key"] in keep]  # fmt: skip
+        for i, text in enumerate(self.cleaned_data["extra"], 1):
+            questions.append({"key": f"q{i}", "kind": "bool", "per": "person", "label": text})
+        return questions
+
+
+bootstrap_widgets(SweepForm)

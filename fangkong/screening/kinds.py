@@ -32,3 +32,23 @@ def register_kinds() -> None:
         "verify_pushed", gettext_lazy("Verify a person on a pushed list"), _VERIFY_FIELDS,
         due_hours=24, on_done="fangkong.screening.pushed.pushed_verified",
     ))  # fmt: skip
+    register_sweep_kind()
+
+
+def register_sweep_kind() -> None:
+    from fangkong.workorders.kinds import FollowUp
+
+    outcomes = (("visited", gettext_lazy("Visited, everyone seen")),
+                ("nobody_home", gettext_lazy("Nobody home")),
+                ("refused", gettext_lazy("Refused to open")))  # fmt: skip
+    register(OrderKind(
+        "sweep_visit", gettext_lazy("Door-knocking visit"),
+        (ResultField("outcome", gettext_lazy("Outcome"), "choice", outcomes, required=True),
+         ResultField("persons_seen", gettext_lazy("Persons seen"), "int"),
+         ResultField("note", gettext_lazy("Note"), "text")),
+        due_hours=48,
+        # "Nobody home" queues another visit of the same sweep the next day.
+        follow_ups=(FollowUp("outcome", "nobody_home", "sweep_visit", 24),),
+        on_done="fangkong.screening.sweeps.sweep_visit_done",
+        form_url="screening:sweep_visit",
+    ))  # fmt: skip

@@ -306,3 +306,81 @@ class PushedRow(models.Model):
 
         person = Person.objects.filter(pk=self.person_id or 0).first()
         return str(person.phone) if person else ""
+
+
+class Sweep(models.Model):
+    """A door-knocking sweep (敲门行动): every household of the scope visited by its grid
+    worker between two dates, with the sweep's own questions."""
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="+", verbose_name=_("organised by")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    scope = models.ManyToManyField(Jurisdiction, related_name="+", verbose_name=_("scope"))
+    # [{"key", "label", "kind": bool|int|text|choice, "choices": [[v, label]], "per":
+    # person|household}]: the visit form is built from this.
+    questions = models.JSONField(default=list)
+    arrival_days = models.PositiveSmallIntegerField(_("arrivals of the last (days)"), default=14)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VisitOutcome(models.TextChoices):
+    NOT_REACHED = "", _("Not reached yet")
+    VISITED = "visited", _("Visited")
+    NOBODY_HOME = "nobody_home", _("Nobody home")
+    REFUSED = "refused", _("Refused to open")
+
+
+class SweepVisit(models.Model):
+    """Where one household stands in a sweep: made for every household when the sweep
+    starts, so coverage and the households not yet reached are plain counts."""
+
+    sweep = models.ForeignKey(Sweep, on_delete=models.CASCADE, related_name="visits")
+    household = models.ForeignKey("people.Household", on_delete=models.CASCADE, related_name="+")
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        "workorders.WorkOrder", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    outcome = models.CharField(_("outcome"), max_length=12, choices=VisitOutcome.choices,
+                               blank=True, default="")  # fmt: skip
+    attempts = models.PositiveSmallIntegerField(default=0)
+    registered = models.PositiveSmallIntegerField(default=0)  # members when the sweep began
+    persons_seen = models.PositiveSmallIntegerField(default=0)
+    answers = models.JSONField(
+        default=dict, blank=True
+    )  # {"household": {...}, "<person id>": {...}}
+    visited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    visited_at = models.DateTimeField(null=True, blank=True)
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sweep_id", "jurisdiction_id", "household_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sweep", "household"], name="sweep_household_once")
+        ]
+        indexes = [
+            models.Index(fields=["sweep", "jurisdiction", "outcome"], name="sweep_visit_cov")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sweep_id}/{self.household_id}: {self.outcome or '-'}"

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path, re_path
 
-from fangkong.screening import views, views_pushed
+from fangkong.screening import views, views_pushed, views_sweeps
 
 app_name = "screening"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -18,4 +18,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("rows/<int:row_id>/", views_pushed.row_detail, name="row"),
     path("rows/<int:row_id>/act/", views_pushed.row_act, name="row_act"),
+    path("sweeps/", views_sweeps.sweep_list, name="sweeps"),
+    path("sweeps/new/", views_sweeps.sweep_new, name="sweep_new"),
+    path("sweeps/<int:sweep_id>/", views_sweeps.sweep_detail, name="sweep"),
+    path("sweeps/visit/<int:order_id>/", views_sweeps.sweep_visit, name="sweep_visit"),
+    path(
+        "sweeps/visit/<int:order_id>/save/", views_sweeps.sweep_visit_save, name="sweep_visit_save"
+    ),
 ]

@@ -26,7 +26,7 @@ from fangkong.core.tabular import Table, TableError, read_table
 from fangkong.org.access import get_visible_or_404, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.org.scoping import at_or_above_q, has_perm, scope_paths
 from fangkong.people.models import Person
 from fangkong.screening import pushed as svc
 from fangkong.screening.forms import PushedListForm, RowResultForm
@@ -40,15 +40,9 @@ def _user(request: HttpRequest) -> User:
 def _lists(user: User) -> Any:
     """Lists received at a node the user sees, or above it (a village sees the town's
     lists, with only its own rows)."""
-    from django.db.models import Q
-
-    roots = scope_paths(user, Perm.PEOPLE_VIEW)
-    q = Q(pk__in=[])
-    for root in roots:
-        parts = root.strip("/").split("/")
-        above = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-        q |= Q(jurisdiction__path__startswith=root) | Q(jurisdiction__path__in=above)
-    return PushedList.objects.filter(q).select_related("jurisdiction")
+    return PushedList.objects.filter(
+        at_or_above_q(user, Perm.PEOPLE_VIEW, "jurisdiction__path")
+    ).select_related("jurisdiction")
 
 
 def _groups(user: User, pushed: PushedList) -> list[Jurisdiction]:

@@ -46,6 +46,9 @@ class OrderKind:
     # Dotted path of `f(order, result, actor)`, run in the completing transaction: how a
     # module records what the result means for its own data.
     on_done: str = ""
+    # A URL name taking the order id: a module's own result page (a sweep's per-member
+    # form) that the task page links to instead of the flat form built from `fields`.
+    form_url: str = ""
 
 
 KINDS: dict[str, OrderKind] = {}

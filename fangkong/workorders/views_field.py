@@ -13,6 +13,7 @@ from typing import Any, cast
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -74,6 +75,7 @@ def _task_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, A
         "can_add_photo": order.assignee_id == user.pk and order.status in photos.PHOTO_STATUSES,
         "photo_client_id": uuid.uuid4(),
         "max_photos": photos.MAX_PER_ORDER,
+        "form_url": reverse(kind.form_url, args=[order.pk]) if kind.form_url else "",
         "values": {},
         "errors": {},
         "manage_form": ManageForm(initial={"version": order.version}),
