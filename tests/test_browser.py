@@ -247,3 +247,83 @@ def test_grid_worker_clears_a_task_on_a_phone_and_the_cadre_sees_it(browser, sit
     assert row.locator(".fk-done").inner_text() == "1"
     assert cadre.inner_text("#fk-total-done") == "1"
     desk.close()
+
+
+def _edition_in_force_today() -> None:
+    """Transactional tests start from empty tables: the rules are made here."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from fangkong.policy.models import Edition, Measure, RiskArea
+
+    edition = Edition.objects.create(key="drill", name="演练规则", effective_from=date(2026, 1, 1))
+    Measure.objects.create(edition=edition, category="arrival_high", place="central", days=7,
+                           tests=[1, 2, 3, 5, 7])  # fmt: skip
+    Measure.objects.create(edition=edition, category="returnee", place="none")
+    RiskArea.objects.create(code="310115005", name="上海市浦东新区陆家嘴街道", level="high",
+                            effective_from=timezone.localdate() - timedelta(days=3))  # fmt: skip
+
+
+def test_a_returnee_reports_from_a_phone_and_the_grid_worker_gets_the_order(browser, site):
+    from django.utils import timezone
+
+    from fangkong.screening.models import ReturneeReport
+
+    world, base = site
+    _edition_in_force_today()
+    village = world.nodes["A"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  is_mobile=True, has_touch=True)  # fmt: skip
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{base}/r/{village.code}/?grid=330411102201-G01")
+    assert "四喜社区" in page.inner_text("h1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.fill("#id_name", "赵归来")
+    page.fill("#id_id_number", "110101199003071081")
+    page.fill("#id_phone", "139 1234 5678")
+    # The pickers load the next level from the national codes as each is chosen.
+    page.select_option("#id_province", "31")
+    expect(page.locator("#id_city option[value='3101']")).to_have_count(1)
+    page.select_option("#id_city", "3101")
+    expect(page.locator("#id_county option[value='310115']")).to_have_count(1)
+    page.select_option("#id_county", "310115")
+    expect(page.locator("#id_street option[value='310115005']")).to_have_count(1)
+    page.select_option("#id_street", "310115005")
+    today = timezone.localdate()
+    page.fill("#id_left_on", str(today))
+    page.fill("#id_arrived_on", str(today))
+    page.select_option("#id_mode", "car")
+    page.fill("#id_vehicle", "沪A12345")
+    page.fill("#id_address", "四喜社区3幢2单元")
+    assert page.input_value("#id_grid") == "330411102201-G01"
+    # Choosing another province empties the pickers below it.
+    page.select_option("#id_province", "44")
+    expect(page.locator("#id_street option")).to_have_count(1)
+    page.select_option("#id_province", "31")
+    expect(page.locator("#id_city option[value='3101']")).to_have_count(1)
+    page.select_option("#id_city", "3101")
+    expect(page.locator("#id_county option[value='310115']")).to_have_count(1)
+    page.select_option("#id_county", "310115")
+    expect(page.locator("#id_street option[value='310115005']")).to_have_count(1)
+    page.select_option("#id_street", "310115005")
+    page.click("#fk-report-submit")
+    expect(page.locator("#fk-report-done")).to_be_visible()
+    report = ReturneeReport.objects.get()
+    assert page.inner_text("#fk-code") == report.code
+    shown = page.inner_text("#fk-own-report")
+    assert "集中隔离" in shown and "上海市浦东新区陆家嘴街道" in shown
+    assert report.proposed_place == "central" and report.jurisdiction == world.nodes["A1"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "returnee-report-390.png"), full_page=True)
+    assert not errors, errors
+    context.close()
+    # The grid worker finds the urgent verification at the top of 我的任务.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    worker = phone.new_page()
+    sign_in(worker, base, "gw_hongxing")
+    worker.goto(f"{base}/tasks/")
+    assert "赵归来" in worker.inner_text("#fk-task-list")
+    phone.close()
