@@ -7,6 +7,7 @@ chromium is missing, unless FANGKONG_REQUIRE_BROWSER=1, which turns that into a 
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -265,6 +266,15 @@ def _edition_in_force_today() -> None:
                             effective_from=timezone.localdate() - timedelta(days=3))  # fmt: skip
 
 
+def _pick_lujiazui(page) -> None:
+    """上海市 → 市辖区 → 浦东新区 → 陆家嘴街道, waiting for each level to load."""
+    chain = (("province", "31"), ("city", "3101"), ("county", "310115"), ("street", "310115005"))
+    for (select, value), (following, wanted) in itertools.pairwise(chain):
+        page.select_option(f"#id_{select}", value)
+        expect(page.locator(f"#id_{following} option[value='{wanted}']")).to_have_count(1)
+    page.select_option("#id_street", "310115005")
+
+
 def test_a_returnee_reports_from_a_phone_and_the_grid_worker_gets_the_order(browser, site):
     from django.utils import timezone
 
@@ -285,13 +295,7 @@ def test_a_returnee_reports_from_a_phone_and_the_grid_worker_gets_the_order(brow
     page.fill("#id_id_number", "110101199003071081")
     page.fill("#id_phone", "139 1234 5678")
     # The pickers load the next level from the national codes as each is chosen.
-    page.select_option("#id_province", "31")
-    expect(page.locator("#id_city option[value='3101']")).to_have_count(1)
-    page.select_option("#id_city", "3101")
-    expect(page.locator("#id_county option[value='310115']")).to_have_count(1)
-    page.select_option("#id_county", "310115")
-    expect(page.locator("#id_street option[value='310115005']")).to_have_count(1)
-    page.select_option("#id_street", "310115005")
+    _pick_lujiazui(page)
     today = timezone.localdate()
     page.fill("#id_left_on", str(today))
     page.fill("#id_arrived_on", str(today))
@@ -302,13 +306,7 @@ def test_a_returnee_reports_from_a_phone_and_the_grid_worker_gets_the_order(brow
     # Choosing another province empties the pickers below it.
     page.select_option("#id_province", "44")
     expect(page.locator("#id_street option")).to_have_count(1)
-    page.select_option("#id_province", "31")
-    expect(page.locator("#id_city option[value='3101']")).to_have_count(1)
-    page.select_option("#id_city", "3101")
-    expect(page.locator("#id_county option[value='310115']")).to_have_count(1)
-    page.select_option("#id_county", "310115")
-    expect(page.locator("#id_street option[value='310115005']")).to_have_count(1)
-    page.select_option("#id_street", "310115005")
+    _pick_lujiazui(page)
     page.click("#fk-report-submit")
     expect(page.locator("#fk-report-done")).to_be_visible()
     report = ReturneeReport.objects.get()
