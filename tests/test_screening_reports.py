@@ -317,3 +317,46 @@ def test_the_deadline_table_sets_the_verification_time(world, risky_now):
     ), now=now)  # fmt: skip
     assert report.order.due_at == now + timedelta(minutes=30)
     assert report.order.assignee == world.users["gw_b1"]
+
+
+def test_the_list_and_the_report_show_today_s_health_code_colour(world, login, risky_now):
+    client, village = login("anonymous"), world.nodes["A"]
+    client.post(f"/r/{village.code}/", _form(village, grid="330411102201-G01"))
+    # A close-contact-free arrival from a high-risk street in centralised isolation: red.
+    report = ReturneeReport.objects.get()
+    commander = login("commander")
+    listing = commander.get("/screening/returnees/")
+    assert [r.colour for r in listing.context["page"]] == ["red"]
+    detail = commander.get(f"/screening/r/{report.pk}/")
+    assert detail.context["colour"] == "red"
+    assert [r.trigger for r in detail.context["colour_rules"]] == ["central"]
+    # A plain returnee needs nothing and stays green.
+    client.post(f"/r/{village.code}/", _form(village, id_number="11010119900307117X",
+                                             phone="13912345679", county="310112",
+                                             street=""))  # fmt: skip
+    other = ReturneeReport.objects.exclude(pk=report.pk).get()
+    assert other.category == "returnee"
+    assert commander.get(f"/screening/r/{other.pk}/").context["colour"] == "green"
+
+
+def test_the_commander_sets_the_verification_deadlines(world, login, risky_now):
+    from fangkong.audit.models import AuditEvent
+    from fangkong.screening.models import VerifyDeadline
+
+    client = login("commander")
+    client.cookies["django_language"] = "en"
+    page = client.get("/screening/deadlines/")
+    formset = page.context["formset"]
+    data = {f"form-{k}": v for k, v in formset.management_form.initial.items()}
+    for i, form in enumerate(formset.forms):
+        data[f"form-{i}-id"] = form.instance.pk
+        data[f"form-{i}-hours"] = (
+            "1.5" if form.instance.category == "arrival_high" else str(form.instance.hours)
+        )
+    assert client.post("/screening/deadlines/", data).status_code == 302
+    assert VerifyDeadline.objects.get(category="arrival_high").hours == Decimal("1.5")
+    assert AuditEvent.objects.filter(object_repr="verification deadlines").exists()
+    bad = dict(data, **{"form-0-hours": "0"})
+    response = client.post("/screening/deadlines/", bad)
+    assert response.status_code == 400 and "half an hour" in response.content.decode()
+    assert login("cadre_a").get("/screening/deadlines/").status_code == 403

@@ -343,10 +343,18 @@ _PLACE_TRIGGER = {
 }  # fmt: skip
 
 
-def colour_for(triggers: Iterable[str]) -> tuple[str, list[CodeRule]]:
+def colour_table() -> dict[str, CodeRule]:
+    """The colour rules by trigger: load once for a list, pass to colour_for."""
+    return {r.trigger: r for r in CodeRule.objects.all()}
+
+
+def colour_for(
+    triggers: Iterable[str], table: dict[str, CodeRule] | None = None
+) -> tuple[str, list[CodeRule]]:
     """The most severe colour the rules give for these triggers, and the rules that
     gave it (green when none applies)."""
-    rules = list(CodeRule.objects.filter(trigger__in=set(triggers)))
+    table = colour_table() if table is None else table
+    rules = [table[t] for t in set(triggers) if t in table]
     if not rules:
         return Colour.GREEN, []
     top = max(COLOUR_RANK[Colour(r.colour)] for r in rules)
@@ -355,8 +363,9 @@ def colour_for(triggers: Iterable[str]) -> tuple[str, list[CodeRule]]:
 
 
 def colour_on(
-    decision: Decision, day: date, extra: Iterable[str] = ()
-) -> tuple[str, list[CodeRule]]:
+    decision: Decision, day: date, extra: Iterable[str] = (),
+    table: dict[str, CodeRule] | None = None,
+) -> tuple[str, list[CodeRule]]:  # fmt: skip
     """A person's colour on `day` under a decision (the phase they are in), plus any
     other triggers (a category such as close_contact, fever, …)."""
     triggers = set(extra)
@@ -370,4 +379,16 @@ def colour_on(
         Category.CLOSE_CONTACT, Category.SECONDARY_CONTACT, Category.COMPANION,
     ):  # fmt: skip
         triggers.add(decision.category)
-    return colour_for(triggers)
+    return colour_for(triggers, table)
+
+
+def colour_of_record(
+    record: dict[str, Any], day: date, table: dict[str, CodeRule] | None = None
+) -> tuple[str, list[CodeRule]]:
+    """The colour on `day` for a decision stored as `Decision.as_json()` made it."""
+    periods = [
+        Period(p["place"], date.fromisoformat(p["start"]), date.fromisoformat(p["end"]))
+        for p in record.get("periods", [])
+    ]
+    stored = Decision(day, None, str(record.get("category", "")), None, periods, "", [])
+    return colour_on(stored, day, table=table)

@@ -17,7 +17,7 @@ from fangkong.core.vehicles import clean_flight, clean_plate, clean_train
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.policy import divisions
 from fangkong.screening.kinds import VERIFY_OUTCOMES
-from fangkong.screening.models import Mode, PushedCategory, Vaccination
+from fangkong.screening.models import Mode, PushedCategory, Vaccination, VerifyDeadline
 from fangkong.screening.services import ReportInput
 
 _DATE = forms.DateInput(attrs={"type": "date"})
@@ -243,3 +243,20 @@ class SweepForm(forms.Form):
 
 
 bootstrap_widgets(SweepForm)
+
+
+class DeadlineForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = VerifyDeadline
+        fields = ["hours"]
+        widgets = {"hours": forms.NumberInput(attrs={"step": "0.5", "min": "0.5", "max": "168"})}
+
+    def clean_hours(self) -> Any:
+        hours = self.cleaned_data["hours"]
+        if not 0 < hours <= 168:
+            raise ValidationError(_("Between half an hour and a week (168 hours)."))
+        return hours
+
+
+DeadlineFormSet = forms.modelformset_factory(VerifyDeadline, form=DeadlineForm, extra=0)
+bootstrap_widgets(DeadlineForm)

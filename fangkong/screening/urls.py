@@ -6,6 +6,7 @@ app_name = "screening"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("returnees/", views.returnee_list, name="returnees"),
     path("returnees/new/", views.staff_report, name="staff_report"),
+    path("deadlines/", views.deadlines, name="deadlines"),
     path("r/<int:report_id>/", views.report_detail, name="report"),
     path("poster/<str:code>/", views.poster, name="poster"),
     path("lists/", views_pushed.list_index, name="lists"),

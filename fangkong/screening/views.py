@@ -9,26 +9,30 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 import segno
+from django.contrib import messages
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.accounts.models import User
-from fangkong.audit.services import client_ip
+from fangkong.audit.models import AuditAction
+from fangkong.audit.services import audit_record, client_ip
 from fangkong.core.crypto import blind_index
 from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import get_visible_or_404, public, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, scope_paths
-from fangkong.policy.models import Category, Place
+from fangkong.policy.engine import colour_of_record, colour_table
+from fangkong.policy.models import Category, Colour, Place
 from fangkong.screening import services
-from fangkong.screening.forms import ReportForm, StatusForm
-from fangkong.screening.models import ReportStatus, ReturneeReport, Source
+from fangkong.screening.forms import DeadlineFormSet, ReportForm, StatusForm
+from fangkong.screening.models import ReportStatus, ReturneeReport, Source, VerifyDeadline
 
 # Public limits: per client address, and per village form (a flood from many addresses).
 REPORTS_PER_IP = (5, 600)  # 5 reports in 10 minutes
@@ -215,11 +219,17 @@ def returnee_list(request: HttpRequest) -> HttpResponse:
     page = CappedPaginator(reports.order_by("-created_at", "-id"), 50).get_page(
         request.GET.get("page")
     )
+    # The health-code colour each one should show today, from the colour rules.
+    table_, today = colour_table(), timezone.localdate()
+    page.object_list = list(page.object_list)
+    for report in page.object_list:
+        report.colour = colour_of_record(report.decision, today, table_)[0]
     return render(request, "screening/returnees.html", {
         "day": day, "days": days, "page": page, "table": table, "places": places, "category": category,
         "pending": pending, "total": sum(grid.values()),
         "unverified": reports.filter(status=ReportStatus.NEW).count(),
-        "can_register": has_perm(user, Perm.PEOPLE_EDIT),
+        "can_register": has_perm(user, Perm.PEOPLE_EDIT), "colours": dict(Colour.choices),
+        "can_edit_rules": has_perm(user, Perm.RULES_MANAGE),
     })  # fmt: skip
 
 
@@ -231,7 +241,29 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     related = ReturneeReport.objects.visible_to(request.user, Perm.PEOPLE_VIEW).filter(
         Q(id_number_hash=report.id_number_hash) & ~Q(pk=report.pk)
     )[:20]  # fmt: skip
+    colour, rules = colour_of_record(report.decision, timezone.localdate())
     return render(request, "screening/report_detail.html", {
-        "report": report, "measures": report.measures.select_related("decided_by__staff"),
+        "report": report, "colour": colour, "colour_rules": rules, "measures": report.measures.select_related("decided_by__staff"),
         "related": related,
     })  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.RULES_MANAGE, writes=("POST",))
+def deadlines(request: HttpRequest) -> HttpResponse:
+    """How soon a report is verified in person, by category (rules as data)."""
+    rows = VerifyDeadline.objects.order_by("hours", "category")
+    formset = DeadlineFormSet(request.POST or None, queryset=rows)
+    if request.method == "POST" and formset.is_valid():
+        with transaction.atomic():
+            changed = [
+                (f.instance.category, str(f.cleaned_data["hours"])) for f in formset.forms
+                if f.has_changed()
+            ]  # fmt: skip
+            formset.save()
+            audit_record(action=AuditAction.UPDATE, request=request,
+                         object_repr="verification deadlines", detail={"changed": changed})  # fmt: skip
+        messages.success(request, _("Saved."))
+        return redirect("screening:deadlines")
+    return render(request, "screening/deadlines.html", {"formset": formset},
+                  status=400 if formset.is_bound else 200)  # fmt: skip
