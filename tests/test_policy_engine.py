@@ -27,6 +27,10 @@ def _english():
         yield
 
 
+def _key(edition: Edition | None) -> str | None:
+    return edition.key if edition is not None else None
+
+
 def area(code, level, start, end=None, place=""):
     return RiskArea.objects.create(
         code=code, place=place, name=divisions.full_name(code) + place, level=level,
@@ -61,7 +65,7 @@ def test_no_rules_before_the_8th_edition_is_said_so():
 def test_an_arrival_from_a_high_risk_street_is_isolated_and_the_reason_says_why():
     area(LUJIAZUI, RiskLevel.HIGH, D(2022, 7, 1))
     decision = decide(D(2022, 7, 3), [Origin(LUJIAZUI, D(2022, 7, 2))])
-    assert decision.edition.key == "nat-9"
+    assert _key(decision.edition) == "nat-9"
     assert decision.category == Category.ARRIVAL_HIGH
     (period,) = decision.periods
     # Day 1 is the day after leaving; 7 days; tests on days 1, 2, 3, 5, 7.
@@ -141,7 +145,7 @@ def test_a_named_compound_covers_only_that_compound():
 def test_the_20_measures_no_longer_manage_medium_areas_or_secondary_contacts():
     area(LUJIAZUI, RiskLevel.MEDIUM, D(2022, 11, 1))
     decision = decide(D(2022, 11, 15), [Origin(LUJIAZUI, D(2022, 11, 14))])
-    assert decision.edition.key == "nat-20"
+    assert _key(decision.edition) == "nat-20"
     assert decision.category == Category.RETURNEE
     assert "does not manage" in decision.reason and "取消中风险区" in decision.reason
     secondary = decide(D(2022, 11, 15), exposures=[Exposure("secondary_contact", D(2022, 11, 14))])
@@ -157,7 +161,7 @@ def test_a_close_contact_under_each_edition():
     }
     for key, day in last.items():
         decision = decide(day, exposures=[Exposure("close_contact", day)])
-        assert decision.edition.key == key
+        assert _key(decision.edition) == key
         assert [(p.place, p.days) for p in decision.periods] == expected[key]
         assert decision.periods[0].start == D(day.year, day.month, 2)  # the day after
     # 20 measures: home tests on days 1 and 3 of the second period.
@@ -196,9 +200,9 @@ def test_a_local_edition_wins_inside_its_scope_only(world):
     outside = decide(D(2022, 7, 3), origin, path=world.nodes["B1"].path)
     assert inside.edition == local and inside.place == Place.CENTRAL
     assert "四喜社区细则" in inside.reason
-    assert outside.edition.key == "nat-9" and outside.place == Place.HOME_ISOLATION
+    assert _key(outside.edition) == "nat-9" and outside.place == Place.HOME_ISOLATION
     # Before the local edition starts, the national one applies there too.
-    assert edition_for(D(2022, 6, 30), world.nodes["A1"].path).key == "nat-9"
+    assert _key(edition_for(D(2022, 6, 30), world.nodes["A1"].path)) == "nat-9"
 
 
 def test_day_one_and_a_longer_window_are_the_edition_s_to_set(world):

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from fangkong.audit.models import AuditEvent
 from fangkong.core.models import Upload
@@ -16,6 +17,12 @@ from fangkong.policy.engine import Origin, decide
 from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
 
 pytestmark = pytest.mark.django_db
+
+
+def _sheet(wb: Workbook) -> Worksheet:
+    ws = wb.active
+    assert isinstance(ws, Worksheet)
+    return ws
 
 
 @pytest.fixture
@@ -113,7 +120,7 @@ def test_a_list_is_checked_then_imported_whole_and_again_changes_nothing(admin):
 
 def test_an_xlsx_list_with_codes_and_a_title_row_imports(admin):
     wb = Workbook()
-    ws = wb.active
+    ws = _sheet(wb)
     ws.append(["全国中高风险地区名单（2022年7月5日）"])
     ws.merge_cells("A1:D1")
     ws.append(["地区代码", "风险区域", "风险等级", "起始日期"])

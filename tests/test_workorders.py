@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -448,7 +449,7 @@ def test_the_commander_changes_the_escalation_delays_and_escalation_follows(worl
         delete=(2,)))  # fmt: skip
     assert response.status_code == 302
     assert list(EscalationRule.objects.values_list("level", "hours_overdue", "notify_role")) == [
-        (1, 1, "grid_leader"), (2, 2, "village_cadre")]  # fmt: skip
+        (1, Decimal(1), "grid_leader"), (2, Decimal(2), "village_cadre")]  # fmt: skip
     assert AuditEvent.objects.filter(object_repr="escalation rules",
                                      action=AuditAction.UPDATE).count() == 1  # fmt: skip
     # An order 90 minutes overdue has now reached level 1 (1 h), not level 2 (2 h).
