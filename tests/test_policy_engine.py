@@ -226,3 +226,9 @@ def test_health_code_colours_follow_the_phase_and_the_most_severe_rule():
     assert colour == "yellow" and {r.trigger for r in rules} == {"fever", "companion"}
     assert colour_for(["fever", "in_high_area"])[0] == "red"
     assert colour_for([]) == ("green", [])
+
+
+def test_an_origin_without_a_code_matches_no_area():
+    area(LUJIAZUI, RiskLevel.HIGH, D(2022, 7, 1))
+    decision = decide(D(2022, 7, 3), [Origin("", D(2022, 7, 2))])
+    assert decision.category == Category.RETURNEE and decision.place == Place.NONE

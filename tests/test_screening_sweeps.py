@@ -157,3 +157,17 @@ def test_only_the_assignee_records_a_visit(village, login):
     assert _visit(login("cadre_a"), order, "visited").status_code == 403
     assert _visit(login("gw_b1"), order, "visited").status_code == 404
     assert WorkOrder.objects.get(pk=order.pk).status == Status.ASSIGNED
+
+
+def test_two_children_without_id_found_at_the_door_are_two_reports(village, login):
+    from fangkong.screening.services import ReportInput, report_submit
+
+    world = village
+    today = timezone.localdate()
+    for name in ("小明", "小红"):
+        report_submit(ReportInput(
+            name=name, id_number="", phone="13911112222", origin_code="", left_on=today,
+            arrived_on=today, mode="other", jurisdiction=world.nodes["A1M1"], address="一号楼",
+        ), source="sweep")  # fmt: skip
+    assert sorted(ReturneeReport.objects.values_list("name", flat=True)) == ["小明", "小红"]
+    assert not ReturneeReport.objects.filter(status="duplicate").exists()

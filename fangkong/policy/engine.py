@@ -173,10 +173,10 @@ def edition_for(day: date, path: str = "") -> Edition | None:
 def _areas_for(origins: Sequence[Origin]) -> list[RiskArea]:
     """Areas that may cover an origin, and every area of its county (for the implied
     low-risk rest of a county)."""
-    if not origins:
-        return []
-    q = Q()
+    q = Q(pk__in=[])
     for o in origins:
+        if not o.code:
+            continue
         prefixes = {o.code[:n] for n in (2, 4, 6, 9, 12) if len(o.code) >= n}
         q |= Q(code__in=prefixes) | Q(code__startswith=o.code[:6])
     return list(RiskArea.objects.filter(q))
@@ -323,7 +323,7 @@ def decide(
                         % {"on": on.isoformat()}, [])  # fmt: skip
     measures = {m.category: m for m in edition.measures.all()}
     areas = _areas_for(origins)
-    findings = [_origin_finding(o, on, edition, measures, areas) for o in origins]
+    findings = [_origin_finding(o, on, edition, measures, areas) for o in origins if o.code]
     findings += [_exposure_finding(x, on, edition, measures) for x in exposures]
     if not findings:
         findings = [_measured(Finding(Category.RETURNEE, _("no origin given")), measures,

@@ -109,8 +109,9 @@ def _verify_hours(category: str) -> Decimal:
 def _fields(data: ReportInput, decision: Decision) -> dict[str, Any]:
     return {
         "jurisdiction": data.jurisdiction, "name": data.name, "id_number": data.id_number,
-        "id_number_hash": blind_index(data.id_number), "phone": data.phone,
-        "phone_hash": blind_index(data.phone), "origin_code": data.origin_code,
+        "id_number_hash": blind_index(data.id_number) if data.id_number else "",
+        "phone": data.phone, "phone_hash": blind_index(data.phone) if data.phone else "",
+        "origin_code": data.origin_code,
         "origin_place": data.origin_place,
         "origin_label": (divisions.full_name(data.origin_code) or data.origin_code)
         + data.origin_place,
@@ -135,11 +136,15 @@ def report_submit(
     someone else's ID learns nothing of the first report.
     """
     now = now or timezone.now()
-    decision = decide(data.arrived_on, [Origin(data.origin_code, data.left_on, data.origin_place)],
-                      path=data.jurisdiction.path)  # fmt: skip
+    # A sweep may find an arrival whose origin it cannot name: no origin, no area rule.
+    origins = (
+        [Origin(data.origin_code, data.left_on, data.origin_place)] if data.origin_code else []
+    )
+    decision = decide(data.arrived_on, origins, path=data.jurisdiction.path)
     fields = _fields(data, decision)
+    # Without an ID (a child found at the door) there is nothing to recognise a repeat by.
     same_day = ReturneeReport.objects.select_for_update().filter(
-        id_number_hash=fields["id_number_hash"], arrived_on=data.arrived_on
+        id_number_hash=fields["id_number_hash"] or "-", arrived_on=data.arrived_on
     )
     mine = same_day.filter(phone_hash=fields["phone_hash"]).first()
     if mine is not None:
@@ -151,7 +156,7 @@ def report_submit(
     first = same_day.order_by("id").first()
     report = ReturneeReport.objects.create(
         **fields, code=_new_code(), source=source, created_by=actor,
-        person=Person.objects.filter(id_number_hash=fields["id_number_hash"]).first(),
+        person=Person.objects.filter(id_number_hash=fields["id_number_hash"] or "-").first(),
         duplicate_of=first, status=ReportStatus.DUPLICATE if first else ReportStatus.NEW,
     )  # fmt: skip
     _propose(report, decision, actor)
