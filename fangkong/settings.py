@@ -209,6 +209,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FANGKONG_MAX_UPLOAD_BYTES = env_int("FANGKONG_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 FANGKONG_MAX_IMPORT_ROWS = env_int("FANGKONG_MAX_IMPORT_ROWS", 200_000)
 
+# The file channel's default log of outgoing messages (the demo's "sent" messages).
+FANGKONG_NOTIFY_FILE = Path(os.environ.get("FANGKONG_NOTIFY_FILE", DATA_DIR / "notify.log"))
+
 NINJA_PAGINATION_PER_PAGE = 50
 
 LOGGING = {

@@ -143,6 +143,7 @@ def pushed_import(
     created = PushedRow.objects.bulk_create(objs, batch_size=1000)
     _dispatch(pushed, [r for r in created if r.person_id is not None], actor)
     _tell_villages(pushed, [r for r in created if r.person_id is None])
+    _tell_groups(pushed, len(created), result)
     audit_record(action=AuditAction.IMPORT, actor=actor, object_repr=f"pushed list: {filename}",
                  obj=pushed, jurisdiction_path=node.path,
                  detail={"rows": len(created), "matched": result.matched,
@@ -198,6 +199,26 @@ def _tell_villages(pushed: PushedList, rows: Sequence[PushedRow]) -> None:
                 url=f"/screening/lists/{pushed.pk}/?locate=1",
                 key=f"pushed:{pushed.pk}:{node_id}",
             )  # fmt: skip
+
+
+def _tell_groups(pushed: PushedList, rows: int, result: PushedImport) -> None:
+    """The command post's group robots hear that a list arrived."""
+    from fangkong.notify.services import deliver, routes
+
+    channels = routes("pushed_list", pushed.jurisdiction.path)
+    if not channels:
+        return
+    with override("zh-hans"):
+        deliver(
+            channels=channels,
+            title=_("New list from %(source)s: %(name)s") % {"source": pushed.source,
+                                                             "name": pushed.name},
+            body=_("%(rows)d people; %(m)d sent to the grids, %(u)d to locate; feedback due "
+                   "%(deadline)s.") % {
+                "rows": rows, "m": result.matched, "u": result.to_confirm + result.unmatched,
+                "deadline": timezone.localtime(pushed.deadline).strftime("%m-%d %H:%M")},
+            event="pushed_list", key=f"pushed:{pushed.pk}",
+        )  # fmt: skip
 
 
 @transaction.atomic

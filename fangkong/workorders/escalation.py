@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -77,8 +78,34 @@ def _escalate_level(rule: EscalationRule, cutoff: datetime, now: datetime) -> in
                 url="/orders/?overdue=1",
                 key=f"wo-escalation:{rule.level}:{stamp}",
             )
+    _tell_groups(rule, orders, stamp)
     WorkOrder.objects.filter(pk__in=[o.pk for o in orders]).update(escalation_level=rule.level)
     return len(orders)
+
+
+def _tell_groups(rule: EscalationRule, orders: list[WorkOrder], stamp: str) -> None:
+    """One summary per group robot (or log channel) that takes escalations for the
+    orders' nodes."""
+    from fangkong.notify.services import deliver, routes
+
+    by_channel: dict[int, tuple[Any, list[WorkOrder]]] = {}
+    cache: dict[str, list[Any]] = {}
+    for order in orders:
+        path = order.jurisdiction.path
+        if path not in cache:
+            cache[path] = routes("escalation", path)
+        for channel in cache[path]:
+            by_channel.setdefault(channel.pk, (channel, []))[1].append(order)
+    with override("zh-hans"):
+        for channel, items in by_channel.values():
+            lines = [f"{o.jurisdiction.name} #{o.pk} {o.subject_label}" for o in items[:_LISTED]]
+            if len(items) > _LISTED:
+                lines.append(_("… and %(n)d more") % {"n": len(items) - _LISTED})
+            deliver(channels=[channel],
+                    title=_("%(n)d work orders overdue (level %(level)d reminder)")
+                    % {"n": len(items), "level": rule.level},
+                    body="\n".join(lines), event="escalation",
+                    key=f"wo-escalation:{rule.level}:{stamp}")  # fmt: skip
 
 
 @transaction.atomic
