@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "fangkong.notify",
     "fangkong.policy",
     "fangkong.screening",
+    "fangkong.reports",
 ]
 
 # Background jobs: django-tasks with its database backend (no broker for a town); the

@@ -1,0 +1,16 @@
+from datetime import timedelta
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "fangkong.reports"
+    verbose_name = _("Daily reports and bulletins")
+
+    def ready(self) -> None:
+        from fangkong.core.schedule import Periodic, register
+
+        # Deadlines differ by town; every five minutes catches each one soon after.
+        register(Periodic("reports.flag_missing", "fangkong.reports.tasks.flag_missing_task",
+                          every=timedelta(minutes=5)))  # fmt: skip

@@ -1,0 +1,135 @@
+"""The numbers a daily report takes from fangkong's own data, by village, each in one
+grouped query for all villages at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.org.models import Jurisdiction
+
+Counts = dict[int, int]  # village id -> number
+
+
+def _bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    return start, start + timedelta(days=1)
+
+
+def _by_village(villages: Sequence[Jurisdiction], rows: Iterable[tuple[str, int | None]]) -> Counts:
+    """Roll (node path, n) rows up to the villages whose subtree holds them."""
+    paths = {v.path: v.pk for v in villages}
+    out: Counts = defaultdict(int)
+    for path, n in rows:
+        for prefix, pk in paths.items():
+            if path.startswith(prefix):
+                out[pk] += int(n or 0)
+                break
+    return dict(out)
+
+
+def _grouped(qs: QuerySet, path: str, total: str = "") -> list[tuple[str, int | None]]:  # type: ignore[type-arg]
+    agg = Sum(total) if total else Count("pk")
+    return list(qs.values_list(path).annotate(n=agg).order_by())
+
+
+def _within(villages: Sequence[Jurisdiction], field: str) -> Q:
+    q = Q(pk__in=[])
+    for v in villages:
+        q |= Q(**{f"{field}__startswith": v.path})
+    return q
+
+
+def returnees_new(villages: Sequence[Jurisdiction], day: date) -> Counts:
+    from fangkong.screening.models import ReturneeReport
+
+    start, end = _bounds(day)
+    qs = ReturneeReport.objects.filter(_within(villages, "jurisdiction__path"),
+                                       created_at__gte=start, created_at__lt=end)  # fmt: skip
+    return _by_village(villages, _grouped(qs, "jurisdiction__path"))
+
+
+def _measures(place: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
+    def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
+        from fangkong.screening.models import MeasureStatus, PersonMeasure
+
+        start, end = _bounds(day)
+        qs = PersonMeasure.objects.filter(
+            _within(villages, "jurisdiction__path"), status=MeasureStatus.VERIFIED, place=place,
+            decided_at__gte=start, decided_at__lt=end,
+        )  # fmt: skip
+        return _by_village(villages, _grouped(qs, "jurisdiction__path"))
+
+    return metric
+
+
+def pushed_done(villages: Sequence[Jurisdiction], day: date) -> Counts:
+    from fangkong.screening.models import PushedRow
+
+    start, end = _bounds(day)
+    qs = PushedRow.objects.filter(_within(villages, "jurisdiction__path"),
+                                  verified_at__gte=start, verified_at__lt=end)  # fmt: skip
+    return _by_village(villages, _grouped(qs, "jurisdiction__path"))
+
+
+def pushed_pending(villages: Sequence[Jurisdiction], day: date) -> Counts:
+    from fangkong.screening.models import PushedRow
+
+    qs = PushedRow.objects.filter(_within(villages, "jurisdiction__path"), outcome="")
+    return _by_village(villages, _grouped(qs, "jurisdiction__path"))
+
+
+def sweep_visited(villages: Sequence[Jurisdiction], day: date) -> Counts:
+    from fangkong.screening.models import SweepVisit
+
+    start, end = _bounds(day)
+    qs = SweepVisit.objects.filter(_within(villages, "jurisdiction__path"), outcome="visited",
+                                   visited_at__gte=start, visited_at__lt=end)  # fmt: skip
+    return _by_village(villages, _grouped(qs, "jurisdiction__path"))
+
+
+def orders_done(villages: Sequence[Jurisdiction], day: date) -> Counts:
+    from fangkong.workorders.models import WorkOrderTally
+
+    qs = WorkOrderTally.objects.filter(_within(villages, "jurisdiction__path"), day=day)
+    return _by_village(villages, _grouped(qs, "jurisdiction__path", "done"))
+
+
+def orders_overdue(villages: Sequence[Jurisdiction], day: date) -> Counts:
+    """Open orders due before the report's day (still open now)."""
+    from fangkong.workorders.models import WorkOrderTally
+
+    qs = WorkOrderTally.objects.filter(_within(villages, "jurisdiction__path"), day__lt=day,
+                                       open__gt=0)  # fmt: skip
+    return _by_village(villages, _grouped(qs, "jurisdiction__path", "open"))
+
+
+METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date], Counts]]] = {
+    "returnees_new": (_("Returnees reported"), returnees_new),
+    "central": (_("Sent to centralised isolation"), _measures("central")),
+    "home_isolation": (_("Put under home isolation"), _measures("home_isolation")),
+    "home_monitoring": (_("Put under home health monitoring"), _measures("home_monitoring")),
+    "pushed_done": (_("Pushed-list people verified"), pushed_done),
+    "pushed_pending": (_("Pushed-list people pending"), pushed_pending),
+    "sweep_visited": (_("Households visited in sweeps"), sweep_visited),
+    "orders_done": (_("Work orders done"), orders_done),
+    "orders_overdue": (_("Work orders overdue"), orders_overdue),
+}
+
+
+def compute(
+    keys: Iterable[str], villages: Sequence[Jurisdiction], day: date
+) -> dict[int, dict[str, int]]:
+    """{village id: {metric key: n}} for the metrics named, zero where nothing counted."""
+    out: dict[int, dict[str, int]] = {v.pk: {} for v in villages}
+    for key in keys:
+        counts = METRICS[key][1](villages, day)
+        for v in villages:
+            out[v.pk][key] = counts.get(v.pk, 0)
+    return out

@@ -1,0 +1,81 @@
+"""Daily reports (疫防日报) by village and the town's bulletin (日通报).
+
+Most numbers are computed from what fangkong already holds (metrics.py); the fields a
+village types in (propaganda actions, problems, needs) are rows of `ReportField`, so a
+town adds one without code. A report is due by the deadline (17:00 by default); a late
+or missing village is flagged when the deadline passes.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.org.models import Jurisdiction
+from fangkong.org.scoping import ScopedQuerySet
+
+
+class FieldKind(models.TextChoices):
+    COMPUTED = "computed", _("Computed by fangkong")
+    NUMBER = "number", _("Number typed by the village")
+    TEXT = "text", _("Text typed by the village")
+
+
+class ReportField(models.Model):
+    key = models.SlugField(_("key"), max_length=40, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=FieldKind.choices)
+    metric = models.CharField(_("computed from"), max_length=40, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ReportConfig(models.Model):
+    """The town's deadline (one row per node that sets one; the nearest above wins)."""
+
+    jurisdiction = models.OneToOneField(Jurisdiction, on_delete=models.CASCADE, related_name="+")
+    deadline = models.TimeField(_("deadline"), default=time(17, 0))
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction_id} {self.deadline}"
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("Not submitted")
+    SUBMITTED = "submitted", _("Submitted")
+    MISSING = "missing", _("Missing at the deadline")
+
+
+class DailyReport(models.Model):
+    village = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    status = models.CharField(_("status"), max_length=10, choices=ReportStatus.choices,
+                              default=ReportStatus.DRAFT)  # fmt: skip
+    # {field key: value}: computed numbers as confirmed by the village, and what it typed.
+    values = models.JSONField(default=dict)
+    late = models.BooleanField(_("late"), default=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    scope_path = "village__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["day", "village_id"]
+        constraints = [models.UniqueConstraint(fields=["village", "day"], name="daily_report_once")]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.day} {self.status}"
