@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from bench.common import Rollback as _Rollback
 from bench.matching import BENCH_TOWN, Resident, build_registry, make_records
@@ -32,12 +33,12 @@ from bench.matching import BENCH_TOWN, Resident, build_registry, make_records
 HEADERS = ["序号", "姓名", "身份证号码", "联系电话", "现住址", "出生日期", "推送原因"]
 
 
-def _grid_workers(town: object) -> int:
+def _grid_workers(town: Any) -> int:
     from fangkong.org.models import Jurisdiction, Level, Responsibility
     from fangkong.org.roles import Role
     from fangkong.org.services import membership_grant, staff_create
 
-    grids = Jurisdiction.objects.within(town.path).filter(level=Level.GRID)  # type: ignore[attr-defined]
+    grids = Jurisdiction.objects.within(town.path).filter(level=Level.GRID)
     for i, grid in enumerate(grids, 1):
         user = staff_create(username=f"bench_push_gw{i:04d}", name=f"网格员{i}",
                             kind="grid_worker", jurisdiction=grid).user  # fmt: skip

@@ -526,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.reps < 2 or args.dispatch_reps < 2:
         parser.error("--reps and --dispatch-reps need at least 2 (for the p95)")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
-    drop: Callable[[], None] = lambda: None  # noqa: E731
+    drop: Callable[[], None] | None = None
     if args.committed:
         url = os.environ.get("DATABASE_URL", "")
         if not url.startswith("postgres"):
@@ -543,7 +543,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         run(args.orders, args.reps, args.seed, args.dispatch, args.dispatch_reps, args.history,
             args.explain, args.show_queries, args.committed)  # fmt: skip
     finally:
-        drop()
+        if drop is not None:
+            drop()
 
 
 if __name__ == "__main__":

@@ -40,3 +40,18 @@ def mask_name(value: str | None) -> str:
     if len(value) == 2:
         return value[0] + MASK
     return value[0] + MASK * (len(value) - 2) + value[-1]
+
+
+class MaskedIdentity:
+    """For models holding a person's `id_number` and `phone`: their masked forms."""
+
+    id_number: str
+    phone: str
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)

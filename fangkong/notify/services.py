@@ -58,13 +58,16 @@ def render(template: MessageTemplate, variables: Mapping[str, object]) -> tuple[
         raise TemplateError(str(e)) from None
 
 
-def routes(event: str, path: str) -> list[Channel]:
+def routes(event: str, path: str, channels: Iterable[Channel] | None = None) -> list[Channel]:
     """Group robots (and console/file logs) that take `event` for the node at `path`:
-    those of the node or an ancestor, or of no node at all."""
+    those of the node or an ancestor, or of no node at all. Pass `channels` (enabled,
+    with their jurisdiction) when routing many paths at once."""
+    if channels is None:
+        channels = Channel.objects.filter(enabled=True).select_related("jurisdiction")
     found = []
-    for channel in Channel.objects.filter(enabled=True).exclude(kind=ChannelKind.SMS).select_related(
-        "jurisdiction"
-    ):  # fmt: skip
+    for channel in channels:
+        if channel.kind == ChannelKind.SMS or not channel.enabled:
+            continue
         if event not in channel.events:
             continue
         if channel.jurisdiction is None or path.startswith(channel.jurisdiction.path):

@@ -8,7 +8,7 @@ whose role grants the permission asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from fangkong.accounts.models import User
 
 _M = TypeVar("_M", bound=models.Model)
+_T = TypeVar("_T")
 
 # SQLite's LIKE cannot use an index; a half-open range on a BINARY-collated column can.
 # PostgreSQL gets a varchar_pattern_ops index for LIKE 'prefix%' (Django adds it to
@@ -135,12 +136,24 @@ def _any(conditions: Iterable[Q]) -> Q:
     return combined
 
 
+def ancestor_paths(path: str) -> list[str]:
+    """The paths from the root down to `path` itself: "/a/b/" -> ["/a/", "/a/b/"]."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def nearest_in(path: str, paths: Mapping[str, _T]) -> _T | None:
+    """The value of the deepest of `paths` at or above `path` (a row's village, say)."""
+    for candidate in reversed(ancestor_paths(path)):
+        if candidate in paths:
+            return paths[candidate]
+    return None
+
+
 def at_or_above_q(user: User | AnonymousUser, perm: Perm | None, field: str) -> Q:
     """Rows at a node in the user's scope or at one of its ancestors: what was sent to
     the whole town (a pushed list, a sweep) concerns each village and grid in it."""
     q = Q(pk__in=[])
     for root in scope_paths(user, perm):
-        parts = root.strip("/").split("/")
-        above = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-        q |= subtree_q(field, root) | Q(**{f"{field}__in": above})
+        q |= subtree_q(field, root) | Q(**{f"{field}__in": ancestor_paths(root)})
     return q

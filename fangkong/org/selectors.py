@@ -27,6 +27,13 @@ def scope_roots(user: Any) -> list[Jurisdiction]:
     return list(Jurisdiction.objects.filter(path__in=paths).annotate(child_count=Count("children")))
 
 
+def top_node(user: Any, perm: Perm) -> Jurisdiction | None:
+    """The highest node where the user holds `perm`: where what they organise for their
+    whole area (a received list, a sweep, a local rule edition) belongs."""
+    paths = scope_paths(user, perm)
+    return Jurisdiction.objects.filter(path=min(paths, key=len)).first() if paths else None
+
+
 def children_of(node: Jurisdiction) -> list[Jurisdiction]:
     return list(
         node.children.annotate(

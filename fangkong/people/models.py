@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from fangkong.core.fields import EncryptedTextField
-from fangkong.core.masking import mask_id_number, mask_name, mask_phone
+from fangkong.core.masking import MaskedIdentity, mask_name, mask_phone
 from fangkong.org.models import Jurisdiction
 from fangkong.org.scoping import ScopedQuerySet
 
@@ -102,7 +102,7 @@ class PersonStatus(models.TextChoices):
     DECEASED = "deceased", _("Deceased")
 
 
-class Person(models.Model):
+class Person(MaskedIdentity, models.Model):
     # Denormalised from the household so scoping needs no extra join.
     jurisdiction = models.ForeignKey(
         Jurisdiction, on_delete=models.PROTECT, related_name="persons", verbose_name=_("grid")
@@ -163,14 +163,6 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return mask_name(self.name)
-
-    @property
-    def id_number_masked(self) -> str:
-        return mask_id_number(self.id_number)
-
-    @property
-    def phone_masked(self) -> str:
-        return mask_phone(self.phone)
 
 
 class Tag(models.TextChoices):

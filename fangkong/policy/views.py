@@ -26,9 +26,9 @@ from fangkong.core.models import Upload
 from fangkong.core.paging import CappedPaginator
 from fangkong.core.tabular import TableError, read_table
 from fangkong.org.access import public, requires, signed_in
-from fangkong.org.models import Jurisdiction
-from fangkong.org.roles import Perm, permissions_for
+from fangkong.org.roles import Perm
 from fangkong.org.scoping import grants_of, has_perm
+from fangkong.org.selectors import top_node
 from fangkong.policy import divisions, engine, services
 from fangkong.policy.forms import (
     AreaFilterForm,
@@ -164,13 +164,10 @@ def area_import(request: HttpRequest) -> HttpResponse:
 
 
 def _area_import_commit(request: HttpRequest, user: User) -> HttpResponse:
-    upload = (
-        Upload.objects.filter(
-            pk=request.POST.get("upload_id", "") or 0, owner=user, kind=UPLOAD_KIND
-        ).first()
-        if request.POST.get("upload_id", "").isdigit()
-        else None
-    )
+    upload_id = request.POST.get("upload_id", "")
+    upload = Upload.objects.filter(
+        pk=int(upload_id) if upload_id.isdigit() else 0, owner=user, kind=UPLOAD_KIND
+    ).first()
     if upload is None:
         raise Http404
     table = read_table(bytes(upload.data), upload.filename, skip_title=True)
@@ -234,9 +231,7 @@ def edition_copy(request: HttpRequest, edition_id: int) -> HttpResponse:
         messages.error(request, " ".join(str(m) for errs in form.errors.values() for m in errs))
         return redirect("policy:editions")
     # The local edition is local to the top of the user's area.
-    grants = [g for g in grants_of(request.user) if Perm.RULES_MANAGE in permissions_for(g.role)]
-    top = min(grants, key=lambda g: len(g.path)) if grants else None
-    scope = Jurisdiction.objects.get(pk=top.jurisdiction_id) if top else None
+    scope = top_node(request.user, Perm.RULES_MANAGE)
     copy = services.edition_copy(actor=_user(request), source=source,
                                  name=form.cleaned_data["name"], scope=scope,
                                  effective_from=form.cleaned_data["effective_from"])  # fmt: skip

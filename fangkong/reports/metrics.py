@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.org.models import Jurisdiction
+from fangkong.org.scoping import nearest_in
 
 Counts = dict[int, int]  # village id -> number
 
@@ -27,14 +29,13 @@ def _by_village(villages: Sequence[Jurisdiction], rows: Iterable[tuple[str, int 
     paths = {v.path: v.pk for v in villages}
     out: Counts = defaultdict(int)
     for path, n in rows:
-        for prefix, pk in paths.items():
-            if path.startswith(prefix):
-                out[pk] += int(n or 0)
-                break
+        pk = nearest_in(path, paths)
+        if pk is not None:
+            out[pk] += int(n or 0)
     return dict(out)
 
 
-def _grouped(qs: QuerySet, path: str, total: str = "") -> list[tuple[str, int | None]]:  # type: ignore[type-arg]
+def _grouped(qs: QuerySet[Any], path: str, total: str = "") -> list[tuple[str, int | None]]:
     agg = Sum(total) if total else Count("pk")
     return list(qs.values_list(path).annotate(n=agg).order_by())
 

@@ -3,6 +3,7 @@ the deadline), and villages flagged missing when the deadline passes."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
@@ -16,21 +17,23 @@ from django.utils.translation import override
 from fangkong.accounts.models import User
 from fangkong.org.models import Jurisdiction, Level, Membership
 from fangkong.org.roles import Role
+from fangkong.org.scoping import ancestor_paths, nearest_in
 from fangkong.reports.metrics import compute
 from fangkong.reports.models import DailyReport, FieldKind, ReportConfig, ReportField, ReportStatus
 
 DEFAULT_DEADLINE = time(17, 0)
 
 
+def _deadlines_by_path(paths: Sequence[str] | None = None) -> dict[str, time]:
+    configs = ReportConfig.objects.select_related("jurisdiction")
+    if paths is not None:
+        configs = configs.filter(jurisdiction__path__in=paths)
+    return {c.jurisdiction.path: c.deadline for c in configs}
+
+
 def deadline_for(node: Jurisdiction) -> time:
     """The deadline set nearest above (or at) the node; 17:00 when none is."""
-    parts = node.path.strip("/").split("/")
-    above = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-    configs = ReportConfig.objects.filter(jurisdiction__path__in=above).select_related(
-        "jurisdiction"
-    )
-    best = max(configs, key=lambda c: len(c.jurisdiction.path), default=None)
-    return best.deadline if best else DEFAULT_DEADLINE
+    return nearest_in(node.path, _deadlines_by_path(ancestor_paths(node.path))) or DEFAULT_DEADLINE
 
 
 def deadline_at(node: Jurisdiction, day: date) -> datetime:
@@ -99,28 +102,47 @@ def report_submit(
 
 def flag_missing(now: datetime | None = None) -> int:
     """Villages past today's deadline without a report: marked missing, their cadres and
-    the command post's channels told once. Run every few minutes by the scheduler."""
+    the command post's channels told once. Run every few minutes by the scheduler, so
+    it reads the villages, deadlines, reports, cadres and channels once each."""
+    from fangkong.notify.models import Channel
     from fangkong.notify.services import deliver, notice_send, routes
 
     now = now or timezone.now()
     day = timezone.localdate(now)
-    flagged = 0
-    for village in Jurisdiction.objects.filter(level=Level.VILLAGE).order_by("path"):
-        if now < deadline_at(village, day):
-            continue
-        report = report_for(village, day)
-        if report.status != ReportStatus.DRAFT:
-            continue
-        DailyReport.objects.filter(pk=report.pk, status=ReportStatus.DRAFT).update(
-            status=ReportStatus.MISSING)  # fmt: skip
-        flagged += 1
-        cadres = Membership.objects.filter(jurisdiction=village, role=Role.VILLAGE_CADRE)
-        with override("zh-hans"):
+    configs = _deadlines_by_path()
+    deadlines = {v.pk: nearest_in(v.path, configs) or DEFAULT_DEADLINE
+                 for v in Jurisdiction.objects.filter(level=Level.VILLAGE)}  # fmt: skip
+    due = [pk for pk, at_time in deadlines.items()
+           if now >= timezone.make_aware(datetime.combine(day, at_time))]  # fmt: skip
+    answered = set(DailyReport.objects.filter(day=day, village_id__in=due)
+                   .exclude(status=ReportStatus.DRAFT).values_list("village_id", flat=True))  # fmt: skip
+    pending = [pk for pk in due if pk not in answered]
+    if not pending:
+        return 0
+    # Only drafts turn missing: a report submitted meanwhile stays submitted.
+    DailyReport.objects.bulk_create(
+        [DailyReport(village_id=pk, day=day, status=ReportStatus.MISSING) for pk in pending],
+        ignore_conflicts=True,
+    )  # fmt: skip
+    DailyReport.objects.filter(day=day, village_id__in=pending, status=ReportStatus.DRAFT).update(
+        status=ReportStatus.MISSING)  # fmt: skip
+    missing = list(Jurisdiction.objects.filter(
+        pk__in=DailyReport.objects.filter(day=day, village_id__in=pending,
+                                          status=ReportStatus.MISSING).values("village_id"))
+        .order_by("path"))  # fmt: skip
+    cadres: dict[int, list[int]] = defaultdict(list)
+    for node_id, user_id in Membership.objects.filter(
+        jurisdiction__in=missing, role=Role.VILLAGE_CADRE
+    ).values_list("jurisdiction_id", "user_id"):
+        cadres[node_id].append(user_id)
+    channels = list(Channel.objects.filter(enabled=True).select_related("jurisdiction"))
+    with override("zh-hans"):
+        for village in missing:
             title = _("%(village)s has not sent today's daily report") % {"village": village.name}
             body = _("The deadline was %(deadline)s. Send it now; it will be marked late.") % {
-                "deadline": deadline_for(village).strftime("%H:%M")}  # fmt: skip
-            notice_send(user_ids=cadres.values_list("user_id", flat=True), title=title,
-                        body=body, url="/reports/daily/", key=f"late-report:{day}")  # fmt: skip
-            deliver(channels=routes("late_report", village.path), title=title, body=body,
-                    event="late_report", key=f"late-report:{village.pk}:{day}")  # fmt: skip
-    return flagged
+                "deadline": deadlines[village.pk].strftime("%H:%M")}  # fmt: skip
+            notice_send(user_ids=cadres[village.pk], title=title, body=body,
+                        url="/reports/daily/", key=f"late-report:{day}")  # fmt: skip
+            deliver(channels=routes("late_report", village.path, channels), title=title,
+                    body=body, event="late_report", key=f"late-report:{village.pk}:{day}")  # fmt: skip
+    return len(missing)

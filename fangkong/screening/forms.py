@@ -27,7 +27,7 @@ _NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z·• .'-]{1,30}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f<>]")
 # How far back a report may go: a returnee reports on arrival, not a month later.
 MAX_DAYS_BACK = 30
-_PICKERS = (("province", "city", 2), ("city", "county", 4), ("county", "street", 6))
+_PICKERS = (("province", "city"), ("city", "county"), ("county", "street"))
 
 
 def _plain(value: str, label: Any) -> str:
@@ -72,7 +72,7 @@ class ReportForm(forms.Form):
         self.village, self.today = village, today
         blank = [("", "—")]
         self.fields["province"].choices = blank + divisions.children("")  # type: ignore[attr-defined]
-        for parent, child, _length in _PICKERS:
+        for parent, child in _PICKERS:
             chosen = str(self.data.get(parent, "")) if self.is_bound else ""
             self.fields[child].choices = blank + (divisions.children(chosen) if chosen else [])  # type: ignore[attr-defined]
         options = Jurisdiction.objects.filter(parent=village, level=Level.GRID).order_by("code")

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.fields import EncryptedTextField
-from fangkong.core.masking import mask_id_number, mask_name, mask_phone
+from fangkong.core.masking import MaskedIdentity, mask_name, mask_phone
 from fangkong.org.models import Jurisdiction
 from fangkong.org.scoping import ScopedQuerySet
 from fangkong.policy.models import Category, Place
@@ -46,7 +46,7 @@ class Vaccination(models.IntegerChoices):
     FOUR = 4, _("4 doses")
 
 
-class ReturneeReport(models.Model):
+class ReturneeReport(MaskedIdentity, models.Model):
     """Someone who arrived from elsewhere: reported by themselves on the public form, by a
     grid worker on their behalf, or found in a sweep.
 
@@ -112,14 +112,6 @@ class ReturneeReport(models.Model):
 
     def __str__(self) -> str:
         return mask_name(self.name)
-
-    @property
-    def id_number_masked(self) -> str:
-        return mask_id_number(self.id_number)
-
-    @property
-    def phone_masked(self) -> str:
-        return mask_phone(self.phone)
 
     # What a work order about this report shows and calls (see workorders.selectors).
     def order_card(self) -> tuple[str, list[str], str, bool, str]:

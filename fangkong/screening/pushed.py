@@ -29,6 +29,7 @@ from fangkong.core.identity import normalise_id_number
 from fangkong.core.tabular import Table, map_headers
 from fangkong.org.models import Jurisdiction, Level, Membership
 from fangkong.org.roles import Role
+from fangkong.org.scoping import nearest_in
 from fangkong.people.matching import OutsideRecord, best_match, explain, match_records
 from fangkong.people.models import Person
 from fangkong.screening.kinds import VERIFY_OUTCOMES
@@ -287,9 +288,8 @@ def progress(
     for path, has_outcome, has_person in rows.values_list(
         "jurisdiction__path", "outcome", "person_id"
     ):
-        key = next((p for p in villages if path.startswith(p)), pushed.jurisdiction.path)
-        node = villages.get(key, pushed.jurisdiction)
-        cell = out.setdefault(key, VillageProgress(node))
+        node = nearest_in(path, villages) or pushed.jurisdiction
+        cell = out.setdefault(node.path, VillageProgress(node))
         cell.total += 1
         cell.done += bool(has_outcome)
         cell.overdue += late and not has_outcome

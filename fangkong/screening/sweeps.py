@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from fangkong.accounts.models import User
 from fangkong.org.models import Jurisdiction, Level
-from fangkong.org.scoping import subtree_q
+from fangkong.org.scoping import ancestor_paths, nearest_in, subtree_q
 from fangkong.people.models import Household, Person
 from fangkong.policy import divisions
 from fangkong.screening.models import Mode, Source, Sweep, SweepVisit, VisitOutcome
@@ -212,12 +212,13 @@ def _report_arrivals(
             arrived = date.fromisoformat(str(given.get("arrived_on") or ""))
         except ValueError:
             arrived = timezone.localdate()
+        typed = str(given.get("arrived_from", ""))
+        code = _origin_code(typed)
         report_submit(ReportInput(
             name=person.name, id_number=person.id_number or "", phone=person.phone or (
                 head.phone if head else ""),
-            origin_code=_origin_code(str(given.get("arrived_from", ""))),
-            origin_place=str(given.get("arrived_from", ""))[:60] if not _origin_code(
-                str(given.get("arrived_from", ""))) else "",
+            # What names no single division stays as typed, for the verifying worker.
+            origin_code=code, origin_place="" if code else typed[:60],
             left_on=arrived, arrived_on=arrived, mode=Mode.OTHER,
             jurisdiction=visit.jurisdiction, address=visit.household.address[:120],
         ), source=Source.SWEEP, actor=actor)  # fmt: skip
@@ -245,27 +246,31 @@ class Coverage:
         return self.visited / self.households if self.households else 0.0
 
 
-def _ancestors(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
-def coverage(sweep: Sweep, visits: Any, by: int = Level.VILLAGE) -> tuple[list[Coverage], Coverage]:
-    """Coverage per node of level `by` (villages, or grids) and in total, from one
-    grouped query over the sweep's visit rows."""
+def coverage(
+    sweep: Sweep, visits: Any, levels: tuple[int, ...] = (Level.VILLAGE,)
+) -> tuple[dict[int, list[Coverage]], Coverage]:
+    """Coverage per node of each level asked for (villages, grids) and in total, from
+    one grouped query over the sweep's visit rows."""
+    levels = tuple(dict.fromkeys(levels))
     rows = list(
         visits.values("jurisdiction__path", "outcome")
         .annotate(n=Count("id"), registered=Sum("registered"), seen=Sum("persons_seen"))
         .order_by()
     )
     paths = {r["jurisdiction__path"] for r in rows}
-    nodes = {n.path: n for n in Jurisdiction.objects.filter(
-        path__in={a for p in paths for a in _ancestors(p)}, level=by)}  # fmt: skip
-    cells: dict[str, Coverage] = {}
+    above = Jurisdiction.objects.filter(
+        path__in={a for p in paths for a in ancestor_paths(p)}, level__in=levels)  # fmt: skip
+    nodes: dict[int, dict[str, Jurisdiction]] = {level: {} for level in levels}
+    for n in above:
+        nodes[n.level][n.path] = n
+    cells: dict[int, dict[str, Coverage]] = {level: {} for level in levels}
     total = Coverage(sweep.jurisdiction)
     for row in rows:
-        key = next((a for a in _ancestors(row["jurisdiction__path"]) if a in nodes), None)
-        targets = [total] + ([cells.setdefault(key, Coverage(nodes[key]))] if key else [])
+        targets = [total]
+        for level in levels:
+            node = nearest_in(row["jurisdiction__path"], nodes[level])
+            if node is not None:
+                targets.append(cells[level].setdefault(node.path, Coverage(node)))
         for cell in targets:
             cell.households += row["n"]
             cell.registered += row["registered"] or 0
@@ -273,4 +278,4 @@ def coverage(sweep: Sweep, visits: Any, by: int = Level.VILLAGE) -> tuple[list[C
             if row["outcome"] in (VisitOutcome.VISITED, VisitOutcome.NOBODY_HOME,
                                   VisitOutcome.REFUSED):  # fmt: skip
                 setattr(cell, row["outcome"], getattr(cell, row["outcome"]) + row["n"])
-    return [cells[k] for k in sorted(cells)], total
+    return {level: [c[k] for k in sorted(c)] for level, c in cells.items()}, total

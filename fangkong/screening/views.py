@@ -27,7 +27,7 @@ from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import get_visible_or_404, public, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.org.scoping import ancestor_paths, has_perm, scope_paths
 from fangkong.policy.engine import colour_of_record, colour_table
 from fangkong.policy.models import Category, Colour, Place
 from fangkong.screening import services
@@ -111,11 +111,6 @@ def public_status(request: HttpRequest) -> HttpResponse:
     return render(request, "screening/public_status.html", context)
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 @require_GET
 @requires(Perm.PEOPLE_VIEW)
 def poster(request: HttpRequest, code: str) -> HttpResponse:
@@ -129,7 +124,7 @@ def poster(request: HttpRequest, code: str) -> HttpResponse:
         villages = Jurisdiction.objects.within(node.path).filter(level=Level.VILLAGE)
         pages = [(v, "") for v in villages.order_by("code")]
     else:
-        above = Jurisdiction.objects.filter(path__in=_ancestor_paths(node.path))
+        above = Jurisdiction.objects.filter(path__in=ancestor_paths(node.path))
         village = above.get(level=Level.VILLAGE)
         grid = above.filter(level=Level.GRID).first()
         pages = [(village, grid.code if grid else "")]
@@ -155,7 +150,7 @@ def _destinations(user: User) -> tuple[Any, Any]:
         return Jurisdiction.objects.none(), Jurisdiction.objects.none()
     near = Q()
     for root in roots:
-        near |= Q(path__startswith=root) | Q(path__in=_ancestor_paths(root))
+        near |= Q(path__startswith=root) | Q(path__in=ancestor_paths(root))
     villages = Jurisdiction.objects.filter(near, level=Level.VILLAGE).order_by("code")
     grids = Jurisdiction.objects.visible_to(user, Perm.PEOPLE_EDIT).filter(level=Level.GRID)
     return villages, grids

@@ -26,7 +26,8 @@ from fangkong.core.tabular import Table, TableError, read_table
 from fangkong.org.access import get_visible_or_404, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import at_or_above_q, has_perm, scope_paths
+from fangkong.org.scoping import at_or_above_q, has_perm
+from fangkong.org.selectors import top_node
 from fangkong.people.models import Person
 from fangkong.screening import pushed as svc
 from fangkong.screening.forms import PushedListForm, RowResultForm
@@ -80,8 +81,9 @@ def list_new(request: HttpRequest) -> HttpResponse:
         return render(request, "screening/list_new.html", context)
     if not form.is_valid():
         return render(request, "screening/list_new.html", context, status=400)
-    roots = scope_paths(user, Perm.PEOPLE_IMPORT)
-    node = Jurisdiction.objects.get(path=roots[0])
+    node = top_node(user, Perm.PEOPLE_IMPORT)
+    if node is None:
+        raise Http404
     upload = form.cleaned_data["file"]
     data = upload.read()
     try:

@@ -19,7 +19,8 @@ from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import assignee_or, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import at_or_above_q, has_perm, scope_paths
+from fangkong.org.scoping import at_or_above_q, has_perm
+from fangkong.org.selectors import top_node
 from fangkong.people.models import Person
 from fangkong.screening import sweeps as svc
 from fangkong.screening.forms import SweepForm
@@ -59,7 +60,9 @@ def sweep_new(request: HttpRequest) -> HttpResponse:
         "starts_on": timezone.localdate(), "ends_on": timezone.localdate()})  # fmt: skip
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        organiser = Jurisdiction.objects.get(path=scope_paths(user, Perm.ORDERS_DISPATCH)[0])
+        organiser = top_node(user, Perm.ORDERS_DISPATCH)
+        if organiser is None:
+            raise Http404
         try:
             sweep = svc.sweep_create(actor=user, organiser=organiser, name=d["name"],
                                      scope=form.scope_nodes(), starts_on=d["starts_on"],
@@ -86,8 +89,9 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     visits = SweepVisit.objects.visible_to(user, Perm.ORDERS_VIEW).filter(sweep=sweep)
     covers_village = Jurisdiction.objects.visible_to(user, Perm.ORDERS_VIEW).filter(
         level=Level.VILLAGE).exists()  # fmt: skip
-    rows, total = svc.coverage(sweep, visits, Level.VILLAGE if covers_village else Level.GRID)
-    grid_rows, _total = svc.coverage(sweep, visits, Level.GRID)
+    top = Level.VILLAGE if covers_village else Level.GRID
+    by_level, total = svc.coverage(sweep, visits, (top, Level.GRID))
+    rows, grid_rows = by_level[top], by_level[Level.GRID]
     show = request.GET.get("show", "not_reached")
     wanted = VisitOutcome.NOBODY_HOME if show == "revisit" else VisitOutcome.NOT_REACHED
     waiting = visits.filter(outcome=wanted).select_related("household", "jurisdiction", "order")

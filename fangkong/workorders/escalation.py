@@ -8,9 +8,9 @@ records how far it has climbed, in the same transaction as the notices.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +20,7 @@ from django.utils.translation import override
 
 from fangkong.accounts.models import User
 from fangkong.org.models import Membership
+from fangkong.org.scoping import ancestor_paths
 from fangkong.workorders.models import OPEN_STATUSES, EscalationRule, WorkOrder
 
 # A listed order in a notice shows at most this many; the link opens the rest.
@@ -66,18 +67,10 @@ def _escalate_level(rule: EscalationRule, cutoff: datetime, now: datetime) -> in
     stamp = now.strftime("%Y%m%d%H%M")
     with override("zh-hans"):
         for user_id, items in by_user.items():
-            lines = [f"#{o.pk} {o.subject_label} ({_('due')} "
-                     f"{timezone.localtime(o.due_at):%m-%d %H:%M})" for o in items[:_LISTED]]  # fmt: skip
-            if len(items) > _LISTED:
-                lines.append(_("… and %(n)d more") % {"n": len(items) - _LISTED})
-            notice_send(
-                user_ids=[user_id],
-                title=_("%(n)d work orders overdue (level %(level)d reminder)")
-                % {"n": len(items), "level": rule.level},
-                body="\n".join(lines),
-                url="/orders/?overdue=1",
-                key=f"wo-escalation:{rule.level}:{stamp}",
-            )
+            title, body = _summary(rule, items, lambda o: (
+                f"#{o.pk} {o.subject_label} ({_('due')} {timezone.localtime(o.due_at):%m-%d %H:%M})"))  # fmt: skip
+            notice_send(user_ids=[user_id], title=title, body=body, url="/orders/?overdue=1",
+                        key=f"wo-escalation:{rule.level}:{stamp}")  # fmt: skip
     _tell_groups(rule, orders, stamp)
     WorkOrder.objects.filter(pk__in=[o.pk for o in orders]).update(escalation_level=rule.level)
     return len(orders)
@@ -86,26 +79,36 @@ def _escalate_level(rule: EscalationRule, cutoff: datetime, now: datetime) -> in
 def _tell_groups(rule: EscalationRule, orders: list[WorkOrder], stamp: str) -> None:
     """One summary per group robot (or log channel) that takes escalations for the
     orders' nodes."""
+    from fangkong.notify.models import Channel
     from fangkong.notify.services import deliver, routes
 
-    by_channel: dict[int, tuple[Any, list[WorkOrder]]] = {}
-    cache: dict[str, list[Any]] = {}
+    channels = list(Channel.objects.filter(enabled=True).select_related("jurisdiction"))
+    by_channel: dict[int, tuple[Channel, list[WorkOrder]]] = {}
+    cache: dict[str, list[Channel]] = {}
     for order in orders:
         path = order.jurisdiction.path
         if path not in cache:
-            cache[path] = routes("escalation", path)
+            cache[path] = routes("escalation", path, channels)
         for channel in cache[path]:
             by_channel.setdefault(channel.pk, (channel, []))[1].append(order)
     with override("zh-hans"):
         for channel, items in by_channel.values():
-            lines = [f"{o.jurisdiction.name} #{o.pk} {o.subject_label}" for o in items[:_LISTED]]
-            if len(items) > _LISTED:
-                lines.append(_("… and %(n)d more") % {"n": len(items) - _LISTED})
-            deliver(channels=[channel],
-                    title=_("%(n)d work orders overdue (level %(level)d reminder)")
-                    % {"n": len(items), "level": rule.level},
-                    body="\n".join(lines), event="escalation",
+            title, body = _summary(rule, items,
+                                   lambda o: f"{o.jurisdiction.name} #{o.pk} {o.subject_label}")  # fmt: skip
+            deliver(channels=[channel], title=title, body=body, event="escalation",
                     key=f"wo-escalation:{rule.level}:{stamp}")  # fmt: skip
+
+
+def _summary(
+    rule: EscalationRule, items: list[WorkOrder], line: Callable[[WorkOrder], str]
+) -> tuple[str, str]:
+    """The title and the first _LISTED lines of an escalation summary."""
+    lines = [line(o) for o in items[:_LISTED]]
+    if len(items) > _LISTED:
+        lines.append(_("… and %(n)d more") % {"n": len(items) - _LISTED})
+    title = _("%(n)d work orders overdue (level %(level)d reminder)") % {
+        "n": len(items), "level": rule.level}  # fmt: skip
+    return title, "\n".join(lines)
 
 
 @transaction.atomic
@@ -128,8 +131,4 @@ def rules_replace(*, actor: User, rows: list[tuple[Decimal, str]]) -> list[Escal
 
 def _ancestor_q(paths: set[str]) -> Q:
     """Memberships at any ancestor (or the node itself) of these paths."""
-    ancestors: set[str] = set()
-    for path in paths:
-        parts = path.strip("/").split("/")
-        ancestors.update("/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts)))
-    return Q(jurisdiction__path__in=ancestors)
+    return Q(jurisdiction__path__in={a for path in paths for a in ancestor_paths(path)})

@@ -16,7 +16,7 @@ from django.utils import timezone
 from fangkong.accounts.models import User
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm, subtree_q
+from fangkong.org.scoping import has_perm, nearest_in, subtree_q
 from fangkong.workorders.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -192,7 +192,9 @@ def board(node: Jurisdiction, now: datetime, kind: str = "") -> Board:
     for row in grouped:
         if row["jurisdiction_id"] not in paths:
             continue
-        key = (_row_of(paths[row["jurisdiction_id"]], prefix, level), row["kind"])
+        path = paths[row["jurisdiction_id"]]
+        row_node = nearest_in(path, prefix)
+        key = (row_node.path if row_node is not None else path, row["kind"])
         cell = counts[key]
         cell["done"] += row["done"] or 0
         late = (row["late"] or 0) + late_today.get((row["jurisdiction_id"], row["kind"]), 0)
@@ -254,15 +256,6 @@ def _late_today(in_subtree: Q, now: datetime, kind: str) -> dict[tuple[int, str]
         # fetch every row from the table.
         for r in qs.values("jurisdiction_id", "kind").annotate(n=Count("*")).order_by()
     }
-
-
-def _row_of(path: str, prefix: dict[str, Any], level: int) -> str:
-    parts = path.strip("/").split("/")
-    for i in range(len(parts), 0, -1):
-        candidate = "/" + "/".join(parts[:i]) + "/"
-        if candidate in prefix:
-            return candidate
-    return path
 
 
 def staff_user_for(actor: User, text: str) -> User | None:
