@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("fangkong.workorders.urls")),
     path("policy/", include("fangkong.policy.urls")),
     path("screening/", include("fangkong.screening.urls")),
+    path("reports/", include("fangkong.reports.urls")),
+    path("notify/", include("fangkong.notify.urls")),
     path("r/", include(("fangkong.screening.urls_public", "public"))),
     path("api/v1/", api.urls),
 ]

@@ -29,6 +29,14 @@ class Perm(StrEnum):
     ORDERS_DISPATCH = "orders.dispatch"  # create, reassign, verify and cancel orders
     # Town-wide rules kept as data: escalation delays, and the modules' rules to come.
     RULES_MANAGE = "rules.manage"
+    # Daily reports: read the reports, bulletins and the command dashboard of the subtree;
+    # submit a village's report (at the village or above).
+    REPORTS_VIEW = "reports.view"
+    REPORTS_SUBMIT = "reports.submit"
+    # Send a broadcast ("a letter to all villagers") to the subtree's staff and groups.
+    BROADCAST = "notify.broadcast"
+    # Outside channels (robots, the SMS gateway, their secrets), templates, delivery log.
+    NOTIFY_MANAGE = "notify.manage"
 
 
 class Role(models.TextChoices):
@@ -50,6 +58,7 @@ class Role(models.TextChoices):
 _FIELD = frozenset({Perm.ORG_VIEW})
 _REGISTRY = frozenset({Perm.PEOPLE_VIEW, Perm.PEOPLE_EDIT})
 _ORDERS = frozenset({Perm.ORDERS_VIEW, Perm.ORDERS_DISPATCH})
+_REPORTS = frozenset({Perm.REPORTS_VIEW, Perm.REPORTS_SUBMIT, Perm.BROADCAST})
 _CADRE = (
     frozenset(
         {Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.DATA_EXPORT, Perm.TEAM_MANAGE, Perm.PEOPLE_IMPORT}
@@ -71,8 +80,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         }
     )
     | _REGISTRY
-    | _ORDERS,
-    Role.VILLAGE_CADRE: _CADRE | {Perm.STAFF_MANAGE},
+    | _ORDERS
+    | _REPORTS,
+    Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW}) | _REGISTRY,
     Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW},
@@ -81,7 +91,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.CHECKPOINT_CREW: frozenset(),
     Role.SAMPLER: frozenset(),
     Role.LAB: frozenset(),
-    Role.SUPERVISOR: frozenset({Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW}),
+    Role.SUPERVISOR: frozenset(
+        {Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.REPORTS_VIEW}
+    ),
     # Auditors read the audit trail; they neither change data nor unmask it.
     Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),
     Role.SYSTEM_ADMIN: frozenset(Perm),
