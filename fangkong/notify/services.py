@@ -3,14 +3,24 @@ deliveries and sent by the worker with retries, back-off and per-channel limits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from string import Template
+from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from fangkong.accounts.models import User
+from fangkong.audit.models import AuditAction
+from fangkong.audit.services import audit_record
 from fangkong.core.crypto import blind_index
 from fangkong.notify.models import (
     Channel,
@@ -20,6 +30,9 @@ from fangkong.notify.models import (
     MessageTemplate,
     Notice,
 )
+from fangkong.org.models import Jurisdiction, Team
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm
 
 
 def notice_send(
@@ -147,3 +160,201 @@ def send_due(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
         sent_last_minute[channel.id] += 1
         done["sent"] += 1
     return done
+
+
+# Pages: channels, templates, retries and broadcasts --------------------------------------
+
+# The events a channel may take; SMS takes none of them (it is sent only when a
+# broadcast asks for it).
+EVENT_LABELS: dict[str, str | Promise] = {
+    "escalation": gettext_lazy("Overdue work orders (escalation)"),
+    "pushed_list": gettext_lazy("A new pushed list"),
+    "late_report": gettext_lazy("A late daily report"),
+    "broadcast": gettext_lazy("Broadcasts"),
+    "bulletin": gettext_lazy("The daily bulletin"),
+}
+TEST_EVENT = "test"
+# Audited as they were and are; the secret never, and the address (a webhook carries
+# its access token) only as "changed".
+_CHANNEL_AUDITED = ("key", "name", "kind", "sign_name", "per_minute", "enabled", "events")
+
+
+def _channel_state(channel: Channel) -> dict[str, Any]:
+    state = {f: getattr(channel, f) for f in _CHANNEL_AUDITED}
+    state["jurisdiction"] = channel.jurisdiction.code if channel.jurisdiction else ""
+    return state
+
+
+@transaction.atomic
+def channel_save(
+    *, actor: User, channel: Channel | None, data: Mapping[str, Any], secret: str | None
+) -> Channel:
+    """Create (`channel=None`) or change a channel from checked form data. `secret`:
+    None keeps the stored one, "" removes it, anything else replaces it."""
+    creating = channel is None
+    target = Channel() if channel is None else channel
+    before = {} if creating else _channel_state(target)
+    url_before = target.url
+    for field in (*_CHANNEL_AUDITED, "url", "jurisdiction"):
+        if field in data:
+            setattr(target, field, data[field])
+    secret_change = "kept"  # noqa: S105 - what happened to the secret, not a secret
+    if secret is not None and secret != target.secret:
+        secret_change = "set" if secret else "removed"
+        target.secret = secret
+    target.save()
+    after = _channel_state(target)
+    changed = sorted(k for k in after if before.get(k) != after[k]) if not creating else []
+    if url_before != target.url and not creating:
+        changed.append("url")
+    audit_record(
+        action=AuditAction.CREATE if creating else AuditAction.UPDATE, actor=actor, obj=target,
+        object_repr=f"channel: {target.key}", jurisdiction_path=_channel_path(target),
+        detail={"changed": changed, "before": {k: before[k] for k in changed if k in before},
+                "after": after if creating else {k: after[k] for k in changed if k in after},
+                "secret": secret_change},
+    )  # fmt: skip
+    return target
+
+
+def _channel_path(channel: Channel) -> str:
+    return channel.jurisdiction.path if channel.jurisdiction else ""
+
+
+@transaction.atomic
+def channel_test(*, actor: User, channel: Channel, phone: str = "") -> int:
+    """Queue one test message on the channel (to `phone` for SMS); returns the rows
+    queued. Each test has its own key, so pressing the button again sends again."""
+    from fangkong.core.masking import mask_phone
+
+    if channel.kind == ChannelKind.SMS and not phone:
+        raise ValidationError(_("Your staff profile has no phone to send the test SMS to."))
+    name = getattr(getattr(actor, "staff", None), "name", "") or actor.get_username()
+    rows = deliver(
+        channels=[channel], title=_("Test message from fangkong"),
+        body=_("Sent by %(name)s from the channel page to check that %(channel)s works.")
+        % {"name": name, "channel": channel.name},
+        event=TEST_EVENT, key=f"test:{uuid.uuid4()}",
+        phones={phone: mask_phone(phone)} if phone else None,
+    )  # fmt: skip
+    audit_record(action=AuditAction.CREATE, actor=actor, obj=channel,
+                 object_repr=f"test message: {channel.key}", jurisdiction_path=_channel_path(channel),
+                 detail={"queued": len(rows)})  # fmt: skip
+    return len(rows)
+
+
+def template_problems(text: str) -> list[str]:
+    """What is wrong with the $variables of a title or body (empty: nothing)."""
+    if Template(text).is_valid():
+        return []
+    return [_("A $ must start a variable name in Latin letters, digits or _ ($town or "
+              "${town}); write $$ for a dollar sign.")]  # fmt: skip
+
+
+def template_variables(template: MessageTemplate) -> list[str]:
+    """The variables of the title, then those of the body, each once."""
+    names: list[str] = []
+    for text in (template.title, template.body):
+        if Template(text).is_valid():
+            names += [n for n in Template(text).get_identifiers() if n not in names]
+    return names
+
+
+@transaction.atomic
+def template_save(
+    *, actor: User, template: MessageTemplate | None, data: Mapping[str, str]
+) -> MessageTemplate:
+    creating = template is None
+    target = MessageTemplate() if template is None else template
+    before = {f: getattr(target, f) for f in ("key", "name", "title", "body")}
+    for text in (data["title"], data["body"]):
+        if template_problems(text):
+            raise ValidationError(template_problems(text))
+    for field in ("key", "name", "title", "body"):
+        setattr(target, field, data[field])
+    target.save()
+    changed = [f for f in ("key", "name", "title", "body") if before[f] != getattr(target, f)]
+    audit_record(action=AuditAction.CREATE if creating else AuditAction.UPDATE, actor=actor,
+                 obj=target, object_repr=f"message template: {target.key}",
+                 detail={"changed": changed, "variables": template_variables(target)})  # fmt: skip
+    return target
+
+
+@transaction.atomic
+def delivery_retry(*, actor: User, delivery: Delivery, now: datetime | None = None) -> bool:
+    """Put a failed delivery back in the queue, due now, its attempts kept (so the log
+    still says how often it was tried). False when it had not failed."""
+    now = now or timezone.now()
+    changed = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, next_try_at=now)  # fmt: skip
+    if not changed:
+        return False
+    audit_record(action=AuditAction.UPDATE, actor=actor, obj=delivery,
+                 object_repr=f"delivery retry: {delivery.channel.key}",
+                 jurisdiction_path=_channel_path(delivery.channel),
+                 detail={"attempts": delivery.attempts, "last_error": delivery.last_error,
+                         "response_code": delivery.response_code})  # fmt: skip
+    transaction.on_commit(_kick)
+    return True
+
+
+@dataclass(frozen=True)
+class BroadcastResult:
+    inbox: int
+    sms: int
+    robots: int
+    # The same form was submitted before: nothing was sent this time.
+    repeated: bool = False
+    # SMS was asked for, but no enabled gateway serves the node.
+    no_sms_channel: bool = False
+
+
+@transaction.atomic
+def broadcast_send(
+    *, actor: User, node: Jurisdiction, title: str, body: str, roles: Sequence[str] = (),
+    team: Team | None = None, sms: bool = False, robots: bool = False, key: str,
+) -> BroadcastResult:  # fmt: skip
+    """Send a message to the staff under `node` (those holding `roles`, or the members
+    of `team`) in their inbox, and on request by SMS to their phones and to the node's
+    group robots. `key` (one per form) makes a repeated submit send nothing."""
+    from fangkong.core.masking import mask_phone
+    from fangkong.notify import selectors
+    from fangkong.org.models import StaffProfile
+
+    if not has_perm(actor, Perm.BROADCAST, node.path):
+        raise PermissionDenied
+    if team is not None and not team.jurisdiction.path.startswith(node.path):
+        raise ValidationError({"team": _("The team is not under the chosen node.")})
+    if not title.strip():
+        raise ValidationError({"title": _("A broadcast needs a title.")})
+    # A double submit comes from one user: holding their row makes the second request
+    # wait for the first to commit, and then find what it sent.
+    User.objects.select_for_update().filter(pk=actor.pk).first()
+    msg_key = f"broadcast:{key}"[:120]
+    user_ids = selectors.audience(node, list(roles), team)
+    gateway = selectors.sms_channel_for(node) if sms else None
+    groups = routes("broadcast", node.path) if robots else []
+    sent_before = Notice.objects.filter(user_id__in=user_ids, key=msg_key).exists() or (
+        Delivery.objects.filter(channel__in=[*groups, *([gateway] if gateway else [])])
+        .filter(Q(key=msg_key) | Q(key__startswith=msg_key + ":")).exists()
+    )  # fmt: skip
+    if sent_before:
+        return BroadcastResult(0, 0, 0, repeated=True)
+    inbox = notice_send(user_ids=user_ids, title=title, body=body, key=msg_key)
+    phones: dict[str, str] = {}
+    if gateway is not None:
+        for profile in StaffProfile.objects.filter(user_id__in=user_ids).only("phone"):
+            if profile.phone:
+                phones[profile.phone] = mask_phone(profile.phone)
+        deliver(channels=[gateway], title=title, body=body, event="broadcast", key=msg_key,
+                phones=phones)  # fmt: skip
+    if groups:
+        deliver(channels=groups, title=title, body=body, event="broadcast", key=msg_key)
+    result = BroadcastResult(inbox, len(phones), len(groups),
+                             no_sms_channel=sms and gateway is None)  # fmt: skip
+    audit_record(action=AuditAction.CREATE, actor=actor, object_repr=f"broadcast: {title}",
+                 jurisdiction_path=node.path,
+                 detail={"key": key, "roles": list(roles), "team": team.pk if team else None,
+                         "inbox": result.inbox, "sms": result.sms, "robots": result.robots,
+                         "channels": [c.key for c in ([gateway] if gateway else []) + groups]})  # fmt: skip
+    return result
