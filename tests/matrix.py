@@ -20,10 +20,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from fangkong.accounts.models import LoginThrottle
 from fangkong.core.models import Upload
-from fangkong.notify.models import Notice
+from fangkong.notify.models import Channel, Delivery, MessageTemplate, Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
 from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
+from fangkong.reports.models import Bulletin, DailyReport, ReportConfig, ReportField
 from fangkong.screening.models import PushedList, PushedRow, ReturneeReport, Sweep, SweepVisit
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.world import (
@@ -46,7 +47,8 @@ FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload,
                       WorkOrder, WorkOrderEvent, WorkOrderPhoto, Notice, RiskArea, RiskAreaChange,
                       Edition, Measure, ReturneeReport, PushedList, PushedRow, Sweep,
-                      SweepVisit)  # fmt: skip
+                      SweepVisit, Channel, MessageTemplate, Delivery, Bulletin, DailyReport,
+                      ReportConfig, ReportField)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,19 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
     if param == "sweep_id":
         # Like a pushed list: organised at the town, seen by everyone under it.
         return [(str(ensure_sweep(world).pk), None)]
+    if param == "village":
+        return [(world.nodes[key].code, key) for key in ("A", "B")]
+    if param == "bulletin_id":
+        from django.utils import timezone
+
+        from fangkong.reports.bulletin import bulletin_generate
+        from fangkong.reports.models import Bulletin
+
+        found = Bulletin.objects.filter(node=world.nodes["T"]).first()
+        bulletin = found or bulletin_generate(node=world.nodes["T"], day=timezone.localdate())
+        return [(str(bulletin.pk), "T")]
+    if param == "doc":
+        return [("docx", None), ("xlsx", None)]
     if param == "register_key":
         return [("elderly_alone", None), ("floating", None)]
     if param == "fmt":
@@ -209,9 +224,32 @@ def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
         )
         # An import job belongs to its owner; "T" stands for "the commander's own".
         return [(str(job.pk), "T")]
+    if param == "channel_id":
+        return [(str(_matrix_channel(world).pk), "T")]
+    if param == "template_id":
+        # Templates are the installation's wording, not any node's.
+        return [(str(MessageTemplate.objects.get(key="letter_to_villagers").pk), None)]
+    if param == "delivery_id":
+        from django.utils import timezone
+
+        delivery = Delivery.objects.get_or_create(
+            channel=_matrix_channel(world), key="matrix-delivery",
+            defaults={"title": "防控提醒", "body": "请按时报送", "event": "broadcast",
+                      "status": "failed", "attempts": 6, "last_error": "HTTP 500",
+                      "next_try_at": timezone.now()},
+        )[0]  # fmt: skip
+        return [(str(delivery.pk), "T")]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
+
+
+def _matrix_channel(world: World) -> Channel:
+    """A group robot of the town; its name is no world node's."""
+    return Channel.objects.get_or_create(key="matrix-robot", defaults={
+        "name": "指挥部群机器人", "kind": "dingtalk", "url": "http://127.0.0.1:9/x",
+        "jurisdiction": world.nodes["T"], "events": ["broadcast"],
+    })[0]  # fmt: skip
 
 
 def _cases(

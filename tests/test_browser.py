@@ -325,3 +325,61 @@ def test_a_returnee_reports_from_a_phone_and_the_grid_worker_gets_the_order(brow
     worker.goto(f"{base}/tasks/")
     assert "赵归来" in worker.inner_text("#fk-task-list")
     phone.close()
+
+
+def _wait_for(page, script: str, want: object, seconds: float = 20.0) -> None:
+    """Poll a page expression (the CSP forbids wait_for_function's eval)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if page.evaluate(script) == want:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{script} never became {want!r}: {page.evaluate(script)!r}")
+
+
+def test_the_command_dashboard_draws_and_refreshes_itself(browser, site):
+    from django.utils import timezone
+
+    from fangkong.reports import stats
+    from fangkong.screening.services import ReportInput, report_submit
+    from tests.world import ensure_reports
+
+    world, base = site
+    ensure_reports(world)  # a returnee each in A1 and B1 today
+    stats.refresh_now()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    sign_in(page, base, "wd_commander")
+    page.goto(f"{base}/reports/dashboard/?every=5")
+    tile = page.locator('.fk-tile[data-key="returnees_new"] .fk-tile-n')
+    expect(tile).to_have_text("2")
+    expect(page.locator("#fk-villages tbody tr")).to_have_count(2)
+    assert page.inner_text("#fk-report-counts").startswith("共 2 个村")
+    assert set(page.locator("#fk-villages tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.light)")) <= {"red", "amber", "green"}  # fmt: skip
+    # ECharts drew the 14-day trend on a canvas; the 7-day button redraws it.
+    expect(page.locator("#fk-trend-chart canvas")).to_have_count(1)
+    _wait_for(page, "document.body.dataset.chartDrawn", "1")
+    page.click('.fk-days[data-days="7"]')
+    _wait_for(page, "document.body.dataset.chartDays", "7")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-1920.png"), full_page=True)
+    # A new returnee, counted by the minute job: the screen shows it without a reload.
+    report_submit(ReportInput(
+        name="归乡丙", id_number="110101199003071030", phone="13900000019",
+        origin_code="310115005", left_on=timezone.localdate(), arrived_on=timezone.localdate(),
+        mode="train", vehicle="G1234", jurisdiction=world.nodes["A1"], address="四喜社区1幢",
+    ))  # fmt: skip
+    stats.refresh_now()
+    expect(tile).to_have_text("3", timeout=15_000)
+    # The swapped-in panel drew its chart again, still over the 7 days chosen.
+    _wait_for(page, "document.body.dataset.chartDays", "7")
+    assert int(page.evaluate("document.body.dataset.chartDrawn")) >= 2
+    expect(page.locator("#fk-trend-chart canvas")).to_have_count(1)
+    assert not errors, errors
+    context.close()

@@ -86,3 +86,10 @@ def test_demo_residents():
     assert PersonTag.objects.filter(tag="alone").exists()
     # Every household sits on a leaf: a micro-grid.
     assert not Household.objects.exclude(jurisdiction__level=Level.MICROGRID).exists()
+    # Two weeks of counts for the dashboard; the last two days' bulletins of town and county.
+    from fangkong.reports.models import Bulletin, DailyReport, VillageDay
+
+    assert VillageDay.objects.count() == 28 * 14
+    assert Bulletin.objects.filter(node__level=Level.TOWN).count() == 2
+    assert Bulletin.objects.filter(node__level=Level.COUNTY).count() == 2
+    assert DailyReport.objects.filter(status="submitted", late=True).exists()

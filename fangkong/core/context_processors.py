@@ -23,6 +23,10 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "people_import": has_perm(user, Perm.PEOPLE_IMPORT),
             "audit": has_perm(user, Perm.AUDIT_VIEW),
             "orders": has_perm(user, Perm.ORDERS_VIEW),
+            "reports": has_perm(user, Perm.REPORTS_VIEW),
+            "rules_manage": has_perm(user, Perm.RULES_MANAGE),
+            "broadcast": has_perm(user, Perm.BROADCAST),
+            "notify_manage": has_perm(user, Perm.NOTIFY_MANAGE),
             "tasks": user.is_authenticated,
         }
     }

@@ -14,3 +14,8 @@ class ReportsConfig(AppConfig):
         # Deadlines differ by town; every five minutes catches each one soon after.
         register(Periodic("reports.flag_missing", "fangkong.reports.tasks.flag_missing_task",
                           every=timedelta(minutes=5)))  # fmt: skip
+        register(Periodic("reports.refresh_stats", "fangkong.reports.tasks.refresh_stats_task",
+                          every=timedelta(minutes=1)))  # fmt: skip
+        # Each town's bulletin is made once its deadline has passed (and flags are set).
+        register(Periodic("reports.bulletins", "fangkong.reports.tasks.bulletins_task",
+                          every=timedelta(minutes=15)))  # fmt: skip

@@ -44,6 +44,8 @@ class ReportConfig(models.Model):
 
     jurisdiction = models.OneToOneField(Jurisdiction, on_delete=models.CASCADE, related_name="+")
     deadline = models.TimeField(_("deadline"), default=time(17, 0))
+    # The dashboard's traffic light turns red at this many overdue work orders.
+    red_overdue = models.PositiveIntegerField(_("red at overdue orders"), default=5)
 
     def __str__(self) -> str:
         return f"{self.jurisdiction_id} {self.deadline}"
@@ -79,3 +81,54 @@ class DailyReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.village_id} {self.day} {self.status}"
+
+
+class VillageDay(models.Model):
+    """A village's computed numbers for one day, refreshed by a job every minute: what the
+    dashboard reads, so a county's screen is a few indexed reads, never a recount. A past
+    day keeps its last refresh, so snapshot numbers (pending, overdue) stay as they were
+    that evening."""
+
+    village = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    values = models.JSONField(default=dict)
+    refreshed_at = models.DateTimeField()
+
+    scope_path = "village__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["village", "day"], name="village_day_once")]
+        indexes = [models.Index(fields=["day", "village"], name="village_day_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.day}"
+
+
+class Bulletin(models.Model):
+    """A town's (or a county's) daily bulletin, archived per day as the documents sent."""
+
+    node = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    highlights = models.TextField(_("highlights"), blank=True)
+    # The numbers the documents were made from (totals, rows, late and missing), so the
+    # page shows exactly what was sent.
+    summary = models.JSONField(default=dict)
+    docx = models.BinaryField()
+    xlsx = models.BinaryField()
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    version = models.PositiveIntegerField(default=1)
+
+    scope_path = "node__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "node__path"]
+        constraints = [models.UniqueConstraint(fields=["node", "day"], name="bulletin_once")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.day} v{self.version}"

@@ -146,3 +146,32 @@ def flag_missing(now: datetime | None = None) -> int:
             deliver(channels=routes("late_report", village.path, channels), title=title,
                     body=body, event="late_report", key=f"late-report:{village.pk}:{day}")  # fmt: skip
     return len(missing)
+
+
+@transaction.atomic
+def settings_save(
+    *, node: Jurisdiction, deadline: time, red_overdue: int, active: Sequence[ReportField],
+    new_label: str = "", new_kind: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """The area's deadline and red-light threshold; which fields are in use; a new typed
+    field. Returns what changed among the fields, for the audit record."""
+    ReportConfig.objects.update_or_create(
+        jurisdiction=node, defaults={"deadline": deadline, "red_overdue": red_overdue})  # fmt: skip
+    keep = {f.pk for f in active}
+    off = list(ReportField.objects.filter(active=True).exclude(pk__in=keep)
+               .values_list("key", flat=True))  # fmt: skip
+    on = list(ReportField.objects.filter(active=False, pk__in=keep).values_list("key", flat=True))
+    ReportField.objects.filter(key__in=off).update(active=False)
+    ReportField.objects.filter(key__in=on).update(active=True)
+    changed: dict[str, Any] = {"off": off, "on": on}
+    if new_label:
+        last = ReportField.objects.order_by("-position").first()
+        n = ReportField.objects.filter(key__startswith="custom_").count() + 1
+        while ReportField.objects.filter(key=f"custom_{n}").exists():
+            n += 1
+        field = ReportField.objects.create(
+            key=f"custom_{n}", label=new_label, kind=new_kind or FieldKind.NUMBER,
+            position=(last.position + 1) if last else 0,
+        )  # fmt: skip
+        changed["added"] = field.key
+    return changed

@@ -10,6 +10,7 @@ from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delet
 from fangkong.org.models import Jurisdiction
 from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
+from fangkong.reports.demo import build_demo_reports, delete_reports_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
 from fangkong.workorders.demo import build_demo_orders, delete_orders_under
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             return
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
+            delete_reports_under(f"/{COUNTY_CODE}/")
             delete_screening_under(f"/{COUNTY_CODE}/")
             delete_orders_under(f"/{COUNTY_CODE}/")
             delete_people_under(f"/{COUNTY_CODE}/")
@@ -63,13 +65,16 @@ class Command(BaseCommand):
         screening = (
             build_demo_screening(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         )
+        reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo town built in {time.perf_counter() - started:.1f} s: {result.nodes} "
                 f"jurisdiction nodes, {result.staff} staff, {result.teams} teams, "
                 f"{households} households, {residents} residents, {orders} work orders, "
                 f"{screening.get('returnees', 0)} returnee reports, "
-                f"{screening.get('visits', 0)} households in a door-knocking sweep."
+                f"{screening.get('visits', 0)} households in a door-knocking sweep, "
+                f"{reports.get('reports', 0)} daily reports and {reports.get('bulletins', 0)} "
+                "bulletins."
             )
         )
         self.print_logins()

@@ -1,0 +1,211 @@
+"""The daily bulletin (疫防日通报) of a town, or of a county one level up.
+
+`bulletin_summary` gathers the numbers once into a plain dict (what the documents, the
+page and the archive all show); `bulletin_generate` renders it as .docx and .xlsx and
+archives it per node and day; `generate_due` is the scheduled job.
+
+A village that confirmed its report is counted with the numbers it confirmed; one that
+did not is counted with fangkong's own numbers for the day, and named as late or
+missing, so the town's totals never silently drop a village.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from fangkong.accounts.models import User
+from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.scoping import nearest_in, subtree_q
+from fangkong.reports.models import Bulletin, DailyReport, FieldKind, ReportField, ReportStatus
+from fangkong.reports.services import DEFAULT_DEADLINE, _deadlines_by_path, computed_values, fields
+
+Summary = dict[str, Any]
+
+
+def _numeric(all_fields: Sequence[ReportField]) -> list[ReportField]:
+    return [f for f in all_fields if f.kind in (FieldKind.COMPUTED, FieldKind.NUMBER)]
+
+
+def village_values(
+    villages: Sequence[Jurisdiction], day: date
+) -> tuple[dict[int, dict[str, Any]], dict[int, DailyReport]]:
+    """Each village's numbers for the day (confirmed when submitted, else computed now)
+    and its report row, if any."""
+    reports = {r.village_id: r for r in DailyReport.objects.filter(village__in=villages, day=day)}
+    submitted = {pk for pk, r in reports.items() if r.status == ReportStatus.SUBMITTED}
+    live = computed_values([v for v in villages if v.pk not in submitted], day)
+    values = {pk: dict(reports[pk].values) if pk in submitted else live.get(pk, {})
+              for pk in (v.pk for v in villages)}  # fmt: skip
+    return values, reports
+
+
+def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None) -> Summary:
+    """The numbers of the bulletin of `node` (a town: a row per village; a county: a row
+    per town) for `day`."""
+    now = now or timezone.now()
+    all_fields = fields()
+    numeric = _numeric(all_fields)
+    texts = [f for f in all_fields if f.kind == FieldKind.TEXT]
+    villages = list(Jurisdiction.objects.filter(subtree_q("path", node.path), level=Level.VILLAGE)
+                    .select_related("parent").order_by("path"))  # fmt: skip
+    children = {c.path: c for c in Jurisdiction.objects.filter(parent=node).order_by("code")}
+    if node.level == Level.VILLAGE:
+        children = {node.path: node}
+    values, reports = village_values(villages, day)
+    configs = _deadlines_by_path()
+    per_row: dict[str, dict[str, Any]] = {
+        path: {"name": c.name, "code": c.code, "values": dict.fromkeys((f.key for f in numeric), 0),
+               "villages": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0,
+               "status": "", "submitted_at": ""}
+        for path, c in children.items()
+    }  # fmt: skip
+    totals = dict.fromkeys((f.key for f in numeric), 0)
+    named: dict[str, list[Any]] = defaultdict(list)
+    notes: list[list[str]] = []
+    for v in villages:
+        row_path = nearest_in(v.path, {p: p for p in per_row})
+        if row_path is None:
+            continue
+        row = per_row[row_path]
+        # In a county's bulletin a village is named with its town.
+        label = (
+            v.name if node.level >= Level.TOWN else f"{v.parent.name if v.parent else ''}{v.name}"
+        )
+        report = reports.get(v.pk)
+        deadline = nearest_in(v.path, configs) or DEFAULT_DEADLINE
+        due = timezone.make_aware(datetime.combine(day, deadline))
+        if report is not None and report.status == ReportStatus.SUBMITTED:
+            at = (
+                timezone.localtime(report.submitted_at).strftime("%H:%M")
+                if report.submitted_at
+                else ""
+            )
+            status = "late" if report.late else "on_time"
+            if report.late:
+                named["late"].append([label, at])
+            for f in texts:
+                if str(report.values.get(f.key, "")).strip():
+                    notes.append([label, f.label, str(report.values[f.key]).strip()])
+        else:
+            at = ""
+            status = "missing" if now >= due else "pending"
+            named[status].append(label)
+        row["villages"] += 1
+        row[status] += 1
+        if children.get(row_path) is not None and children[row_path].pk == v.pk:
+            row["status"], row["submitted_at"] = status, at
+        for f in numeric:
+            n = int(values[v.pk].get(f.key, 0) or 0)
+            row["values"][f.key] += n
+            totals[f.key] += n
+    counts = {k: sum(r[k] for r in per_row.values()) for k in ("villages", "on_time", "late",
+                                                                "missing", "pending")}  # fmt: skip
+    return {
+        "node": node.name, "code": node.code, "level": int(node.level), "day": day.isoformat(),
+        "generated_at": timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
+        "fields": [[f.key, f.label] for f in numeric],
+        "rows": list(per_row.values()), "totals": totals, "counts": counts,
+        "late": named["late"], "missing": named["missing"], "pending": named["pending"],
+        "notes": notes,
+    }  # fmt: skip
+
+
+def _yesterday(node: Jurisdiction, day: date, now: datetime) -> dict[str, int] | None:
+    """Yesterday's totals as the archived bulletin sent them, else as counted now."""
+    earlier = Bulletin.objects.filter(node=node, day=day - timedelta(days=1)).first()
+    if earlier is not None:
+        return dict(earlier.summary.get("totals", {}))
+    return dict(bulletin_summary(node, day - timedelta(days=1), now)["totals"])
+
+
+@transaction.atomic
+def bulletin_generate(
+    *, node: Jurisdiction, day: date, actor: User | None = None, highlights: str | None = None,
+    now: datetime | None = None,
+) -> Bulletin:  # fmt: skip
+    """Make (or remake) the bulletin of `node` for `day` and archive both documents. A
+    remake keeps the highlights unless new ones are given."""
+    from fangkong.reports.documents import render_docx, render_xlsx
+
+    now = now or timezone.now()
+    existing = Bulletin.objects.select_for_update().filter(node=node, day=day).first()
+    summary = bulletin_summary(node, day, now)
+    yesterday = _yesterday(node, day, now)
+    summary["yesterday"] = yesterday
+    summary["change"] = ({k: n - int(yesterday.get(k, 0)) for k, n in summary["totals"].items()}
+                         if yesterday is not None else None)  # fmt: skip
+    text = highlights if highlights is not None else (existing.highlights if existing else "")
+    summary["highlights"] = [line.strip() for line in text.splitlines() if line.strip()]
+    docx, xlsx = render_docx(summary), render_xlsx(summary)
+    if existing is None:
+        return Bulletin.objects.create(node=node, day=day, highlights=text, summary=summary,
+                                       docx=docx, xlsx=xlsx, generated_at=now,
+                                       generated_by=actor)  # fmt: skip
+    existing.highlights, existing.summary, existing.docx, existing.xlsx = text, summary, docx, xlsx
+    existing.generated_at, existing.generated_by = now, actor
+    existing.version += 1
+    existing.save()
+    return existing
+
+
+def generate_due(now: datetime | None = None) -> list[Bulletin]:
+    """The scheduled job: each town past its deadline today without a bulletin gets one
+    (after the missing villages are flagged), then each county whose towns all have
+    theirs. The towns' command posts hear of it on their group robots."""
+    from fangkong.notify.services import deliver, routes
+    from fangkong.reports.services import flag_missing
+
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    flag_missing(now)
+    done = set(Bulletin.objects.filter(day=day).values_list("node_id", flat=True))
+    configs = _deadlines_by_path()
+    made: list[Bulletin] = []
+    towns = list(Jurisdiction.objects.filter(level=Level.TOWN).order_by("path"))
+    for town in towns:
+        due = timezone.make_aware(datetime.combine(day, nearest_in(town.path, configs)
+                                                   or DEFAULT_DEADLINE))  # fmt: skip
+        if town.pk in done or now < due:
+            continue
+        made.append(bulletin_generate(node=town, day=day, now=now))
+        done.add(town.pk)
+    for county in Jurisdiction.objects.filter(level=Level.COUNTY).order_by("path"):
+        mine = [t for t in towns if t.parent_id == county.pk]
+        if county.pk in done or not mine or any(t.pk not in done for t in mine):
+            continue
+        made.append(bulletin_generate(node=county, day=day, now=now))
+    for b in made:
+        deliver(channels=routes("bulletin", b.node.path), title=headline(b.summary),
+                body=digest(b.summary), event="bulletin", key=f"bulletin:{b.pk}:{b.version}")  # fmt: skip
+    return made
+
+
+def headline(summary: Summary) -> str:
+    with override("zh-hans"):
+        return _("%(node)s daily bulletin, %(day)s") % {"node": summary["node"],
+                                                        "day": summary["day"]}  # fmt: skip
+
+
+def digest(summary: Summary) -> str:
+    """The bulletin in a few lines, for a group robot or an SMS."""
+    with override("zh-hans"):
+        c = summary["counts"]
+        lines = [_("%(n)d villages: %(on_time)d on time, %(late)d late, %(missing)d missing.")
+                 % {"n": c["villages"], "on_time": c["on_time"], "late": c["late"],
+                    "missing": c["missing"]}]  # fmt: skip
+        lines += [f"{label}: {summary['totals'].get(key, 0)}" for key, label in summary["fields"]]
+        if summary["late"]:
+            lines.append(
+                _("Late: %(names)s") % {"names": "、".join(n for n, _t in summary["late"])}
+            )
+        if summary["missing"]:
+            lines.append(_("Missing: %(names)s") % {"names": "、".join(summary["missing"])})
+        return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""The bulletin as documents: a .docx laid out like an official notice (仿宋 body, 黑体
+headings, a bordered table in 宋体) and an .xlsx with the same numbers as numbers.
+
+Both are always written in the default language (zh-Hans): they are the town's
+official paper, whoever presses the button. `table()` is the one layout of the numbers,
+shared by the two documents and the bulletin page.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from fangkong.org.models import Level
+from fangkong.reports.bulletin import Summary
+
+BODY_FONT = "仿宋_GB2312"
+HEADING_FONT = "黑体"
+TITLE_FONT = "方正小标宋简体"
+TABLE_FONT = "宋体"
+
+
+def status_label(status: str, at: str = "") -> str:
+    labels = {"on_time": _("On time"), "late": _("Late"), "missing": _("Missing"),
+              "pending": _("Not yet due")}  # fmt: skip
+    text = str(labels.get(status, status))
+    return f"{text} {at}".strip() if status in ("on_time", "late") else text
+
+
+def table(summary: Summary) -> tuple[list[str], list[list[Any]], list[Any], list[Any] | None]:
+    """Header, one row per village (a town's bulletin) or per town (a county's), the
+    totals row and the change-from-yesterday row."""
+    keys = [k for k, _label in summary["fields"]]
+    labels = [label for _k, label in summary["fields"]]
+    by_village = summary["level"] >= Level.TOWN
+    if by_village:
+        header = [_("Village / community"), _("Report"), *labels]
+        lead = [[r["name"], status_label(r["status"], r["submitted_at"])] for r in summary["rows"]]
+        blank = [""]
+    else:
+        header = [_("Town / street"), _("Villages"), _("On time"), _("Late"), _("Missing"), *labels]
+        lead = [[r["name"], r["villages"], r["on_time"], r["late"], r["missing"]]
+                for r in summary["rows"]]  # fmt: skip
+        c = summary["counts"]
+        blank = [c["villages"], c["on_time"], c["late"], c["missing"]]
+    rows = [lead_cells + [r["values"].get(k, 0) for k in keys]
+            for lead_cells, r in zip(lead, summary["rows"], strict=True)]  # fmt: skip
+    total = [_("Total"), *blank, *(summary["totals"].get(k, 0) for k in keys)]
+    change = None
+    if summary.get("change") is not None:
+        change = [_("Change from yesterday"), *([""] * len(blank)),
+                  *(_signed(summary["change"].get(k, 0)) for k in keys)]  # fmt: skip
+    return [str(h) for h in header], rows, [str(total[0]), *total[1:]], change
+
+
+def _signed(n: int) -> str:
+    return f"+{n}" if n > 0 else str(n)
+
+
+def _day_cn(iso: str) -> str:
+    y, m, d = (int(x) for x in iso.split("-"))
+    return _("%(y)d-%(m)d-%(d)d") % {"y": y, "m": m, "d": d}
+
+
+def lead_paragraphs(summary: Summary) -> list[str]:
+    """The opening sentences: who reported, the day's totals with the change."""
+    c = summary["counts"]
+    out = [_("Of the %(n)d villages and communities of %(node)s, %(on_time)d reported on time, "
+             "%(late)d late and %(missing)d not at all.")
+           % {"n": c["villages"], "node": summary["node"], "on_time": c["on_time"],
+              "late": c["late"], "missing": c["missing"]}]  # fmt: skip
+    parts = []
+    for key, label in summary["fields"]:
+        n = summary["totals"].get(key, 0)
+        if summary.get("change") is not None:
+            parts.append(_("%(label)s %(n)d (%(change)s on yesterday)")
+                         % {"label": label, "n": n, "change": _signed(summary["change"][key])})  # fmt: skip
+        else:
+            parts.append(f"{label} {n}")
+    out.append(_("Today: %(parts)s.") % {"parts": _("; ").join(parts)})
+    return out
+
+
+def named_paragraphs(summary: Summary) -> list[str]:
+    out = []
+    if summary["late"]:
+        out.append(_("Late: %(names)s.") % {"names": _(", ").join(
+            f"{name}（{at}）" for name, at in summary["late"])})  # fmt: skip
+    if summary["missing"]:
+        out.append(_("Not reported: %(names)s.") % {"names": _(", ").join(summary["missing"])})
+    if summary["late"] or summary["missing"]:
+        out.append(_("These villages and communities are told to put it right at once."))
+    else:
+        out.append(_("Every village and community reported on time."))
+    return out
+
+
+def note_lines(summary: Summary) -> list[str]:
+    lines = list(summary.get("highlights") or [])
+    lines += [f"{who}（{label}）：{text}" for who, label, text in summary.get("notes", [])]
+    return lines or [str(_("None."))]
+
+
+# .docx ------------------------------------------------------------------------------------
+
+
+def _font(run: Any, name: str, size: float, bold: bool = False) -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    run.font.name = name
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    # Word picks the East Asian font from its own attribute; without it CJK text falls
+    # back to the theme font whatever `name` says.
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
+
+
+def _para(doc: Any, text: str, font: str = BODY_FONT, size: float = 16, *, bold: bool = False,
+          center: bool = False, indent: bool = True) -> Any:  # fmt: skip
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    p = doc.add_paragraph()
+    if center:
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    elif indent:
+        p.paragraph_format.first_line_indent = Pt(size * 2)  # two characters, as on paper
+    p.paragraph_format.line_spacing = Pt(28)
+    _font(p.add_run(text), font, size, bold)
+    return p
+
+
+def render_docx(summary: Summary) -> bytes:
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm
+
+    with override(settings.LANGUAGE_CODE):
+        doc = Document()
+        section = doc.sections[0]
+        # A4 landscape: a dozen number columns do not fit across a portrait page.
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Cm(29.7), Cm(21.0)
+        for side in ("left_margin", "right_margin"):
+            setattr(section, side, Cm(2.0))
+        section.top_margin = section.bottom_margin = Cm(2.0)
+        _para(doc, _("%(node)s epidemic prevention and control daily bulletin")
+              % {"node": summary["node"]}, TITLE_FONT, 22, center=True)  # fmt: skip
+        _para(doc, f"（{_day_cn(summary['day'])}）", BODY_FONT, 16, center=True)
+        for text in lead_paragraphs(summary):
+            _para(doc, text)
+        _para(doc, _("1. By village and community") if summary["level"] >= Level.TOWN
+              else _("1. By town"), HEADING_FONT, 16, indent=True)  # fmt: skip
+        header, rows, total, change = table(summary)
+        grid = doc.add_table(rows=1, cols=len(header))
+        grid.style = "Table Grid"
+        for cell, text in zip(grid.rows[0].cells, header, strict=True):
+            cell.text = ""
+            _font(cell.paragraphs[0].add_run(text), TABLE_FONT, 9, bold=True)
+        for values in [*rows, total, *([change] if change else [])]:
+            cells = grid.add_row().cells
+            for cell, value in zip(cells, values, strict=True):
+                cell.text = ""
+                _font(cell.paragraphs[0].add_run(str(value)), TABLE_FONT, 9,
+                      bold=values is total)  # fmt: skip
+        _para(doc, _("2. Late and missing reports"), HEADING_FONT, 16)
+        for text in named_paragraphs(summary):
+            _para(doc, text)
+        _para(doc, _("3. Highlights and problems"), HEADING_FONT, 16)
+        for text in note_lines(summary):
+            _para(doc, text)
+        _para(doc, _("Made by fangkong at %(at)s.") % {"at": summary["generated_at"]},
+              BODY_FONT, 12, indent=False)  # fmt: skip
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+
+# .xlsx ------------------------------------------------------------------------------------
+
+
+def render_xlsx(summary: Summary) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    with override(settings.LANGUAGE_CODE):
+        wb = Workbook()
+        ws = wb.worksheets[0]
+        ws.title = str(_("Bulletin"))
+        header, rows, total, change = table(summary)
+        ws.append([_("%(node)s epidemic prevention and control daily bulletin")
+                   % {"node": summary["node"]}])  # fmt: skip
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+        ws["A1"].font = Font(size=16, bold=True)
+        ws["A1"].alignment = Alignment(horizontal="center")
+        ws.append(
+            [_day_cn(summary["day"]), "", _("Made at %(at)s") % {"at": summary["generated_at"]}]
+        )
+        ws.append(header)
+        for cell in ws[3]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        for values in rows:
+            ws.append(values)
+        ws.append(total)
+        for cell in ws[ws.max_row]:
+            cell.font = Font(bold=True)
+        if change:
+            ws.append(change)
+        ws.freeze_panes = "B4"
+        ws.column_dimensions["A"].width = 18
+        for i in range(2, len(header) + 1):
+            ws.column_dimensions[get_column_letter(i)].width = 12
+        named = wb.create_sheet(str(_("Late and missing")))
+        named.append([_("Village / community"), _("Report"), _("Time")])
+        for name, at in summary["late"]:
+            named.append([name, status_label("late"), at])
+        for name in summary["missing"]:
+            named.append([name, status_label("missing"), ""])
+        notes = wb.create_sheet(str(_("Highlights and problems")))
+        for line in note_lines(summary):
+            notes.append([line])
+        notes.column_dimensions["A"].width = 100
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()

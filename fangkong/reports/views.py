@@ -1,0 +1,234 @@
+"""Daily-report pages: the overview of a town's villages, a village's report, the
+bulletin archive with its downloads, the command dashboard and the report settings."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fangkong.accounts.models import User
+from fangkong.audit.models import AuditAction
+from fangkong.audit.services import audit_record
+from fangkong.org.access import get_visible_or_404, require_perm_at, requires
+from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm
+from fangkong.org.selectors import top_node
+from fangkong.reports import selectors, services
+from fangkong.reports.bulletin import bulletin_generate
+from fangkong.reports.documents import table
+from fangkong.reports.forms import BulletinForm, SettingsForm
+from fangkong.reports.models import FieldKind, ReportConfig, ReportField
+
+DOC_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _node(request: HttpRequest, perm: Perm = Perm.REPORTS_VIEW) -> Jurisdiction:
+    """The node asked for (?node=CODE) within the viewer's scope, or the top of it."""
+    code = request.GET.get("node", "").strip()
+    if code:
+        return get_visible_or_404(Jurisdiction.objects.all(), request.user, perm, code=code)
+    node = top_node(request.user, perm)
+    if node is None:
+        raise PermissionDenied
+    return node
+
+
+def _day(request: HttpRequest) -> date:
+    """?day=YYYY-MM-DD, at most today (a report is never for tomorrow)."""
+    today = timezone.localdate()
+    day = parse_date(request.GET.get("day", "") or "") if request.GET.get("day") else None
+    return min(day, today) if day else today
+
+
+@require_GET
+@requires(Perm.REPORTS_VIEW)
+def overview(request: HttpRequest) -> HttpResponse:
+    node, day = _node(request), _day(request)
+    rows = selectors.overview(node, day)
+    fields = services.fields()
+    numeric = [f for f in fields if f.kind != FieldKind.TEXT]
+    return render(request, "reports/overview.html", {
+        "node": node, "day": day, "prev": day - timedelta(days=1),
+        "next": day + timedelta(days=1) if day < timezone.localdate() else None,
+        "rows": [(v, r, [(r.values.get(f.key, "") if r else "") for f in numeric])
+                 for v, r in rows],
+        "numeric": numeric, "deadline": services.deadline_for(node),
+        "submitted": sum(1 for _v, r in rows if r and r.status == "submitted"),
+        "bulletins": selectors.bulletins_visible(request.user).filter(node=node)[:7],
+        "can_generate": node.level < Level.VILLAGE
+        and has_perm(request.user, Perm.REPORTS_SUBMIT, node.path),
+        "form": BulletinForm(initial={"day": day}),
+    })  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.REPORTS_VIEW, writes=("POST",))
+def village_report(request: HttpRequest, village: str) -> HttpResponse:
+    node = get_visible_or_404(Jurisdiction.objects.filter(level=Level.VILLAGE), request.user,
+                              Perm.REPORTS_VIEW, code=village)  # fmt: skip
+    day = _day(request)
+    can_submit = has_perm(request.user, Perm.REPORTS_SUBMIT, node.path)
+    errors: dict[str, Any] = {}
+    entered: dict[str, str] = {}
+    if request.method == "POST":
+        require_perm_at(request.user, Perm.REPORTS_SUBMIT, node.path)
+        entered = {k: str(v) for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        try:
+            sent = services.report_submit(actor=_user(request), village=node, day=day,
+                                            entered=entered)  # fmt: skip
+        except ValidationError as e:
+            errors = e.message_dict
+        else:
+            if sent.late:
+                messages.warning(
+                    request, _("Report sent after the deadline: it counts, marked late.")
+                )
+            else:
+                messages.success(request, _("Report sent."))
+            return redirect(f"{request.path}?day={day.isoformat()}")
+    report = selectors.overview(node, day)[0][1]
+    computed = services.computed_values([node], day)[node.pk]
+    values = dict(report.values) if report and report.status == "submitted" else {}
+    rows: list[tuple[ReportField, Any, Any]] = []
+    for f in services.fields():
+        if f.kind == FieldKind.COMPUTED:
+            rows.append((f, computed.get(f.key, 0), values.get(f.key)))
+        else:
+            rows.append((f, entered.get(f.key, values.get(f.key, "")), None))
+    return render(request, "reports/village.html", {
+        "node": node, "day": day, "report": report, "rows": rows, "errors": errors,
+        "deadline": services.deadline_at(node, day), "can_submit": can_submit,
+        "is_today": day == timezone.localdate(),
+    })  # fmt: skip
+
+
+@require_GET
+@requires(Perm.REPORTS_VIEW)
+def bulletin_list(request: HttpRequest) -> HttpResponse:
+    bulletins = selectors.bulletins_visible(request.user)[:60]
+    return render(request, "reports/bulletins.html", {"bulletins": bulletins})
+
+
+@require_POST
+@requires(Perm.REPORTS_SUBMIT, writes=("POST",))
+def bulletin_make(request: HttpRequest) -> HttpResponse:
+    node = _node(request, Perm.REPORTS_SUBMIT)
+    form = BulletinForm(request.POST)
+    if node.level >= Level.VILLAGE or not form.is_valid():
+        messages.error(request, _("Choose a day no later than today; a bulletin is made for a "
+                                  "town or a county."))  # fmt: skip
+        return redirect(f"{_overview_url(node)}")
+    bulletin = bulletin_generate(node=node, day=form.cleaned_data["day"], actor=_user(request),
+                                 highlights=form.cleaned_data["highlights"])  # fmt: skip
+    messages.success(request, _("Bulletin made (version %(v)d).") % {"v": bulletin.version})
+    return redirect("reports:bulletin", bulletin_id=bulletin.pk)
+
+
+def _overview_url(node: Jurisdiction) -> str:
+    from django.urls import reverse
+
+    return f"{reverse('reports:overview')}?node={node.code}"
+
+
+@require_GET
+@requires(Perm.REPORTS_VIEW)
+def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    bulletin = get_visible_or_404(selectors.bulletins_visible(request.user), request.user,
+                                  Perm.REPORTS_VIEW, pk=bulletin_id)  # fmt: skip
+    header, rows, total, change = table(bulletin.summary)
+    return render(request, "reports/bulletin.html", {
+        "bulletin": bulletin, "s": bulletin.summary, "header": header, "rows": rows,
+        "total": total, "change": change,
+        "can_generate": has_perm(request.user, Perm.REPORTS_SUBMIT, bulletin.node.path),
+        "form": BulletinForm(initial={"day": bulletin.day, "highlights": bulletin.highlights}),
+    })  # fmt: skip
+
+
+@require_GET
+@requires(Perm.REPORTS_VIEW)
+def bulletin_download(request: HttpRequest, bulletin_id: int, doc: str) -> HttpResponseBase:
+    if doc not in DOC_TYPES:
+        raise Http404
+    bulletin = get_visible_or_404(selectors.bulletins_visible(request.user), request.user,
+                                  Perm.REPORTS_VIEW, pk=bulletin_id)  # fmt: skip
+    audit_record(action=AuditAction.EXPORT, request=request, obj=bulletin,
+                 object_repr=_("bulletin %(node)s %(day)s") % {"node": bulletin.node.name,
+                                                                "day": bulletin.day},
+                 jurisdiction_path=bulletin.node.path,
+                 detail={"format": doc, "version": bulletin.version})  # fmt: skip
+    data = bytes(getattr(bulletin, doc))
+    response = HttpResponse(data, content_type=DOC_TYPES[doc])
+    name = f"bulletin-{bulletin.node.code}-{bulletin.day.isoformat()}.{doc}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _every(request: HttpRequest) -> int:
+    """Seconds between refreshes (?every=, 5 to 600; 60 by default)."""
+    try:
+        return min(max(int(request.GET.get("every", "60")), 5), 600)
+    except ValueError:
+        return 60
+
+
+@require_GET
+@requires(Perm.REPORTS_VIEW)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    node = _node(request)
+    return render(request, "reports/dashboard.html", {
+        "d": selectors.dashboard(node), "every": _every(request),
+        "query": f"node={node.code}&every={_every(request)}",
+    })  # fmt: skip
+
+
+@require_GET
+@requires(Perm.REPORTS_VIEW)
+def dashboard_panel(request: HttpRequest) -> HttpResponse:
+    """The part of the dashboard htmx swaps in on each refresh."""
+    return render(
+        request, "reports/_dashboard_panel.html", {"d": selectors.dashboard(_node(request))}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.RULES_MANAGE, writes=("POST",))
+def report_settings(request: HttpRequest) -> HttpResponse:
+    """The deadline and traffic-light threshold of the user's area, and the fields a
+    village types in (added here, without code)."""
+    node = _node(request, Perm.RULES_MANAGE)
+    config = ReportConfig.objects.filter(jurisdiction=node).first()
+    form = SettingsForm(request.POST or None, initial={
+        "deadline": config.deadline if config else services.deadline_for(node),
+        "red_overdue": config.red_overdue if config else 5,
+        "active": [f.pk for f in ReportField.objects.filter(active=True)],
+    })  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        before = {"deadline": str(config.deadline) if config else None,
+                  "red_overdue": config.red_overdue if config else None}  # fmt: skip
+        changed = services.settings_save(node=node, **form.cleaned_data)
+        audit_record(action=AuditAction.UPDATE, request=request, object_repr=_("report settings"),
+                     jurisdiction_path=node.path,
+                     detail={"before": before, "after": {
+                         "deadline": str(form.cleaned_data["deadline"]),
+                         "red_overdue": form.cleaned_data["red_overdue"]}, "fields": changed})  # fmt: skip
+        messages.success(request, _("Report settings saved."))
+        return redirect("reports:settings")
+    return render(request, "reports/settings.html", {"form": form, "node": node})

@@ -1,0 +1,140 @@
+"""Daily-report pages: a village confirms its report, the town sees its villages and
+makes the bulletin, downloads are audited, settings add a field without code, and the
+dashboard answers from pre-aggregated counts in a fixed number of queries."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from docx import Document
+
+from fangkong.audit.models import AuditAction, AuditEvent
+from fangkong.org.models import Level
+from fangkong.org.services import jurisdiction_create
+from fangkong.reports import stats
+from fangkong.reports.models import Bulletin, DailyReport, ReportConfig, ReportField, VillageDay
+from fangkong.reports.selectors import dashboard
+from tests.world import ensure_reports
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def en(login):
+    def make(persona: str):
+        client = login(persona)
+        client.cookies["django_language"] = "en"
+        return client
+
+    return make
+
+
+def test_a_village_confirms_its_report_and_bad_numbers_change_nothing(world, en):
+    ensure_reports(world)  # a returnee in A1 today
+    cadre = en("cadre_a")
+    code = world.nodes["A"].code
+    page = cadre.get(f"/reports/village/{code}/").content.decode()
+    assert "Confirm and send" in page and "四喜社区" in page
+    bad = cadre.post(f"/reports/village/{code}/", {"propaganda": "three", "problems": ""})
+    assert bad.status_code == 200 and "must be a whole number" in bad.content.decode()
+    assert not DailyReport.objects.filter(status="submitted").exists()
+    ok = cadre.post(f"/reports/village/{code}/", {"propaganda": "2", "problems": "缺消毒液"})
+    assert ok.status_code == 302
+    report = DailyReport.objects.get(village=world.nodes["A"], day=timezone.localdate())
+    assert report.values["returnees_new"] == 1 and report.values["propaganda"] == 2
+    # Another village is not found; a grid worker has no report pages at all.
+    assert cadre.get(f"/reports/village/{world.nodes['B'].code}/").status_code == 404
+    assert en("gw_a1").get("/reports/").status_code == 403
+
+
+def test_the_town_sees_its_villages_and_makes_an_audited_bulletin(world, en):
+    commander = en("commander")
+    overview = commander.get("/reports/").content.decode()
+    assert "四喜社区" in overview and "建设村" in overview and "Make the bulletin" in overview
+    # A village cadre's overview holds its own village only.
+    mine = en("cadre_a").get("/reports/").content.decode()
+    assert "四喜社区" in mine and "建设村" not in mine
+    today = timezone.localdate().isoformat()
+    made = commander.post(f"/reports/bulletins/make/?node={world.nodes['T'].code}",
+                          {"day": today, "highlights": "重点人员全部落实"})  # fmt: skip
+    bulletin = Bulletin.objects.get()
+    assert made.status_code == 302 and made["Location"] == f"/reports/bulletins/{bulletin.pk}/"
+    assert "重点人员全部落实" in commander.get(made["Location"]).content.decode()
+    download = commander.get(f"/reports/bulletins/{bulletin.pk}/bulletin.docx")
+    assert download.status_code == 200
+    assert "王店镇" in "\n".join(p.text for p in Document(io.BytesIO(download.content)).paragraphs)
+    event = AuditEvent.objects.get(action=AuditAction.EXPORT)
+    assert event.detail["format"] == "docx" and event.jurisdiction_path == world.nodes["T"].path
+    # The town's bulletin is not a village's to download; tomorrow cannot be made.
+    assert en("cadre_a").get(f"/reports/bulletins/{bulletin.pk}/bulletin.xlsx").status_code == 404
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    commander.post("/reports/bulletins/make/", {"day": tomorrow})
+    assert Bulletin.objects.count() == 1
+
+
+def test_settings_move_the_deadline_and_add_a_field_without_code(world, en):
+    commander = en("commander")
+    active = list(ReportField.objects.filter(active=True).values_list("pk", flat=True))
+    response = commander.post("/reports/settings/", {
+        "deadline": "18:30", "red_overdue": "3", "active": active, "new_label": "消杀次数",
+        "new_kind": "number",
+    })  # fmt: skip
+    assert response.status_code == 302
+    config = ReportConfig.objects.get(jurisdiction=world.nodes["T"])
+    assert config.deadline == time(18, 30) and config.red_overdue == 3
+    field = ReportField.objects.get(label="消杀次数")
+    page = en("cadre_a").get(f"/reports/village/{world.nodes['A'].code}/").content.decode()
+    assert "消杀次数" in page and f'name="{field.key}"' in page
+    assert AuditEvent.objects.filter(action=AuditAction.UPDATE,
+                                     detail__fields__added=field.key).exists()  # fmt: skip
+    # A bad threshold changes nothing.
+    commander.post("/reports/settings/", {"deadline": "19:00", "red_overdue": "0"})
+    assert ReportConfig.objects.get(jurisdiction=world.nodes["T"]).deadline == time(18, 30)
+    assert en("cadre_a").get("/reports/settings/").status_code == 403
+
+
+def test_the_dashboard_reads_pre_aggregated_counts_in_fixed_queries(world, en):
+    ensure_reports(world)
+    stats.refresh_now()
+    assert VillageDay.objects.filter(day=timezone.localdate()).count() == 2
+    assert VillageDay.objects.values("day").distinct().count() == stats.TREND_DAYS
+    d = dashboard(world.nodes["T"])
+    assert d.totals["returnees_new"] == 2 and d.trends["returnees_new"][-1] == 2
+    commander = en("commander")
+    for path in ("/reports/dashboard/", "/reports/dashboard/panel/"):
+        commander.get(path)  # warm the session and the translations
+    with CaptureQueriesContext(connection) as small:
+        page = commander.get("/reports/dashboard/panel/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count("data-light=") == 2 and "四喜社区" in html and "建设村" in html
+    assert "fk-trend-data" in html
+    # Twenty more villages with their counts: the same number of queries.
+    for n in range(20):
+        jurisdiction_create(code=f"3304111022{50 + n}", name=f"新村{n}", level=Level.VILLAGE,
+                            parent=world.nodes["T"])  # fmt: skip
+    stats.refresh_now()
+    with CaptureQueriesContext(connection) as large:
+        assert commander.get("/reports/dashboard/panel/").status_code == 200
+    assert len(large) == len(small) <= 8, [q["sql"] for q in large.captured_queries]
+
+
+def test_traffic_lights_follow_reports_and_overdue_work(world):
+    from fangkong.workorders.models import WorkOrderTally
+
+    today = timezone.localdate()
+    WorkOrderTally.objects.create(jurisdiction=world.nodes["B1"], kind="visit",
+                                  day=today - timedelta(days=1), open=6)  # fmt: skip
+    stats.refresh_now()
+    after_deadline = timezone.make_aware(datetime.combine(today, time(17, 30)))
+    rows = {r.village.code: r for r in dashboard(world.nodes["T"], after_deadline).rows}
+    b = rows[world.nodes["B"].code]
+    assert b.light == "red" and set(b.reasons) == {"report_missing", "overdue_many"}
+    before = timezone.make_aware(datetime.combine(today, time(9)))
+    a = {r.village.code: r for r in dashboard(world.nodes["T"], before).rows}[world.nodes["A"].code]
+    assert a.light == "amber" and a.reasons == ["report_pending"]
