@@ -28,7 +28,7 @@ demo: setup
 	$(RUN) fangkong demo-town --if-missing
 	@echo ""
 	@echo "fangkong command center: http://$(HOST):$(PORT)/   (Ctrl-C to stop)"
-	@echo "background jobs (escalation of overdue orders, deadlines): fangkong jobs"
+	@echo "background jobs (escalation, report deadlines, dashboard counts, bulletins, messages): fangkong jobs"
 	@# The scheduler + task worker runs beside the web server and stops with it.
 	$(RUN) fangkong jobs & JOBS=$$!; trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \
 	$(RUN) fangkong runserver --noreload $(HOST):$(PORT)

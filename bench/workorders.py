@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bench.common import Rollback as _Rollback
-from bench.common import Timing, time_it
+from bench.common import Timing, time_it, with_django
 
 PREFIX = "999903"
 BENCH_COUNTY = f"{PREFIX}000000"
@@ -489,25 +488,6 @@ def run(
         raise RuntimeError("the rollback left rows behind")
 
 
-def _scratch_database(url: str) -> tuple[str, Callable[[], None]]:
-    """A new PostgreSQL database beside the one in `url`, and a function dropping it."""
-    import psycopg
-
-    base = url.rsplit("/", 1)[0]
-    name = f"fangkong_bench_{os.getpid()}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{base}/{name}", drop
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=200_000, help="open orders")
@@ -525,26 +505,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.reps < 2 or args.dispatch_reps < 2:
         parser.error("--reps and --dispatch-reps need at least 2 (for the p95)")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
-    drop: Callable[[], None] | None = None
-    if args.committed:
-        url = os.environ.get("DATABASE_URL", "")
-        if not url.startswith("postgres"):
-            parser.error("--committed needs DATABASE_URL=postgres://...")
-        os.environ["DATABASE_URL"], drop = _scratch_database(url)
-    import django
-
-    django.setup()
-    try:
-        if args.committed:
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0)
-        run(args.orders, args.reps, args.seed, args.dispatch, args.dispatch_reps, args.history,
-            args.explain, args.show_queries, args.committed)  # fmt: skip
-    finally:
-        if drop is not None:
-            drop()
+    with_django(parser, args.committed, lambda: run(
+        args.orders, args.reps, args.seed, args.dispatch, args.dispatch_reps, args.history,
+        args.explain, args.show_queries, args.committed))  # fmt: skip
 
 
 if __name__ == "__main__":

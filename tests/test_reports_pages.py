@@ -14,7 +14,7 @@ from django.utils import timezone
 from docx import Document
 
 from fangkong.audit.models import AuditAction, AuditEvent
-from fangkong.org.models import Level
+from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.services import jurisdiction_create
 from fangkong.reports import stats
 from fangkong.reports.models import Bulletin, DailyReport, ReportConfig, ReportField, VillageDay
@@ -121,7 +121,7 @@ def test_the_dashboard_reads_pre_aggregated_counts_in_fixed_queries(world, en):
     stats.refresh_now()
     with CaptureQueriesContext(connection) as large:
         assert commander.get("/reports/dashboard/panel/").status_code == 200
-    assert len(large) == len(small) <= 8, [q["sql"] for q in large.captured_queries]
+    assert len(large) == len(small) <= 9, [q["sql"] for q in large.captured_queries]
 
 
 def test_traffic_lights_follow_reports_and_overdue_work(world):
@@ -138,3 +138,43 @@ def test_traffic_lights_follow_reports_and_overdue_work(world):
     before = timezone.make_aware(datetime.combine(today, time(9)))
     a = {r.village.code: r for r in dashboard(world.nodes["T"], before).rows}[world.nodes["A"].code]
     assert a.light == "amber" and a.reasons == ["report_pending"]
+
+
+def test_backfill_counts_only_what_was_never_counted(world):
+    stats.refresh_now()
+    past = timezone.localdate() - timedelta(days=5)
+    row = VillageDay.objects.get(village=world.nodes["A"], day=past)
+    row.values = {**row.values, "orders_overdue": 9}  # that evening's snapshot
+    row.save()
+    new = jurisdiction_create(code="330411102299", name="新建村", level=Level.VILLAGE,
+                              parent=world.nodes["T"])  # fmt: skip
+    assert stats.backfill() == stats.TREND_DAYS  # the new village's fortnight, nothing else
+    assert VillageDay.objects.get(village=world.nodes["A"], day=past).values["orders_overdue"] == 9
+    assert VillageDay.objects.filter(village=new).count() == stats.TREND_DAYS
+
+
+def test_a_county_screen_shows_its_towns_and_the_villages_needing_attention(world, en):
+    from fangkong.org.services import jurisdiction_move
+
+    county = jurisdiction_create(code="330411000000", name="秀洲区", level=Level.COUNTY,
+                                 parent=None)  # fmt: skip
+    jurisdiction_move(node=world.nodes["T"], new_parent=county)
+    other = jurisdiction_create(code="330411103000", name="新塍镇", level=Level.TOWN,
+                                parent=county)  # fmt: skip
+    quiet = jurisdiction_create(code="330411103201", name="戊村", level=Level.VILLAGE,
+                                parent=other)  # fmt: skip
+    stats.refresh_now()
+    # 戊村 reported on time with nothing open: green, so only counted in its town's row.
+    from fangkong.reports.services import report_submit
+
+    nine = timezone.make_aware(datetime.combine(timezone.localdate(), time(9)))
+    report_submit(actor=world.users["commander"], village=quiet, day=timezone.localdate(),
+                  entered={}, now=nine)  # fmt: skip
+    with CaptureQueriesContext(connection) as reads:
+        d = dashboard(county, nine)
+        assert [g.name for g in d.groups] == ["王店镇", "新塍镇"]
+    assert len(reads) == 5, [q["sql"] for q in reads.captured_queries]
+    assert (d.groups[1].villages, d.groups[1].green) == (1, 1)
+    assert {r.village.name for r in d.shown_rows} == {"四喜社区", "建设村"} and d.hidden == 1
+    town = dashboard(Jurisdiction.objects.get(pk=world.nodes["T"].pk), nine)
+    assert town.groups == [] and len(town.shown_rows) == 2

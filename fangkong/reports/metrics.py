@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.org.models import Jurisdiction
-from fangkong.org.scoping import nearest_in
+from fangkong.org.scoping import nearest_in, subtree_q
 
 Counts = dict[int, int]  # village id -> number
 
@@ -41,9 +41,15 @@ def _grouped(qs: QuerySet[Any], path: str, total: str = "") -> list[tuple[str, i
 
 
 def _within(villages: Sequence[Jurisdiction], field: str) -> Q:
+    """Rows under any of the villages. Many villages are filtered by their parents' few
+    subtrees (the roll-up drops rows of villages not asked for): a county's 300 villages
+    as 300 ORed prefixes cost a query 50 ms even on an empty table."""
+    paths = {v.path for v in villages}
+    if len(paths) > 8:
+        paths = {p.rstrip("/").rsplit("/", 1)[0] + "/" for p in paths}
     q = Q(pk__in=[])
-    for v in villages:
-        q |= Q(**{f"{field}__startswith": v.path})
+    for path in sorted(paths):
+        q |= subtree_q(field, path)
     return q
 
 

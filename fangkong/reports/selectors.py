@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
+from django.db.models import IntegerField, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
@@ -36,8 +41,11 @@ def bulletins_visible(user: Any) -> ScopedQuerySet[Bulletin]:
 def villages_under(node: Jurisdiction) -> list[Jurisdiction]:
     if node.level == Level.VILLAGE:
         return [node]
+    # Only what the pages show: a node's boundary (GeoJSON) is no business of a list.
     return list(Jurisdiction.objects.filter(subtree_q("path", node.path), level=Level.VILLAGE)
-                .select_related("parent").order_by("path"))  # fmt: skip
+                .select_related("parent").order_by("path")
+                .only("id", "code", "name", "path", "level", "parent_id", "parent__name",
+                      "parent__code"))  # fmt: skip
 
 
 @dataclass
@@ -48,6 +56,26 @@ class VillageRow:
     submitted_at: datetime | None
     light: str  # green | amber | red
     reasons: list[str] = field(default_factory=list)
+    status_label: str = ""
+
+
+@dataclass
+class GroupRow:
+    """A town on a county's screen: its villages' lights and key numbers added up."""
+
+    name: str
+    code: str
+    villages: int = 0
+    red: int = 0
+    amber: int = 0
+    green: int = 0
+    missing: int = 0
+    returnees: int = 0
+    overdue: int = 0
+
+
+# A county's screen lists the villages that need attention, at most this many.
+ATTENTION_ROWS = 60
 
 
 @dataclass
@@ -69,6 +97,34 @@ class Dashboard:
         labels = {key: str(METRICS[key][0]) for key in TREND_METRICS}
         return {"days": self.trend_days, "series": [
             {"key": k, "name": labels[k], "data": self.trends[k]} for k in TREND_METRICS]}  # fmt: skip
+
+    @cached_property
+    def groups(self) -> list[GroupRow]:
+        """A row per town when the screen is a county's (villages grouped by parent)."""
+        if self.node.level >= Level.TOWN:
+            return []
+        out: dict[str, GroupRow] = {}
+        for r in sorted(self.rows, key=lambda r: r.village.path):
+            parent = r.village.parent
+            g = out.setdefault(r.village.path.rstrip("/").rsplit("/", 1)[0],
+                               GroupRow(parent.name if parent else "", parent.code if parent else ""))  # fmt: skip
+            g.villages += 1
+            setattr(g, r.light, getattr(g, r.light) + 1)
+            g.missing += r.status in ("missing", "due")
+            g.returnees += r.values.get("returnees_new", 0)
+            g.overdue += r.values.get("orders_overdue", 0)
+        return list(out.values())
+
+    @cached_property
+    def shown_rows(self) -> list[VillageRow]:
+        """A town's screen shows every village; a county's, those not green (red first)."""
+        if self.node.level >= Level.TOWN:
+            return self.rows
+        return [r for r in self.rows if r.light != "green"][:ATTENTION_ROWS]
+
+    @property
+    def hidden(self) -> int:
+        return len(self.rows) - len(self.shown_rows)
 
     @property
     def tiles(self) -> list[tuple[str, str, int, int]]:
@@ -101,29 +157,49 @@ def _light(values: dict[str, int], status: str, red_overdue: int) -> tuple[str, 
     return ("amber" if reasons else "green"), reasons
 
 
+def _trend(node: Jurisdiction, days: list[date]) -> dict[str, list[int]]:
+    """The window's daily sums, added up by the database (14 rows, not 14 per village)."""
+    sums = {f"n_{k}": Sum(Cast(KT(f"values__{k}"), IntegerField())) for k in TREND_METRICS}
+    trends = {k: [0] * len(days) for k in TREND_METRICS}
+    # Any: the stubs type .values() rows by the grouped field only, not the sums.
+    rows: Any = (
+        VillageDay.objects.filter(subtree_q("village__path", node.path),
+                                          day__gte=days[0], day__lte=days[-1])
+        .values("day").annotate(**sums).order_by())  # fmt: skip
+    for row in rows:
+        for k in TREND_METRICS:
+            trends[k][(row["day"] - days[0]).days] = int(row[f"n_{k}"] or 0)
+    return trends
+
+
+def _status(report: DailyReport | None, now: datetime, due: datetime) -> str:
+    if report is not None and report.status == ReportStatus.SUBMITTED:
+        return "late" if report.late else "on_time"
+    if report is not None and report.status == ReportStatus.MISSING:
+        return "missing"
+    return "due" if now >= due else "pending"
+
+
 def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
     """The command post's screen for `node`, from the pre-aggregated `VillageDay` rows:
-    four reads whatever the size of the county."""
+    five reads whatever the size of the county, each returning at most a row per
+    village (the trend is summed by the database)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     villages = villages_under(node)
-    ids = [v.pk for v in villages]
     stats: dict[tuple[int, date], dict[str, int]] = {}
     refreshed: datetime | None = None
     for village_id, day, values, at in VillageDay.objects.filter(
-        subtree_q("village__path", node.path), day__gte=days[0], day__lte=today
+        subtree_q("village__path", node.path), day__in=[today, days[-2]]
     ).values_list("village_id", "day", "values", "refreshed_at"):
         stats[(village_id, day)] = values
         if day == today and (refreshed is None or at < refreshed):
             refreshed = at  # the oldest of today's rows: how fresh the screen is
-    reports = {r.village_id: r for r in DailyReport.objects.filter(village_id__in=ids, day=today)}
+    reports = {r.village_id: r for r in DailyReport.objects.filter(
+        subtree_q("village__path", node.path), day=today,
+    ).only("village_id", "status", "late", "submitted_at")}  # fmt: skip
     configs = {c.jurisdiction.path: c for c in ReportConfig.objects.select_related("jurisdiction")}
-    trends = {k: [0] * len(days) for k in TREND_METRICS}
-    for (_vid, day), values in stats.items():
-        i = (day - days[0]).days
-        for k in TREND_METRICS:
-            trends[k][i] += int(values.get(k, 0))
     rows: list[VillageRow] = []
     totals = dict.fromkeys(KEY_METRICS, 0)
     yesterday = dict.fromkeys(KEY_METRICS, 0)
@@ -131,30 +207,33 @@ def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
               "red": 0, "amber": 0, "green": 0}  # fmt: skip
     for v in villages:
         values = {k: int(n) for k, n in stats.get((v.pk, today), {}).items()}
+        before = stats.get((v.pk, days[-2]), {})
         for k in KEY_METRICS:
             totals[k] += values.get(k, 0)
-            yesterday[k] += int(stats.get((v.pk, today - timedelta(days=1)), {}).get(k, 0))
+            yesterday[k] += int(before.get(k, 0))
         config = nearest_in(v.path, configs)
-        deadline = config.deadline if config else DEFAULT_DEADLINE
+        due = timezone.make_aware(datetime.combine(today, config.deadline if config
+                                                   else DEFAULT_DEADLINE))  # fmt: skip
         report = reports.get(v.pk)
-        if report is not None and report.status == ReportStatus.SUBMITTED:
-            status = "late" if report.late else "on_time"
-        elif report is not None and report.status == ReportStatus.MISSING:
-            status = "missing"
-        else:
-            due = timezone.make_aware(datetime.combine(today, deadline))
-            status = "due" if now >= due else "pending"
+        status = _status(report, now, due)
         light, reasons = _light(values, status, config.red_overdue if config else 5)
         counts["missing" if status == "due" else status] += 1
         counts[light] += 1
         rows.append(VillageRow(v, values, status, report.submitted_at if report else None,
                                light, reasons))  # fmt: skip
+    # Labelled once per status, not once per row: a county's screen has hundreds.
+    labels = {"on_time": _("on time"), "late": _("late"), "missing": _("missing"),
+              "due": _("missing"), "pending": _("not yet due")}  # fmt: skip
+    for r in rows:
+        hhmm = timezone.localtime(r.submitted_at).strftime(" %H:%M") if r.submitted_at else ""
+        r.status_label = labels[r.status] + (hhmm if r.status in ("on_time", "late") else "")
     order = {"red": 0, "amber": 1, "green": 2}
     rows.sort(key=lambda r: (order[r.light], r.village.path))
     return Dashboard(
         node=node, day=today, now=now, refreshed_at=refreshed,
         keys=[(k, str(METRICS[k][0])) for k in KEY_METRICS], totals=totals, yesterday=yesterday,
-        trend_days=[d.strftime("%m-%d") for d in days], trends=trends, rows=rows, counts=counts,
+        trend_days=[d.strftime("%m-%d") for d in days], trends=_trend(node, days), rows=rows,
+        counts=counts,
     )  # fmt: skip
 
 

@@ -44,15 +44,20 @@ def refresh(
 
 
 def backfill(now: datetime | None = None, days: int = TREND_DAYS) -> int:
-    """Count the past days the trend shows that were never counted (a new install, a new
-    village): days already counted keep the numbers they had that evening."""
+    """Count the (village, day) pairs of the trend window that were never counted (a new
+    install, a new village); pairs already counted keep the numbers they had that
+    evening."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     villages = _villages()
     wanted = [today - timedelta(days=n) for n in range(days)]
     have = set(VillageDay.objects.filter(day__in=wanted).values_list("village_id", "day"))
-    missing_days = sorted({d for d in wanted for v in villages if (v.pk, d) not in have})
-    return refresh(missing_days, now, villages) if missing_days else 0
+    written = 0
+    for day in wanted:
+        missing = [v for v in villages if (v.pk, day) not in have]
+        if missing:
+            written += refresh([day], now, missing)
+    return written
 
 
 def refresh_now(now: datetime | None = None) -> int:
