@@ -227,3 +227,18 @@ def test_escalations_and_new_lists_reach_the_group_robots(world, fake):
     (arrival,) = Delivery.objects.filter(channel=town_robot, event="pushed_list")
     assert "县推送红码名单" in arrival.title
     assert send_due()["sent"] == 2
+
+
+@pytest.mark.django_db
+def test_a_burst_of_messages_wakes_the_worker_once(django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    log = Channel.objects.create(key="burst-log", name="log", kind="console", events=["x"])
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            deliver(channels=[log], title=f"t{n}", body="b", event="x", key=f"burst:{n}")
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(channels=[log], title="again", body="b", event="x", key="burst:5")
+    assert Delivery.objects.filter(channel=log).count() == 6
+    assert DBTaskResult.objects.filter(task_path="fangkong.notify.tasks.send_due_task",
+                                       status="READY").count() == 1  # fmt: skip

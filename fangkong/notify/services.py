@@ -108,14 +108,21 @@ def deliver(
             rows.append(Delivery(channel=channel, title=title[:200], body=body, event=event,
                                  key=key[:160], next_try_at=now))  # fmt: skip
     created = Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    transaction.on_commit(_kick)
+    if rows:
+        transaction.on_commit(_kick)
     return created
 
 
 def _kick() -> None:
+    """Have the worker send soon; one waiting run sends everything due, so a burst of
+    messages (28 villages flagged at 17:00) queues one task, not 28."""
+    from django_tasks_db.models import DBTaskResult
+
     from fangkong.notify.tasks import send_due_task
 
-    send_due_task.enqueue()
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=send_due_task.module_path)
+    if not waiting.exists():
+        send_due_task.enqueue()
 
 
 def _retry_delay(attempts: int) -> timedelta:

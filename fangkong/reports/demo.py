@@ -15,13 +15,15 @@ from datetime import datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from fangkong.accounts.models import User
 from fangkong.notify.models import Channel, ChannelKind
-from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.models import Jurisdiction, Level, Membership
+from fangkong.org.roles import Role
 from fangkong.org.scoping import subtree_q
 from fangkong.reports import stats
 from fangkong.reports.bulletin import bulletin_generate
 from fangkong.reports.models import Bulletin, DailyReport, ReportStatus, VillageDay
-from fangkong.reports.services import computed_values
+from fangkong.reports.services import computed_values, report_submit
 
 DAYS = stats.TREND_DAYS
 
@@ -58,6 +60,17 @@ def build_demo_reports(path: str, *, seed: int = 2022) -> dict[str, int]:
                                          "needs": ""},
             ))  # fmt: skip
     DailyReport.objects.bulk_create(rows, ignore_conflicts=True)
+    # Today: about two villages in three have sent theirs since 08:00 (or are about to).
+    cadres = dict(Membership.objects.filter(jurisdiction__in=villages, role=Role.VILLAGE_CADRE)
+                  .values_list("jurisdiction_id", "user"))  # fmt: skip
+    users = User.objects.in_bulk(list(cadres.values()))
+    morning = timezone.make_aware(datetime.combine(today, time(8)))
+    last = min(now, timezone.make_aware(datetime.combine(today, time(17, 30))))
+    for v in villages:
+        if last > morning and v.pk in cadres and rng.random() < 0.65:
+            at = morning + (last - morning) * rng.random()
+            report_submit(actor=users[cadres[v.pk]], village=v, day=today, now=at,
+                          entered={"propaganda": str(rng.randrange(0, 4))})  # fmt: skip
     stats.backfill(now)
     stats.refresh(now=now)
     made = 0
