@@ -131,13 +131,28 @@ def test_bad_channel_input_is_refused_with_the_reason_and_changes_nothing(admin,
     response = admin.post(url, _channel_post(world, name="改了名", secret="not-a-dingtalk-one"))
     assert response.status_code == 400
     assert "A DingTalk signing secret starts with SEC." in response.content.decode()
-    response = admin.post(url, _channel_post(world, name="改了名", url="", secret=""))
+    response = admin.post(url, _channel_post(world, name="改了名", url="ftp://x", secret=""))
     assert response.status_code == 400
     # A page that failed keeps showing the stored name, and nothing was written.
     assert "指挥部钉钉群" in response.content.decode()
     channel.refresh_from_db()
     assert (channel.name, channel.secret) == ("指挥部钉钉群", SECRET)
     assert AuditEvent.objects.filter(object_type="notify.channel").count() == 1
+
+
+def test_the_webhook_token_is_write_only_like_the_secret(admin, world):
+    assert admin.post("/notify/channels/new/", _channel_post(world)).status_code == 302
+    channel = Channel.objects.get()
+    url = f"/notify/channels/{channel.pk}/"
+    page = admin.get(url).content.decode()
+    assert TOKEN not in page and "access_token=****" in page
+    # Left blank, the stored address (with its token) stays.
+    assert (
+        admin.post(url, _channel_post(world, name="改了名", url="", secret="")).status_code == 302
+    )
+    channel.refresh_from_db()
+    assert channel.name == "改了名" and channel.url.endswith(f"access_token={TOKEN}")
+    assert TOKEN not in _audit_text(object_type="notify.channel")
 
 
 def test_the_secret_can_be_removed_on_purpose(admin, world):
@@ -318,6 +333,9 @@ def routes_of(world):
         "robot_b": Channel.objects.create(key="robot-b", name="别村群", kind="wecom",
                                           url="http://127.0.0.1:9/b", jurisdiction=world.nodes["B"],
                                           events=["broadcast"]),
+        "robot_a": Channel.objects.create(key="robot-a-bc", name="社区工作群", kind="wecom",
+                                          url="http://127.0.0.1:9/abc", jurisdiction=world.nodes["A"],
+                                          events=["broadcast"]),
         "robot_a_other": Channel.objects.create(key="robot-a", name="社区逾期群", kind="wecom",
                                                 url="http://127.0.0.1:9/a",
                                                 jurisdiction=world.nodes["A"],
@@ -363,8 +381,9 @@ def test_a_village_broadcast_reaches_only_the_village_staff(cadre, world, routes
     assert all(d.event == "broadcast" and d.status == "pending" for d in sms)
     for phone in phones:
         assert phone not in page
+    # The village's own group; never the town's group above it, nor another village's.
     robots = Delivery.objects.filter(channel__kind__in=["dingtalk", "wecom"])
-    assert list(robots.values_list("channel__key", flat=True)) == ["robot-town"]
+    assert list(robots.values_list("channel__key", flat=True)) == ["robot-a-bc"]
     assert not Delivery.objects.filter(channel=routes_of["sms_b"]).exists()
 
     event = AuditEvent.objects.get(object_repr__startswith="broadcast:")

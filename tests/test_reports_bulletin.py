@@ -184,3 +184,27 @@ def test_a_county_sees_its_towns_one_level_up(world, four, day_of_work):
     assert s["missing"] == ["王店镇丁村"]
     _text, grid = _docx_text_and_table(bytes(Bulletin.objects.get(node=county, day=DAY).docx))
     assert grid[0][:5] == ["镇/街道", "村（社区）数", "按时", "迟报", "未报"]
+
+
+def test_a_bulletin_made_before_the_deadline_is_made_again_by_the_job(world, four):
+    Channel.objects.create(key="town-robot", name="镇指挥部群", kind="console",
+                           jurisdiction=world.nodes["T"], events=["bulletin"])  # fmt: skip
+    draft = bulletin_generate(node=world.nodes["T"], day=DAY, now=at(15), highlights="上午亮点")
+    assert draft.summary["counts"]["pending"] == 4
+    [final] = generate_due(at(17, 10))
+    assert final.pk == draft.pk and final.version == 2
+    assert final.summary["counts"]["missing"] == 4 and final.summary["highlights"] == ["上午亮点"]
+    assert Delivery.objects.filter(event="bulletin").count() == 1
+    assert generate_due(at(17, 40)) == []
+
+
+def test_a_past_day_counts_unconfirmed_villages_as_counted_that_evening(world, four):
+    from fangkong.reports.bulletin import village_values
+    from fangkong.reports.models import VillageDay
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    VillageDay.objects.create(village=four["D"], day=yesterday, refreshed_at=timezone.now(),
+                              values={"orders_overdue": 4, "pushed_pending": 6})  # fmt: skip
+    values, _reports = village_values([four["D"]], yesterday)
+    assert values[four["D"].pk]["orders_overdue"] == 4
+    assert values[four["D"].pk]["pushed_pending"] == 6

@@ -178,3 +178,64 @@ def test_a_county_screen_shows_its_towns_and_the_villages_needing_attention(worl
     assert {r.village.name for r in d.shown_rows} == {"四喜社区", "建设村"} and d.hidden == 1
     town = dashboard(Jurisdiction.objects.get(pk=world.nodes["T"].pk), nine)
     assert town.groups == [] and len(town.shown_rows) == 2
+
+
+def test_bad_days_and_numbers_are_refused_without_a_crash(world, en):
+    cadre = en("cadre_a")
+    code = world.nodes["A"].code
+    for day in ("2024-02-30", "2024-13-01", "0001-01-01", "garbage", "9999-12-31"):
+        assert cadre.get(f"/reports/village/{code}/?day={day}").status_code == 200, day
+        assert en("commander").get(f"/reports/?day={day}").status_code == 200, day
+    for number in ("²", "1" * 5000, "٣", "-1", "1.5"):
+        response = cadre.post(f"/reports/village/{code}/", {"propaganda": number})
+        assert response.status_code == 200 and "at most 9 digits" in response.content.decode()
+    assert not DailyReport.objects.filter(status="submitted").exists()
+
+
+def test_highlights_survive_a_remake_from_the_overview(world, en):
+    commander = en("commander")
+    today = timezone.localdate().isoformat()
+    make = f"/reports/bulletins/make/?node={world.nodes['T'].code}"
+    commander.post(make, {"day": today, "highlights": "核酸全覆盖"})
+    commander.post(make, {"day": today, "highlights": ""})  # the overview's empty box
+    bulletin = Bulletin.objects.get()
+    assert bulletin.version == 2 and bulletin.highlights == "核酸全覆盖"
+    commander.post(make, {"day": today, "highlights": "", "replace_highlights": "1"})
+    bulletin.refresh_from_db()
+    assert bulletin.version == 3 and bulletin.highlights == ""
+    too_long = commander.post(make, {"day": today, "highlights": "字" * 4001}, follow=True)
+    assert "Highlights" in too_long.content.decode() and Bulletin.objects.get().version == 3
+
+
+def test_a_town_commander_under_a_county_keeps_to_the_town_s_own_settings(world, en):
+    from fangkong.org.services import jurisdiction_move
+
+    county = jurisdiction_create(code="330411000000", name="秀洲区", level=Level.COUNTY,
+                                 parent=None)  # fmt: skip
+    jurisdiction_move(node=world.nodes["T"], new_parent=county)
+    commander = en("commander")
+    page = commander.get("/reports/settings/").content.decode()
+    assert "only a manager of the whole tree" in page and "new_label" not in page
+    response = commander.post("/reports/settings/", {
+        "deadline": "18:00", "red_overdue": "4", "new_label": "改全县的表", "new_kind": "number",
+    })  # fmt: skip
+    assert response.status_code == 302
+    assert ReportConfig.objects.get(jurisdiction=world.nodes["T"]).deadline == time(18)
+    assert not ReportField.objects.filter(label="改全县的表").exists()
+    assert ReportField.objects.filter(active=True).count() == 12  # nothing switched off
+    from fangkong.notify.models import MessageTemplate
+
+    letter = MessageTemplate.objects.get(key="letter_to_villagers")
+    assert commander.post(f"/notify/templates/{letter.pk}/", {
+        "key": letter.key, "name": "改了", "title": "x", "body": "y"}).status_code == 403  # fmt: skip
+
+
+def test_the_late_report_notice_opens_the_village_s_report(world):
+    from fangkong.notify.models import Notice
+    from fangkong.reports.services import flag_missing
+
+    evening = timezone.make_aware(datetime.combine(timezone.localdate(), time(17, 1)))
+    flag_missing(evening)
+    notice = Notice.objects.get(user=world.users["cadre_a"])
+    assert notice.url == f"/reports/village/{world.nodes['A'].code}/"
+    assert notice.title.startswith("四喜社区")

@@ -48,6 +48,15 @@ class TeamChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return f"{obj.name} · {obj.jurisdiction.name}"
 
 
+def masked_url(url: str) -> str:
+    """The address without its token: scheme, host and path, the query's values hidden."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    query = "&".join(f"{k}=****" for k, _v in parse_qsl(parts.query, keep_blank_values=True))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
 class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
     url = forms.CharField(label=_("Webhook or gateway address"), max_length=500, required=False,
                           help_text=_("http:// or https://; robots and SMS gateways only."))  # fmt: skip
@@ -73,6 +82,7 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
+        self.instance_url = self.instance.url if editing else ""
         self.has_secret = editing and bool(self.instance.secret)
         current = self.instance.jurisdiction_id if editing else None
         nodes = Jurisdiction.objects.visible_to(user, Perm.NOTIFY_MANAGE).filter(
@@ -88,6 +98,12 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
         per_minute.validators += [MinValueValidator(1), MaxValueValidator(600)]
         per_minute.widget.attrs.update({"min": 1, "max": 600})
         if editing:
+            # A webhook address carries its access token (WeCom's key=, DingTalk's
+            # access_token=): like the secret, it is never put back into the page.
+            self.initial["url"] = ""
+            if self.instance.url:
+                self.fields["url"].help_text = _(
+                    "Stored: %(url)s. Leave this blank to keep it.") % {"url": masked_url(self.instance.url)}  # fmt: skip
             self.fields["secret"].help_text = (
                 _("A secret is stored. Leave this blank to keep it unchanged.")
                 if self.has_secret else _("No secret is stored. Leave blank for none.")
@@ -109,6 +125,8 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind")
+        if self.instance.pk and not data.get("url") and "url" not in self.errors:
+            data["url"] = self.instance_url  # blank keeps the stored address
         url = data.get("url", "")
         if kind in _WITH_ADDRESS and not url and "url" not in self.errors:
             self.add_error("url", _("A group robot or an SMS gateway needs its address."))

@@ -17,7 +17,7 @@ from django.http import Http404
 from fangkong.notify.models import Channel, ChannelKind, Delivery, DeliveryStatus, MessageTemplate
 from fangkong.org.models import Jurisdiction, Level, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import scope_paths, subtree_q
+from fangkong.org.scoping import holds_at_a_root, scope_paths, subtree_q
 
 # Nodes offered in the pickers: micro-grids rarely have a group or a broadcast of
 # their own, and a town may have thousands of them.
@@ -32,9 +32,9 @@ def _any(conditions: list[Q]) -> Q:
 
 
 def manages_everything(user: Any) -> bool:
-    """Whether the user manages channels from a top node (one without a parent)."""
-    roots = scope_paths(user, Perm.NOTIFY_MANAGE)
-    return bool(roots) and Jurisdiction.objects.filter(path__in=roots, parent__isnull=True).exists()
+    """Whether the user manages channels, templates and the rest of the installation's
+    notification set-up from a top node."""
+    return holds_at_a_root(user, Perm.NOTIFY_MANAGE)
 
 
 def channels_visible(user: Any) -> QuerySet[Channel]:

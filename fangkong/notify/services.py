@@ -317,6 +317,13 @@ class BroadcastResult:
 
 
 @transaction.atomic
+def broadcast_groups(node: Jurisdiction) -> list[Channel]:
+    """ "The node's group robots": the groups of the node and under it, never the town's
+    or the whole system's groups above a village that broadcasts to its own staff."""
+    return [c for c in routes("broadcast", node.path)
+            if c.jurisdiction is not None and c.jurisdiction.path.startswith(node.path)]  # fmt: skip
+
+
 def broadcast_send(
     *, actor: User, node: Jurisdiction, title: str, body: str, roles: Sequence[str] = (),
     team: Team | None = None, sms: bool = False, robots: bool = False, key: str,
@@ -340,7 +347,7 @@ def broadcast_send(
     msg_key = f"broadcast:{key}"[:120]
     user_ids = selectors.audience(node, list(roles), team)
     gateway = selectors.sms_channel_for(node) if sms else None
-    groups = routes("broadcast", node.path) if robots else []
+    groups = broadcast_groups(node) if robots else []
     sent_before = Notice.objects.filter(user_id__in=user_ids, key=msg_key).exists() or (
         Delivery.objects.filter(channel__in=[*groups, *([gateway] if gateway else [])])
         .filter(Q(key=msg_key) | Q(key__startswith=msg_key + ":")).exists()

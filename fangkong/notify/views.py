@@ -8,7 +8,7 @@ import uuid
 from typing import Any, cast
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -105,6 +105,15 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
 # Templates --------------------------------------------------------------------------------
 
 
+def _templates_editable(request: HttpRequest) -> bool:
+    """Templates belong to no node: one town's commander must not rewrite another's
+    letter, so only a manager of the whole tree changes them (others read them)."""
+    can_edit = selectors.manages_everything(request.user)
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    return can_edit
+
+
 @require_GET
 @requires(Perm.NOTIFY_MANAGE)
 def template_list(request: HttpRequest) -> HttpResponse:
@@ -115,6 +124,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def template_new(request: HttpRequest) -> HttpResponse:
+    can_edit = _templates_editable(request)
     form = TemplateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -125,14 +135,15 @@ def template_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("notify:template", template_id=template.pk)
-    return render(request, "notify/template_form.html", {"form": form, "template": None},
-                  status=_status(request, form))  # fmt: skip
+    return render(request, "notify/template_form.html", {"form": form, "template": None,
+                  "can_edit": can_edit}, status=_status(request, form))  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
     template = selectors.template_for(template_id)
+    can_edit = _templates_editable(request)
     form = TemplateForm(request.POST or None, instance=copy.copy(template))
     if request.method == "POST" and form.is_valid():
         try:
@@ -145,6 +156,7 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
             return redirect("notify:template", template_id=template.pk)
     return render(request, "notify/template_form.html", {
         "form": form, "template": template, "variables": services.template_variables(template),
+        "can_edit": can_edit,
     }, status=_status(request, form))  # fmt: skip
 
 
@@ -199,7 +211,7 @@ def _preview(d: dict[str, Any]) -> dict[str, Any]:
         "phones": StaffProfile.objects.filter(user_id__in=reached).exclude(phone_hash="").count()
         if d["sms"] else 0,
         "no_sms_channel": d["sms"] and selectors.sms_channel_for(d["node"]) is None,
-        "robots": len(services.routes("broadcast", d["node"].path)) if d["robots"] else 0,
+        "robots": len(services.broadcast_groups(d["node"])) if d["robots"] else 0,
     }  # fmt: skip
 
 

@@ -157,3 +157,13 @@ def at_or_above_q(user: User | AnonymousUser, perm: Perm | None, field: str) -> 
     for root in scope_paths(user, perm):
         q |= subtree_q(field, root) | Q(**{f"{field}__in": ancestor_paths(root)})
     return q
+
+
+def holds_at_a_root(user: User | AnonymousUser, perm: Perm) -> bool:
+    """Whether the user holds `perm` at a top node of the tree (one without a parent):
+    what belongs to no node (installation-wide templates, report fields, system
+    channels) is theirs to change, not a single town's."""
+    from fangkong.org.models import Jurisdiction
+
+    roots = scope_paths(user, perm)
+    return bool(roots) and Jurisdiction.objects.filter(path__in=roots, parent__isnull=True).exists()

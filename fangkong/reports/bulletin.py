@@ -11,6 +11,7 @@ missing, so the town's totals never silently drop a village.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -24,10 +25,18 @@ from django.utils.translation import override
 from fangkong.accounts.models import User
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.scoping import nearest_in, subtree_q
-from fangkong.reports.models import Bulletin, DailyReport, FieldKind, ReportField, ReportStatus
+from fangkong.reports.models import (
+    Bulletin,
+    DailyReport,
+    FieldKind,
+    ReportField,
+    ReportStatus,
+    VillageDay,
+)
 from fangkong.reports.services import DEFAULT_DEADLINE, _deadlines_by_path, computed_values, fields
 
 Summary = dict[str, Any]
+logger = logging.getLogger(__name__)
 
 
 def _numeric(all_fields: Sequence[ReportField]) -> list[ReportField]:
@@ -41,7 +50,17 @@ def village_values(
     and its report row, if any."""
     reports = {r.village_id: r for r in DailyReport.objects.filter(village__in=villages, day=day)}
     submitted = {pk for pk, r in reports.items() if r.status == ReportStatus.SUBMITTED}
-    live = computed_values([v for v in villages if v.pk not in submitted], day)
+    rest = [v for v in villages if v.pk not in submitted]
+    live: dict[int, dict[str, Any]] = {}
+    if rest and day < timezone.localdate():
+        # A past day as counted that evening: pending and overdue are snapshots, and
+        # recounting them now would give today's state under yesterday's date.
+        keyed = [f for f in fields() if f.kind == FieldKind.COMPUTED and f.metric]
+        for pk, counted in VillageDay.objects.filter(village__in=rest, day=day).values_list(
+            "village_id", "values"
+        ):
+            live[pk] = {f.key: counted.get(f.metric, 0) for f in keyed}
+    live |= computed_values([v for v in rest if v.pk not in live], day)
     values = {pk: dict(reports[pk].values) if pk in submitted else live.get(pk, {})
               for pk in (v.pk for v in villages)}  # fmt: skip
     return values, reports
@@ -136,6 +155,9 @@ def bulletin_generate(
     from fangkong.reports.documents import render_docx, render_xlsx
 
     now = now or timezone.now()
+    # Two makes at once (a double click, the job beside a cadre) queue on the node's row:
+    # locking the bulletin would lock nothing before the first one exists.
+    Jurisdiction.objects.select_for_update().filter(pk=node.pk).first()
     existing = Bulletin.objects.select_for_update().filter(node=node, day=day).first()
     summary = bulletin_summary(node, day, now)
     yesterday = _yesterday(node, day, now)
@@ -157,35 +179,58 @@ def bulletin_generate(
 
 
 def generate_due(now: datetime | None = None) -> list[Bulletin]:
-    """The scheduled job: each town past its deadline today without a bulletin gets one
-    (after the missing villages are flagged), then each county whose towns all have
-    theirs. The towns' command posts hear of it on their group robots."""
-    from fangkong.notify.services import deliver, routes
+    """The scheduled job: each town past its deadline today gets its bulletin (after the
+    missing villages are flagged), unless one was made after the deadline already; a
+    bulletin made earlier in the day (a draft, villages still pending) is made again.
+    Then each county whose towns all have theirs. Each is announced to the robots taking
+    `bulletin` as it is made; one town's failure does not hold up the others."""
     from fangkong.reports.services import flag_missing
 
     now = now or timezone.now()
     day = timezone.localdate(now)
     flag_missing(now)
-    done = set(Bulletin.objects.filter(day=day).values_list("node_id", flat=True))
+    made_at = dict(Bulletin.objects.filter(day=day).values_list("node_id", "generated_at"))
     configs = _deadlines_by_path()
     made: list[Bulletin] = []
     towns = list(Jurisdiction.objects.filter(level=Level.TOWN).order_by("path"))
+    final: dict[int, datetime] = {}  # towns whose bulletin is made after their deadline
     for town in towns:
         due = timezone.make_aware(datetime.combine(day, nearest_in(town.path, configs)
                                                    or DEFAULT_DEADLINE))  # fmt: skip
-        if town.pk in done or now < due:
+        if now < due:
             continue
-        made.append(bulletin_generate(node=town, day=day, now=now))
-        done.add(town.pk)
+        if made_at.get(town.pk) is not None and made_at[town.pk] >= due:
+            final[town.pk] = made_at[town.pk]
+            continue
+        bulletin = _make_and_announce(town, day, now)
+        if bulletin is not None:
+            made.append(bulletin)
+            final[town.pk] = now
     for county in Jurisdiction.objects.filter(level=Level.COUNTY).order_by("path"):
         mine = [t for t in towns if t.parent_id == county.pk]
-        if county.pk in done or not mine or any(t.pk not in done for t in mine):
+        if not mine or any(t.pk not in final for t in mine):
             continue
-        made.append(bulletin_generate(node=county, day=day, now=now))
-    for b in made:
-        deliver(channels=routes("bulletin", b.node.path), title=headline(b.summary),
-                body=digest(b.summary), event="bulletin", key=f"bulletin:{b.pk}:{b.version}")  # fmt: skip
+        latest = max(final[t.pk] for t in mine)
+        if made_at.get(county.pk) is not None and made_at[county.pk] >= latest:
+            continue
+        bulletin = _make_and_announce(county, day, now)
+        if bulletin is not None:
+            made.append(bulletin)
     return made
+
+
+def _make_and_announce(node: Jurisdiction, day: date, now: datetime) -> Bulletin | None:
+    from fangkong.notify.services import deliver, routes
+
+    try:
+        with transaction.atomic():
+            b = bulletin_generate(node=node, day=day, now=now)
+            deliver(channels=routes("bulletin", node.path), title=headline(b.summary),
+                    body=digest(b.summary), event="bulletin", key=f"bulletin:{b.pk}:{b.version}")  # fmt: skip
+    except Exception:
+        logger.exception("bulletin of %s for %s failed", node.code, day)
+        return None
+    return b
 
 
 def headline(summary: Summary) -> str:

@@ -44,6 +44,12 @@ class SettingsForm(forms.Form):
                  (FieldKind.TEXT.value, FieldKind.TEXT.label)],
     )  # fmt: skip
 
+    def __init__(self, *args: Any, fields_editable: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not fields_editable:
+            for name in ("active", "new_label", "new_kind"):
+                del self.fields[name]
+
     def clean_new_label(self) -> str:
         label = str(self.cleaned_data["new_label"]).strip()
         if label and ReportField.objects.filter(label=label).exists():

@@ -35,7 +35,9 @@ TREND_METRICS = ("returnees_new", "central", "home_isolation", "orders_done", "o
 
 
 def bulletins_visible(user: Any) -> ScopedQuerySet[Bulletin]:
-    return Bulletin.objects.visible_to(user, Perm.REPORTS_VIEW).select_related("node")
+    # The documents stay in the database until downloaded: a list never reads them.
+    return (Bulletin.objects.visible_to(user, Perm.REPORTS_VIEW).select_related("node")
+            .defer("docx", "xlsx"))  # fmt: skip
 
 
 def villages_under(node: Jurisdiction) -> list[Jurisdiction]:

@@ -3,6 +3,7 @@ the deadline), and villages flagged missing when the deadline passes."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
@@ -10,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -64,8 +66,10 @@ def clean_entered(raw: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
             continue
         text = str(raw.get(f.key, "")).strip()
         if f.kind == FieldKind.NUMBER:
-            if text and not text.isdigit():
-                errors[f.key] = _("%(field)s must be a whole number.") % {"field": f.label}
+            if text and not re.fullmatch(r"[0-9]{1,9}", text):
+                errors[f.key] = _("%(field)s must be a whole number (at most 9 digits).") % {
+                    "field": f.label
+                }
                 continue
             values[f.key] = int(text or 0)  # a zero report is a report
         else:
@@ -100,11 +104,28 @@ def report_submit(
     return report
 
 
+def _late_message(template: Any, village: Jurisdiction, deadline: str) -> tuple[str, str]:
+    """The town's own "late report" template when it has one (variables $village,
+    $deadline, $town), else the built-in words."""
+    from fangkong.notify.services import TemplateError, render
+
+    if template is not None:
+        town = village.parent.name if village.parent else ""
+        try:
+            return render(template, {"village": village.name, "deadline": deadline, "town": town})
+        except TemplateError:
+            pass  # a template asking for more than a reminder knows falls back
+    title = _("%(village)s has not sent today's daily report") % {"village": village.name}
+    body = _("The deadline was %(deadline)s. Send it now; it will be marked late.") % {
+        "deadline": deadline}  # fmt: skip
+    return title, body
+
+
 def flag_missing(now: datetime | None = None) -> int:
     """Villages past today's deadline without a report: marked missing, their cadres and
     the command post's channels told once. Run every few minutes by the scheduler, so
     it reads the villages, deadlines, reports, cadres and channels once each."""
-    from fangkong.notify.models import Channel
+    from fangkong.notify.models import Channel, MessageTemplate
     from fangkong.notify.services import deliver, notice_send, routes
 
     now = now or timezone.now()
@@ -129,20 +150,21 @@ def flag_missing(now: datetime | None = None) -> int:
     missing = list(Jurisdiction.objects.filter(
         pk__in=DailyReport.objects.filter(day=day, village_id__in=pending,
                                           status=ReportStatus.MISSING).values("village_id"))
-        .order_by("path"))  # fmt: skip
+        .select_related("parent").order_by("path"))  # fmt: skip
     cadres: dict[int, list[int]] = defaultdict(list)
     for node_id, user_id in Membership.objects.filter(
         jurisdiction__in=missing, role=Role.VILLAGE_CADRE
     ).values_list("jurisdiction_id", "user_id"):
         cadres[node_id].append(user_id)
     channels = list(Channel.objects.filter(enabled=True).select_related("jurisdiction"))
+    template = MessageTemplate.objects.filter(key="late_report").first()
     with override("zh-hans"):
         for village in missing:
-            title = _("%(village)s has not sent today's daily report") % {"village": village.name}
-            body = _("The deadline was %(deadline)s. Send it now; it will be marked late.") % {
-                "deadline": deadlines[village.pk].strftime("%H:%M")}  # fmt: skip
+            deadline = deadlines[village.pk].strftime("%H:%M")
+            title, body = _late_message(template, village, deadline)
             notice_send(user_ids=cadres[village.pk], title=title, body=body,
-                        url="/reports/daily/", key=f"late-report:{day}")  # fmt: skip
+                        url=reverse("reports:village", args=[village.code]),
+                        key=f"late-report:{village.pk}:{day}")  # fmt: skip
             deliver(channels=routes("late_report", village.path, channels), title=title,
                     body=body, event="late_report", key=f"late-report:{village.pk}:{day}")  # fmt: skip
     return len(missing)
@@ -150,13 +172,15 @@ def flag_missing(now: datetime | None = None) -> int:
 
 @transaction.atomic
 def settings_save(
-    *, node: Jurisdiction, deadline: time, red_overdue: int, active: Sequence[ReportField],
-    new_label: str = "", new_kind: str = "",
+    *, node: Jurisdiction, deadline: time, red_overdue: int,
+    active: Sequence[ReportField] | None = None, new_label: str = "", new_kind: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """The area's deadline and red-light threshold; which fields are in use; a new typed
     field. Returns what changed among the fields, for the audit record."""
     ReportConfig.objects.update_or_create(
         jurisdiction=node, defaults={"deadline": deadline, "red_overdue": red_overdue})  # fmt: skip
+    if active is None:  # the fields are not this user's to change
+        return {}
     keep = {f.pk for f in active}
     off = list(ReportField.objects.filter(active=True).exclude(pk__in=keep)
                .values_list("key", flat=True))  # fmt: skip

@@ -22,7 +22,7 @@ from fangkong.audit.services import audit_record
 from fangkong.org.access import get_visible_or_404, require_perm_at, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm
+from fangkong.org.scoping import has_perm, holds_at_a_root
 from fangkong.org.selectors import top_node
 from fangkong.reports import selectors, services
 from fangkong.reports.bulletin import bulletin_generate
@@ -51,11 +51,19 @@ def _node(request: HttpRequest, perm: Perm = Perm.REPORTS_VIEW) -> Jurisdiction:
     return node
 
 
+# No outbreak work before this: days earlier are read as today, like any bad date.
+EARLIEST_DAY = date(2019, 12, 1)
+
+
 def _day(request: HttpRequest) -> date:
-    """?day=YYYY-MM-DD, at most today (a report is never for tomorrow)."""
+    """?day=YYYY-MM-DD between EARLIEST_DAY and today (a report is never for tomorrow);
+    anything else, well-formed or not, means today."""
     today = timezone.localdate()
-    day = parse_date(request.GET.get("day", "") or "") if request.GET.get("day") else None
-    return min(day, today) if day else today
+    try:
+        day = parse_date(request.GET.get("day", "").strip())
+    except ValueError:  # well-formed but impossible: 2024-02-30
+        day = None
+    return min(day, today) if day and day >= EARLIEST_DAY else today
 
 
 @require_GET
@@ -132,12 +140,21 @@ def bulletin_list(request: HttpRequest) -> HttpResponse:
 def bulletin_make(request: HttpRequest) -> HttpResponse:
     node = _node(request, Perm.REPORTS_SUBMIT)
     form = BulletinForm(request.POST)
-    if node.level >= Level.VILLAGE or not form.is_valid():
-        messages.error(request, _("Choose a day no later than today; a bulletin is made for a "
-                                  "town or a county."))  # fmt: skip
+    if node.level >= Level.VILLAGE:
+        messages.error(request, _("A bulletin is made for a town or a county."))
         return redirect(f"{_overview_url(node)}")
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            text = " ".join(str(e) for e in errors)
+            messages.error(request, f"{label}: {text}" if label else text)
+        return redirect(f"{_overview_url(node)}")
+    # Left empty on the overview, the highlights already written stay; the bulletin
+    # page shows them in the box, so emptying it there means removing them.
+    text = form.cleaned_data["highlights"]
+    keep = not text and not request.POST.get("replace_highlights")
     bulletin = bulletin_generate(node=node, day=form.cleaned_data["day"], actor=_user(request),
-                                 highlights=form.cleaned_data["highlights"])  # fmt: skip
+                                 highlights=None if keep else text)  # fmt: skip
     messages.success(request, _("Bulletin made (version %(v)d).") % {"v": bulletin.version})
     return redirect("reports:bulletin", bulletin_id=bulletin.pk)
 
@@ -214,8 +231,10 @@ def report_settings(request: HttpRequest) -> HttpResponse:
     """The deadline and traffic-light threshold of the user's area, and the fields a
     village types in (added here, without code)."""
     node = _node(request, Perm.RULES_MANAGE)
+    # Fields belong to no node: one town's commander must not change every town's form.
+    fields_editable = holds_at_a_root(request.user, Perm.RULES_MANAGE)
     config = ReportConfig.objects.filter(jurisdiction=node).first()
-    form = SettingsForm(request.POST or None, initial={
+    form = SettingsForm(request.POST or None, fields_editable=fields_editable, initial={
         "deadline": config.deadline if config else services.deadline_for(node),
         "red_overdue": config.red_overdue if config else 5,
         "active": [f.pk for f in ReportField.objects.filter(active=True)],
@@ -231,4 +250,8 @@ def report_settings(request: HttpRequest) -> HttpResponse:
                          "red_overdue": form.cleaned_data["red_overdue"]}, "fields": changed})  # fmt: skip
         messages.success(request, _("Report settings saved."))
         return redirect("reports:settings")
-    return render(request, "reports/settings.html", {"form": form, "node": node})
+    return render(
+        request,
+        "reports/settings.html",
+        {"form": form, "node": node, "fields_editable": fields_editable},
+    )
