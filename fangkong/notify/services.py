@@ -3,6 +3,7 @@ deliveries and sent by the worker with retries, back-off and per-channel limits.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ def notice_send(
 
 # Outside channels -----------------------------------------------------------------------
 
+logger = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 6
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 3600
@@ -69,6 +72,24 @@ def render(template: MessageTemplate, variables: Mapping[str, object]) -> tuple[
         raise TemplateError(_("The template needs $%(name)s.") % {"name": e.args[0]}) from None
     except ValueError as e:
         raise TemplateError(str(e)) from None
+
+
+def template_for_event(key: str) -> MessageTemplate | None:
+    """The installation's wording for a kind of automatic message, if it has one."""
+    return MessageTemplate.objects.filter(key=key).first()
+
+
+def render_or(
+    template: MessageTemplate | None, variables: Mapping[str, object], fallback: tuple[str, str]
+) -> tuple[str, str]:
+    """The template filled in, or the built-in words when there is no template or it asks
+    for a variable this message does not have (an automatic message must still go)."""
+    if template is not None:
+        try:
+            return render(template, variables)
+        except TemplateError:
+            logger.warning("template %s needs more than %s", template.key, sorted(variables))
+    return fallback
 
 
 def routes(event: str, path: str, channels: Iterable[Channel] | None = None) -> list[Channel]:

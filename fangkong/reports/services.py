@@ -105,28 +105,24 @@ def report_submit(
 
 
 def _late_message(template: Any, village: Jurisdiction, deadline: str) -> tuple[str, str]:
-    """The town's own "late report" template when it has one (variables $village,
-    $deadline, $town), else the built-in words."""
-    from fangkong.notify.services import TemplateError, render
+    """The installation's "late report" template (variables $village, $deadline, $town),
+    else the built-in words."""
+    from fangkong.notify.services import render_or
 
-    if template is not None:
-        town = village.parent.name if village.parent else ""
-        try:
-            return render(template, {"village": village.name, "deadline": deadline, "town": town})
-        except TemplateError:
-            pass  # a template asking for more than a reminder knows falls back
     title = _("%(village)s has not sent today's daily report") % {"village": village.name}
     body = _("The deadline was %(deadline)s. Send it now; it will be marked late.") % {
         "deadline": deadline}  # fmt: skip
-    return title, body
+    town = village.parent.name if village.parent else ""
+    return render_or(template, {"village": village.name, "deadline": deadline, "town": town},
+                     (title, body))  # fmt: skip
 
 
 def flag_missing(now: datetime | None = None) -> int:
     """Villages past today's deadline without a report: marked missing, their cadres and
     the command post's channels told once. Run every few minutes by the scheduler, so
     it reads the villages, deadlines, reports, cadres and channels once each."""
-    from fangkong.notify.models import Channel, MessageTemplate
-    from fangkong.notify.services import deliver, notice_send, routes
+    from fangkong.notify.models import Channel
+    from fangkong.notify.services import deliver, notice_send, routes, template_for_event
 
     now = now or timezone.now()
     day = timezone.localdate(now)
@@ -157,7 +153,7 @@ def flag_missing(now: datetime | None = None) -> int:
     ).values_list("jurisdiction_id", "user_id"):
         cadres[node_id].append(user_id)
     channels = list(Channel.objects.filter(enabled=True).select_related("jurisdiction"))
-    template = MessageTemplate.objects.filter(key="late_report").first()
+    template = template_for_event("late_report")
     with override("zh-hans"):
         for village in missing:
             deadline = deadlines[village.pk].strftime("%H:%M")

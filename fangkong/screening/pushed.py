@@ -204,22 +204,24 @@ def _tell_villages(pushed: PushedList, rows: Sequence[PushedRow]) -> None:
 
 def _tell_groups(pushed: PushedList, rows: int, result: PushedImport) -> None:
     """The command post's group robots hear that a list arrived."""
-    from fangkong.notify.services import deliver, routes
+    from fangkong.notify.services import deliver, render_or, routes, template_for_event
 
     channels = routes("pushed_list", pushed.jurisdiction.path)
     if not channels:
         return
+    deadline = timezone.localtime(pushed.deadline).strftime("%m-%d %H:%M")
+    to_locate = result.to_confirm + result.unmatched
     with override("zh-hans"):
-        deliver(
-            channels=channels,
-            title=_("New list from %(source)s: %(name)s") % {"source": pushed.source,
-                                                             "name": pushed.name},
-            body=_("%(rows)d people; %(m)d sent to the grids, %(u)d to locate; feedback due "
-                   "%(deadline)s.") % {
-                "rows": rows, "m": result.matched, "u": result.to_confirm + result.unmatched,
-                "deadline": timezone.localtime(pushed.deadline).strftime("%m-%d %H:%M")},
-            event="pushed_list", key=f"pushed:{pushed.pk}",
-        )  # fmt: skip
+        title, body = render_or(template_for_event("pushed_list"), {
+            "source": pushed.source, "name": pushed.name, "rows": rows,
+            "matched": result.matched, "to_locate": to_locate, "deadline": deadline,
+        }, (_("New list from %(source)s: %(name)s") % {"source": pushed.source,
+                                                        "name": pushed.name},
+            _("%(rows)d people; %(m)d sent to the grids, %(u)d to locate; feedback due "
+              "%(deadline)s.") % {"rows": rows, "m": result.matched, "u": to_locate,
+                                  "deadline": deadline}))  # fmt: skip
+        deliver(channels=channels, title=title, body=body, event="pushed_list",
+                key=f"pushed:{pushed.pk}")  # fmt: skip
 
 
 @transaction.atomic

@@ -102,13 +102,19 @@ def _tell_groups(rule: EscalationRule, orders: list[WorkOrder], stamp: str) -> N
 def _summary(
     rule: EscalationRule, items: list[WorkOrder], line: Callable[[WorkOrder], str]
 ) -> tuple[str, str]:
-    """The title and the first _LISTED lines of an escalation summary."""
+    """The title and the first _LISTED lines of an escalation summary, in the
+    installation's "escalation" template ($count, $level, $orders) when it has one."""
+    from fangkong.notify.services import render_or, template_for_event
+
     lines = [line(o) for o in items[:_LISTED]]
     if len(items) > _LISTED:
         lines.append(_("… and %(n)d more") % {"n": len(items) - _LISTED})
     title = _("%(n)d work orders overdue (level %(level)d reminder)") % {
         "n": len(items), "level": rule.level}  # fmt: skip
-    return title, "\n".join(lines)
+    orders = "\n".join(lines)
+    return render_or(template_for_event("escalation"),
+                     {"count": len(items), "level": rule.level, "orders": orders},
+                     (title, orders))  # fmt: skip
 
 
 @transaction.atomic
