@@ -128,13 +128,18 @@ def test_traffic_lights_follow_reports_and_overdue_work(world):
     from fangkong.workorders.models import WorkOrderTally
 
     today = timezone.localdate()
-    WorkOrderTally.objects.create(jurisdiction=world.nodes["B1"], kind="visit",
+    WorkOrderTally.objects.create(jurisdiction=world.nodes["B1"], kind="visit_household",
                                   day=today - timedelta(days=1), open=6)  # fmt: skip
     stats.refresh_now()
     after_deadline = timezone.make_aware(datetime.combine(today, time(17, 30)))
     rows = {r.village.code: r for r in dashboard(world.nodes["T"], after_deadline).rows}
     b = rows[world.nodes["B"].code]
     assert b.light == "red" and set(b.reasons) == {"report_missing", "overdue_many"}
+    # What the overdue work is, by type, from the same minute's counts.
+    from fangkong.workorders.kinds import KINDS
+
+    label = str(KINDS["visit_household"].label)
+    assert dashboard(world.nodes["T"], after_deadline).overdue_kinds == [(label, 6)]
     before = timezone.make_aware(datetime.combine(today, time(9)))
     a = {r.village.code: r for r in dashboard(world.nodes["T"], before).rows}[world.nodes["A"].code]
     assert a.light == "amber" and a.reasons == ["report_pending"]

@@ -117,6 +117,23 @@ def orders_overdue(villages: Sequence[Jurisdiction], day: date) -> Counts:
     return _by_village(villages, _grouped(qs, "jurisdiction__path", "open"))
 
 
+def overdue_by_kind(villages: Sequence[Jurisdiction], day: date) -> dict[int, dict[str, int]]:
+    """Open orders due before `day`, by village and kind: what the overdue count is made
+    of, for the dashboard (stored beside the metrics, not a metric of the report)."""
+    from fangkong.workorders.models import WorkOrderTally
+
+    paths = {v.path: v.pk for v in villages}
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for path, kind, n in (WorkOrderTally.objects.filter(_within(villages, "jurisdiction__path"),
+                                                        day__lt=day, open__gt=0)
+                          .values_list("jurisdiction__path", "kind").annotate(n=Sum("open"))
+                          .order_by()):  # fmt: skip
+        pk = nearest_in(path, paths)
+        if pk is not None:
+            out[pk][kind] = out[pk].get(kind, 0) + int(n or 0)
+    return dict(out)
+
+
 METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date], Counts]]] = {
     "returnees_new": (_("Returnees reported"), returnees_new),
     "central": (_("Sent to centralised isolation"), _measures("central")),

@@ -26,7 +26,7 @@ from fangkong.reports.models import (
     VillageDay,
 )
 from fangkong.reports.services import DEFAULT_DEADLINE
-from fangkong.reports.stats import TREND_DAYS
+from fangkong.reports.stats import OVERDUE_BY_KIND, TREND_DAYS
 
 # The numbers the dashboard shows as its key figures and trend lines.
 KEY_METRICS = ("returnees_new", "central", "home_isolation", "home_monitoring", "pushed_pending",
@@ -93,6 +93,7 @@ class Dashboard:
     trends: dict[str, list[int]]
     rows: list[VillageRow]
     counts: dict[str, int]
+    overdue_kinds: list[tuple[str, int]] = field(default_factory=list)  # (label, n), most first
 
     def chart(self) -> dict[str, Any]:
         """What the trend chart draws (json_script'ed into the page)."""
@@ -190,7 +191,7 @@ def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     villages = villages_under(node)
-    stats: dict[tuple[int, date], dict[str, int]] = {}
+    stats: dict[tuple[int, date], dict[str, Any]] = {}
     refreshed: datetime | None = None
     for village_id, day, values, at in VillageDay.objects.filter(
         subtree_q("village__path", node.path), day__in=[today, days[-2]]
@@ -207,8 +208,12 @@ def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
     yesterday = dict.fromkeys(KEY_METRICS, 0)
     counts = {"villages": len(villages), "on_time": 0, "late": 0, "missing": 0, "pending": 0,
               "red": 0, "amber": 0, "green": 0}  # fmt: skip
+    kinds: dict[str, int] = {}
     for v in villages:
-        values = {k: int(n) for k, n in stats.get((v.pk, today), {}).items()}
+        counted = stats.get((v.pk, today), {})
+        for kind, n in (counted.get(OVERDUE_BY_KIND) or {}).items():
+            kinds[kind] = kinds.get(kind, 0) + int(n)
+        values = {k: int(n) for k, n in counted.items() if k != OVERDUE_BY_KIND}
         before = stats.get((v.pk, days[-2]), {})
         for k in KEY_METRICS:
             totals[k] += values.get(k, 0)
@@ -235,8 +240,15 @@ def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
         node=node, day=today, now=now, refreshed_at=refreshed,
         keys=[(k, str(METRICS[k][0])) for k in KEY_METRICS], totals=totals, yesterday=yesterday,
         trend_days=[d.strftime("%m-%d") for d in days], trends=_trend(node, days), rows=rows,
-        counts=counts,
+        counts=counts, overdue_kinds=_kind_labels(kinds),
     )  # fmt: skip
+
+
+def _kind_labels(kinds: dict[str, int]) -> list[tuple[str, int]]:
+    from fangkong.workorders.kinds import KINDS
+
+    ranked = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(str(KINDS[k].label) if k in KINDS else k, n) for k, n in ranked if n]
 
 
 def overview(node: Jurisdiction, day: date) -> list[tuple[Jurisdiction, DailyReport | None]]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
 from fangkong.org.models import Jurisdiction, Level
-from fangkong.reports.metrics import METRICS, compute
+from fangkong.reports.metrics import METRICS, compute, overdue_by_kind
 from fangkong.reports.models import VillageDay
 
 TREND_DAYS = 14
+# Beside the metrics in `VillageDay.values`: {kind: open orders past due}.
+OVERDUE_BY_KIND = "overdue_by_kind"
 
 
 def _villages() -> list[Jurisdiction]:
@@ -34,7 +37,9 @@ def refresh(
     villages = _villages() if villages is None else villages
     rows = []
     for day in days if days is not None else (today, today - timedelta(days=1)):
-        for pk, values in compute(METRICS, villages, day).items():
+        kinds = overdue_by_kind(villages, day)
+        for pk, counted in compute(METRICS, villages, day).items():
+            values: dict[str, Any] = {**counted, OVERDUE_BY_KIND: kinds.get(pk, {})}
             rows.append(VillageDay(village_id=pk, day=day, values=values, refreshed_at=now))
     VillageDay.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["village", "day"],
