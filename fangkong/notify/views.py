@@ -124,39 +124,32 @@ def template_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def template_new(request: HttpRequest) -> HttpResponse:
-    can_edit = _templates_editable(request)
-    form = TemplateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            template = services.template_save(actor=_user(request), template=None,
-                                              data=form.cleaned_data)  # fmt: skip
-        except ValidationError as e:
-            form.add_error(None, e.messages)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("notify:template", template_id=template.pk)
-    return render(request, "notify/template_form.html", {"form": form, "template": None,
-                  "can_edit": can_edit}, status=_status(request, form))  # fmt: skip
+    return _template_form(request, None)
 
 
 @require_http_methods(["GET", "POST"])
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
-    template = selectors.template_for(template_id)
+    return _template_form(request, selectors.template_for(template_id))
+
+
+def _template_form(request: HttpRequest, template: MessageTemplate | None) -> HttpResponse:
     can_edit = _templates_editable(request)
-    form = TemplateForm(request.POST or None, instance=copy.copy(template))
+    # The form writes the posted values onto its instance while validating; the page
+    # header and the service keep the stored ones.
+    form = TemplateForm(request.POST or None, instance=copy.copy(template) if template else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.template_save(actor=_user(request), template=template,
-                                   data=form.cleaned_data)  # fmt: skip
+            saved = services.template_save(actor=_user(request), template=template,
+                                           data=form.cleaned_data)  # fmt: skip
         except ValidationError as e:
             form.add_error(None, e.messages)
         else:
             messages.success(request, _("Saved."))
-            return redirect("notify:template", template_id=template.pk)
+            return redirect("notify:template", template_id=saved.pk)
     return render(request, "notify/template_form.html", {
-        "form": form, "template": template, "variables": services.template_variables(template),
-        "can_edit": can_edit,
+        "form": form, "template": template, "can_edit": can_edit,
+        "variables": services.template_variables(template) if template else [],
     }, status=_status(request, form))  # fmt: skip
 
 

@@ -33,7 +33,7 @@ from fangkong.reports.models import (
     ReportStatus,
     VillageDay,
 )
-from fangkong.reports.services import DEFAULT_DEADLINE, _deadlines_by_path, computed_values, fields
+from fangkong.reports.services import Deadlines, computed_values, fields
 
 Summary = dict[str, Any]
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
     if node.level == Level.VILLAGE:
         children = {node.path: node}
     values, reports = village_values(villages, day)
-    configs = _deadlines_by_path()
+    deadlines = Deadlines()
     per_row: dict[str, dict[str, Any]] = {
         path: {"name": c.name, "code": c.code, "values": dict.fromkeys((f.key for f in numeric), 0),
                "villages": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0,
@@ -89,8 +89,9 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
     totals = dict.fromkeys((f.key for f in numeric), 0)
     named: dict[str, list[Any]] = defaultdict(list)
     notes: list[list[str]] = []
+    row_paths = {p: p for p in per_row}
     for v in villages:
-        row_path = nearest_in(v.path, {p: p for p in per_row})
+        row_path = nearest_in(v.path, row_paths)
         if row_path is None:
             continue
         row = per_row[row_path]
@@ -99,8 +100,7 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
             v.name if node.level >= Level.TOWN else f"{v.parent.name if v.parent else ''}{v.name}"
         )
         report = reports.get(v.pk)
-        deadline = nearest_in(v.path, configs) or DEFAULT_DEADLINE
-        due = timezone.make_aware(datetime.combine(day, deadline))
+        due = deadlines.due(v.path, day)
         if report is not None and report.status == ReportStatus.SUBMITTED:
             at = (
                 timezone.localtime(report.submitted_at).strftime("%H:%M")
@@ -190,13 +190,12 @@ def generate_due(now: datetime | None = None) -> list[Bulletin]:
     day = timezone.localdate(now)
     flag_missing(now)
     made_at = dict(Bulletin.objects.filter(day=day).values_list("node_id", "generated_at"))
-    configs = _deadlines_by_path()
+    deadlines = Deadlines()
     made: list[Bulletin] = []
     towns = list(Jurisdiction.objects.filter(level=Level.TOWN).order_by("path"))
     final: dict[int, datetime] = {}  # towns whose bulletin is made after their deadline
     for town in towns:
-        due = timezone.make_aware(datetime.combine(day, nearest_in(town.path, configs)
-                                                   or DEFAULT_DEADLINE))  # fmt: skip
+        due = deadlines.due(town.path, day)
         if now < due:
             continue
         if made_at.get(town.pk) is not None and made_at[town.pk] >= due:

@@ -26,20 +26,30 @@ from fangkong.reports.models import DailyReport, FieldKind, ReportConfig, Report
 DEFAULT_DEADLINE = time(17, 0)
 
 
-def _deadlines_by_path(paths: Sequence[str] | None = None) -> dict[str, time]:
-    configs = ReportConfig.objects.select_related("jurisdiction")
-    if paths is not None:
-        configs = configs.filter(jurisdiction__path__in=paths)
-    return {c.jurisdiction.path: c.deadline for c in configs}
+class Deadlines:
+    """The deadlines set at nodes, read once: any node's deadline is the one set nearest
+    above it (17:00 when none is). Jobs and pages covering many villages share one."""
+
+    def __init__(self, paths: Sequence[str] | None = None) -> None:
+        configs = ReportConfig.objects.select_related("jurisdiction")
+        if paths is not None:
+            configs = configs.filter(jurisdiction__path__in=paths)
+        self.by_path = {c.jurisdiction.path: c.deadline for c in configs}
+
+    def time_for(self, path: str) -> time:
+        return nearest_in(path, self.by_path) or DEFAULT_DEADLINE
+
+    def due(self, path: str, day: date) -> datetime:
+        return timezone.make_aware(datetime.combine(day, self.time_for(path)))
 
 
 def deadline_for(node: Jurisdiction) -> time:
     """The deadline set nearest above (or at) the node; 17:00 when none is."""
-    return nearest_in(node.path, _deadlines_by_path(ancestor_paths(node.path))) or DEFAULT_DEADLINE
+    return Deadlines(ancestor_paths(node.path)).time_for(node.path)
 
 
 def deadline_at(node: Jurisdiction, day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, deadline_for(node)))
+    return Deadlines(ancestor_paths(node.path)).due(node.path, day)
 
 
 def fields() -> list[ReportField]:
@@ -126,8 +136,8 @@ def flag_missing(now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     day = timezone.localdate(now)
-    configs = _deadlines_by_path()
-    deadlines = {v.pk: nearest_in(v.path, configs) or DEFAULT_DEADLINE
+    table = Deadlines()
+    deadlines = {v.pk: table.time_for(v.path)
                  for v in Jurisdiction.objects.filter(level=Level.VILLAGE)}  # fmt: skip
     due = [pk for pk, at_time in deadlines.items()
            if now >= timezone.make_aware(datetime.combine(day, at_time))]  # fmt: skip
