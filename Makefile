@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo setup test lint fmt bench messages clean
+.PHONY: demo setup test lint fmt bench bench-phone messages clean
 
 .tools/bin/uv:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
@@ -33,7 +33,9 @@ demo: setup
 	$(RUN) fangkong jobs & JOBS=$$!; trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \
 	$(RUN) fangkong runserver --noreload $(HOST):$(PORT)
 
-# On SQLite by default; set DATABASE_URL=postgres://... to run on PostgreSQL.
+# On SQLite by default; set DATABASE_URL=postgres://... to run on PostgreSQL. The tests run
+# in one process per core (pytest-xdist); PYTEST_ARGS="-n 0 -k ..." runs a selection serially.
+PYTEST_ARGS ?= -n auto
 # Browser tests need Debian's chromium; without it they are skipped and the run says so
 # (FANGKONG_REQUIRE_BROWSER=1 turns the skip into a failure, as CI does).
 test: .venv/.synced
@@ -43,7 +45,7 @@ test: .venv/.synced
 lint: .venv/.synced
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy fangkong tests bench
+	$(RUN) mypy fangkong tests bench tools
 
 fmt: .venv/.synced
 	$(RUN) ruff check --fix .
@@ -51,6 +53,10 @@ fmt: .venv/.synced
 
 bench: .venv/.synced
 	$(RUN) python -m bench.subtree
+
+# Phone pages on throttled 3G (chromium): bytes and first paint, cold and warm.
+bench-phone: .venv/.synced
+	$(RUN) python -m bench.phone_3g
 
 # Re-extract the translatable strings (needs GNU gettext) and compile the catalogues.
 messages: .venv/.synced

@@ -35,9 +35,16 @@ from bench.workorders import _explain
 
 PREFIX = "999905"
 BENCH_COUNTY = f"{PREFIX}000000"
-TABLES = ("org_jurisdiction", "screening_returneereport", "screening_personmeasure",
-          "screening_pushedrow", "workorders_workordertally", "reports_dailyreport",
-          "reports_reportconfig", "reports_villageday")  # fmt: skip
+TABLES = (
+    "org_jurisdiction",
+    "screening_returneereport",
+    "screening_personmeasure",
+    "screening_pushedrow",
+    "workorders_workordertally",
+    "reports_dailyreport",
+    "reports_reportconfig",
+    "reports_villageday",
+)
 
 
 def _tree(towns: int, villages: int, grids: int) -> tuple[Any, list[Any], list[Any], list[Any]]:
@@ -45,19 +52,28 @@ def _tree(towns: int, villages: int, grids: int) -> tuple[Any, list[Any], list[A
     from fangkong.org.services import child_path
 
     def node(code: str, name: str, level: int, parent: Any) -> Any:
-        return Jurisdiction(code=code, name=name, level=level, parent=parent,
-                            path=child_path(parent, code))  # fmt: skip
+        return Jurisdiction(
+            code=code, name=name, level=level, parent=parent, path=child_path(parent, code)
+        )
 
     county = node(BENCH_COUNTY, "看板基准县", Level.COUNTY, None)
     county.save()
-    ts = [node(f"{PREFIX}{t:03d}000", f"看板基准{t}镇", Level.TOWN, county)
-          for t in range(1, towns + 1)]  # fmt: skip
+    ts = [
+        node(f"{PREFIX}{t:03d}000", f"看板基准{t}镇", Level.TOWN, county)
+        for t in range(1, towns + 1)
+    ]
     Jurisdiction.objects.bulk_create(ts)
-    vs = [node(f"{t.code[:9]}{v:03d}", f"{t.name}{v}村", Level.VILLAGE, t)
-          for t in ts for v in range(1, villages + 1)]  # fmt: skip
+    vs = [
+        node(f"{t.code[:9]}{v:03d}", f"{t.name}{v}村", Level.VILLAGE, t)
+        for t in ts
+        for v in range(1, villages + 1)
+    ]
     Jurisdiction.objects.bulk_create(vs)
-    gs = [node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
-          for v in vs for g in range(1, grids + 1)]  # fmt: skip
+    gs = [
+        node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
+        for v in vs
+        for g in range(1, grids + 1)
+    ]
     Jurisdiction.objects.bulk_create(gs, batch_size=2000)
     return county, ts, vs, gs
 
@@ -108,8 +124,9 @@ def build(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
 
     rng = random.Random(args.seed)
     county, towns, villages, grids = _tree(args.towns, args.villages, args.grids)
-    commander = staff_create(username="bench_dash_cmd", name="指挥长", kind="town_cadre",
-                             jurisdiction=county).user  # fmt: skip
+    commander = staff_create(
+        username="bench_dash_cmd", name="指挥长", kind="town_cadre", jurisdiction=county
+    ).user
     membership_grant(user=commander, jurisdiction=county, role=Role.TOWN_COMMANDER)
     ReportConfig.objects.create(jurisdiction=county)
     slots = _slots(now, 14)
@@ -118,13 +135,25 @@ def build(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     by_slot: dict[datetime, list[Any]] = {}
     for i in range(args.returnees):
         at = rng.choice(slots)
-        by_slot.setdefault(at, []).append(ReturneeReport(
-            jurisdiction=grids[rng.randrange(len(grids))], name=f"基准{i}", id_number="",
-            id_number_hash="", phone="", phone_hash="", origin_code="110101000000",
-            origin_label="北京市东城区", left_on=at.date() - timedelta(days=1),
-            arrived_on=at.date(), mode=Mode.CAR, address="基准路1号", code=f"0{i:011d}",
-            category=Category.RETURNEE, proposed_place=Place.TESTS_ONLY,
-        ))  # fmt: skip
+        by_slot.setdefault(at, []).append(
+            ReturneeReport(
+                jurisdiction=grids[rng.randrange(len(grids))],
+                name=f"基准{i}",
+                id_number="",
+                id_number_hash="",
+                phone="",
+                phone_hash="",
+                origin_code="110101000000",
+                origin_label="北京市东城区",
+                left_on=at.date() - timedelta(days=1),
+                arrived_on=at.date(),
+                mode=Mode.CAR,
+                address="基准路1号",
+                code=f"0{i:011d}",
+                category=Category.RETURNEE,
+                proposed_place=Place.TESTS_ONLY,
+            )
+        )
     for objs in by_slot.values():
         ReturneeReport.objects.bulk_create(objs, batch_size=1000)
     _stamp(ReturneeReport, "created_at", by_slot)
@@ -134,28 +163,42 @@ def build(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     for _i in range(args.measures):
         at = rng.choice(slots)
         status = MeasureStatus.VERIFIED if rng.random() < 0.9 else MeasureStatus.PROPOSED
-        by_slot.setdefault(at, []).append(PersonMeasure(
-            jurisdiction=grids[rng.randrange(len(grids))], category=Category.RETURNEE,
-            place=rng.choices(places, (10, 25, 40, 25))[0], status=status,
-        ))  # fmt: skip
+        by_slot.setdefault(at, []).append(
+            PersonMeasure(
+                jurisdiction=grids[rng.randrange(len(grids))],
+                category=Category.RETURNEE,
+                place=rng.choices(places, (10, 25, 40, 25))[0],
+                status=status,
+            )
+        )
     for objs in by_slot.values():
         PersonMeasure.objects.bulk_create(objs, batch_size=2000)
     _stamp(PersonMeasure, "decided_at", by_slot)
 
     pushed = PushedList.objects.create(
-        jurisdiction=county, name="基准推送", source="县指挥部", category=PushedCategory.OTHER,
-        deadline=now, filename="bench.xlsx", sha256="0" * 64,
-    )  # fmt: skip
+        jurisdiction=county,
+        name="基准推送",
+        source="县指挥部",
+        category=PushedCategory.OTHER,
+        deadline=now,
+        filename="bench.xlsx",
+        sha256="0" * 64,
+    )
     outcomes = [key for key, _label in VERIFY_OUTCOMES]
     rows = []
     for i in range(args.pushed):
         verified = rng.random() < 0.6  # the rest still to verify: "lists pending"
-        rows.append(PushedRow(
-            pushed=pushed, row_number=i + 1, cells="", match="matched",
-            jurisdiction=grids[rng.randrange(len(grids))],
-            outcome=rng.choice(outcomes) if verified else "",
-            verified_at=rng.choice(slots) if verified else None,
-        ))  # fmt: skip
+        rows.append(
+            PushedRow(
+                pushed=pushed,
+                row_number=i + 1,
+                cells="",
+                match="matched",
+                jurisdiction=grids[rng.randrange(len(grids))],
+                outcome=rng.choice(outcomes) if verified else "",
+                verified_at=rng.choice(slots) if verified else None,
+            )
+        )
     PushedRow.objects.bulk_create(rows, batch_size=2000)
 
     # Every grid, kind and day of the window and three days ahead, half of them with
@@ -171,8 +214,9 @@ def build(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
                 overdue = d < 0 and rng.random() < 0.08
                 n_open = rng.randint(1, 3) if overdue else rng.randint(0, 5) if d >= 0 else 0
                 if n_done or n_open:
-                    tallies.append(WorkOrderTally(jurisdiction=g, kind=kind, day=day,
-                                                  open=n_open, done=n_done))  # fmt: skip
+                    tallies.append(
+                        WorkOrderTally(jurisdiction=g, kind=kind, day=day, open=n_open, done=n_done)
+                    )
     WorkOrderTally.objects.bulk_create(tallies, batch_size=2000)
 
     reports = []
@@ -180,16 +224,31 @@ def build(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
         r = rng.random()
         if r < 0.6:
             late = rng.random() < 0.15
-            reports.append(DailyReport(village=v, day=today, status=ReportStatus.SUBMITTED,
-                                       late=late, submitted_at=now, submitted_by=commander))  # fmt: skip
+            reports.append(
+                DailyReport(
+                    village=v,
+                    day=today,
+                    status=ReportStatus.SUBMITTED,
+                    late=late,
+                    submitted_at=now,
+                    submitted_by=commander,
+                )
+            )
         elif r < 0.65:
             reports.append(DailyReport(village=v, day=today, status=ReportStatus.MISSING))
     DailyReport.objects.bulk_create(reports)
     with connection.cursor() as cursor:
         for table in TABLES:
             cursor.execute(f"ANALYZE {table}")
-    return {"county": county, "towns": towns, "villages": villages, "grids": grids,
-            "commander": commander, "tallies": len(tallies), "reports": len(reports)}  # fmt: skip
+    return {
+        "county": county,
+        "towns": towns,
+        "villages": villages,
+        "grids": grids,
+        "commander": commander,
+        "tallies": len(tallies),
+        "reports": len(reports),
+    }
 
 
 def naive(node: Any, now: datetime) -> dict[date, dict[str, int]]:
@@ -223,12 +282,16 @@ def check(node: Any, now: datetime) -> None:
     wrong += [f"yesterday {k}" for k in KEY_METRICS if d.yesterday[k] != live[days[-2]][k]]
     wrong += [f"trend {k}" for k in TREND_METRICS if d.trends[k] != want_trends[k]]
     if wrong:
-        raise RuntimeError(f"{node.name}: dashboard differs from the live count: {wrong}; "
-                           f"ours {d.totals} {d.trends}, live {live[d.day]} {want_trends}")  # fmt: skip
-    print(f"{node.name}: totals today and yesterday ({len(KEY_METRICS)} metrics) and the "
-          f"{len(days)}-day trend ({len(TREND_METRICS)} metrics) checked against the live "
-          f"count: equal (today {d.totals['returnees_new']} returnees, "
-          f"{sum(d.trends['returnees_new'])} over {len(days)} days)")  # fmt: skip
+        raise RuntimeError(
+            f"{node.name}: dashboard differs from the live count: {wrong}; "
+            f"ours {d.totals} {d.trends}, live {live[d.day]} {want_trends}"
+        )
+    print(
+        f"{node.name}: totals today and yesterday ({len(KEY_METRICS)} metrics) and the "
+        f"{len(days)}-day trend ({len(TREND_METRICS)} metrics) checked against the live "
+        f"count: equal (today {d.totals['returnees_new']} returnees, "
+        f"{sum(d.trends['returnees_new'])} over {len(days)} days)"
+    )
 
 
 def fill(now: datetime) -> tuple[int, float]:
@@ -275,18 +338,25 @@ def run(args: argparse.Namespace) -> None:
                     cursor.execute("ANALYZE reports_villageday")
             county, towns, villages = world["county"], world["towns"], world["villages"]
             town = towns[len(towns) // 2]
-            ours = {"county": VillageDay.objects.filter(village__in=villages).count(),
-                    "all": VillageDay.objects.count()}  # fmt: skip
-            verified = PersonMeasure.objects.filter(jurisdiction__in=world["grids"],
-                                                    status="verified").count()  # fmt: skip
-            print(f"built in {time.perf_counter() - started - fill_s:.1f} s: 1 county, "
-                  f"{len(towns)} towns, {len(villages)} villages, {len(world['grids'])} grids; "
-                  f"{ReturneeReport.objects.filter(code__startswith='0').count()} returnee "
-                  f"reports, {args.measures} measures ({verified} verified), {args.pushed} "
-                  f"pushed rows, {world['tallies']} work-order tallies, {world['reports']} "
-                  f"daily reports today; no sweep visits (each needs a household)")  # fmt: skip
-            print(f"backfill + refresh wrote {filled} VillageDay rows in {fill_s:.2f} s "
-                  f"({ours['county']} for the county, {ours['all']} in the database)")  # fmt: skip
+            ours = {
+                "county": VillageDay.objects.filter(village__in=villages).count(),
+                "all": VillageDay.objects.count(),
+            }
+            verified = PersonMeasure.objects.filter(
+                jurisdiction__in=world["grids"], status="verified"
+            ).count()
+            print(
+                f"built in {time.perf_counter() - started - fill_s:.1f} s: 1 county, "
+                f"{len(towns)} towns, {len(villages)} villages, {len(world['grids'])} grids; "
+                f"{ReturneeReport.objects.filter(code__startswith='0').count()} returnee "
+                f"reports, {args.measures} measures ({verified} verified), {args.pushed} "
+                f"pushed rows, {world['tallies']} work-order tallies, {world['reports']} "
+                f"daily reports today; no sweep visits (each needs a household)"
+            )
+            print(
+                f"backfill + refresh wrote {filled} VillageDay rows in {fill_s:.2f} s "
+                f"({ours['county']} for the county, {ours['all']} in the database)"
+            )
             check(county, now)
             check(town, now)
 
@@ -326,10 +396,12 @@ def run(args: argparse.Namespace) -> None:
                 ("GET /reports/dashboard/ (county)", get(page, len(villages)), naive_c, args.reps),
                 (naive_c, live(county, len(villages)), None, args.naive_reps),
                 (naive_t, live(town, n_town), None, args.naive_reps),
-            ]  # fmt: skip
+            ]
             # One warm-up for the live count: it takes seconds, and has no cache to warm.
-            results = [time_it(label, fn, reps, warmup=3 if reps == args.reps else 1)
-                       for label, fn, _base, reps in cases]  # fmt: skip
+            results = [
+                time_it(label, fn, reps, warmup=3 if reps == args.reps else 1)
+                for label, fn, _base, reps in cases
+            ]
             by_label = {t.label: t for t in results}
             queries = {}
             for label, fn, _base, _reps in cases:
@@ -338,19 +410,24 @@ def run(args: argparse.Namespace) -> None:
                 queries[label] = ctx.captured_queries
             html = {u: len(client.get(u).content) for u in (panel, page)}
 
-            print(f"\n{'measure':<40}{'villages':>9}{'median ms':>11}{'p95 ms':>10}"
-                  f"{'naive/ours':>12}{'queries':>9}")  # fmt: skip
+            print(
+                f"\n{'measure':<40}{'villages':>9}{'median ms':>11}{'p95 ms':>10}"
+                f"{'naive/ours':>12}{'queries':>9}"
+            )
             for t, (_label, _fn, base, _reps) in zip(results, cases, strict=True):
                 ratio = f"{by_label[base].median / t.median:.1f}x" if base else ""
-                print(f"{t.label:<40}{t.size:>9}{t.median:>11.2f}{t.p95:>10.2f}{ratio:>12}"
-                      f"{len(queries[t.label]):>9}")  # fmt: skip
+                print(
+                    f"{t.label:<40}{t.size:>9}{t.median:>11.2f}{t.p95:>10.2f}{ratio:>12}"
+                    f"{len(queries[t.label]):>9}"
+                )
             t = refresh
-            print(f"{t.label:<40}{len(villages):>9}{t.median:>11.1f}{t.p95:>10.1f}"
-                  f"{'':>12}{'':>9}")  # fmt: skip
-            print(f"\n({args.reps} repetitions after 3 warm-ups; naive {args.naive_reps} and "
-                  f"the minute job {args.job_reps} after 1. naive/ours: the live count's median "
-                  f"over ours, same node. The minute job recounts today and yesterday for "
-                  f"every village in the database, {t.size} rows a run.)")  # fmt: skip
+            print(f"{t.label:<40}{len(villages):>9}{t.median:>11.1f}{t.p95:>10.1f}{'':>12}{'':>9}")
+            print(
+                f"\n({args.reps} repetitions after 3 warm-ups; naive {args.naive_reps} and "
+                f"the minute job {args.job_reps} after 1. naive/ours: the live count's median "
+                f"over ours, same node. The minute job recounts today and yesterday for "
+                f"every village in the database, {t.size} rows a run.)"
+            )
             print(f"HTML: panel {html[panel] / 1024:.1f} KB, page {html[page] / 1024:.1f} KB")
             if args.show_queries:
                 for label in ("dashboard(county) selector", "GET panel (county, htmx)"):
@@ -365,8 +442,10 @@ def run(args: argparse.Namespace) -> None:
     if not args.committed and Jurisdiction.objects.filter(code__startswith=PREFIX).exists():
         raise RuntimeError("the rollback left rows behind")
     if not args.committed:
-        print(f"\nrolled back: {Jurisdiction.objects.filter(code__startswith=PREFIX).count()} "
-              f"bench nodes, {VillageDay.objects.count()} VillageDay rows remain")  # fmt: skip
+        print(
+            f"\nrolled back: {Jurisdiction.objects.filter(code__startswith=PREFIX).count()} "
+            f"bench nodes, {VillageDay.objects.count()} VillageDay rows remain"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -385,9 +464,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--show-queries", action="store_true", help="the selector's and panel's SQL"
     )
-    parser.add_argument("--committed", action="store_true",
-                        help="PostgreSQL: commit and VACUUM the data first, in a scratch "
-                             "database that is dropped afterwards")  # fmt: skip
+    parser.add_argument(
+        "--committed",
+        action="store_true",
+        help="PostgreSQL: commit and VACUUM the data first, in a scratch "
+        "database that is dropped afterwards",
+    )
     args = parser.parse_args(argv)
     if min(args.reps, args.naive_reps, args.job_reps) < 2:
         parser.error("--reps, --naive-reps and --job-reps need at least 2 (for the p95)")

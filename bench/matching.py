@@ -137,8 +137,11 @@ def make_records(
         by_household[r.household_id].append(r)
     registered = {blind_index(r.id_number) for r in residents}
     kinds = list(NOISE)
-    sharing = [r for r in residents if r.phone and any(
-        o.pk != r.pk and o.phone for o in by_household[r.household_id])]  # fmt: skip
+    sharing = [
+        r
+        for r in residents
+        if r.phone and any(o.pk != r.pk and o.phone for o in by_household[r.household_id])
+    ]
     out: list[tuple[str, int | None, Any]] = []
     for kind in rng.choices(kinds, weights=[NOISE[k] for k in kinds], k=n):
         if kind == "not_registered":
@@ -149,10 +152,11 @@ def make_records(
                 if blind_index(number) not in registered:
                     break
             record = OutsideRecord(
-                name=_name(rng), id_number=number if rng.random() < 0.8 else "",
+                name=_name(rng),
+                id_number=number if rng.random() < 0.8 else "",
                 phone=f"172{rng.randint(0, 99_999_999):08d}",
                 address=f"{town_name}{rng.randint(1, 12)}组{rng.randint(1, 300)}号",
-            )  # fmt: skip
+            )
             out.append((kind, None, record))
             continue
         who = rng.choice(residents)
@@ -162,8 +166,14 @@ def make_records(
         address = f"{town_name}{who.address.replace(' ', '')}"
         born = ""
         if who.birth and (rng.random() < 0.3 or kind == "id_phone_missing"):
-            born = rng.choice((f"{who.birth:%Y-%m-%d}", f"{who.birth:%Y/%m/%d}",
-                                f"{who.birth:%Y%m%d}", f"{who.birth:%Y年%m月%d日}"))  # fmt: skip
+            born = rng.choice(
+                (
+                    f"{who.birth:%Y-%m-%d}",
+                    f"{who.birth:%Y/%m/%d}",
+                    f"{who.birth:%Y%m%d}",
+                    f"{who.birth:%Y年%m月%d日}",
+                )
+            )
         if kind == "traditional":
             name = str(s2t.convert(name))
         elif kind == "name_typo":
@@ -241,12 +251,19 @@ def run(n_persons: int, n_records: int, seed: int) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {Person._meta.db_table}")
             residents = [
-                Resident(p.pk, p.name, p.id_number, p.phone, p.birth_date, p.household_id or 0,
-                         p.household.address if p.household else "",
-                         p.household.village_group if p.household else "",
-                         p.household.house_number if p.household else "")
+                Resident(
+                    p.pk,
+                    p.name,
+                    p.id_number,
+                    p.phone,
+                    p.birth_date,
+                    p.household_id or 0,
+                    p.household.address if p.household else "",
+                    p.household.village_group if p.household else "",
+                    p.household.house_number if p.household else "",
+                )
                 for p in scope.select_related("household")
-            ]  # fmt: skip
+            ]
             print(
                 f"registry: {len(residents)} persons in the bench town (plus {existing} "
                 f"elsewhere, not searched), built in {time.perf_counter() - start:.1f} s"

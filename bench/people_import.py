@@ -24,9 +24,25 @@ from typing import Any
 from bench.common import Rollback as _Rollback
 
 BENCH_TOWN = "999902001000"
-HEADER = ["户号", "姓名", "公民身份号码", "性别", "出生日期", "联系电话", "与户主关系", "所属网格",
-          "小组", "现住址", "门牌号", "住房类型", "房东", "房东电话", "人口类型", "职业",
-          "特殊人群"]  # fmt: skip
+HEADER = [
+    "户号",
+    "姓名",
+    "公民身份号码",
+    "性别",
+    "出生日期",
+    "联系电话",
+    "与户主关系",
+    "所属网格",
+    "小组",
+    "现住址",
+    "门牌号",
+    "住房类型",
+    "房东",
+    "房东电话",
+    "人口类型",
+    "职业",
+    "特殊人群",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
 
@@ -54,16 +70,29 @@ def generate_rows(n: int, grids: list[str], seed: int) -> list[list[Any]]:
             while number in seen:
                 number = id_number(len(rows) + rng.randint(1, 999), rng)
             seen.add(number)
-            rows.append([
-                f"H{household:06d}", rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
-                number, "", "", f"13{rng.randint(0, 999999999):09d}" if rng.random() < 0.8 else "",
-                "户主" if member == 0 else rng.choice(["配偶", "儿子", "女儿", "父亲", "母亲", "孙子"]),
-                grid, f"{household % 12 + 1}组", f"幸福路{household}号", str(household % 300),
-                "租住" if rented else "自有", "房东甲" if rented else "",
-                "13900000000" if rented else "", "流动" if rented else "户籍",
-                rng.choice(["务农", "个体", "学生", "退休", ""]),
-                rng.choice(["", "", "", "", "慢性病", "独居", "孕妇"]),
-            ])  # fmt: skip
+            rows.append(
+                [
+                    f"H{household:06d}",
+                    rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
+                    number,
+                    "",
+                    "",
+                    f"13{rng.randint(0, 999999999):09d}" if rng.random() < 0.8 else "",
+                    "户主"
+                    if member == 0
+                    else rng.choice(["配偶", "儿子", "女儿", "父亲", "母亲", "孙子"]),
+                    grid,
+                    f"{household % 12 + 1}组",
+                    f"幸福路{household}号",
+                    str(household % 300),
+                    "租住" if rented else "自有",
+                    "房东甲" if rented else "",
+                    "13900000000" if rented else "",
+                    "流动" if rented else "户籍",
+                    rng.choice(["务农", "个体", "学生", "退休", ""]),
+                    rng.choice(["", "", "", "", "慢性病", "独居", "孕妇"]),
+                ]
+            )
     return rows
 
 
@@ -96,10 +125,11 @@ def build_town(n_grids: int) -> tuple[Any, list[str]]:
         code="999902001201", name="基准村", level=Level.VILLAGE, parent=town
     )
     grids = [
-        jurisdiction_create(code=f"999902001201-G{i:02d}", name=f"基准网格{i}", level=Level.GRID,
-                            parent=village).code
+        jurisdiction_create(
+            code=f"999902001201-G{i:02d}", name=f"基准网格{i}", level=Level.GRID, parent=village
+        ).code
         for i in range(1, n_grids + 1)
-    ]  # fmt: skip
+    ]
     return town, grids
 
 
@@ -134,15 +164,21 @@ def run_one(label: str, path: Path, town: Any) -> None:
     )
     t_again = time.perf_counter() - start
     n = len(table.rows)
-    print(f"{label}: {n} rows, {result['persons_created']} persons and "
-          f"{result['households_created']} households created")  # fmt: skip
-    print(f"  phase 1 (read {t_read:5.1f} s + validate/match): {t_plan:6.1f} s "
-          f"{n / t_plan:8.0f} rows/s")  # fmt: skip
+    print(
+        f"{label}: {n} rows, {result['persons_created']} persons and "
+        f"{result['households_created']} households created"
+    )
+    print(
+        f"  phase 1 (read {t_read:5.1f} s + validate/match): {t_plan:6.1f} s "
+        f"{n / t_plan:8.0f} rows/s"
+    )
     print(f"  phase 2 (write, one transaction):       {t_commit:6.1f} s {n / t_commit:8.0f} rows/s")
     print(f"  total:                                  {t_plan + t_commit:6.1f} s")
-    print(f"  re-import check of the same file:       {t_again:6.1f} s "
-          f"({again.counts['persons_unchanged']} unchanged, "
-          f"{again.counts['persons_created']} to create)")  # fmt: skip
+    print(
+        f"  re-import check of the same file:       {t_again:6.1f} s "
+        f"({again.counts['persons_unchanged']} unchanged, "
+        f"{again.counts['persons_created']} to create)"
+    )
     transaction.savepoint_rollback(savepoint)
 
 
@@ -175,9 +211,11 @@ def main() -> None:
                 town, grids = build_town(args.grids)
                 rows = generate_rows(args.rows, grids, args.seed)
                 csv_path, xlsx_path = write_files(rows, Path(tmp))
-                print(f"generated {len(rows)} rows in {time.perf_counter() - start:.1f} s: "
-                      f"csv {csv_path.stat().st_size / 2**20:.1f} MB, "
-                      f"xlsx {xlsx_path.stat().st_size / 2**20:.1f} MB")  # fmt: skip
+                print(
+                    f"generated {len(rows)} rows in {time.perf_counter() - start:.1f} s: "
+                    f"csv {csv_path.stat().st_size / 2**20:.1f} MB, "
+                    f"xlsx {xlsx_path.stat().st_size / 2**20:.1f} MB"
+                )
                 for label, path in (("csv", csv_path), ("xlsx", xlsx_path)):
                     if args.only in (None, label):
                         run_one(label, path, town)

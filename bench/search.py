@@ -35,8 +35,9 @@ def _tree(villages: int, grids: int) -> tuple[Any, list[Any]]:
     from fangkong.org.services import child_path
 
     def node(code: str, name: str, level: int, parent: Any) -> Any:
-        return Jurisdiction(code=code, name=name, level=level, parent=parent,
-                            path=child_path(parent, code))  # fmt: skip
+        return Jurisdiction(
+            code=code, name=name, level=level, parent=parent, path=child_path(parent, code)
+        )
 
     county = node(BENCH_COUNTY, "基准县", Level.COUNTY, None)
     county.save()
@@ -46,8 +47,11 @@ def _tree(villages: int, grids: int) -> tuple[Any, list[Any]]:
         node(f"999902101{v:03d}", f"基准村{v}", Level.VILLAGE, town) for v in range(1, villages + 1)
     ]
     Jurisdiction.objects.bulk_create(vs)
-    gs = [node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
-          for v in vs for g in range(1, grids + 1)]  # fmt: skip
+    gs = [
+        node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
+        for v in vs
+        for g in range(1, grids + 1)
+    ]
     Jurisdiction.objects.bulk_create(gs)
     return town, gs
 
@@ -85,14 +89,44 @@ def build(n_persons: int, seed: int) -> dict[str, Any]:
     now = timezone.now().isoformat()
     n_households = n_persons // 3
     hh_rows = [
-        (grids[i % len(grids)].pk, f"{rng.randint(1, 12)}组", "", f"{i}号", "", "", "",
-         f"{grids[i % len(grids)].parent.name} {rng.randint(1, 12)}组 {i}号", "owned", "", "", "",
-         now, now)
+        (
+            grids[i % len(grids)].pk,
+            f"{rng.randint(1, 12)}组",
+            "",
+            f"{i}号",
+            "",
+            "",
+            "",
+            f"{grids[i % len(grids)].parent.name} {rng.randint(1, 12)}组 {i}号",
+            "owned",
+            "",
+            "",
+            "",
+            now,
+            now,
+        )
         for i in range(n_households)
-    ]  # fmt: skip
-    _write("people_household", ["jurisdiction_id", "village_group", "street", "house_number",
-           "building", "unit", "room", "address", "housing_type", "landlord_name",
-           "landlord_phone", "landlord_phone_hash", "created_at", "updated_at"], hh_rows)  # fmt: skip
+    ]
+    _write(
+        "people_household",
+        [
+            "jurisdiction_id",
+            "village_group",
+            "street",
+            "house_number",
+            "building",
+            "unit",
+            "room",
+            "address",
+            "housing_type",
+            "landlord_name",
+            "landlord_phone",
+            "landlord_phone_hash",
+            "created_at",
+            "updated_at",
+        ],
+        hh_rows,
+    )
     households = list(
         Household.objects.filter(jurisdiction__in=grids)
         .order_by("pk")
@@ -110,18 +144,70 @@ def build(n_persons: int, seed: int) -> dict[str, Any]:
         body = f"{REGIONS[i % 8]}{birth:%Y%m%d}{(i // 8) % 990 + 1:03d}"
         number = body + check_character(body)
         phone = f"172{i:08d}"
-        p_rows.append((grid_id, household_id, "", name, name_key(name), name_initials(name), "ric",
-                       encrypt(number), blind_index(number), last4_key(number), "",
-                       "M" if int(number[16]) % 2 else "F", birth.isoformat(), encrypt(phone),
-                       blind_index(phone), "", None, "huji", None, "", "", "present", None, "",
-                       now, now))  # fmt: skip
+        p_rows.append(
+            (
+                grid_id,
+                household_id,
+                "",
+                name,
+                name_key(name),
+                name_initials(name),
+                "ric",
+                encrypt(number),
+                blind_index(number),
+                last4_key(number),
+                "",
+                "M" if int(number[16]) % 2 else "F",
+                birth.isoformat(),
+                encrypt(phone),
+                blind_index(phone),
+                "",
+                None,
+                "huji",
+                None,
+                "",
+                "",
+                "present",
+                None,
+                "",
+                now,
+                now,
+            )
+        )
         if i == n_persons // 2:
             probes = {"name": name, "id": number, "phone": phone, "grid": str(grid_id)}
-    _write("people_person", ["jurisdiction_id", "household_id", "relationship", "name", "name_key",
-           "name_initials", "id_type", "id_number", "id_number_hash", "id_last4_hash",
-           "no_id_reason", "sex", "birth_date", "phone", "phone_hash", "phone2", "phone2_hash",
-           "residency", "arrival_date", "occupation", "workplace", "status", "away_since",
-           "away_where", "created_at", "updated_at"], p_rows)  # fmt: skip
+    _write(
+        "people_person",
+        [
+            "jurisdiction_id",
+            "household_id",
+            "relationship",
+            "name",
+            "name_key",
+            "name_initials",
+            "id_type",
+            "id_number",
+            "id_number_hash",
+            "id_last4_hash",
+            "no_id_reason",
+            "sex",
+            "birth_date",
+            "phone",
+            "phone_hash",
+            "phone2",
+            "phone2_hash",
+            "residency",
+            "arrival_date",
+            "occupation",
+            "workplace",
+            "status",
+            "away_since",
+            "away_where",
+            "created_at",
+            "updated_at",
+        ],
+        p_rows,
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"town": town, "grids": grids, "probes": probes}
@@ -149,15 +235,19 @@ def run(n_persons: int, reps: int, seed: int, explain: bool = False) -> None:
         with transaction.atomic():
             started = time.perf_counter()
             world = build(n_persons, seed)
-            print(f"built {n_persons} persons in {n_persons // 3} households "
-                  f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+            print(
+                f"built {n_persons} persons in {n_persons // 3} households "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
             town, grids, probes = world["town"], world["grids"], world["probes"]
-            commander = staff_create(username="bench_cmd", name="基准", kind="town_cadre",
-                                     jurisdiction=town).user  # fmt: skip
+            commander = staff_create(
+                username="bench_cmd", name="基准", kind="town_cadre", jurisdiction=town
+            ).user
             membership_grant(user=commander, jurisdiction=town, role=Role.TOWN_COMMANDER)
             grid = next(g for g in grids if str(g.pk) == probes["grid"])
-            worker = staff_create(username="bench_gw", name="网格", kind="grid_worker",
-                                  jurisdiction=grid).user  # fmt: skip
+            worker = staff_create(
+                username="bench_gw", name="网格", kind="grid_worker", jurisdiction=grid
+            ).user
             membership_grant(user=worker, jurisdiction=grid, role=Role.GRID_WORKER)
             today = timezone.localdate()
             traditional = str(opencc.OpenCC("s2t").convert(probes["name"]))
@@ -204,8 +294,10 @@ def run(n_persons: int, reps: int, seed: int, explain: bool = False) -> None:
             for t in results:
                 ratio = f"{naive_ms / t.median:.1f}x" if not t.label.startswith("naive") else ""
                 print(f"{t.label:<42}{t.size:>9}{t.median:>11.2f}{t.p95:>10.2f}{ratio:>12}")
-            print(f"\n(the traditional-script name {traditional!r} maps to "
-                  f"{to_simplified(traditional)!r}; the naive search cannot find it)")  # fmt: skip
+            print(
+                f"\n(the traditional-script name {traditional!r} maps to "
+                f"{to_simplified(traditional)!r}; the naive search cannot find it)"
+            )
             if explain:
                 for label, kw in (
                     ("phone", {"q": probes["phone"]}),

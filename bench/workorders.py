@@ -44,10 +44,24 @@ BENCH_TOWN = f"{PREFIX}101000"
 
 # Columns written by COPY (every NOT NULL column; the nullable rest stay NULL).
 ORDER_COLUMNS = [
-    "kind", "jurisdiction_id", "subject_label", "title", "note", "assignee_id", "source",
-    "priority", "due_at", "status", "version", "escalation_level", "created_at", "updated_at",
-    "done_at", "done_by_id", "result",
-]  # fmt: skip
+    "kind",
+    "jurisdiction_id",
+    "subject_label",
+    "title",
+    "note",
+    "assignee_id",
+    "source",
+    "priority",
+    "due_at",
+    "status",
+    "version",
+    "escalation_level",
+    "created_at",
+    "updated_at",
+    "done_at",
+    "done_by_id",
+    "result",
+]
 
 
 def _tree(villages: int, grids: int) -> tuple[Any, list[Any], list[Any]]:
@@ -55,20 +69,26 @@ def _tree(villages: int, grids: int) -> tuple[Any, list[Any], list[Any]]:
     from fangkong.org.services import child_path
 
     def node(code: str, name: str, level: int, parent: Any) -> Any:
-        return Jurisdiction(code=code, name=name, level=level, parent=parent,
-                            path=child_path(parent, code))  # fmt: skip
+        return Jurisdiction(
+            code=code, name=name, level=level, parent=parent, path=child_path(parent, code)
+        )
 
     county = node(BENCH_COUNTY, "工单基准县", Level.COUNTY, None)
     county.save()
     town = node(BENCH_TOWN, "工单基准镇", Level.TOWN, county)
     town.save()
-    vs = [node(f"{PREFIX}101{v:03d}", f"工单基准{v}村", Level.VILLAGE, town)
-          for v in range(1, villages + 1)]  # fmt: skip
+    vs = [
+        node(f"{PREFIX}101{v:03d}", f"工单基准{v}村", Level.VILLAGE, town)
+        for v in range(1, villages + 1)
+    ]
     Jurisdiction.objects.bulk_create(vs)
     # `grids` over the villages as evenly as they go (180 over 28: 12 villages of 7, 16 of 6).
     per, extra = divmod(grids, villages)
-    gs = [node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
-          for i, v in enumerate(vs) for g in range(1, per + (i < extra) + 1)]  # fmt: skip
+    gs = [
+        node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
+        for i, v in enumerate(vs)
+        for g in range(1, per + (i < extra) + 1)
+    ]
     Jurisdiction.objects.bulk_create(gs)
     return town, vs, gs
 
@@ -132,13 +152,16 @@ def build(n_orders: int, n_done: int, n_history: int, seed: int, now: datetime) 
     town, villages, grids = _tree(villages=28, grids=180)
     workers: list[Any] = []
     for i, grid in enumerate(grids, 1):
-        user = staff_create(username=f"bench_wo_gw{i:03d}", name=f"网格员{i}",
-                            kind="grid_worker", jurisdiction=grid).user  # fmt: skip
-        membership_grant(user=user, jurisdiction=grid, role=Role.GRID_WORKER,
-                         responsibility=Responsibility.GRID)  # fmt: skip
+        user = staff_create(
+            username=f"bench_wo_gw{i:03d}", name=f"网格员{i}", kind="grid_worker", jurisdiction=grid
+        ).user
+        membership_grant(
+            user=user, jurisdiction=grid, role=Role.GRID_WORKER, responsibility=Responsibility.GRID
+        )
         workers.append(user)
-    commander = staff_create(username="bench_wo_cmd", name="指挥长", kind="town_cadre",
-                             jurisdiction=town).user  # fmt: skip
+    commander = staff_create(
+        username="bench_wo_cmd", name="指挥长", kind="town_cadre", jurisdiction=town
+    ).user
     membership_grant(user=commander, jurisdiction=town, role=Role.TOWN_COMMANDER)
 
     kinds = list(KINDS)
@@ -181,22 +204,38 @@ def build(n_orders: int, n_done: int, n_history: int, seed: int, now: datetime) 
             g = rng.randrange(len(grids))
             done_at = today_start + timedelta(seconds=rng.uniform(0, since_midnight))
             status = Status.VERIFIED if rng.random() < 0.2 else Status.DONE
-            yield order(i, status, done_at + timedelta(hours=rng.uniform(-6, 24)), g,
-                        done_at=done_at, done_by_id=workers[g].pk,
-                        result={"note": "基准"})  # fmt: skip
+            yield order(
+                i,
+                status,
+                done_at + timedelta(hours=rng.uniform(-6, 24)),
+                g,
+                done_at=done_at,
+                done_by_id=workers[g].pk,
+                result={"note": "基准"},
+            )
         # History: done on the 60 days before today (what a worker accumulates).
         for i in range(n_history):
             g = rng.randrange(len(grids))
             done_at = today_start - timedelta(seconds=rng.uniform(1, 60 * 86400))
-            yield order(i, Status.VERIFIED, done_at + timedelta(hours=rng.uniform(-6, 24)), g,
-                        done_at=done_at, done_by_id=workers[g].pk,
-                        result={"note": "基准"})  # fmt: skip
+            yield order(
+                i,
+                Status.VERIFIED,
+                done_at + timedelta(hours=rng.uniform(-6, 24)),
+                g,
+                done_at=done_at,
+                done_by_id=workers[g].pk,
+                result={"note": "基准"},
+            )
 
     written = _write_orders(rows())
     tallies = tally_rebuild()
     with connection.cursor() as cursor:
-        for table in ("workorders_workorder", "workorders_workordertally", "org_jurisdiction",
-                      "org_membership"):  # fmt: skip
+        for table in (
+            "workorders_workorder",
+            "workorders_workordertally",
+            "org_jurisdiction",
+            "org_membership",
+        ):
             cursor.execute(f"ANALYZE {table}")
     return {
         "town": town,
@@ -228,12 +267,13 @@ def naive_board(node: Any, now: datetime) -> dict[tuple[str, str], tuple[int, in
         WorkOrder.objects.filter(jurisdiction__path__startswith=node.path)
         .values(group, "kind")
         .annotate(
-            done=Count("id", filter=Q(status__in=DONE_STATUSES, done_at__gte=start,
-                                      done_at__lt=end)),
+            done=Count(
+                "id", filter=Q(status__in=DONE_STATUSES, done_at__gte=start, done_at__lt=end)
+            ),
             open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
             overdue=Count("id", filter=Q(status__in=OPEN_STATUSES, due_at__lt=now)),
         )
-    )  # fmt: skip
+    )
     return {
         (row_nodes[r[group]], r["kind"]): (r["done"], r["open"], r["overdue"])
         for r in rows
@@ -313,9 +353,11 @@ def run(
                 world = build(n_orders, n_done, n_history, seed, timezone.now())
             town, villages, grids = world["town"], world["villages"], world["grids"]
             workers, commander = world["workers"], world["commander"]
-            print(f"built {world['written']} orders ({n_orders} open, {n_done} done today, "
-                  f"{n_history} done before) in {time.perf_counter() - started:.1f} s; "
-                  f"tally_rebuild wrote {world['tallies']} tallies")  # fmt: skip
+            print(
+                f"built {world['written']} orders ({n_orders} open, {n_done} done today, "
+                f"{n_history} done before) in {time.perf_counter() - started:.1f} s; "
+                f"tally_rebuild wrote {world['tallies']} tallies"
+            )
             town_orders = WorkOrder.objects.filter(jurisdiction__in=grids).count()
             town_tallies = WorkOrderTally.objects.filter(jurisdiction__in=grids).count()
             all_orders = WorkOrder.objects.count()
@@ -323,10 +365,12 @@ def run(
             # A worker with a typical load: the grid in the middle of the list.
             worker = workers[len(workers) // 2]
             mine = WorkOrder.objects.filter(assignee=worker).count()
-            print(f"town: {len(villages)} villages, {len(grids)} grids, {len(workers)} grid "
-                  f"workers; {town_orders} orders, {town_tallies} tallies (database: "
-                  f"{all_orders} orders, {all_tallies} tallies); the timed worker has "
-                  f"{mine} orders")  # fmt: skip
+            print(
+                f"town: {len(villages)} villages, {len(grids)} grids, {len(workers)} grid "
+                f"workers; {town_orders} orders, {town_tallies} tallies (database: "
+                f"{all_orders} orders, {all_tallies} tallies); the timed worker has "
+                f"{mine} orders"
+            )
 
             def my_tasks() -> int:
                 # Exactly what views_field.my_tasks does for tab "today".
@@ -365,8 +409,11 @@ def run(
             village = villages[0]
 
             # Correctness first: the tallies' board against the scan, at fixed moments.
-            for node, at, when in ((town, timezone.now(), "now"), (town, evening, "23:30"),
-                                   (village, timezone.now(), "now")):  # fmt: skip
+            for node, at, when in (
+                (town, timezone.now(), "now"),
+                (town, evening, "23:30"),
+                (village, timezone.now(), "now"),
+            ):
                 ours_cells, naive_cells = (
                     board_cells(selectors.board(node, at)),
                     naive_board(node, at),
@@ -375,11 +422,15 @@ def run(
                     print(f"\n!! {node.name} at {when}: the board differs from the scan:")
                     for key in sorted(set(ours_cells) | set(naive_cells)):
                         if ours_cells.get(key) != naive_cells.get(key):
-                            print(f"   {key}: board {ours_cells.get(key)}  "
-                                  f"scan {naive_cells.get(key)}")  # fmt: skip
+                            print(
+                                f"   {key}: board {ours_cells.get(key)}  "
+                                f"scan {naive_cells.get(key)}"
+                            )
                 else:
-                    print(f"board of {node.name} at {when} checked against the scan: "
-                          f"{len(ours_cells)} (row, kind) cells, all equal")  # fmt: skip
+                    print(
+                        f"board of {node.name} at {when} checked against the scan: "
+                        f"{len(ours_cells)} (row, kind) cells, all equal"
+                    )
 
             worker_client, commander_client = Client(), Client()
             worker_client.force_login(worker)
@@ -395,18 +446,24 @@ def run(
             cases: list[tuple[str, Callable[[], int], str | None]] = [
                 ("worker: my_counts + my_orders(today)", my_tasks, None),
                 ("worker: GET /tasks/", get(worker_client, "/tasks/", n_mine), None),
-                ("worker: GET /tasks/?tab=overdue (htmx)",
-                 get(worker_client, "/tasks/?tab=overdue", n_mine, {"HX-Request": "true"}), None),
+                (
+                    "worker: GET /tasks/?tab=overdue (htmx)",
+                    get(worker_client, "/tasks/?tab=overdue", n_mine, {"HX-Request": "true"}),
+                    None,
+                ),
                 (f"worker: GET {api}", get(worker_client, api, n_mine), None),
                 ("commander: board(town) selector", our_board(town), naive_town),
-                ("commander: GET /orders/board/", get(commander_client, "/orders/board/", n_town),
-                 naive_town),
+                (
+                    "commander: GET /orders/board/",
+                    get(commander_client, "/orders/board/", n_town),
+                    naive_town,
+                ),
                 ("commander: board(town) at 23:30", our_board(town, evening), naive_evening),
                 ("commander: board(village) selector", our_board(village), naive_village),
                 (naive_town, naive(town), None),
                 (naive_evening, naive(town, evening), None),
                 (naive_village, naive(village), None),
-            ]  # fmt: skip
+            ]
             results = [time_it(label, fn, reps) for label, fn, _base in cases]
             by_label = {t.label: t for t in results}
             baselines = {label: base for label, _fn, base in cases}
@@ -457,19 +514,25 @@ def run(
                 print(f"{t.label:<42}{t.size:>9}{t.median:>11.2f}{t.p95:>10.2f}{ratio:>12}")
             t = dispatch
             print(f"{t.label:<42}{t.size:>9}{t.median:>11.1f}{t.p95:>10.1f}")
-            print(f"\n(size: the worker's open orders; the open orders of the town or village; "
-                  f"the orders created. {reps} repetitions after 3 warm-ups; dispatch "
-                  f"{dispatch_reps} after 1 warm-up. naive/ours: the scan at the same "
-                  f"moment for the same node, median over median.)")  # fmt: skip
-            print(f"\nbulk dispatch: {t.median / 1000:.2f} s median, {t.p95 / 1000:.2f} s p95, "
-                  f"{n_dispatch / (t.median / 1000):,.0f} orders/s; {len(dispatch_queries)} "
-                  f"queries; {unassigned} found nobody; board open {open_before} -> "
-                  f"{open_after} (+{open_after - open_before})")  # fmt: skip
+            print(
+                f"\n(size: the worker's open orders; the open orders of the town or village; "
+                f"the orders created. {reps} repetitions after 3 warm-ups; dispatch "
+                f"{dispatch_reps} after 1 warm-up. naive/ours: the scan at the same "
+                f"moment for the same node, median over median.)"
+            )
+            print(
+                f"\nbulk dispatch: {t.median / 1000:.2f} s median, {t.p95 / 1000:.2f} s p95, "
+                f"{n_dispatch / (t.median / 1000):,.0f} orders/s; {len(dispatch_queries)} "
+                f"queries; {unassigned} found nobody; board open {open_before} -> "
+                f"{open_after} (+{open_after - open_before})"
+            )
             print("\nqueries per page:")
             for label, queries in query_counts:
                 print(f"  {label:<40}{len(queries):>3}")
-            print(f"  HTML: /tasks/ {html['/tasks/'] / 1024:.1f} KB, "
-                  f"/orders/board/ {html['/orders/board/'] / 1024:.1f} KB")  # fmt: skip
+            print(
+                f"  HTML: /tasks/ {html['/tasks/'] / 1024:.1f} KB, "
+                f"/orders/board/ {html['/orders/board/'] / 1024:.1f} KB"
+            )
             if show_queries:
                 for label, queries in [*query_counts, ("dispatch", dispatch_queries)]:
                     print(f"\n{label}:")
@@ -494,20 +557,36 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--dispatch", type=int, default=10_000, help="orders per bulk dispatch")
     parser.add_argument("--dispatch-reps", type=int, default=5)
-    parser.add_argument("--history", type=int, default=0,
-                        help="verified orders done on the 60 days before today")  # fmt: skip
+    parser.add_argument(
+        "--history", type=int, default=0, help="verified orders done on the 60 days before today"
+    )
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--explain", action="store_true", help="print query plans")
     parser.add_argument("--show-queries", action="store_true", help="print each page's SQL")
-    parser.add_argument("--committed", action="store_true",
-                        help="PostgreSQL: commit and VACUUM the data first, in a scratch "
-                             "database that is dropped afterwards")  # fmt: skip
+    parser.add_argument(
+        "--committed",
+        action="store_true",
+        help="PostgreSQL: commit and VACUUM the data first, in a scratch "
+        "database that is dropped afterwards",
+    )
     args = parser.parse_args(argv)
     if args.reps < 2 or args.dispatch_reps < 2:
         parser.error("--reps and --dispatch-reps need at least 2 (for the p95)")
-    with_django(parser, args.committed, lambda: run(
-        args.orders, args.reps, args.seed, args.dispatch, args.dispatch_reps, args.history,
-        args.explain, args.show_queries, args.committed))  # fmt: skip
+    with_django(
+        parser,
+        args.committed,
+        lambda: run(
+            args.orders,
+            args.reps,
+            args.seed,
+            args.dispatch,
+            args.dispatch_reps,
+            args.history,
+            args.explain,
+            args.show_queries,
+            args.committed,
+        ),
+    )
 
 
 if __name__ == "__main__":

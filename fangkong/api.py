@@ -1,13 +1,19 @@
 """The root API under /api/v1/: one router per app, session authentication."""
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.security import django_auth
 
 from fangkong.audit.api import router as audit_router
+from fangkong.core.api_kit import validation_error_body
+from fangkong.notify.api import router as notify_router
 from fangkong.org.access import ScopedRouter
 from fangkong.org.api import router as org_router
 from fangkong.org.selectors import home_cards
+from fangkong.people.api_registers import router as registers_router
+from fangkong.policy.api import router as policy_router
+from fangkong.reports.api import router as reports_router
 from fangkong.workorders.api import router as workorders_router
 
 api = NinjaAPI(
@@ -19,6 +25,19 @@ api = NinjaAPI(
 )
 
 core_router = ScopedRouter(tags=["me"])
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """An object the caller sees but may not change (its accessor said so)."""
+    return api.create_response(request, {"detail": "Forbidden"}, status=403)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A service refused the input: 422 with the one error shape (`core.api_kit`), so an
+    operation lets the service's ValidationError through instead of catching it."""
+    return api.create_response(request, validation_error_body(exc), status=422)
 
 
 class MembershipOut(Schema):
@@ -50,3 +69,7 @@ api.add_router("", core_router)
 api.add_router("/org", org_router)
 api.add_router("/audit", audit_router)
 api.add_router("/orders", workorders_router)
+api.add_router("/policy", policy_router)
+api.add_router("/reports", reports_router)
+api.add_router("/notify", notify_router)
+api.add_router("/registers", registers_router)

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.contrib.messages import constants as message_levels
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "fangkong.policy",
     "fangkong.screening",
     "fangkong.reports",
+    "fangkong.retention",
 ]
 
 # Background jobs: django-tasks with its database backend (no broker for a town); the
@@ -100,16 +102,25 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and fragments gzip-compressed; static files come compressed from WhiteNoise.
+    "fangkong.core.middleware.CompressPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fangkong.core.middleware.DefaultLanguageMiddleware",
+    # After the language is chosen (its message is translated), before anything reads
+    # the request's text.
+    "fangkong.core.middleware.RejectNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "fangkong.core.middleware.SecurityHeadersMiddleware",
 ]
+
+# Bootstrap names the red alert "danger"; Django's "error" tag had no style at all.
+MESSAGE_TAGS = {message_levels.ERROR: "danger"}
 
 ROOT_URLCONF = "fangkong.urls"
 WSGI_APPLICATION = "fangkong.wsgi.application"
@@ -126,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "fangkong.core.context_processors.shell",
+                "fangkong.notify.context_processors.inbox",
             ],
         },
     }
@@ -154,12 +166,18 @@ LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Lockout: this many failures within the window lock the account name for the window.
+# Lockout: this many failures within the window lock the account (whichever way its
+# name or phone is typed) for the window; a looser limit counts failures from one client
+# address across all accounts, against guessing one password at many accounts.
 LOGIN_MAX_FAILURES = env_int("FANGKONG_LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("FANGKONG_LOGIN_MAX_FAILURES_PER_ADDRESS", 30)
 LOGIN_LOCKOUT_SECONDS = env_int("FANGKONG_LOGIN_LOCKOUT_SECONDS", 15 * 60)
 
 LANGUAGE_CODE = "zh-hans"
@@ -173,17 +191,15 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "fangkong" / "static"]
 STATIC_ROOT = Path(os.environ.get("FANGKONG_STATIC_ROOT", DATA_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Phones on 3G (docs/adr/0012): `collectstatic` writes every file under a content-hashed
+# name with a gzip copy beside it, and WhiteNoise serves those names compressed and
+# cacheable for ten years ("immutable"), in the demo as in production. Only with
+# FANGKONG_DEBUG are the sources served as they are edited (unhashed, from the finders).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if PRODUCTION
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Security. Cookies are always HttpOnly/SameSite; "secure" needs HTTPS, so it follows
 # FANGKONG_PRODUCTION (the demo is served over plain http on 127.0.0.1).
@@ -207,11 +223,34 @@ if env_bool("FANGKONG_BEHIND_PROXY"):
 # Uploads: spreadsheets are bounded so a bad file cannot exhaust memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The same limits hold on every import path (core.uploads); they are checked while the
+# file is read, so a hostile file is refused before it is held in memory.
 FANGKONG_MAX_UPLOAD_BYTES = env_int("FANGKONG_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 FANGKONG_MAX_IMPORT_ROWS = env_int("FANGKONG_MAX_IMPORT_ROWS", 200_000)
+FANGKONG_MAX_IMPORT_COLUMNS = env_int("FANGKONG_MAX_IMPORT_COLUMNS", 200)
+# An address or a remark is never longer; a longer cell is an error naming its row/column.
+FANGKONG_MAX_CELL_CHARS = env_int("FANGKONG_MAX_CELL_CHARS", 2000)
+# An xlsx is a zip: 20 MB of it can unpack to gigabytes of XML.
+FANGKONG_MAX_UNPACKED_BYTES = env_int("FANGKONG_MAX_UNPACKED_BYTES", 512 * 1024 * 1024)
+# What an import's preview shows of the file itself.
+FANGKONG_PREVIEW_ROWS = env_int("FANGKONG_PREVIEW_ROWS", 50)
+FANGKONG_PREVIEW_COLUMNS = env_int("FANGKONG_PREVIEW_COLUMNS", 30)
+FANGKONG_PREVIEW_CELL_CHARS = env_int("FANGKONG_PREVIEW_CELL_CHARS", 60)
+# Uploads waiting between preview and commit are purged by the `core.purge_uploads` job.
+FANGKONG_UPLOAD_KEEP_HOURS = env_int("FANGKONG_UPLOAD_KEEP_HOURS", 24)
 
 # The file channel's default log of outgoing messages (the demo's "sent" messages).
 FANGKONG_NOTIFY_FILE = Path(os.environ.get("FANGKONG_NOTIFY_FILE", DATA_DIR / "notify.log"))
+# Webhooks and SMS gateways must resolve to public addresses; these hosts (names,
+# addresses or networks such as 10.8.0.0/16) are the installation's own gateways on the
+# intranet, which channels may post to all the same.
+FANGKONG_NOTIFY_INTERNAL_HOSTS = [
+    h.strip() for h in os.environ.get("FANGKONG_NOTIFY_INTERNAL_HOSTS", "").split(",") if h.strip()
+]
+
+# A `fangkong jobs` worker on another host not heard from for this long is taken for
+# dead, and the tasks it was running are queued again or failed (core.workers).
+FANGKONG_WORKER_STALE_SECONDS = env_int("FANGKONG_WORKER_STALE_SECONDS", 300)
 
 NINJA_PAGINATION_PER_PAGE = 50
 

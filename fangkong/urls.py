@@ -13,6 +13,7 @@ urlpatterns = [
     path("screening/", include("fangkong.screening.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
+    path("retention/", include("fangkong.retention.urls")),
     path("r/", include(("fangkong.screening.urls_public", "public"))),
     path("api/v1/", api.urls),
 ]

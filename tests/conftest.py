@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.test import Client
+from django.test import Client, override_settings
 
 from tests.world import PASSWORD, World, build_world
 
@@ -11,6 +13,20 @@ from tests.world import PASSWORD, World, build_world
 def _fast_hashing(settings):
     # PBKDF2 at production strength would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_from_the_sources() -> Iterator[None]:
+    """Pages link the static files by their source names, as with FANGKONG_DEBUG: the
+    hashed names exist only after `collectstatic`, which a test run does not need. The
+    hashed, compressed serving of the demo and production is tested on its own
+    (tests/test_static_assets.py, and the page weight in tests/test_phone_pages.py)."""
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    default = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    with override_settings(
+        STORAGES={"default": default, "staticfiles": plain}, WHITENOISE_USE_FINDERS=True
+    ):
+        yield
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.test import Client
@@ -44,11 +44,50 @@ DENIED = {401, 403, 404, 405}
 # Endpoints of the API framework itself: the schema and its docs page hold no data.
 FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 # Public routes that change state on POST by design (they change the session only).
-FINGERPRINT_MODELS = (Jurisdiction, StaffProfile, Membership, Team, TeamMember, Upload,
-                      WorkOrder, WorkOrderEvent, WorkOrderPhoto, Notice, RiskArea, RiskAreaChange,
-                      Edition, Measure, ReturneeReport, PushedList, PushedRow, Sweep,
-                      SweepVisit, Channel, MessageTemplate, Delivery, Bulletin, DailyReport,
-                      ReportConfig, ReportField)  # fmt: skip
+FINGERPRINT_MODELS = (
+    Jurisdiction,
+    StaffProfile,
+    Membership,
+    Team,
+    TeamMember,
+    Upload,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderPhoto,
+    Notice,
+    RiskArea,
+    RiskAreaChange,
+    Edition,
+    Measure,
+    ReturneeReport,
+    PushedList,
+    PushedRow,
+    Sweep,
+    SweepVisit,
+    Channel,
+    MessageTemplate,
+    Delivery,
+    Bulletin,
+    DailyReport,
+    ReportConfig,
+    ReportField,
+)
+
+
+# Where an object lives, for the matrix: a node key of the world ("T"), or one of
+#   None          no node: anyone holding the route's permission (a national edition);
+#   "~T"          organised at T for everyone under it: seen at, above and below T;
+#   "@commander"  owned by that persona alone (an upload, an import job).
+# Writing is checked against `write` when it differs: "C" (only a manager of the top of
+# the tree changes it), or "-" (nobody does: a shipped national edition).
+SAME = "="
+
+
+@dataclass(frozen=True)
+class Obj:
+    value: str
+    node: str | None
+    write: str | None = SAME
 
 
 @dataclass(frozen=True)
@@ -58,6 +97,7 @@ class Case:
     url: str
     node: str | None
     owner: str | None = None  # the persona the object is assigned to, if any
+    write: str | None = SAME  # where writes are checked (see Obj)
 
 
 @dataclass(frozen=True)
@@ -66,6 +106,8 @@ class Route:
     pattern: str
     access: str  # "public" | "signed_in" | a Perm value
     writes: tuple[str, ...]
+    writes_at: str  # see ViewAccess.writes_at
+    top: bool  # every method needs the permission at the top of the tree
     build: Callable[[dict[str, str]], str]
     params: tuple[str, ...]
 
@@ -117,7 +159,9 @@ def view_routes(urlconf: str | None = None) -> tuple[list[Route], list[str]]:
         label = access.perm.value if access.perm else access.kind
         if access.kind == "assignee" and access.perm:
             label = f"assignee:{access.perm.value}"  # else "assignee": the assignee alone
-        routes.append(Route(name, pattern, label, access.writes, build, params))
+        routes.append(
+            Route(name, pattern, label, access.writes, access.writes_at, access.top, build, params)
+        )
     return routes, problems
 
 
@@ -128,10 +172,18 @@ def _example(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
         return _example(schema, schema["components"]["schemas"][name])
     kind = spec.get("type")
     if kind == "object" or "properties" in spec:
-        return {k: _example(schema, v) for k, v in spec.get("properties", {}).items()
-                if k in spec.get("required", [])}  # fmt: skip
-    return {"string": "matrix check purpose", "integer": 1, "number": 1, "boolean": False,
-            "array": []}.get(kind or "string")  # fmt: skip
+        return {
+            k: _example(schema, v)
+            for k, v in spec.get("properties", {}).items()
+            if k in spec.get("required", [])
+        }
+    return {
+        "string": "matrix check purpose",
+        "integer": 1,
+        "number": 1,
+        "boolean": False,
+        "array": [],
+    }.get(kind or "string")
 
 
 def api_routes(client: Client) -> tuple[list[tuple[str, str, str, str]], list[str]]:
@@ -150,106 +202,169 @@ def api_routes(client: Client) -> tuple[list[tuple[str, str, str, str]], list[st
     return ops, problems
 
 
-def param_cases(world: World, param: str) -> list[tuple[str, str | None]]:
-    """Values for a URL parameter, each with the node its object lives at."""
+def param_cases(world: World, param: str) -> list[Obj]:
+    """Objects for a URL parameter, each with the node it lives at (see Obj)."""
+    leaves = ("A1M1", "A2", "B1", "P1M1")
     if param == "code":
-        return [(world.nodes[key].code, key) for key, *_ in NODES]
+        return [Obj(world.nodes[key].code, key) for key, *_ in NODES]
     if param == "staff_id":
-        return [(str(world.staff[key].pk), key) for key, *_ in NODES]
+        return [Obj(str(world.staff[key].pk), key) for key, *_ in NODES]
     if param == "team_id":
-        return [(str(t.pk), key) for key, t in world.teams.items()]
+        return [Obj(str(t.pk), key) for key, t in world.teams.items()]
     if param == "upload_id":
         upload = Upload.objects.create(
             owner=world.users["commander"], kind="org.tree", filename="x.csv", sha256="0", data=b"x"
         )
-        # An upload belongs to its owner; "T" stands for "the commander's own".
-        return [(str(upload.pk), "T")]
+        return [Obj(str(upload.pk), "@commander")]
     if param == "person_id":
         ensure_registry(world)
-        return [(str(p.pk), key) for key, p in world.persons.items()]
+        return [Obj(str(world.persons[key].pk), key) for key in leaves]
     if param == "household_id":
         ensure_registry(world)
-        return [(str(h.pk), key) for key, h in world.households.items()]
+        return [Obj(str(world.households[key].pk), key) for key in leaves]
     if param == "order_id":
         ensure_orders(world)
-        return [(str(o.pk), key) for key, o in world.orders.items()]
+        return [Obj(str(o.pk), key) for key, o in world.orders.items()]
     if param == "photo_id":
-        return [(str(p.pk), key) for key, p in ensure_photos(world).items()]
+        return [Obj(str(p.pk), key) for key, p in ensure_photos(world).items()]
     if param == "area_id":
-        from fangkong.policy.models import RiskArea
-
         area = RiskArea.objects.get_or_create(
-            code="310115005", name="上海市浦东新区陆家嘴街道", level="high",
+            code="310115005",
+            name="上海市浦东新区陆家嘴街道",
+            level="high",
             effective_from="2022-07-01",
-        )[0]  # fmt: skip
-        return [(str(area.pk), None)]
+        )[0]
+        # The risk-area catalogue serves every town: read by all, changed from the top.
+        return [Obj(str(area.pk), None, write="C")]
     if param == "edition_id":
-        from fangkong.policy.models import Edition
-
-        return [(str(Edition.objects.get(key="nat-9").pk), None)]
+        return [
+            Obj(str(Edition.objects.get(key="nat-9").pk), None, write="-"),
+            *(Obj(str(e.pk), key) for key, e in ensure_editions(world).items()),
+        ]
     if param == "report_id":
-        return [(str(r.pk), key) for key, r in ensure_reports(world).items()]
+        return [Obj(str(r.pk), key) for key, r in ensure_reports(world).items()]
     if param == "list_id":
-        # Every persona here sits under the town that received it; what a village sees of
-        # it is its own rows, which the row cases check.
-        return [(str(ensure_pushed(world).pk), None)]
+        ensure_pushed(world)
+        return [Obj(str(p.pk), f"~{town}") for town, p in world.pushed_lists.items()]
     if param == "row_id":
         ensure_pushed(world)
-        return [(str(r.pk), key) for key, r in world.pushed_rows.items()]
+        return [Obj(str(r.pk), key) for key, r in world.pushed_rows.items()]
     if param == "sweep_id":
-        # Like a pushed list: organised at the town, seen by everyone under it.
-        return [(str(ensure_sweep(world).pk), None)]
+        ensure_sweep(world)
+        return [Obj(str(sw.pk), f"~{town}") for town, sw in world.sweeps.items()]
     if param == "village":
-        return [(world.nodes[key].code, key) for key in ("A", "B")]
+        return [Obj(world.nodes[key].code, key) for key in ("A", "B", "P")]
     if param == "bulletin_id":
-        from django.utils import timezone
-
-        from fangkong.reports.bulletin import bulletin_generate
-        from fangkong.reports.models import Bulletin
-
-        found = Bulletin.objects.filter(node=world.nodes["T"]).first()
-        bulletin = found or bulletin_generate(node=world.nodes["T"], day=timezone.localdate())
-        return [(str(bulletin.pk), "T")]
+        return [Obj(str(b.pk), key) for key, b in _bulletins(world).items()]
     if param == "doc":
-        return [("docx", None), ("xlsx", None)]
+        return [Obj("docx", None), Obj("xlsx", None)]
     if param == "register_key":
-        return [("elderly_alone", None), ("floating", None)]
+        return [Obj("elderly_alone", None), Obj("floating", None)]
     if param == "fmt":
-        return [("csv", None), ("xlsx", None)]
+        return [Obj("csv", None), Obj("xlsx", None)]
     if param == "job_id":
         from fangkong.people.models import ImportJob, ImportStatus
 
         job = ImportJob.objects.create(
             owner=world.users["commander"], filename="x.csv", status=ImportStatus.DONE
         )
-        # An import job belongs to its owner; "T" stands for "the commander's own".
-        return [(str(job.pk), "T")]
+        return [Obj(str(job.pk), "@commander")]
+    if param == "pushed_job_id":
+        from fangkong.people.models import ImportJob, ImportStatus
+
+        job = ImportJob.objects.create(
+            owner=world.users["commander"],
+            kind="pushed",
+            filename="x.csv",
+            status=ImportStatus.DONE,
+        )
+        return [Obj(str(job.pk), "@commander")]
     if param == "channel_id":
-        return [(str(_matrix_channel(world).pk), "T")]
+        return [Obj(str(c.pk), key) for key, c in _channels(world).items()]
     if param == "template_id":
-        # Templates are the installation's wording, not any node's.
-        return [(str(MessageTemplate.objects.get(key="letter_to_villagers").pk), None)]
+        # Templates are the installation's wording: read by every manager, changed from
+        # the top of the tree.
+        template = MessageTemplate.objects.get(key="letter_to_villagers")
+        return [Obj(str(template.pk), None, write="C")]
     if param == "delivery_id":
         from django.utils import timezone
 
-        delivery = Delivery.objects.get_or_create(
-            channel=_matrix_channel(world), key="matrix-delivery",
-            defaults={"title": "防控提醒", "body": "请按时报送", "event": "broadcast",
-                      "status": "failed", "attempts": 6, "last_error": "HTTP 500",
-                      "next_try_at": timezone.now()},
-        )[0]  # fmt: skip
-        return [(str(delivery.pk), "T")]
+        out = []
+        for key, channel in _channels(world).items():
+            delivery = Delivery.objects.get_or_create(
+                channel=channel,
+                key=f"matrix-delivery-{key}",
+                defaults={
+                    "title": "防控提醒",
+                    "body": "请按时报送",
+                    "event": "broadcast",
+                    "status": "failed",
+                    "attempts": 6,
+                    "last_error": "HTTP 500",
+                    "next_try_at": timezone.now(),
+                },
+            )[0]
+            out.append(Obj(str(delivery.pk), key))
+        return out
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
 
 
-def _matrix_channel(world: World) -> Channel:
-    """A group robot of the town; its name is no world node's."""
-    return Channel.objects.get_or_create(key="matrix-robot", defaults={
-        "name": "指挥部群机器人", "kind": "dingtalk", "url": "http://127.0.0.1:9/x",
-        "jurisdiction": world.nodes["T"], "events": ["broadcast"],
-    })[0]  # fmt: skip
+def ensure_editions(world: World) -> dict[str, Edition]:
+    """A local edition of each town, copied from the 9th (idempotent)."""
+    from datetime import date
+
+    from fangkong.policy.services import edition_copy
+
+    found = {e.scope_id: e for e in Edition.objects.filter(scope__isnull=False)}
+    out: dict[str, Edition] = {}
+    for key, name, persona in (
+        ("T", "王店本地规则", "commander"),
+        ("U", "洪合本地规则", "commander_u"),
+    ):
+        node = world.nodes[key]
+        out[key] = found.get(node.pk) or edition_copy(
+            actor=world.users[persona],
+            source=Edition.objects.get(key="nat-9"),
+            name=name,
+            scope=node,
+            effective_from=date(2026, 1, 1),
+        )
+        if name not in world.shared_markers.get(key, []):
+            world.shared_markers.setdefault(key, []).append(name)
+    return out
+
+
+def _bulletins(world: World) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from fangkong.reports.bulletin import bulletin_generate
+    from fangkong.reports.models import Bulletin
+
+    out = {}
+    for key in ("T", "U"):
+        node = world.nodes[key]
+        found = Bulletin.objects.filter(node=node).first()
+        out[key] = found or bulletin_generate(node=node, day=timezone.localdate())
+    return out
+
+
+def _channels(world: World) -> dict[str, Channel]:
+    """A group robot of each town; their names are no world node's."""
+    return {
+        key: Channel.objects.get_or_create(
+            key=f"matrix-robot-{key}",
+            defaults={
+                "name": name,
+                "kind": "dingtalk",
+                "url": "http://127.0.0.1:9/x",
+                "jurisdiction": world.nodes[key],
+                "events": ["broadcast"],
+            },
+        )[0]
+        for key, name in (("T", "指挥部群机器人"), ("U", "洪合群机器人"))
+    }
 
 
 def _cases(
@@ -257,20 +372,28 @@ def _cases(
 ) -> list[Case]:
     if not params:
         return [Case(build({}), None)]
-    combos: list[tuple[dict[str, str], str | None]] = [({}, None)]
+    combos: list[tuple[dict[str, str], str | None, str | None]] = [({}, None, SAME)]
     for param in params:
         combos = [
-            ({**values, param: v}, node if node is not None else key)
-            for values, node in combos
-            for v, key in param_cases(world, param)
+            (
+                {**values, param: obj.value},
+                obj.node if obj.node is not None else node,
+                obj.write if obj.write != SAME else write,
+            )
+            for values, node, write in combos
+            for obj in param_cases(world, param)
         ]
     owners = {str(o.pk): world.order_owner[k] for k, o in world.orders.items()}
     photo_owners = {str(p.pk): world.order_owner[k] for k, p in world.photos.items()}
     return [
-        Case(build(values), node,
-             owners.get(values.get("order_id", "")) or photo_owners.get(values.get("photo_id", "")))
-        for values, node in combos
-    ]  # fmt: skip
+        Case(
+            build(values),
+            node,
+            owners.get(values.get("order_id", "")) or photo_owners.get(values.get("photo_id", "")),
+            write,
+        )
+        for values, node, write in combos
+    ]
 
 
 def _fingerprint() -> tuple[int, ...]:
@@ -288,8 +411,22 @@ def _allowed(world: World, persona: str, access: str) -> bool:
     return Perm(access) in permissions_for(role)
 
 
-def _visible(world: World, persona: str, access: str, case: Case) -> bool:
-    if case.node is None:
+def _at(world: World, persona: str, node: str) -> bool:
+    """Whether the persona reaches an object at `node` (see Obj for the notation)."""
+    if node.startswith("@"):
+        return persona == node[1:]
+    if node.startswith("~"):
+        return world.related(persona, node[1:])
+    if node == "-":
+        return False
+    return world.covers(persona, node)
+
+
+def _visible(world: World, persona: str, access: str, case: Case, method: str) -> bool:
+    node = case.node
+    if method != "GET" and case.write != SAME:
+        node = case.write
+    if node is None:
         return True
     if access.startswith("assignee"):
         # The assignee, or (with a permission named) a holder of it over the object's node.
@@ -299,10 +436,8 @@ def _visible(world: World, persona: str, access: str, case: Case) -> bool:
             return False
         role = PERSONAS[persona][4] if persona in PERSONAS else None
         perm = Perm(access.partition(":")[2])
-        return (
-            role is not None and perm in permissions_for(role) and world.covers(persona, case.node)
-        )
-    return world.covers(persona, case.node)
+        return role is not None and perm in permissions_for(role) and _at(world, persona, node)
+    return _at(world, persona, node)
 
 
 def _body(response: Any) -> str:
@@ -312,12 +447,18 @@ def _body(response: Any) -> str:
 
 
 def _check(
-    world: World, persona: str, access: str, case: Case, method: str, response: Any,
-    changed: bool, label: str,
-) -> list[str]:  # fmt: skip
+    world: World,
+    persona: str,
+    access: str,
+    case: Case,
+    method: str,
+    response: Any,
+    changed: bool,
+    label: str,
+) -> list[str]:
     status = response.status_code
     allowed = _allowed(world, persona, access)
-    visible = persona != "anonymous" and _visible(world, persona, access, case)
+    visible = persona != "anonymous" and _visible(world, persona, access, case, method)
     if access == "public":
         return []
     where = f"{label} {method} {case.url} as {persona}"
@@ -349,17 +490,25 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_reports(world)
     ensure_pushed(world)
     ensure_sweep(world)
+    ensure_editions(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]
         for case in _cases(world, route.params, route.build):
+            if route.top:
+                case = replace(case, node="C", write="C")
+            elif route.writes_at == "top":
+                case = replace(case, write="C")
+            elif route.writes_at == "own":
+                case = replace(case, write=SAME)
             for persona in PERSONA_NAMES:
                 for method in methods:
                     before = _fingerprint()
                     response = getattr(clients[persona], method.lower())(case.url)
                     changed = _fingerprint() != before
-                    problems += _check(world, persona, route.access, case, method, response,
-                                       changed, route.name)  # fmt: skip
+                    problems += _check(
+                        world, persona, route.access, case, method, response, changed, route.name
+                    )
                     LoginThrottle.objects.all().delete()
     if urlconf is None:
         ops, api_problems = api_routes(clients["anonymous"])
@@ -380,6 +529,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
                             case.url, data=example, content_type="application/json"
                         )
                     changed = _fingerprint() != before
-                    problems += _check(world, persona, access, case, method, response, changed,
-                                       "API")  # fmt: skip
+                    problems += _check(
+                        world, persona, access, case, method, response, changed, "API"
+                    )
     return problems

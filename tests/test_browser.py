@@ -59,8 +59,9 @@ def sign_in(page, base: str, username: str) -> None:
 
 def test_grid_worker_on_a_phone(browser, site):
     _world, base = site
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                  is_mobile=True, has_touch=True)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -138,8 +139,9 @@ def test_grid_worker_finds_a_resident_on_a_phone(browser, transactional_db, live
     world = build_world()
     ensure_registry(world)
     base = live_server.url
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -162,6 +164,56 @@ def test_grid_worker_finds_a_resident_on_a_phone(browser, transactional_db, live
     context.close()
 
 
+def test_a_search_by_id_number_on_a_phone_keeps_it_out_of_the_address(
+    browser, transactional_db, live_server
+):
+    """Typed with htmx's live search and submitted without script: the rows come back,
+    and neither the address bar nor the history holds the number."""
+    from tests.world import ensure_registry
+
+    world = build_world()
+    ensure_registry(world)
+    base = live_server.url
+    errors: list[str] = []
+    for script in (True, False):
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            java_script_enabled=script,
+        )
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        if script:
+            sign_in(page, base, "gw_hongxing")
+        else:
+            _sign_in_without_script(page, base)
+        page.goto(f"{base}/people/")
+        page.fill("#id_q", "11010519491231002X")
+        if not script:
+            page.press("#id_q", "Enter")
+        page.wait_for_url(lambda url: "t=" in url)
+        rows = page.locator("#fk-person-rows")
+        expect(rows).to_contain_text("沈楼居")
+        assert "1101051949" not in page.url and "q=" not in page.url
+        if script:
+            stored = page.evaluate("JSON.stringify(window.localStorage)")
+            assert "11010519491231002X" not in stored  # no htmx history snapshot
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.reload()
+        expect(page.locator("#fk-person-rows")).to_contain_text("沈楼居")
+        assert not errors, errors
+        context.close()
+
+
+def _sign_in_without_script(page, base: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", "gw_hongxing")
+    page.fill("#id_password", PASSWORD)
+    page.press("#id_password", "Enter")
+    page.wait_for_url(f"{base}/")
+
+
 def _jpeg(width: int, height: int) -> bytes:
     import io
 
@@ -179,8 +231,9 @@ def test_grid_worker_clears_a_task_on_a_phone_and_the_cadre_sees_it(browser, sit
     world, base = site
     ensure_orders(world)
     order = world.orders["A1M1"]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                  is_mobile=True, has_touch=True)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -212,10 +265,16 @@ def test_grid_worker_clears_a_task_on_a_phone_and_the_cadre_sees_it(browser, sit
     assert "逾期" not in page.inner_text("#fk-status")
     # A late duplicate of the same submission (a double tap that got through) changes
     # nothing: one result, one "done" event.
-    again = page.request.post(f"{base}/tasks/{order.pk}/result/", form={
-        "client_id": client_id, "version": "0", "r_outcome": "found",
-        "csrfmiddlewaretoken": csrf,
-    }, headers={"HX-Request": "true"})  # fmt: skip
+    again = page.request.post(
+        f"{base}/tasks/{order.pk}/result/",
+        form={
+            "client_id": client_id,
+            "version": "0",
+            "r_outcome": "found",
+            "csrfmiddlewaretoken": csrf,
+        },
+        headers={"HX-Request": "true"},
+    )
     assert again.status == 200
     assert WorkOrderEvent.objects.filter(order=order, action="done").count() == 1
     page.goto(f"{base}/tasks/?tab=done")
@@ -224,9 +283,16 @@ def test_grid_worker_clears_a_task_on_a_phone_and_the_cadre_sees_it(browser, sit
     assert "沈楼居" in page.inner_text("#fk-task-list")
     # A photo of the work goes up after the result, through htmx, and shows on the page.
     page.goto(f"{base}/tasks/{order.pk}/")
-    page.set_input_files("#fk-photo-form input[type=file]", files=[{
-        "name": "door.jpg", "mimeType": "image/jpeg", "buffer": _jpeg(1200, 900),
-    }])  # fmt: skip
+    page.set_input_files(
+        "#fk-photo-form input[type=file]",
+        files=[
+            {
+                "name": "door.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": _jpeg(1200, 900),
+            }
+        ],
+    )
     page.click("#fk-photo-form button")
     expect(page.locator("#fk-photos img.fk-photo")).to_have_count(1)
     width = "document.querySelector('#fk-photos img').naturalWidth"
@@ -259,11 +325,16 @@ def _edition_in_force_today() -> None:
     from fangkong.policy.models import Edition, Measure, RiskArea
 
     edition = Edition.objects.create(key="drill", name="演练规则", effective_from=date(2026, 1, 1))
-    Measure.objects.create(edition=edition, category="arrival_high", place="central", days=7,
-                           tests=[1, 2, 3, 5, 7])  # fmt: skip
+    Measure.objects.create(
+        edition=edition, category="arrival_high", place="central", days=7, tests=[1, 2, 3, 5, 7]
+    )
     Measure.objects.create(edition=edition, category="returnee", place="none")
-    RiskArea.objects.create(code="310115005", name="上海市浦东新区陆家嘴街道", level="high",
-                            effective_from=timezone.localdate() - timedelta(days=3))  # fmt: skip
+    RiskArea.objects.create(
+        code="310115005",
+        name="上海市浦东新区陆家嘴街道",
+        level="high",
+        effective_from=timezone.localdate() - timedelta(days=3),
+    )
 
 
 def _pick_lujiazui(page) -> None:
@@ -283,8 +354,9 @@ def test_a_returnee_reports_from_a_phone_and_the_grid_worker_gets_the_order(brow
     world, base = site
     _edition_in_force_today()
     village = world.nodes["A"]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                  is_mobile=True, has_touch=True)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -302,6 +374,8 @@ def test_a_returnee_reports_from_a_phone_and_the_grid_worker_gets_the_order(brow
     page.select_option("#id_mode", "car")
     page.fill("#id_vehicle", "沪A12345")
     page.fill("#id_address", "四喜社区3幢2单元")
+    # Required choices start empty: nobody is "not vaccinated" by default.
+    page.select_option("#id_vaccination", "3")
     assert page.input_value("#id_grid") == "330411102201-G01"
     # Choosing another province empties the pickers below it.
     page.select_option("#id_province", "44")
@@ -358,10 +432,13 @@ def test_the_command_dashboard_draws_and_refreshes_itself(browser, site):
     page.goto(f"{base}/reports/dashboard/?every=5")
     tile = page.locator('.fk-tile[data-key="returnees_new"] .fk-tile-n')
     expect(tile).to_have_text("2")
-    expect(page.locator("#fk-villages tbody tr")).to_have_count(2)
+    expect(page.locator("#fk-villages [data-village]")).to_have_count(2)
     assert page.inner_text("#fk-report-counts").startswith("共 2 个村")
-    assert set(page.locator("#fk-villages tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.light)")) <= {"red", "amber", "green"}  # fmt: skip
+    assert set(
+        page.locator("#fk-villages [data-village]").evaluate_all(
+            "rows => rows.map(r => r.dataset.light)"
+        )
+    ) <= {"red", "amber", "green"}
     # ECharts drew the 14-day trend on a canvas; the 7-day button redraws it.
     expect(page.locator("#fk-trend-chart canvas")).to_have_count(1)
     _wait_for(page, "document.body.dataset.chartDrawn", "1")
@@ -370,11 +447,20 @@ def test_the_command_dashboard_draws_and_refreshes_itself(browser, site):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-1920.png"), full_page=True)
     # A new returnee, counted by the minute job: the screen shows it without a reload.
-    report_submit(ReportInput(
-        name="归乡丙", id_number="110101199003071030", phone="13900000019",
-        origin_code="310115005", left_on=timezone.localdate(), arrived_on=timezone.localdate(),
-        mode="train", vehicle="G1234", jurisdiction=world.nodes["A1"], address="四喜社区1幢",
-    ))  # fmt: skip
+    report_submit(
+        ReportInput(
+            name="归乡丙",
+            id_number="110101199003071030",
+            phone="13900000019",
+            origin_code="310115005",
+            left_on=timezone.localdate(),
+            arrived_on=timezone.localdate(),
+            mode="train",
+            vehicle="G1234",
+            jurisdiction=world.nodes["A1"],
+            address="四喜社区1幢",
+        )
+    )
     stats.refresh_now()
     expect(tile).to_have_text("3", timeout=15_000)
     # The swapped-in panel drew its chart again, still over the 7 days chosen.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
+from fangkong.accounts.models import User
+from fangkong.org.demo import DEMO_PASSWORD
 from fangkong.org.models import Jurisdiction, Level, Membership, StaffProfile, Team, TeamKind
 from fangkong.org.roles import Role
 from fangkong.org.services import team_composition_errors
@@ -24,6 +27,11 @@ def test_demo_town_structure(capsys):
     # Every role has at least one person, so every demo login works.
     roles = set(Membership.objects.values_list("role", flat=True))
     assert roles == set(Role.values)
+    # Demo logins go straight in: no account is held at the change of password.
+    assert not User.objects.filter(must_change_password=True).exists()
+    client = Client()
+    login = client.post("/accounts/login/", {"username": "commander", "password": DEMO_PASSWORD})
+    assert login["Location"] == "/" and client.get("/").status_code == 200
     work_groups = Team.objects.filter(kind=TeamKind.WORK_GROUP)
     assert sorted(work_groups.values_list("name", flat=True)) == sorted(
         [
@@ -93,3 +101,24 @@ def test_demo_residents():
     assert Bulletin.objects.filter(node__level=Level.TOWN).count() == 2
     assert Bulletin.objects.filter(node__level=Level.COUNTY).count() == 2
     assert DailyReport.objects.filter(status="submitted", late=True).exists()
+    # Every work-order tally equals a recount of the orders the demo made and completed.
+    from fangkong.workorders.models import WorkOrder
+    from fangkong.workorders.services import tally_differences
+
+    assert WorkOrder.objects.filter(status="done").exists()
+    assert tally_differences() == []
+    call_command("check_tallies")
+    # The sweep took over the plain visits it covers: no household has two open visits.
+    from django.db.models import Count
+
+    from fangkong.workorders.models import OPEN_STATUSES
+
+    visits = ("visit_household", "revisit_household", "sweep_visit")
+    doubled = (
+        WorkOrder.objects.filter(kind__in=visits, status__in=OPEN_STATUSES)
+        .values("subject_type", "subject_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    assert not doubled.exists(), list(doubled[:5])
+    assert WorkOrder.objects.filter(kind="sweep_visit").exists()

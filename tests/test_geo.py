@@ -15,8 +15,11 @@ def test_valid_boundaries():
     assert clean_boundary(None) is None
     polygon = clean_boundary({"type": "Polygon", "coordinates": SQUARE})
     assert polygon is not None and polygon["type"] == "Polygon"
-    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon",
-                                                                 "coordinates": [SQUARE]}}  # fmt: skip
+    feature = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "MultiPolygon", "coordinates": [SQUARE]},
+    }
     multi = clean_boundary(feature)
     assert multi is not None and multi["type"] == "MultiPolygon"
 
@@ -45,11 +48,21 @@ def test_invalid_boundaries(value, message):
 
 @pytest.mark.django_db
 def test_node_boundary_is_validated_and_stored():
-    node = jurisdiction_create(code="330411102000", name="王店镇", level=Level.TOWN, parent=None,
-                               boundary={"type": "Polygon", "coordinates": SQUARE})  # fmt: skip
+    node = jurisdiction_create(
+        code="330411102000",
+        name="王店镇",
+        level=Level.TOWN,
+        parent=None,
+        boundary={"type": "Polygon", "coordinates": SQUARE},
+    )
     node.refresh_from_db()
     assert node.boundary is not None and node.boundary["coordinates"] == SQUARE
     with pytest.raises(ValidationError) as err:
-        jurisdiction_create(code="330411103000", name="洪合镇", level=Level.TOWN, parent=None,
-                            boundary={"type": "Point"})  # fmt: skip
+        jurisdiction_create(
+            code="330411103000",
+            name="洪合镇",
+            level=Level.TOWN,
+            parent=None,
+            boundary={"type": "Point"},
+        )
     assert "boundary" in err.value.message_dict

@@ -88,20 +88,41 @@ def reg(db) -> Registry:
         "liuyang2": liu_twin,
     }
     persons = {
-        "zhangwei": _person("zhangwei", h1, name="张伟", id_number=ids["zhangwei"], phone=SHARED,
-                            relationship="户主"),
-        "lina": _person("lina", h1, name="李娜", id_number=ids["lina"], phone="17100000009",
-                        phone2=SHARED, relationship="配偶"),
-        "xiaolong": _person("xiaolong", h1, name="张小龙", id_number=ids["xiaolong"], phone=SHARED,
-                            relationship="子"),
-        "wangfang": _person("wangfang", h2, name="王芳", id_number=ids["wangfang"],
-                            phone="17100000002"),
-        "zhangwei2": _person("zhangwei2", h3, name="张伟", id_number=ids["zhangwei2"],
-                             phone="17100000003"),
+        "zhangwei": _person(
+            "zhangwei",
+            h1,
+            name="张伟",
+            id_number=ids["zhangwei"],
+            phone=SHARED,
+            relationship="户主",
+        ),
+        "lina": _person(
+            "lina",
+            h1,
+            name="李娜",
+            id_number=ids["lina"],
+            phone="17100000009",
+            phone2=SHARED,
+            relationship="配偶",
+        ),
+        "xiaolong": _person(
+            "xiaolong",
+            h1,
+            name="张小龙",
+            id_number=ids["xiaolong"],
+            phone=SHARED,
+            relationship="子",
+        ),
+        "wangfang": _person(
+            "wangfang", h2, name="王芳", id_number=ids["wangfang"], phone="17100000002"
+        ),
+        "zhangwei2": _person(
+            "zhangwei2", h3, name="张伟", id_number=ids["zhangwei2"], phone="17100000003"
+        ),
         "chenjing": _person("chenjing", h3, name="陈静", id_number=ids["chenjing"]),
         "liuyang": _person("liuyang", h2, name="刘洋", id_number=ids["liuyang"]),
         "liuyang2": _person("liuyang2", h3, name="刘洋", id_number=ids["liuyang2"]),
-    }  # fmt: skip
+    }
     return Registry(ids=ids, persons=persons, v1=v1, v2=v2)
 
 
@@ -185,6 +206,43 @@ def test_id_with_swapped_or_mistyped_digits(reg: Registry) -> None:
     # Without the name a one-typo correction is weak evidence.
     found = match_record(OutsideRecord(name="赵六", id_number=mistyped))
     assert top(found).rules == ["id_near"]
+    assert best_match(found) is None
+
+
+def test_name_and_an_id_one_typo_off_are_a_sure_match_wherever_the_typo_is(reg: Registry) -> None:
+    """Two neighbours swapped or one digit wrong, in the region, the birth date or the
+    sequence: with the same name the corrected number is the resident's."""
+    wang, zhang = reg.persons["wangfang"], reg.persons["zhangwei"]
+    for key, person in (("wangfang", wang), ("zhangwei", zhang)):
+        number = reg.ids[key]
+        damaged = {swap(number, i, i + 1) for i in range(17)} - {number}
+        damaged |= {
+            number[:i] + str((int(number[i]) + 1) % 10) + number[i + 1 :] for i in range(17)
+        }
+        for typed in sorted(damaged):
+            found = match_record(OutsideRecord(name=person.name, id_number=typed))
+            sure = best_match(found)
+            # 张伟 has a namesake in the town: still unambiguous, the namesake is "name only".
+            assert sure is not None and sure.person_id == person.pk, typed[-6:]
+            assert sure.rules[0] in ("id_adjacent_name", "id_digit_name")
+    # The same damage under a similar name, or another name, is never automatic.
+    typed = swap(reg.ids["wangfang"], 8, 9)
+    assert best_match(match_record(OutsideRecord(name="王方", id_number=typed))) is None
+    assert best_match(match_record(OutsideRecord(name="赵六", id_number=typed))) is None
+
+
+def test_a_typo_that_fits_two_namesakes_is_not_guessed(reg: Registry) -> None:
+    number = reg.ids["wangfang"]
+    today = timezone.localdate()
+    typed = number[:15] + str((int(number[15]) + 3) % 10) + number[16:]
+    other = next(
+        n for n in id_corrections(typed, today=today) if n != number and n[:6] == number[:6]
+    )
+    household = reg.persons["chenjing"].household
+    assert household is not None
+    twin = _person("wangfang_other", household, name="王芳", id_number=other)
+    found = match_record(OutsideRecord(name="王芳", id_number=typed))
+    assert {c.person_id for c in found[:2]} == {reg.persons["wangfang"].pk, twin.pk}
     assert best_match(found) is None
 
 

@@ -41,11 +41,17 @@ def cadre(login: Any) -> Client:
 
 def _channel_post(world: World, **changes: Any) -> dict[str, Any]:
     data = {
-        "key": "town-robot", "name": "指挥部钉钉群", "kind": "dingtalk",
+        "key": "town-robot",
+        "name": "指挥部钉钉群",
+        "kind": "dingtalk",
         "url": f"https://oapi.dingtalk.com/robot/send?access_token={TOKEN}",
-        "jurisdiction": world.nodes["T"].pk, "events": ["broadcast", "escalation"],
-        "sign_name": "", "per_minute": 20, "enabled": "on", "secret": SECRET,
-    }  # fmt: skip
+        "jurisdiction": world.nodes["T"].pk,
+        "events": ["broadcast", "escalation"],
+        "sign_name": "",
+        "per_minute": 20,
+        "enabled": "on",
+        "secret": SECRET,
+    }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -97,8 +103,9 @@ def test_a_channel_keeps_its_secret_when_left_blank_and_never_shows_it(admin, wo
     trail = _audit_text(object_type="notify.channel")
     assert AuditEvent.objects.filter(object_type="notify.channel").count() == 3
     assert SECRET not in trail and "SECnew-secret-42" not in trail and TOKEN not in trail
-    first, second = AuditEvent.objects.filter(object_type="notify.channel",
-                                              action="update").order_by("id")  # fmt: skip
+    first, second = AuditEvent.objects.filter(
+        object_type="notify.channel", action="update"
+    ).order_by("id")
     assert first.detail["changed"] == ["name", "per_minute"]
     assert first.detail["before"] == {"name": "指挥部钉钉群", "per_minute": 20}
     assert first.detail["secret"] == "kept"
@@ -107,15 +114,30 @@ def test_a_channel_keeps_its_secret_when_left_blank_and_never_shows_it(admin, wo
 
 def test_bad_channel_input_is_refused_with_the_reason_and_changes_nothing(admin, world):
     bad = [
-        (_channel_post(world, url="ftp://example.com/robot"), "Enter an address starting with http:// or https://."),
-        (_channel_post(world, kind="wecom", url=""), "A group robot or an SMS gateway needs its address."),
-        (_channel_post(world, kind="sms", url="gateway.example.com"), "Enter an address starting with http:// or https://."),
-        (_channel_post(world, secret="plain-secret-99"), "A DingTalk signing secret starts with SEC."),
+        (
+            _channel_post(world, url="ftp://example.com/robot"),
+            "Enter an address starting with http:// or https://.",
+        ),
+        (
+            _channel_post(world, kind="wecom", url=""),
+            "A group robot or an SMS gateway needs its address.",
+        ),
+        (
+            _channel_post(world, kind="sms", url="gateway.example.com"),
+            "Enter an address starting with http:// or https://.",
+        ),
+        (
+            _channel_post(world, secret="plain-secret-99"),
+            "A DingTalk signing secret starts with SEC.",
+        ),
         (_channel_post(world, events=["broadcast", "everything"]), "Select a valid choice."),
-        (_channel_post(world, kind="file", url="http://127.0.0.1/../../etc/passwd"), "The console and file channels have no address."),
+        (
+            _channel_post(world, kind="file", url="http://127.0.0.1/../../etc/passwd"),
+            "The console and file channels have no address.",
+        ),
         (_channel_post(world, jurisdiction=999999), "Select a valid choice."),
         (_channel_post(world, per_minute=0), "Ensure this value is greater than or equal to 1."),
-    ]  # fmt: skip
+    ]
     for data, reason in bad:
         response = admin.post("/notify/channels/new/", data)
         assert response.status_code == 400, data
@@ -140,6 +162,63 @@ def test_bad_channel_input_is_refused_with_the_reason_and_changes_nothing(admin,
     assert AuditEvent.objects.filter(object_type="notify.channel").count() == 1
 
 
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:9919/robot", "a loopback address"),
+        ("http://127.8.9.10/robot", "a loopback address"),
+        ("http://[::1]:8080/robot", "a loopback address"),
+        ("http://localhost:9919/robot", "a loopback address"),
+        ("http://[::ffff:127.0.0.1]/robot", "a loopback address"),
+        ("https://10.2.3.4/send", "a private network address"),
+        ("https://172.16.0.9/send", "a private network address"),
+        ("https://172.31.255.1/send", "a private network address"),
+        ("https://192.168.1.20/send", "a private network address"),
+        ("https://[fc00::12]/send", "a private network address"),
+        ("https://[fd12:3456::1]/send", "a private network address"),
+        ("http://169.254.169.254/latest/meta-data/", "the cloud metadata service"),
+        ("http://169.254.10.1/", "a link-local address"),
+        ("http://[fe80::1]/", "a link-local address"),
+        ("http://0.0.0.0:9919/", "an unspecified address"),
+        ("http://[::]/", "an unspecified address"),
+        ("https://100.64.3.2/send", "a carrier-grade NAT address"),
+        ("http://224.0.0.251/", "a multicast address"),
+        ("http://240.0.0.1/", "a reserved address"),
+    ],
+)
+def test_a_webhook_that_is_not_a_public_address_is_refused_on_save(admin, world, url, why):
+    response = admin.post("/notify/channels/new/", _channel_post(world, url=url))
+    assert response.status_code == 400, url
+    page = response.content.decode()
+    assert why in page and "FANGKONG_NOTIFY_INTERNAL_HOSTS" in page, url
+    assert TOKEN not in page
+    assert not Channel.objects.exists()
+    assert not AuditEvent.objects.filter(object_type="notify.channel").exists()
+
+
+def test_an_internal_gateway_named_in_the_settings_may_be_saved(admin, world, settings):
+    settings.FANGKONG_NOTIFY_INTERNAL_HOSTS = ["10.2.3.4", "192.168.8.0/24", "localhost"]
+    for n, url in enumerate(
+        ["https://10.2.3.4/sms", "http://192.168.8.30/sms", "http://localhost:9919/sms"]
+    ):
+        data = _channel_post(world, key=f"gw{n}", kind="sms", url=url, secret="gw-key")
+        assert admin.post("/notify/channels/new/", data).status_code == 302, url
+    data = _channel_post(world, key="gw9", kind="sms", url="http://192.168.9.1/", secret="k")
+    response = admin.post("/notify/channels/new/", data)
+    assert response.status_code == 400
+    assert "a private network address" in response.content.decode()
+    # Editing a stored channel to an internal address is refused the same way.
+    settings.FANGKONG_NOTIFY_INTERNAL_HOSTS = []
+    channel = Channel.objects.get(key="gw0")
+    response = admin.post(
+        f"/notify/channels/{channel.pk}/",
+        _channel_post(world, key="gw0", kind="sms", url="http://127.0.0.1:9919/", secret=""),
+    )
+    assert response.status_code == 400
+    channel.refresh_from_db()
+    assert channel.url == "https://10.2.3.4/sms"
+
+
 def test_the_webhook_token_is_write_only_like_the_secret(admin, world):
     assert admin.post("/notify/channels/new/", _channel_post(world)).status_code == 302
     channel = Channel.objects.get()
@@ -158,8 +237,9 @@ def test_the_webhook_token_is_write_only_like_the_secret(admin, world):
 def test_the_secret_can_be_removed_on_purpose(admin, world):
     admin.post("/notify/channels/new/", _channel_post(world))
     channel = Channel.objects.get()
-    response = admin.post(f"/notify/channels/{channel.pk}/",
-                          _channel_post(world, secret="", clear_secret="on"))  # fmt: skip
+    response = admin.post(
+        f"/notify/channels/{channel.pk}/", _channel_post(world, secret="", clear_secret="on")
+    )
     assert response.status_code == 302
     channel.refresh_from_db()
     assert channel.secret == ""
@@ -167,9 +247,14 @@ def test_the_secret_can_be_removed_on_purpose(admin, world):
     assert event.detail["secret"] == "removed"
 
 
-def test_a_test_message_is_queued_on_the_channel_and_audited(admin, world):
-    robot = Channel.objects.create(key="robot", name="测试群", kind="wecom",
-                                   url="http://127.0.0.1:9/wecom", jurisdiction=world.nodes["T"])  # fmt: skip
+def test_a_test_message_is_queued_on_the_channel_and_audited(admin, world, login):
+    robot = Channel.objects.create(
+        key="robot",
+        name="测试群",
+        kind="wecom",
+        url="http://127.0.0.1:9/wecom",
+        jurisdiction=world.nodes["T"],
+    )
     response = admin.post(f"/notify/channels/{robot.pk}/test/", follow=True)
     assert "1 test message queued" in response.content.decode()
     delivery = Delivery.objects.get(channel=robot)
@@ -178,13 +263,16 @@ def test_a_test_message_is_queued_on_the_channel_and_audited(admin, world):
     admin.post(f"/notify/channels/{robot.pk}/test/")
     assert Delivery.objects.filter(channel=robot).count() == 2
 
-    sms = Channel.objects.create(key="sms", name="短信网关", kind="sms", url="http://127.0.0.1:9/sms",
-                                 secret="gw-key")  # fmt: skip
-    response = admin.post(f"/notify/channels/{sms.pk}/test/", follow=True)
+    # The SMS gateway serves the whole installation: the county tests it, to its own phone.
+    sms = Channel.objects.create(
+        key="sms", name="短信网关", kind="sms", url="http://127.0.0.1:9/sms", secret="gw-key"
+    )
+    assert admin.post(f"/notify/channels/{sms.pk}/test/").status_code == 404
+    response = _english(login("county")).post(f"/notify/channels/{sms.pk}/test/", follow=True)
     delivery = Delivery.objects.get(channel=sms)
-    phone = PERSONAS["commander"][5]
+    phone = PERSONAS["county"][5]
     assert delivery.recipient == phone
-    assert delivery.recipient_label == "138****0001"
+    assert delivery.recipient_label == "138****0009"
     assert phone not in response.content.decode()
     assert AuditEvent.objects.filter(object_type="notify.channel", action="create").count() == 3
 
@@ -197,15 +285,22 @@ def test_a_test_message_is_queued_on_the_channel_and_audited(admin, world):
 
 
 def test_the_channel_list_shows_counts_of_the_last_day(admin, world):
-    robot = Channel.objects.create(key="robot", name="镇值班群", kind="dingtalk",
-                                   url="http://127.0.0.1:9/x", jurisdiction=world.nodes["T"],
-                                   events=["broadcast"])  # fmt: skip
+    robot = Channel.objects.create(
+        key="robot",
+        name="镇值班群",
+        kind="dingtalk",
+        url="http://127.0.0.1:9/x",
+        jurisdiction=world.nodes["T"],
+        events=["broadcast"],
+    )
     now = timezone.now()
     for i, status in enumerate(["sent", "sent", "failed", "pending"]):
-        Delivery.objects.create(channel=robot, title="t", body="b", key=f"k{i}", status=status,
-                                next_try_at=now)  # fmt: skip
-    old = Delivery.objects.create(channel=robot, title="t", body="b", key="old", status="failed",
-                                  next_try_at=now)  # fmt: skip
+        Delivery.objects.create(
+            channel=robot, title="t", body="b", key=f"k{i}", status=status, next_try_at=now
+        )
+    old = Delivery.objects.create(
+        channel=robot, title="t", body="b", key="old", status="failed", next_try_at=now
+    )
     Delivery.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=2))
     page = admin.get("/notify/channels/").content.decode()
     row = page[page.index("镇值班群") :]
@@ -216,18 +311,34 @@ def test_the_channel_list_shows_counts_of_the_last_day(admin, world):
     assert "Broadcasts" in row and "DingTalk group robot" in row
 
 
-def test_channels_are_seen_by_managers_at_or_above_their_node(world, login):
+def test_channels_are_seen_by_managers_at_or_above_their_node(world, login, settings):
     # A manager of village A only: the town's channels and the whole system's are not
     # theirs, and their own node is the only one they may give a channel.
-    profile = staff_create(username="a_admin", name="甲管理", kind="other",
-                           jurisdiction=world.nodes["A"], phone="13700000001")  # fmt: skip
+    settings.FANGKONG_NOTIFY_INTERNAL_HOSTS = ["127.0.0.1"]  # this test's stand-in gateway
+    profile = staff_create(
+        username="a_admin",
+        name="甲管理",
+        kind="other",
+        jurisdiction=world.nodes["A"],
+        phone="13700000001",
+    )
     membership_grant(user=profile.user, jurisdiction=world.nodes["A"], role=Role.SYSTEM_ADMIN)
     client = _english(Client())
     client.force_login(profile.user)
-    mine = Channel.objects.create(key="a-robot", name="社区群机器人", kind="wecom",
-                                  url="http://127.0.0.1:9/a", jurisdiction=world.nodes["A1"])  # fmt: skip
-    town = Channel.objects.create(key="t-robot", name="镇级群机器人", kind="wecom",
-                                  url="http://127.0.0.1:9/t", jurisdiction=world.nodes["T"])  # fmt: skip
+    mine = Channel.objects.create(
+        key="a-robot",
+        name="社区群机器人",
+        kind="wecom",
+        url="http://127.0.0.1:9/a",
+        jurisdiction=world.nodes["A1"],
+    )
+    town = Channel.objects.create(
+        key="t-robot",
+        name="镇级群机器人",
+        kind="wecom",
+        url="http://127.0.0.1:9/t",
+        jurisdiction=world.nodes["T"],
+    )
     everywhere = Channel.objects.create(key="log", name="全系统日志", kind="console")
     page = client.get("/notify/channels/").content.decode()
     assert "社区群机器人" in page
@@ -238,8 +349,14 @@ def test_channels_are_seen_by_managers_at_or_above_their_node(world, login):
     assert client.post(f"/notify/channels/{town.pk}/test/").status_code == 404
     assert not Delivery.objects.exists()
 
-    data = {"key": "b-robot", "name": "别村群", "kind": "wecom", "url": "http://127.0.0.1:9/b",
-            "per_minute": 20, "enabled": "on"}  # fmt: skip
+    data = {
+        "key": "b-robot",
+        "name": "别村群",
+        "kind": "wecom",
+        "url": "http://127.0.0.1:9/b",
+        "per_minute": 20,
+        "enabled": "on",
+    }
     response = client.post("/notify/channels/new/", {**data, "jurisdiction": world.nodes["B"].pk})
     assert response.status_code == 400
     response = client.post("/notify/channels/new/", data)
@@ -252,10 +369,21 @@ def test_channels_are_seen_by_managers_at_or_above_their_node(world, login):
 
 
 def test_a_village_cadre_opens_no_channel_template_or_log_page(cadre, world):
-    channel = Channel.objects.create(key="robot", name="群", kind="wecom", url="http://127.0.0.1:9/",
-                                     jurisdiction=world.nodes["A"])  # fmt: skip
-    for url in ("/notify/channels/", "/notify/channels/new/", f"/notify/channels/{channel.pk}/",
-                "/notify/templates/", "/notify/templates/new/", "/notify/deliveries/"):  # fmt: skip
+    channel = Channel.objects.create(
+        key="robot",
+        name="群",
+        kind="wecom",
+        url="http://127.0.0.1:9/",
+        jurisdiction=world.nodes["A"],
+    )
+    for url in (
+        "/notify/channels/",
+        "/notify/channels/new/",
+        f"/notify/channels/{channel.pk}/",
+        "/notify/templates/",
+        "/notify/templates/new/",
+        "/notify/deliveries/",
+    ):
         assert cadre.get(url).status_code == 403, url
     assert cadre.post(f"/notify/channels/{channel.pk}/test/").status_code == 403
     assert cadre.post("/notify/channels/new/", _channel_post(world)).status_code == 403
@@ -277,12 +405,18 @@ def test_the_default_templates_are_shipped():
     assert (plain.title, plain.body) == ("$title", "$body")
 
 
-def test_templates_are_added_and_edited_with_well_formed_variables(admin):
+def test_templates_are_added_and_edited_with_well_formed_variables(login):
+    # Templates serve every town: the county's command post keeps them.
+    admin = _english(login("county"))
     page = admin.get("/notify/templates/").content.decode()
     assert "致全体村（居）民的一封信" in page and "$hotline" in page
 
-    data = {"key": "mask_notice", "name": "佩戴口罩提醒", "title": "$village 提醒",
-            "body": "请在${place}佩戴口罩，咨询 $hotline。费用 $$0。"}  # fmt: skip
+    data = {
+        "key": "mask_notice",
+        "name": "佩戴口罩提醒",
+        "title": "$village 提醒",
+        "body": "请在${place}佩戴口罩，咨询 $hotline。费用 $$0。",
+    }
     response = admin.post("/notify/templates/new/", data)
     assert response.status_code == 302
     template = MessageTemplate.objects.get(key="mask_notice")
@@ -290,10 +424,14 @@ def test_templates_are_added_and_edited_with_well_formed_variables(admin):
     assert "$village" in page and "$place" in page and "$hotline" in page
 
     reason = "A $ must start a variable name"
-    for title, body in (("$village 提醒", "请到 ${place 集合"), ("$村名 提醒", "正文"),
-                        ("提醒", "费用 $5")):  # fmt: skip
-        response = admin.post(f"/notify/templates/{template.pk}/",
-                              {**data, "title": title, "body": body})  # fmt: skip
+    for title, body in (
+        ("$village 提醒", "请到 ${place 集合"),
+        ("$村名 提醒", "正文"),
+        ("提醒", "费用 $5"),
+    ):
+        response = admin.post(
+            f"/notify/templates/{template.pk}/", {**data, "title": title, "body": body}
+        )
         assert response.status_code == 400, (title, body)
         assert reason in response.content.decode()
     template.refresh_from_db()
@@ -322,34 +460,70 @@ def test_templates_are_added_and_edited_with_well_formed_variables(admin):
 def routes_of(world):
     """A gateway and robots at the town, others elsewhere that must not be used."""
     return {
-        "sms": Channel.objects.create(key="sms-town", name="镇短信网关", kind="sms",
-                                      url="http://127.0.0.1:9/sms", secret="k",
-                                      jurisdiction=world.nodes["T"]),
-        "sms_b": Channel.objects.create(key="sms-b", name="别村短信网关", kind="sms",
-                                        url="http://127.0.0.1:9/sms-b", jurisdiction=world.nodes["B"]),
-        "robot": Channel.objects.create(key="robot-town", name="镇指挥群", kind="dingtalk",
-                                        url="http://127.0.0.1:9/ding", jurisdiction=world.nodes["T"],
-                                        events=["broadcast"]),
-        "robot_b": Channel.objects.create(key="robot-b", name="别村群", kind="wecom",
-                                          url="http://127.0.0.1:9/b", jurisdiction=world.nodes["B"],
-                                          events=["broadcast"]),
-        "robot_a": Channel.objects.create(key="robot-a-bc", name="社区工作群", kind="wecom",
-                                          url="http://127.0.0.1:9/abc", jurisdiction=world.nodes["A"],
-                                          events=["broadcast"]),
-        "robot_a_other": Channel.objects.create(key="robot-a", name="社区逾期群", kind="wecom",
-                                                url="http://127.0.0.1:9/a",
-                                                jurisdiction=world.nodes["A"],
-                                                events=["escalation"]),
-    }  # fmt: skip
+        "sms": Channel.objects.create(
+            key="sms-town",
+            name="镇短信网关",
+            kind="sms",
+            url="http://127.0.0.1:9/sms",
+            secret="k",
+            jurisdiction=world.nodes["T"],
+        ),
+        "sms_b": Channel.objects.create(
+            key="sms-b",
+            name="别村短信网关",
+            kind="sms",
+            url="http://127.0.0.1:9/sms-b",
+            jurisdiction=world.nodes["B"],
+        ),
+        "robot": Channel.objects.create(
+            key="robot-town",
+            name="镇指挥群",
+            kind="dingtalk",
+            url="http://127.0.0.1:9/ding",
+            jurisdiction=world.nodes["T"],
+            events=["broadcast"],
+        ),
+        "robot_b": Channel.objects.create(
+            key="robot-b",
+            name="别村群",
+            kind="wecom",
+            url="http://127.0.0.1:9/b",
+            jurisdiction=world.nodes["B"],
+            events=["broadcast"],
+        ),
+        "robot_a": Channel.objects.create(
+            key="robot-a-bc",
+            name="社区工作群",
+            kind="wecom",
+            url="http://127.0.0.1:9/abc",
+            jurisdiction=world.nodes["A"],
+            events=["broadcast"],
+        ),
+        "robot_a_other": Channel.objects.create(
+            key="robot-a",
+            name="社区逾期群",
+            kind="wecom",
+            url="http://127.0.0.1:9/a",
+            jurisdiction=world.nodes["A"],
+            events=["escalation"],
+        ),
+    }
 
 
-def _letter_post(world: World, key: str = "8c0f7a52-1111-4c3e-9a51-0e1c2d3b4a59",
-                 **changes: Any) -> dict[str, Any]:  # fmt: skip
+def _letter_post(
+    world: World, key: str = "8c0f7a52-1111-4c3e-9a51-0e1c2d3b4a59", **changes: Any
+) -> dict[str, Any]:
     data = {
-        "key": key, "template": MessageTemplate.objects.get(key="letter_to_villagers").pk,
-        "var_town": "本镇", "var_date": "2022年12月1日", "var_hotline": "0573-87654321",
-        "node": world.nodes["A"].pk, "sms": "on", "robots": "on", "action": "send",
-    }  # fmt: skip
+        "key": key,
+        "template": MessageTemplate.objects.get(key="letter_to_villagers").pk,
+        "var_town": "本镇",
+        "var_date": "2022年12月1日",
+        "var_hotline": "0573-87654321",
+        "node": world.nodes["A"].pk,
+        "sms": "on",
+        "robots": "on",
+        "action": "send",
+    }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -430,32 +604,59 @@ def test_a_broadcast_stays_inside_the_senders_area(cadre, world, routes_of):
     assert not Notice.objects.exists() and not Delivery.objects.exists()
     page = cadre.get("/notify/broadcast/").content.decode()
     assert world.nodes["A"].name in page and world.teams["A1"].name in page
-    for outside in (world.nodes["B"].name, world.nodes["T"].name, world.teams["B"].name,
-                    world.teams["T"].name, EXTRA_STAFF["T"][0], PERSONAS["commander"][1]):  # fmt: skip
+    for outside in (
+        world.nodes["B"].name,
+        world.nodes["T"].name,
+        world.teams["B"].name,
+        world.teams["T"].name,
+        EXTRA_STAFF["T"][0],
+        PERSONAS["commander"][1],
+    ):
         assert outside not in page
 
 
 def test_a_broadcast_to_roles_or_a_team(cadre, world, routes_of):
     plain = MessageTemplate.objects.get(key="broadcast_plain").pk
-    base = {"template": plain, "var_title": "今晚开会", "var_body": "19:00 村委会议室",
-            "node": world.nodes["A"].pk, "action": "send"}  # fmt: skip
-    response = cadre.post("/notify/broadcast/", {
-        **base, "key": "11111111-1111-4111-8111-111111111111", "roles": ["grid_worker"],
-    }, follow=True)  # fmt: skip
+    base = {
+        "template": plain,
+        "var_title": "今晚开会",
+        "var_body": "19:00 村委会议室",
+        "node": world.nodes["A"].pk,
+        "action": "send",
+    }
+    response = cadre.post(
+        "/notify/broadcast/",
+        {
+            **base,
+            "key": "11111111-1111-4111-8111-111111111111",
+            "roles": ["grid_worker"],
+        },
+        follow=True,
+    )
     assert "Sent: 1 to inboxes, 0 by SMS, 0 to group robots." in response.content.decode()
     notice = Notice.objects.get()
-    assert (notice.user, notice.title, notice.body) == (world.users["gw_a1"], "今晚开会",
-                                                        "19:00 村委会议室")  # fmt: skip
+    assert (notice.user, notice.title, notice.body) == (
+        world.users["gw_a1"],
+        "今晚开会",
+        "19:00 村委会议室",
+    )
 
-    cadre.post("/notify/broadcast/", {**base, "key": "22222222-2222-4222-8222-222222222222",
-                                      "team": world.teams["A1"].pk})  # fmt: skip
+    cadre.post(
+        "/notify/broadcast/",
+        {**base, "key": "22222222-2222-4222-8222-222222222222", "team": world.teams["A1"].pk},
+    )
     team_notices = Notice.objects.filter(key="broadcast:22222222-2222-4222-8222-222222222222")
     assert list(team_notices.values_list("user_id", flat=True)) == [world.staff["A1"].user_id]
 
-    response = cadre.post("/notify/broadcast/", {
-        **base, "key": "33333333-3333-4333-8333-333333333333", "roles": ["grid_worker"],
-        "team": world.teams["A1"].pk,
-    })  # fmt: skip
+    response = cadre.post(
+        "/notify/broadcast/",
+        {
+            **base,
+            "key": "33333333-3333-4333-8333-333333333333",
+            "roles": ["grid_worker"],
+            "team": world.teams["A1"].pk,
+        },
+    )
     assert response.status_code == 400
     assert "Pick roles or a team, not both." in response.content.decode()
     assert Notice.objects.count() == 2
@@ -471,9 +672,16 @@ def test_the_broadcast_page_fills_in_the_templates_variables_and_previews(cadre,
     assert 'name="title"' in page and 'name="var_town"' not in page
 
     # Without JavaScript: "use this template" shows its inputs and keeps the choices.
-    response = cadre.post("/notify/broadcast/", {"key": "44444444-4444-4444-8444-444444444444",
-                                                 "template": letter.pk, "node": world.nodes["A"].pk,
-                                                 "sms": "on", "action": "load"})  # fmt: skip
+    response = cadre.post(
+        "/notify/broadcast/",
+        {
+            "key": "44444444-4444-4444-8444-444444444444",
+            "template": letter.pk,
+            "node": world.nodes["A"].pk,
+            "sms": "on",
+            "action": "load",
+        },
+    )
     assert response.status_code == 200
     assert 'name="var_hotline"' in response.content.decode()
 
@@ -498,24 +706,57 @@ def test_sms_without_a_gateway_says_so(cadre, world):
 
 
 def test_the_delivery_log_shows_visible_channels_masked_and_retries_a_failure(world, admin):
-    profile = staff_create(username="a_admin", name="甲管理", kind="other",
-                           jurisdiction=world.nodes["A"], phone="13700000001")  # fmt: skip
+    profile = staff_create(
+        username="a_admin",
+        name="甲管理",
+        kind="other",
+        jurisdiction=world.nodes["A"],
+        phone="13700000001",
+    )
     membership_grant(user=profile.user, jurisdiction=world.nodes["A"], role=Role.SYSTEM_ADMIN)
     village_admin = _english(Client())
     village_admin.force_login(profile.user)
 
     now = timezone.now()
-    village_sms = Channel.objects.create(key="sms-a", name="社区短信", kind="sms",
-                                         url="http://127.0.0.1:9/sms", jurisdiction=world.nodes["A"])  # fmt: skip
-    town_robot = Channel.objects.create(key="robot-t", name="镇值班群", kind="wecom",
-                                        url="http://127.0.0.1:9/t", jurisdiction=world.nodes["T"])  # fmt: skip
+    village_sms = Channel.objects.create(
+        key="sms-a",
+        name="社区短信",
+        kind="sms",
+        url="http://127.0.0.1:9/sms",
+        jurisdiction=world.nodes["A"],
+    )
+    town_robot = Channel.objects.create(
+        key="robot-t",
+        name="镇值班群",
+        kind="wecom",
+        url="http://127.0.0.1:9/t",
+        jurisdiction=world.nodes["T"],
+    )
     failed = Delivery.objects.create(
-        channel=village_sms, recipient="13912345678", recipient_label="139****5678",
-        title="核酸检测通知", body="b", event="broadcast", key="k1", status="failed", attempts=6,
-        last_error="HTTP 503", response_code=503, next_try_at=now - timedelta(hours=1),
-    )  # fmt: skip
-    Delivery.objects.create(channel=town_robot, title="镇级逾期汇总", body="b", event="escalation",
-                            key="k2", status="sent", attempts=1, next_try_at=now, sent_at=now)  # fmt: skip
+        channel=village_sms,
+        recipient="13912345678",
+        recipient_label="139****5678",
+        title="核酸检测通知",
+        body="b",
+        event="broadcast",
+        key="k1",
+        status="failed",
+        attempts=6,
+        last_error="HTTP 503",
+        response_code=503,
+        next_try_at=now - timedelta(hours=1),
+    )
+    Delivery.objects.create(
+        channel=town_robot,
+        title="镇级逾期汇总",
+        body="b",
+        event="escalation",
+        key="k2",
+        status="sent",
+        attempts=1,
+        next_try_at=now,
+        sent_at=now,
+    )
 
     page = village_admin.get("/notify/deliveries/").content.decode()
     assert "核酸检测通知" in page and "139****5678" in page and "HTTP 503" in page
@@ -535,8 +776,9 @@ def test_the_delivery_log_shows_visible_channels_masked_and_retries_a_failure(wo
     assert village_admin.post(f"/notify/deliveries/{town_row.pk}/retry/").status_code == 404
     assert Delivery.objects.get(pk=town_row.pk).status == "failed"
 
-    response = village_admin.post(f"/notify/deliveries/{failed.pk}/retry/",
-                                  {"query": "status=failed"})  # fmt: skip
+    response = village_admin.post(
+        f"/notify/deliveries/{failed.pk}/retry/", {"query": "status=failed"}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/notify/deliveries/?status=failed"
     failed.refresh_from_db()
@@ -555,8 +797,12 @@ def test_the_delivery_log_shows_visible_channels_masked_and_retries_a_failure(wo
 
 def test_the_navigation_offers_the_notification_pages(admin, cadre, login):
     page = admin.get("/").content.decode()
-    for url in ("/notify/broadcast/", "/notify/channels/", "/notify/templates/",
-                "/notify/deliveries/"):  # fmt: skip
+    for url in (
+        "/notify/broadcast/",
+        "/notify/channels/",
+        "/notify/templates/",
+        "/notify/deliveries/",
+    ):
         assert f'href="{url}"' in page
     page = cadre.get("/").content.decode()
     assert 'href="/notify/broadcast/"' in page and 'href="/notify/channels/"' not in page

@@ -13,9 +13,18 @@ from fangkong.org.roles import Role
 
 
 def staff_post(**overrides):
-    data = {"node": "330411102201-G01", "username": "new_vol", "name": "杨新志愿", "kind": "volunteer",
-            "phone": "13700000001", "id_number": "", "unit": "", "role": "volunteer",
-            "responsibility": "", "post": ""}  # fmt: skip
+    data = {
+        "node": "330411102201-G01",
+        "username": "new_vol",
+        "name": "杨新志愿",
+        "kind": "volunteer",
+        "phone": "13700000001",
+        "id_number": "",
+        "unit": "",
+        "role": "volunteer",
+        "responsibility": "",
+        "post": "",
+    }
     return data | overrides
 
 
@@ -71,24 +80,37 @@ def test_form_and_fill_a_one_one_two_unit(world, login):
     for username, kind in (("p_backbone", "other"), ("v_one", "volunteer"), ("v_two", "volunteer")):
         client.post("/org/staff/new/", staff_post(username=username, kind=kind, phone="", role=""))
     StaffProfile.objects.filter(user__username="p_backbone").update(is_party_member=True)
-    response = client.post("/org/teams/new/", {"node": "330411102201-G01", "name": "红星1+1+2单元",
-                                                "kind": "grid_unit", "duty": "", "template": template.pk})  # fmt: skip
+    response = client.post(
+        "/org/teams/new/",
+        {
+            "node": "330411102201-G01",
+            "name": "红星1+1+2单元",
+            "kind": "grid_unit",
+            "duty": "",
+            "template": template.pk,
+        },
+    )
     team = Team.objects.get(name="红星1+1+2单元")
     assert response.status_code == 302 and team.template == template
     # Incomplete: refused with the composition problem, members unchanged.
     with translation.override("en"):
-        bad = client.post(f"/org/teams/{team.pk}/members/", {
-            "members": "gw_hongxing,cadre\np_backbone,backbone\nv_one,volunteer", "leader": ""},
-            )  # fmt: skip
+        bad = client.post(
+            f"/org/teams/{team.pk}/members/",
+            {"members": "gw_hongxing,cadre\np_backbone,backbone\nv_one,volunteer", "leader": ""},
+        )
     assert bad.status_code == 400 and "needs 2 志愿者; it has 1" in bad.content.decode()
     assert team.members.count() == 0
     unknown = client.post(
         f"/org/teams/{team.pk}/members/", {"members": "gw_guangming", "leader": ""}
     )
     assert unknown.status_code == 400  # a grid worker of village B is not in the cadre's scope
-    ok = client.post(f"/org/teams/{team.pk}/members/", {
-        "members": "gw_hongxing,cadre\np_backbone,backbone\nv_one,volunteer\nv_two,volunteer",
-        "leader": "gw_hongxing"})  # fmt: skip
+    ok = client.post(
+        f"/org/teams/{team.pk}/members/",
+        {
+            "members": "gw_hongxing,cadre\np_backbone,backbone\nv_one,volunteer\nv_two,volunteer",
+            "leader": "gw_hongxing",
+        },
+    )
     assert ok.status_code == 302
     team.refresh_from_db()
     assert team.members.count() == 4 and team.leader == world.users["gw_a1"]

@@ -214,8 +214,13 @@ def test_merged_header_is_reported_and_merged_title_skipped(world):
     def title(sheet: Any) -> None:
         sheet.merge_cells("A1:C1")
 
-    rows2: list[list[Any]] = [["四喜社区人口登记表", None, None], ["姓名", "身份证号", "所属网格"],
-            ["王五", rid(1), A2], [None, None, None], [None, None, None]]  # fmt: skip
+    rows2: list[list[Any]] = [
+        ["四喜社区人口登记表", None, None],
+        ["姓名", "身份证号", "所属网格"],
+        ["王五", rid(1), A2],
+        [None, None, None],
+        [None, None, None],
+    ]
     plan = plan_of(world, xlsx_bytes(rows2, title), "t.xlsx")
     assert plan.file_errors == [] and plan.errors == [] and plan.counts["persons_created"] == 1
     assert plan.households[0].persons[0].row == 3  # Excel's row number, title counted
@@ -241,9 +246,12 @@ def test_excel_damaged_ids_in_csv_and_duplicates(world):
 
 
 def test_grid_outside_scope_and_leaf_rule(world):
-    rows = [HEADER, ["甲", rid(1), "", "", B1, "户主", "一路1号", ""],
-            ["乙", rid(2), "", "", A1, "户主", "一路2号", ""],
-            ["丙", rid(3), "", "", "东风网格", "户主", "一路3号", ""]]  # fmt: skip
+    rows = [
+        HEADER,
+        ["甲", rid(1), "", "", B1, "户主", "一路1号", ""],
+        ["乙", rid(2), "", "", A1, "户主", "一路2号", ""],
+        ["丙", rid(3), "", "", "东风网格", "户主", "一路3号", ""],
+    ]
     plan = plan_of(world, csv_bytes(rows), "g.csv")
     by_row = {e.row: e for e in plan.errors}
     assert "not a grid in your jurisdiction" in by_row[2].message and by_row[2].column == "所属网格"
@@ -300,8 +308,10 @@ def test_reimport_changes_nothing_and_correction_updates_with_history(world):
 
 
 def test_person_without_id_is_matched_exactly_on_reimport(world):
-    rows = [["姓名", "无证件原因", "出生日期", "所属网格", "住址"],
-            ["刘一", "未办理", "2020-03-04", A2, "南路9号"]]  # fmt: skip
+    rows = [
+        ["姓名", "无证件原因", "出生日期", "所属网格", "住址"],
+        ["刘一", "未办理", "2020-03-04", A2, "南路9号"],
+    ]
     commit(world, plan_of(world, csv_bytes(rows), "n.csv"))
     plan = plan_of(world, csv_bytes(rows), "n.csv")
     assert plan.counts["persons_unchanged"] == 1 and plan.counts["persons_created"] == 0
@@ -350,18 +360,22 @@ def test_unsure_match_is_confirmed_or_registered_new(world, login, monkeypatch, 
         return [[matching.Candidate(wife.pk, 0.7, ["name + phone"])] for _ in records]
 
     monkeypatch.setattr(matching, "match_records", fake)
-    rows = [["姓名", "联系电话", "无证件原因", "所属网格", "住址"],
-            ["李娜", phone(2), "遗失", A2, "幸福路1号"]]  # fmt: skip
+    rows = [
+        ["姓名", "联系电话", "无证件原因", "所属网格", "住址"],
+        ["李娜", phone(2), "遗失", A2, "幸福路1号"],
+    ]
     client = login("cadre_a")
-    response = client.post(reverse("people:import_upload"),
-                           {"file": _upload("m.csv", csv_bytes(rows))})  # fmt: skip
+    response = client.post(
+        reverse("people:import_upload"), {"file": _upload("m.csv", csv_bytes(rows))}
+    )
     job = ImportJob.objects.get()
     page = client.get(response["Location"]).content.decode()
     assert 'name="confirm:2"' in page and phone(2) not in page
     response = client.post(reverse("people:import_commit", args=[job.pk]), {"mode": "all"})
     assert response.status_code == 400  # every listed row needs a decision
-    response = client.post(reverse("people:import_commit", args=[job.pk]),
-                           {"mode": "all", "confirm:2": str(wife.pk)})  # fmt: skip
+    response = client.post(
+        reverse("people:import_commit", args=[job.pk]), {"mode": "all", "confirm:2": str(wife.pk)}
+    )
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == ImportStatus.DONE and job.counts["persons_updated"] == 1
@@ -374,8 +388,15 @@ def test_unsure_match_is_confirmed_or_registered_new(world, login, monkeypatch, 
 
 def test_cli_reports_errors_masked_and_writes_nothing(world, tmp_path):
     path = tmp_path / "e.csv"
-    path.write_bytes(csv_bytes([HEADER, *family("H1", A2, 1),
-                                ["坏", rid(9)[:-1] + "0", "1381234567", "", A2, "户主", "x", ""]]))  # fmt: skip
+    path.write_bytes(
+        csv_bytes(
+            [
+                HEADER,
+                *family("H1", A2, 1),
+                ["坏", rid(9)[:-1] + "0", "1381234567", "", A2, "户主", "x", ""],
+            ]
+        )
+    )
     err = io.StringIO()
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import", "people", str(path), stderr=err)
@@ -409,8 +430,9 @@ def test_cli_dry_run_then_import_then_reimport(world, tmp_path):
 
 def test_cli_valid_only(world, tmp_path):
     path = tmp_path / "v.csv"
-    path.write_bytes(csv_bytes([HEADER, *family("H1", A2, 1),
-                                ["坏", "123", "", "H9", A2, "户主", "x", ""]]))  # fmt: skip
+    path.write_bytes(
+        csv_bytes([HEADER, *family("H1", A2, 1), ["坏", "123", "", "H9", A2, "户主", "x", ""]])
+    )
     out, err = io.StringIO(), io.StringIO()
     call_command("import", "people", str(path), "--valid-only", stdout=out, stderr=err)
     assert "3 persons created" in out.getvalue() and "row 5" in err.getvalue()
@@ -432,8 +454,9 @@ def test_web_flow_as_village_cadre(world, login, settings):
     bad = [*family("H2", A2, 10)]
     bad[0][2] = "1381234567"
     data = csv_bytes([HEADER, *family("H1", A1M1, 1), *bad])
-    response = client.post(reverse("people:import_upload"),
-                           {"file": _upload("w.csv", data), "source": "周报"})  # fmt: skip
+    response = client.post(
+        reverse("people:import_upload"), {"file": _upload("w.csv", data), "source": "周报"}
+    )
     assert response.status_code == 302
     job = ImportJob.objects.get()
     page = client.get(response["Location"]).content.decode()
@@ -462,10 +485,18 @@ def test_web_flow_as_village_cadre(world, login, settings):
 
 
 def test_progress_fragment_polls_while_running(world, login):
-    job = ImportJob.objects.create(owner=world.users["cadre_a"], filename="x.csv",
-                                   status=ImportStatus.RUNNING, rows_total=10, rows_done=4)  # fmt: skip
-    html = login("cadre_a").get(reverse("people:import_progress", args=[job.pk]),
-                                HTTP_HX_REQUEST="true").content.decode()  # fmt: skip
+    job = ImportJob.objects.create(
+        owner=world.users["cadre_a"],
+        filename="x.csv",
+        status=ImportStatus.RUNNING,
+        rows_total=10,
+        rows_done=4,
+    )
+    html = (
+        login("cadre_a")
+        .get(reverse("people:import_progress", args=[job.pk]), HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
     assert 'hx-trigger="every 1s"' in html and "4 of 10" in html and "<script" not in html
 
 
@@ -477,8 +508,10 @@ def test_unknown_headers_are_mapped_and_remembered(world, login, settings):
     settings.FANGKONG_IMPORT_SYNC = True
     client = login("cadre_a")
     rows = [["居民", "身份证号", "所属网格", "住址"], ["王五", rid(1), A2, "东路1号"]]
-    response = client.post(reverse("people:import_upload"),
-                           {"file": _upload("u.csv", csv_bytes(rows)), "source": "卫生院名单"})  # fmt: skip
+    response = client.post(
+        reverse("people:import_upload"),
+        {"file": _upload("u.csv", csv_bytes(rows)), "source": "卫生院名单"},
+    )
     job = ImportJob.objects.get()
     page = client.get(response["Location"]).content.decode()
     assert 'name="map:居民"' in page and job.error_count == 1
@@ -486,9 +519,39 @@ def test_unknown_headers_are_mapped_and_remembered(world, login, settings):
     job.refresh_from_db()
     assert job.error_count == 0 and job.counts["persons_created"] == 1
     assert ImportMapping.objects.get(source="卫生院名单").columns == {"居民": "name"}
-    client.post(reverse("people:import_upload"),
-                {"file": _upload("u2.csv", csv_bytes(rows)), "source": "卫生院名单"})  # fmt: skip
+    client.post(
+        reverse("people:import_upload"),
+        {"file": _upload("u2.csv", csv_bytes(rows)), "source": "卫生院名单"},
+    )
     assert ImportJob.objects.order_by("-pk").first().error_count == 0  # type: ignore[union-attr]
+
+
+def test_a_column_of_phones_nothing_reads_is_not_dropped_unasked(world, login, settings):
+    """The mapping step the registry shares with pushed lists: a column whose values
+    look like phones (or IDs) and that no field reads blocks the import until the user
+    says what it holds, or that it is not used; the answer is remembered."""
+    settings.FANGKONG_IMPORT_SYNC = True
+    client = login("cadre_a")
+    rows = [
+        [*HEADER, "家属号码"],
+        *([*r, phone(90 + i)] for i, r in enumerate(family("H1", A2, 1))),
+    ]
+    response = client.post(
+        reverse("people:import_upload"),
+        {"file": _upload("k.csv", csv_bytes(rows)), "source": "家属表"},
+    )
+    job = ImportJob.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    assert "家属号码" in job.message and 'name="map:家属号码"' in page
+    assert phone(90) not in page
+    response = client.post(reverse("people:import_commit", args=[job.pk]), {"mode": "all"})
+    assert response.status_code == 400 and Person.objects.count() == 0
+    client.post(reverse("people:import_preview", args=[job.pk]), {"map:家属号码": "-"})
+    job.refresh_from_db()
+    assert job.error_count == 0
+    assert ImportMapping.objects.get(source="家属表").columns == {"家属号码": ""}
+    response = client.post(reverse("people:import_commit", args=[job.pk]), {"mode": "all"})
+    assert response.status_code == 302 and Person.objects.count() == 3
 
 
 def test_web_import_runs_as_a_queued_task(world, login, django_capture_on_commit_callbacks):
@@ -499,8 +562,10 @@ def test_web_import_runs_as_a_queued_task(world, login, django_capture_on_commit
     from fangkong.core.management.commands.jobs import run_queued
 
     client = login("cadre_a")
-    response = client.post(reverse("people:import_upload"),
-                           {"file": _upload("q.csv", csv_bytes([HEADER, *family("H1", A2, 1)]))})  # fmt: skip
+    response = client.post(
+        reverse("people:import_upload"),
+        {"file": _upload("q.csv", csv_bytes([HEADER, *family("H1", A2, 1)]))},
+    )
     job = ImportJob.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("people:import_commit", args=[job.pk]), {"mode": "all"})

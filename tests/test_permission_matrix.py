@@ -44,6 +44,22 @@ def leaky_staff_names(request):
     return HttpResponse(", ".join(StaffProfile.objects.values_list("name", flat=True)))
 
 
+# The edition page as it was: the permission checked somewhere, the object anywhere. The
+# commander of one town read and renamed another town's local edition through it.
+@requires(Perm.RULES_MANAGE, writes=("POST",))
+def unscoped_edition(request, edition_id):
+    from django.http import HttpResponse
+    from django.shortcuts import get_object_or_404
+
+    from fangkong.policy.models import Edition
+
+    edition = get_object_or_404(Edition, pk=edition_id)
+    if request.method == "POST":
+        edition.name = request.POST.get("name", edition.name)
+        edition.save()
+    return HttpResponse(edition.name)
+
+
 def undeclared_view(request):
     from django.http import HttpResponse
 
@@ -53,6 +69,7 @@ def undeclared_view(request):
 urlpatterns = [
     path("", include("fangkong.urls")),
     path("leak/", leaky_staff_names, name="leak"),
+    path("leaky-edition/<int:edition_id>/", unscoped_edition, name="leaky_edition"),
     path("undeclared/", undeclared_view, name="undeclared"),
 ]
 
@@ -64,5 +81,13 @@ def test_matrix_catches_an_unscoped_view(world, clients, settings):
     leak = [p for p in problems if "/leak/" in p]
     assert any("gw_a1" in p and "outside the persona's scope" in p for p in leak), problems
     assert any("undeclared" in p and "declares no access" in p for p in problems), problems
+    # The other town's commander reads this town's local edition: caught.
+    from tests.matrix import ensure_editions
+
+    theirs = ensure_editions(world)["T"]
+    edition = [p for p in problems if f"/leaky-edition/{theirs.pk}/" in p]
+    assert any("as commander_u: expected a refusal" in p for p in edition), problems
     # The real routes stay clean inside the same run.
-    assert all("/leak/" in p or "undeclared" in p for p in problems), problems
+    assert all("/leak/" in p or "undeclared" in p or "/leaky-edition/" in p for p in problems), (
+        problems
+    )

@@ -83,12 +83,53 @@ def test_log_redaction_filter():
     assert "138****5678" in out and "110***********002X" in out
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("13812345678", "138****5678"),
+        ("138 1234 5678", "138****5678"),
+        ("+86-138-1234-5678", "138****5678"),
+        ("１３８１２３４５６７８", "138****5678"),
+        ("0571-88886666", "057*****6666"),
+        ("(0571) 8888-6666", "(057*****6666"),
+        ("433122 19800517 349x", "433***********349X"),
+        ("433122800517349", "433********7349"),
+        ("身份证433122198005173491，电话0571-8888666", "身份证433***********3491，电话057****8666"),
+        ("2022-07-03 138 1234 5678", "2022-07-03 138****5678"),
+        ("Tel13812345678", "Tel138****5678"),
+        # Not personal data: left as typed.
+        ("2022-07-03 10:30", "2022-07-03 10:30"),
+        ("浦市村3组12号", "浦市村3组12号"),
+        ("G1234 次列车", "G1234 次列车"),
+    ],
+)
+def test_ids_and_phones_are_masked_however_they_are_typed(typed, shown):
+    """A list's cells come in every shape; whatever shows one (a page, a log line) masks
+    the IDs and phones in it, not only the plain 11- and 18-digit forms."""
+    assert redact(typed) == shown
+
+
+def test_what_a_whole_cell_holds():
+    from fangkong.core.masking import personal_kind
+
+    for value in ("13812345678", "138-1234-5678", "(0571)88886666", "+86 138 1234 5678"):
+        assert personal_kind(value) == "phone", value
+    for value in ("433122 19800517 349X", "433122800517349", "4.33122E+17"):
+        assert personal_kind(value) == "id", value
+    for value in ("张三", "2022-07-03", "12", "浦市村3组12号", "13812345678 张三", ""):
+        assert personal_kind(value) == "", value
+
+
 @pytest.mark.django_db
 def test_no_clear_text_in_rows_logs_or_masked_exports(world, login):
     staff_create(
-        username="with_id", name="韩身份", kind="other", jurisdiction=world.nodes["A1"],
-        phone="13900000099", id_number=ID_NUMBER.lower(),
-    )  # fmt: skip
+        username="with_id",
+        name="韩身份",
+        kind="other",
+        jurisdiction=world.nodes["A1"],
+        phone="13900000099",
+        id_number=ID_NUMBER.lower(),
+    )
     log_file = Path(settings.DATA_DIR) / "fangkong.log"
     log_start = log_file.stat().st_size if log_file.exists() else 0
 
@@ -173,8 +214,11 @@ def test_unmask_is_per_record_with_purpose_and_audited(world, login):
     assert gw.post(f"/org/staff/{other.pk}/unmask/", {"purpose": "上门核实"}).status_code == 404
     assert gw.post("/org/staff/999999/unmask/", {"purpose": "上门核实"}).status_code == 404
     # The API route audits the same way.
-    api = gw.post(f"/api/v1/org/staff/{target.pk}/unmask", data={"purpose": "电话随访"},
-                  content_type="application/json")  # fmt: skip
+    api = gw.post(
+        f"/api/v1/org/staff/{target.pk}/unmask",
+        data={"purpose": "电话随访"},
+        content_type="application/json",
+    )
     assert api.status_code == 200 and api.json()["phone"] == "13900000013"
     assert AuditEvent.objects.filter(action=AuditAction.VIEW_PII, purpose="电话随访").count() == 1
     # A volunteer has no unmask permission at all.
@@ -187,14 +231,23 @@ def test_id_number_validation_and_normalisation(world):
     from django.core.exceptions import ValidationError
 
     fullwidth = "１１０１０５１９４９１２３１００２ｘ"
-    profile = staff_create(username="fw", name="全角", kind="other", jurisdiction=world.nodes["A"],
-                           id_number=fullwidth)  # fmt: skip
+    profile = staff_create(
+        username="fw", name="全角", kind="other", jurisdiction=world.nodes["A"], id_number=fullwidth
+    )
     profile.refresh_from_db()
     assert profile.id_number == ID_NUMBER
     assert profile.id_number_masked == "110***********002X"
-    for bad, word in [("11010519491231002", "18"), ("110105194912310021", "check digit"),
-                      ("110105194902300020", "birth date")]:  # fmt: skip
+    for bad, word in [
+        ("11010519491231002", "18"),
+        ("110105194912310021", "check digit"),
+        ("110105194902300020", "birth date"),
+    ]:
         with pytest.raises(ValidationError) as err, translation.override("en"):
-            staff_create(username=f"bad{bad[-3:]}", name="错", kind="other",
-                         jurisdiction=world.nodes["A"], id_number=bad)  # fmt: skip
+            staff_create(
+                username=f"bad{bad[-3:]}",
+                name="错",
+                kind="other",
+                jurisdiction=world.nodes["A"],
+                id_number=bad,
+            )
         assert word in str(err.value)

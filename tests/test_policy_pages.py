@@ -27,24 +27,43 @@ def _sheet(wb: Workbook) -> Worksheet:
 
 @pytest.fixture
 def admin(login):
-    client = login("commander")
+    """The county's command post: the risk-area catalogue serves every town, so it is
+    kept from the top of the tree."""
+    client = login("county")
     client.cookies["django_language"] = "en"
     return client
 
 
 def test_an_area_is_added_edited_and_lifted_with_its_history(admin):
-    response = admin.post("/policy/areas/new/", {
-        "code": "310115005", "place": "", "level": "medium", "effective_from": "2022-07-01",
-        "source": "上海市卫健委 2022-07-01", "note": "通报",
-    })  # fmt: skip
+    response = admin.post(
+        "/policy/areas/new/",
+        {
+            "code": "310115005",
+            "place": "",
+            "level": "medium",
+            "effective_from": "2022-07-01",
+            "source": "上海市卫健委 2022-07-01",
+            "note": "通报",
+        },
+    )
     assert response.status_code == 302
     area = RiskArea.objects.get()
     assert area.name == "上海市浦东新区陆家嘴街道" and area.level == "medium"
     url = f"/policy/areas/{area.pk}/"
-    assert admin.post(url, {
-        "action": "edit", "code": "310115005", "level": "high", "effective_from": "2022-07-01",
-        "source": "上海市卫健委 2022-07-02", "note": "升级",
-    }).status_code == 302  # fmt: skip
+    assert (
+        admin.post(
+            url,
+            {
+                "action": "edit",
+                "code": "310115005",
+                "level": "high",
+                "effective_from": "2022-07-01",
+                "source": "上海市卫健委 2022-07-02",
+                "note": "升级",
+            },
+        ).status_code
+        == 302
+    )
     assert (
         admin.post(url, {"action": "lift", "on": "2022-07-20", "note": "7天无新增"}).status_code
         == 302
@@ -60,10 +79,15 @@ def test_an_area_is_added_edited_and_lifted_with_its_history(admin):
 
 
 def test_a_bad_area_is_refused_with_the_reason_and_changes_nothing(admin, login):
-    response = admin.post("/policy/areas/new/", {
-        "code": "310199999", "level": "high", "effective_from": "2022-07-05",
-        "effective_to": "2022-07-01",
-    })  # fmt: skip
+    response = admin.post(
+        "/policy/areas/new/",
+        {
+            "code": "310199999",
+            "level": "high",
+            "effective_from": "2022-07-05",
+            "effective_to": "2022-07-01",
+        },
+    )
     assert response.status_code == 400
     body = response.content.decode()
     assert "310199999 is not in the national division codes" in body
@@ -133,21 +157,33 @@ def test_an_xlsx_list_with_codes_and_a_title_row_imports(admin):
     assert upload_id, response.content.decode()[:3000]
     admin.post("/policy/areas/import/", {"upload_id": upload_id})
     assert sorted(RiskArea.objects.values_list("code", "level")) == [
-        ("310115005", "high"), ("440305", "controlled")]  # fmt: skip
+        ("310115005", "high"),
+        ("440305", "controlled"),
+    ]
 
 
 def test_every_bad_row_is_named_and_nothing_is_imported(admin):
-    bad = GOOD + "\n".join([
-        "上海市,,浦东新区,陆家嘴街道,,极高,2022-07-01,,",  # level
-        "上海市,,浦东新区,陆家嘴街道,,高,2022-13-01,,",  # date
-        "上海市,,浦西区,,,高,2022-07-01,,",  # no such county
-        "上海市,,浦东新区,陆家嘴街道,,高,2022-07-05,2022-07-01,",  # lifted before start
-    ]) + "\n"  # fmt: skip
+    bad = (
+        GOOD
+        + "\n".join(
+            [
+                "上海市,,浦东新区,陆家嘴街道,,极高,2022-07-01,,",  # level
+                "上海市,,浦东新区,陆家嘴街道,,高,2022-13-01,,",  # date
+                "上海市,,浦西区,,,高,2022-07-01,,",  # no such county
+                "上海市,,浦东新区,陆家嘴街道,,高,2022-07-05,2022-07-01,",  # lifted before start
+            ]
+        )
+        + "\n"
+    )
     response, upload_id = _import(admin, _csv(bad))
     assert response.status_code == 400 and upload_id is None
     errors = response.context["plan"].errors
     assert [(row, column) for row, column, _why in errors] == [
-        (5, "风险等级"), (6, "起始日期"), (7, "区县"), (8, "解除日期")]  # fmt: skip
+        (5, "风险等级"),
+        (6, "起始日期"),
+        (7, "区县"),
+        (8, "解除日期"),
+    ]
     whys = " | ".join(why for *_rc, why in errors)
     assert "Unknown risk level “极高”" in whys and "浦西区" in whys and "lifted after" in whys
     assert not RiskArea.objects.exists()
@@ -163,10 +199,13 @@ def test_a_file_without_the_needed_columns_says_which(admin):
     }
 
 
-def test_a_local_edition_is_copied_changed_and_applied(admin, world):
+def test_a_local_edition_is_copied_changed_and_applied(login, world):
+    # A town's commander makes the town's own edition.
+    admin = login("commander")
     nat9 = Edition.objects.get(key="nat-9")
-    response = admin.post(f"/policy/editions/{nat9.pk}/copy/",
-                          {"name": "王店镇细则", "effective_from": "2022-07-01"})  # fmt: skip
+    response = admin.post(
+        f"/policy/editions/{nat9.pk}/copy/", {"name": "王店镇细则", "effective_from": "2022-07-01"}
+    )
     local = Edition.objects.get(name="王店镇细则")
     assert response["Location"] == f"/policy/editions/{local.pk}/"
     assert local.scope == world.nodes["T"] and local.based_on == nat9
@@ -174,9 +213,16 @@ def test_a_local_edition_is_copied_changed_and_applied(admin, world):
     page = admin.get(f"/policy/editions/{local.pk}/")
     formset = page.context["formset"]
     data = {f"form-{k}": v for k, v in formset.management_form.initial.items()}
-    data |= {"name": "王店镇细则", "effective_from": "2022-07-01", "effective_to": "2022-11-11",
-             "contact_lookback_days": "4", "arrival_window_days": "7", "day_one": "next_day",
-             "source": "镇指挥部 2022-07-01", "notes": ""}  # fmt: skip
+    data |= {
+        "name": "王店镇细则",
+        "effective_from": "2022-07-01",
+        "effective_to": "2022-11-11",
+        "contact_lookback_days": "4",
+        "arrival_window_days": "7",
+        "day_one": "next_day",
+        "source": "镇指挥部 2022-07-01",
+        "notes": "",
+    }
     for i, form in enumerate(formset.forms):
         for name, field in form.fields.items():
             value = form.initial.get(name, field.initial)
@@ -195,24 +241,31 @@ def test_a_local_edition_is_copied_changed_and_applied(admin, world):
     assert local.contact_lookback_days == 4
     medium = Measure.objects.get(edition=local, category="arrival_medium")
     assert (medium.place, medium.tests) == ("central", [1, 3, 5])
-    # National editions stay as shipped.
-    assert admin.post(f"/policy/editions/{nat9.pk}/", data).status_code == 400
+    # National editions stay as shipped: seen, and refused when changed.
+    assert admin.post(f"/policy/editions/{nat9.pk}/", data).status_code == 403
     assert Measure.objects.get(edition=nat9, category="arrival_medium").place == "home_isolation"
-    RiskArea.objects.create(code="310115005", name="陆家嘴街道", level="medium",
-                            effective_from=date(2022, 7, 1))  # fmt: skip
-    decision = decide(date(2022, 7, 3), [Origin("310115005", date(2022, 7, 2))],
-                      path=world.nodes["A1"].path)  # fmt: skip
+    RiskArea.objects.create(
+        code="310115005", name="陆家嘴街道", level="medium", effective_from=date(2022, 7, 1)
+    )
+    decision = decide(
+        date(2022, 7, 3), [Origin("310115005", date(2022, 7, 2))], path=world.nodes["A1"].path
+    )
     assert decision.edition == local and decision.place == "central"
 
 
 def test_the_check_page_explains_a_decision(admin):
-    RiskArea.objects.create(code="310115005", name="上海市浦东新区陆家嘴街道", level="high",
-                            effective_from=date(2022, 7, 1))  # fmt: skip
-    page = admin.get("/policy/check/", {"on": "2022-07-03", "code": "310115005",
-                                        "left_on": "2022-07-02"})  # fmt: skip
+    RiskArea.objects.create(
+        code="310115005",
+        name="上海市浦东新区陆家嘴街道",
+        level="high",
+        effective_from=date(2022, 7, 1),
+    )
+    page = admin.get(
+        "/policy/check/", {"on": "2022-07-03", "code": "310115005", "left_on": "2022-07-02"}
+    )
     text = page.content.decode()
     assert page.status_code == 200
-    assert "Centralised isolation 7 days (2022-07-03 to 2022-07-09)" in text
+    assert "Centralised isolation 7 days (July 3, 2022 to July 9, 2022)" in text
     missing = admin.get("/policy/check/", {"on": "2022-07-03", "code": "310115005"})
     assert "When did they leave?" in missing.content.decode()
 

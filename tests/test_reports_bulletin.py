@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from fangkong.notify.models import Channel, Delivery
 from fangkong.org.models import Jurisdiction, Level
-from fangkong.org.services import jurisdiction_create, jurisdiction_move
+from fangkong.org.services import jurisdiction_create
 from fangkong.reports.bulletin import bulletin_generate, generate_due
 from fangkong.reports.models import Bulletin
 from fangkong.reports.services import flag_missing, report_submit
@@ -34,10 +34,15 @@ def _returnees(node: Jurisdiction, n: int, when: datetime, seed: int) -> None:
     counts them)."""
     for i in range(n):
         r = ReturneeReport.objects.create(
-            name=f"返乡{seed}{i}", jurisdiction=node, origin_code="310115005",
-            left_on=when.date() - timedelta(days=1), arrived_on=when.date(), mode="train",
-            code=f"B{seed:03d}{i:03d}", address="某处",
-        )  # fmt: skip
+            name=f"返乡{seed}{i}",
+            jurisdiction=node,
+            origin_code="310115005",
+            left_on=when.date() - timedelta(days=1),
+            arrived_on=when.date(),
+            mode="train",
+            code=f"B{seed:03d}{i:03d}",
+            address="某处",
+        )
         ReturneeReport.objects.filter(pk=r.pk).update(created_at=when)
 
 
@@ -61,19 +66,27 @@ def day_of_work(world, four):
     _returnees(four["D"], 1, at(9, day=DAY - timedelta(days=1)), seed=60)
     WorkOrderTally.objects.create(jurisdiction=world.nodes["A1"], kind="visit", day=DAY, done=5)
     WorkOrderTally.objects.create(jurisdiction=four["D"], kind="visit", day=DAY, done=2)
-    WorkOrderTally.objects.create(jurisdiction=world.nodes["B1"], kind="visit",
-                                  day=DAY - timedelta(days=2), open=3)  # fmt: skip
+    WorkOrderTally.objects.create(
+        jurisdiction=world.nodes["B1"], kind="visit", day=DAY - timedelta(days=2), open=3
+    )
 
 
 def _submit_the_day(world, four) -> None:
     cadre = world.users["cadre_a"]
-    report_submit(actor=cadre, village=four["A"], day=DAY, now=at(16, 30),
-                  entered={"propaganda": "3", "problems": "口罩不足", "needs": ""})  # fmt: skip
-    report_submit(actor=cadre, village=four["B"], day=DAY, now=at(16, 59),
-                  entered={"propaganda": "1"})  # fmt: skip
+    report_submit(
+        actor=cadre,
+        village=four["A"],
+        day=DAY,
+        now=at(16, 30),
+        entered={"propaganda": "3", "problems": "口罩不足", "needs": ""},
+    )
+    report_submit(
+        actor=cadre, village=four["B"], day=DAY, now=at(16, 59), entered={"propaganda": "1"}
+    )
     flag_missing(at(17, 0))
-    report_submit(actor=cadre, village=four["C"], day=DAY, now=at(17, 5),
-                  entered={"propaganda": "0"})  # fmt: skip
+    report_submit(
+        actor=cadre, village=four["C"], day=DAY, now=at(17, 5), entered={"propaganda": "0"}
+    )
 
 
 def _docx_text_and_table(data: bytes) -> tuple[str, list[list[str]]]:
@@ -87,9 +100,13 @@ def test_the_bulletin_names_late_and_missing_and_the_files_hold_the_numbers(
     world, four, day_of_work
 ):
     _submit_the_day(world, four)
-    bulletin = bulletin_generate(node=world.nodes["T"], day=DAY, now=at(17, 30),
-                                 actor=world.users["commander"],
-                                 highlights="全镇开展敲门行动\n")  # fmt: skip
+    bulletin = bulletin_generate(
+        node=world.nodes["T"],
+        day=DAY,
+        now=at(17, 30),
+        actor=world.users["commander"],
+        highlights="全镇开展敲门行动\n",
+    )
     s = bulletin.summary
     assert s["counts"] == {"villages": 4, "on_time": 2, "late": 1, "missing": 1, "pending": 0}
     assert s["late"] == [["丙村", "17:05"]] and s["missing"] == ["丁村"]
@@ -134,12 +151,35 @@ def test_the_bulletin_names_late_and_missing_and_the_files_hold_the_numbers(
     assert ["丙村", "迟报", "17:05"] in named and ["丁村", "未报", None] in named
 
 
+def test_the_workbook_keeps_the_change_a_signed_number_and_prints_on_one_a4_across(
+    world, four, day_of_work
+):
+    _submit_the_day(world, four)
+    bulletin = bulletin_generate(node=world.nodes["T"], day=DAY, now=at(17, 30))
+    wb = load_workbook(io.BytesIO(bytes(bulletin.xlsx)))
+    ws = wb.worksheets[0]
+    head = [c.value for c in ws[3]]
+    change = next(row for row in ws.iter_rows() if row[0].value == "较昨日")
+    cell = change[head.index("新增报备返乡人员")]
+    # 较昨日 is a number Excel can add up, shown with its sign (+8), not the text "+8".
+    assert (cell.value, cell.data_type, cell.number_format) == (8, "n", "+0;-0;0")
+    assert all(c.data_type == "n" for c in change[2:])
+    # A4 landscape, every column on one page across, as many pages down as needed.
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    fit = ws.sheet_properties.pageSetUpPr
+    assert fit is not None and fit.fitToPage is True
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    for other in wb.worksheets[1:]:
+        assert (other.page_setup.paperSize, other.page_setup.fitToWidth) == (9, 1)
+
+
 def test_remaking_keeps_one_bulletin_per_day_and_its_highlights(world, four, day_of_work):
     _submit_the_day(world, four)
     first = bulletin_generate(node=world.nodes["T"], day=DAY, now=at(17, 30), highlights="亮点")
     # D reports at last; the remade bulletin no longer names it missing.
-    report_submit(actor=world.users["commander"], village=four["D"], day=DAY, now=at(18),
-                  entered={})  # fmt: skip
+    report_submit(
+        actor=world.users["commander"], village=four["D"], day=DAY, now=at(18), entered={}
+    )
     again = bulletin_generate(node=world.nodes["T"], day=DAY, now=at(18, 5))
     assert again.pk == first.pk and again.version == 2
     assert Bulletin.objects.count() == 1
@@ -151,35 +191,34 @@ def test_remaking_keeps_one_bulletin_per_day_and_its_highlights(world, four, day
 
 
 def test_the_scheduled_job_makes_it_after_the_deadline_and_tells_the_group(world, four):
-    Channel.objects.create(key="town-robot", name="镇指挥部群", kind="console",
-                           jurisdiction=world.nodes["T"], events=["bulletin"])  # fmt: skip
+    Channel.objects.create(
+        key="town-robot",
+        name="镇指挥部群",
+        kind="console",
+        jurisdiction=world.nodes["T"],
+        events=["bulletin"],
+    )
     assert generate_due(at(16, 50)) == []
     made = generate_due(at(17, 10))
-    assert [b.node.code for b in made] == [world.nodes["T"].code]
+    # Each town's, then the county's once both towns have theirs.
+    assert [b.node.code for b in made] == [world.nodes[k].code for k in ("T", "U", "C")]
     assert generate_due(at(17, 25)) == []  # once a day
-    sent = Delivery.objects.get(event="bulletin")
+    sent = Delivery.objects.get(event="bulletin")  # the town's robot hears of the town's
     assert "王店镇" in sent.title and "丁村" in sent.body
 
 
 def test_a_county_sees_its_towns_one_level_up(world, four, day_of_work):
-    county = jurisdiction_create(
-        code="330411000000", name="秀洲区", level=Level.COUNTY, parent=None
-    )
-    jurisdiction_move(node=world.nodes["T"], new_parent=county)
-    for node in [*world.nodes.values(), *four.values()]:
-        node.refresh_from_db()  # the move rewrote every path under the town
-    other = jurisdiction_create(code="330411103000", name="新塍镇", level=Level.TOWN, parent=county)
-    e = jurisdiction_create(code="330411103201", name="戊村", level=Level.VILLAGE, parent=other)
+    county, e = world.nodes["C"], world.nodes["P"]
     _returnees(e, 5, at(8), seed=70)
     _submit_the_day(world, four)
     report_submit(actor=world.users["commander"], village=e, day=DAY, now=at(12), entered={})
     made = generate_due(at(17, 10))
-    assert {b.node.name for b in made} == {"王店镇", "新塍镇", "秀洲区"}
+    assert {b.node.name for b in made} == {"王店镇", "洪合镇", "秀洲区"}
     s = Bulletin.objects.get(node=county, day=DAY).summary
     rows = {r["name"]: r for r in s["rows"]}
     assert rows["王店镇"]["villages"] == 4 and rows["王店镇"]["missing"] == 1
     assert rows["王店镇"]["values"]["returnees_new"] == 10
-    assert rows["新塍镇"]["values"]["returnees_new"] == 5 and rows["新塍镇"]["on_time"] == 1
+    assert rows["洪合镇"]["values"]["returnees_new"] == 5 and rows["洪合镇"]["on_time"] == 1
     assert s["totals"]["returnees_new"] == 15
     assert s["missing"] == ["王店镇丁村"]
     _text, grid = _docx_text_and_table(bytes(Bulletin.objects.get(node=county, day=DAY).docx))
@@ -187,11 +226,16 @@ def test_a_county_sees_its_towns_one_level_up(world, four, day_of_work):
 
 
 def test_a_bulletin_made_before_the_deadline_is_made_again_by_the_job(world, four):
-    Channel.objects.create(key="town-robot", name="镇指挥部群", kind="console",
-                           jurisdiction=world.nodes["T"], events=["bulletin"])  # fmt: skip
+    Channel.objects.create(
+        key="town-robot",
+        name="镇指挥部群",
+        kind="console",
+        jurisdiction=world.nodes["T"],
+        events=["bulletin"],
+    )
     draft = bulletin_generate(node=world.nodes["T"], day=DAY, now=at(15), highlights="上午亮点")
     assert draft.summary["counts"]["pending"] == 4
-    [final] = generate_due(at(17, 10))
+    [final] = [b for b in generate_due(at(17, 10)) if b.node_id == world.nodes["T"].pk]
     assert final.pk == draft.pk and final.version == 2
     assert final.summary["counts"]["missing"] == 4 and final.summary["highlights"] == ["上午亮点"]
     assert Delivery.objects.filter(event="bulletin").count() == 1
@@ -203,8 +247,12 @@ def test_a_past_day_counts_unconfirmed_villages_as_counted_that_evening(world, f
     from fangkong.reports.models import VillageDay
 
     yesterday = timezone.localdate() - timedelta(days=1)
-    VillageDay.objects.create(village=four["D"], day=yesterday, refreshed_at=timezone.now(),
-                              values={"orders_overdue": 4, "pushed_pending": 6})  # fmt: skip
+    VillageDay.objects.create(
+        village=four["D"],
+        day=yesterday,
+        refreshed_at=timezone.now(),
+        values={"orders_overdue": 4, "pushed_pending": 6},
+    )
     values, _reports = village_values([four["D"]], yesterday)
     assert values[four["D"].pk]["orders_overdue"] == 4
     assert values[four["D"].pk]["pushed_pending"] == 6

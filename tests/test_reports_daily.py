@@ -34,26 +34,41 @@ def four(world):
 
 
 def test_on_time_late_and_missing_with_the_clock_set(world, four):
-    log = Channel.objects.create(key="town-log", name="log", kind="console", events=["late_report"])
+    log = Channel.objects.create(
+        key="town-log",
+        name="log",
+        kind="console",
+        events=["late_report"],
+        jurisdiction=world.nodes["T"],
+    )
     cadre = world.users["cadre_a"]
     for key, moment in (("A", at(16, 30)), ("B", at(16, 59))):
-        report_submit(actor=cadre, village=four[key], day=DAY, now=moment,
-                      entered={"propaganda": "3", "problems": "", "needs": ""})  # fmt: skip
+        report_submit(
+            actor=cadre,
+            village=four[key],
+            day=DAY,
+            now=moment,
+            entered={"propaganda": "3", "problems": "", "needs": ""},
+        )
     assert flag_missing(at(16, 59)) == 0  # before the deadline nobody is missing
-    assert flag_missing(at(17, 0)) == 2  # C and D
+    # C and D; and 桃园村 of the other town, whose log is not this one.
+    assert flag_missing(at(17, 0)) == 3
     assert flag_missing(at(17, 3)) == 0  # once only
     late = report_submit(
         actor=cadre, village=four["C"], day=DAY, now=at(17, 5), entered={"propaganda": "0"}
     )  # a zero report is a report
     status = {k: DailyReport.objects.get(village=v, day=DAY) for k, v in four.items()}
     assert [(k, r.status, r.late) for k, r in sorted(status.items())] == [
-        ("A", "submitted", False), ("B", "submitted", False), ("C", "submitted", True),
+        ("A", "submitted", False),
+        ("B", "submitted", False),
+        ("C", "submitted", True),
         ("D", "missing", False),
-    ]  # fmt: skip
+    ]
     assert late.values["propaganda"] == 0 and late.submitted_at == at(17, 5)
     # The command post's channel heard of C and D, once each; their cadres' inboxes too.
-    titles = sorted(Delivery.objects.filter(channel=log, event="late_report")
-                    .values_list("title", flat=True))  # fmt: skip
+    titles = sorted(
+        Delivery.objects.filter(channel=log, event="late_report").values_list("title", flat=True)
+    )
     assert len(titles) == 2 and {t[:2] for t in titles} == {"丙村", "丁村"}
     # A's cadre sent on time and hears nothing.
     assert not Notice.objects.filter(user=cadre, key__startswith="late-report").exists()
@@ -62,22 +77,30 @@ def test_on_time_late_and_missing_with_the_clock_set(world, four):
 def test_a_village_sets_its_own_deadline(world, four):
     ReportConfig.objects.create(jurisdiction=world.nodes["T"], deadline=time(18, 0))
     assert deadline_for(four["C"]) == time(18, 0)
-    report_submit(actor=world.users["cadre_a"], village=four["A"], day=DAY, now=at(17, 30),
-                  entered={})  # fmt: skip
+    report_submit(
+        actor=world.users["cadre_a"], village=four["A"], day=DAY, now=at(17, 30), entered={}
+    )
     assert DailyReport.objects.get(village=four["A"], day=DAY).late is False
-    assert flag_missing(at(17, 30)) == 0
+    # Only the other town's village, whose deadline stays at 17:00, is missing yet.
+    assert flag_missing(at(17, 30)) == 1
+    assert DailyReport.objects.get(day=DAY, status="missing").village == world.nodes["P"]
 
 
 def test_typed_fields_are_checked(world, four):
     with pytest.raises(ValidationError) as e:
-        report_submit(actor=world.users["cadre_a"], village=four["A"], day=DAY, now=at(9),
-                      entered={"propaganda": "三次"})  # fmt: skip
+        report_submit(
+            actor=world.users["cadre_a"],
+            village=four["A"],
+            day=DAY,
+            now=at(9),
+            entered={"propaganda": "三次"},
+        )
     assert "propaganda" in e.value.message_dict
     assert not DailyReport.objects.filter(status=ReportStatus.SUBMITTED).exists()
 
 
 def test_computed_numbers_come_from_the_day_s_data(world, four):
-    reports = ensure_reports(world)  # one returnee in A1 and one in B1, filed now
+    reports = ensure_reports(world)  # one returnee in A1, B1 and P1 each, filed now
     today = timezone.localdate()
     values = computed_values(list(four.values()), today)
     assert values[four["A"].pk]["returnees_new"] == 1 == values[four["B"].pk]["returnees_new"]
@@ -85,4 +108,4 @@ def test_computed_numbers_come_from_the_day_s_data(world, four):
     assert (
         computed_values([four["A"]], today - timedelta(days=1))[four["A"].pk]["returnees_new"] == 0
     )
-    assert len(reports) == 2
+    assert len(reports) == 3

@@ -13,6 +13,9 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from fangkong.core.tabular import (
+    SIGNED,
+    Cell,
+    Sheet,
     TableError,
     csv_stream,
     map_headers,
@@ -20,6 +23,7 @@ from fangkong.core.tabular import (
     read_table,
     sniff_kind,
     unneutralise,
+    write_workbook,
     write_xlsx,
 )
 
@@ -313,3 +317,37 @@ def test_write_xlsx_neutralises_and_counts():
     assert sheet["B2"].data_type == "s"  # text, not a formula
     table = read_table(out.getvalue(), "x.xlsx")
     assert table.rows[0] == (2, ["433122102201", '=HYPERLINK("x")', "7"])
+
+
+def test_the_writer_styles_sheets_and_neutralises_every_text_cell():
+    rows: list[list[Any]] = [
+        ["=cmd", "名称"],
+        [Cell("+1", bold=True), Cell(-3, number_format=SIGNED)],
+    ]
+    out = io.BytesIO()
+    count = write_workbook(
+        out,
+        [
+            Sheet(
+                title="名单",
+                rows=iter(rows),
+                widths={2: 30},
+                merges=["A3:B3"],
+                freeze="A2",
+            ),
+            Sheet(title="备注" * 20, rows=[["@x"]]),
+        ],
+    )
+    assert count == 3
+    book = load_workbook(io.BytesIO(out.getvalue()))
+    first, second = book.worksheets
+    assert "A3:B3" in str(first.merged_cells)
+    assert [[c.value for c in row] for row in first.iter_rows(max_row=2)] == [
+        ["'=cmd", "名称"],
+        ["'+1", -3],
+    ]
+    assert first["A2"].font.b and first["B2"].number_format == SIGNED
+    assert first.column_dimensions["B"].width == 30 and first.freeze_panes == "A2"
+    assert second.title == ("备注" * 20)[:31] and second["A1"].value == "'@x"
+    table = read_table(out.getvalue(), "x.xlsx")
+    assert table.headers == ["=cmd", "名称"]  # our own guard is undone on re-import

@@ -50,15 +50,19 @@ def pg_world(transactional_db, world):
 
 def complete(world: Any, order_id: int, client_id: uuid.UUID) -> Callable[[], Any]:
     return lambda: services.order_complete(
-        order_id=order_id, actor=world.users["gw_a1"], client_id=client_id,
-        result={"outcome": "found"}, expected_version=0,
-    )  # fmt: skip
+        order_id=order_id,
+        actor=world.users["gw_a1"],
+        client_id=client_id,
+        result={"outcome": "found"},
+        expected_version=0,
+    )
 
 
 def test_two_different_completions_one_wins(pg_world):
     order = pg_world.orders["A1M1"]
-    results = race(complete(pg_world, order.pk, uuid.uuid4()),
-                   complete(pg_world, order.pk, uuid.uuid4()))  # fmt: skip
+    results = race(
+        complete(pg_world, order.pk, uuid.uuid4()), complete(pg_world, order.pk, uuid.uuid4())
+    )
     wins = [r for r in results if isinstance(r, tuple) and r[1]]
     losses = [r for r in results if isinstance(r, services.Conflict)]
     assert len(wins) == 1 and len(losses) == 1, results
@@ -78,9 +82,12 @@ def test_a_double_tap_on_two_connections_records_one_result(pg_world):
 def test_complete_and_reassign_at_once(pg_world):
     order = pg_world.orders["A1M1"]
     reassign = lambda: services.order_reassign(  # noqa: E731
-        order_id=order.pk, actor=pg_world.users["cadre_a"], assignee=pg_world.users["volunteer"],
-        reason="改派", expected_version=0,
-    )  # fmt: skip
+        order_id=order.pk,
+        actor=pg_world.users["cadre_a"],
+        assignee=pg_world.users["volunteer"],
+        reason="改派",
+        expected_version=0,
+    )
     results = race(complete(pg_world, order.pk, uuid.uuid4()), reassign)
     failed = [r for r in results if isinstance(r, services.Conflict | PermissionDenied)]
     assert len(failed) == 1, results

@@ -37,10 +37,12 @@ def upload(client, order, data: bytes, *, client_id=None, name="p.jpg", htmx=Tru
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     return client.post(
         f"/tasks/{order.pk}/photos/",
-        {"photo": SimpleUploadedFile(name, data, "image/jpeg"),
-         "client_id": str(client_id or uuid.uuid4())},
+        {
+            "photo": SimpleUploadedFile(name, data, "image/jpeg"),
+            "client_id": str(client_id or uuid.uuid4()),
+        },
         **headers,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -160,11 +162,13 @@ def test_the_api_attaches_a_photo_once(world, login, order):
     again = client.post(url, {"photo": SimpleUploadedFile("a.jpg", data), "client_id": client_id})
     assert first.json()["id"] == again.json()["id"] and again.json()["created"] is False
     assert first.json()["url"] == f"/tasks/photos/{first.json()['id']}/"
-    bad = client.post(url, {"photo": SimpleUploadedFile("a.jpg", b"hello"),
-                            "client_id": str(uuid.uuid4())})  # fmt: skip
+    bad = client.post(
+        url, {"photo": SimpleUploadedFile("a.jpg", b"hello"), "client_id": str(uuid.uuid4())}
+    )
     assert bad.status_code == 400
     # Someone else's order is not found, before the upload is even read.
-    other = login("gw_b1").post(url, {"photo": SimpleUploadedFile("a.jpg", data),
-                                      "client_id": str(uuid.uuid4())})  # fmt: skip
+    other = login("gw_b1").post(
+        url, {"photo": SimpleUploadedFile("a.jpg", data), "client_id": str(uuid.uuid4())}
+    )
     assert other.status_code == 404
     assert WorkOrderPhoto.objects.count() == 1

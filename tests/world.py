@@ -1,8 +1,14 @@
-"""A small named world for tests: one town, two villages, three grids, and personas.
+"""A small named world for tests: a county of two towns, their villages, grids and
+micro-grids, and personas in both towns and at the county.
 
-王店镇 (town) ─ 四喜社区 (village A) ─ 红星网格 (A1) ─ 一号楼微网格 (A1M1)
-                                  └ 东风网格 (A2)
-            └ 建设村 (village B) ──── 光明网格 (B1)
+秀洲区 (county C) ─ 王店镇 (town T) ─ 四喜社区 (village A) ─ 红星网格 (A1) ─ 一号楼微网格 (A1M1)
+                                                      └ 东风网格 (A2)
+                                └ 建设村 (village B) ──── 光明网格 (B1)
+                 └ 洪合镇 (town U) ─ 桃园村 (village P) ──── 青松网格 (P1) ─ 三号楼微网格 (P1M1)
+
+Most tests work in 王店镇; the second town is there so that what belongs to one town is
+shown to be out of reach of the other's commander and grid workers, and the county so
+that what serves every town (national rules, templates) has someone who may change it.
 
 Every node, staff member and team has a name that is no substring of another, so a
 test can search a page for names that must not be there.
@@ -23,13 +29,18 @@ PASSWORD = "Test-pass-2022!"
 
 NODES = [
     # key, code, name, level, parent key
-    ("T", "330411102000", "王店镇", Level.TOWN, None),
+    ("C", "330411000000", "秀洲区", Level.COUNTY, None),
+    ("T", "330411102000", "王店镇", Level.TOWN, "C"),
     ("A", "330411102201", "四喜社区", Level.VILLAGE, "T"),
     ("B", "330411102202", "建设村", Level.VILLAGE, "T"),
     ("A1", "330411102201-G01", "红星网格", Level.GRID, "A"),
     ("A2", "330411102201-G02", "东风网格", Level.GRID, "A"),
     ("B1", "330411102202-G01", "光明网格", Level.GRID, "B"),
     ("A1M1", "330411102201-G01-M01", "一号楼微网格", Level.MICROGRID, "A1"),
+    ("U", "330411103000", "洪合镇", Level.TOWN, "C"),
+    ("P", "330411103201", "桃园村", Level.VILLAGE, "U"),
+    ("P1", "330411103201-G01", "青松网格", Level.GRID, "P"),
+    ("P1M1", "330411103201-G01-M01", "三号楼微网格", Level.MICROGRID, "P1"),
 ]
 # persona: (username, name, kind, node key, role, phone)
 PERSONAS = {
@@ -74,9 +85,35 @@ PERSONAS = {
         "13800000005",
     ),
     "auditor": ("wd_auditor", "周审计", StaffKind.OTHER, "T", Role.AUDITOR, "13800000006"),
+    # The other town's commander and grid worker, and an officer of the county above both.
+    "commander_u": (
+        "hh_commander",
+        "洪指挥",
+        StaffKind.TOWN_CADRE,
+        "U",
+        Role.TOWN_COMMANDER,
+        "13800000007",
+    ),
+    "gw_p1": (
+        "gw_qingsong",
+        "孔网格",
+        StaffKind.GRID_WORKER,
+        "P1",
+        Role.GRID_WORKER,
+        "13800000008",
+    ),
+    "county": (
+        "xz_officer",
+        "严县指",
+        StaffKind.OTHER,
+        "C",
+        Role.COUNTY_OFFICER,
+        "13800000009",
+    ),
 }
 # Extra staff without logins worth testing, one per node, so every node has a marker.
 EXTRA_STAFF = {
+    "C": ("华县员", "13900000020"),
     "T": ("吴镇员", "13900000010"),
     "A": ("郑社员", "13900000011"),
     "B": ("冯村员", "13900000012"),
@@ -84,6 +121,10 @@ EXTRA_STAFF = {
     "A2": ("褚东员", "13900000014"),
     "B1": ("卫光员", "13900000015"),
     "A1M1": ("蒋楼员", "13900000016"),
+    "U": ("金洪员", "13900000017"),
+    "P": ("魏桃员", "13900000018"),
+    "P1": ("陶青员", "13900000019"),
+    "P1M1": ("姜三员", "13900000021"),
 }
 TEAMS = {
     "T": "信息收集报送专班",
@@ -92,6 +133,9 @@ TEAMS = {
     "A1": "红星突击队",
     "A2": "东风宣传队",
     "B1": "光明巡查队",
+    "U": "洪合综合专班",
+    "P": "桃园先锋队",
+    "P1": "青松服务队",
 }
 
 
@@ -105,6 +149,9 @@ class World:
     households: dict[str, Any] = field(default_factory=dict)
     persons: dict[str, Any] = field(default_factory=dict)
     extra_markers: dict[str, list[str]] = field(default_factory=dict)
+    # Names of what a node organises for everyone under it (a town's pushed list or
+    # sweep): seen by personas at, above or below the node, by nobody else.
+    shared_markers: dict[str, list[str]] = field(default_factory=dict)
     # Work orders per leaf node key, and who each is assigned to (persona).
     orders: dict[str, Any] = field(default_factory=dict)
     order_owner: dict[str, str] = field(default_factory=dict)
@@ -115,6 +162,8 @@ class World:
     # A list pushed to the town, and its rows per node key of the matched resident.
     pushed: Any = None
     sweep: Any = None
+    pushed_lists: dict[str, Any] = field(default_factory=dict)  # town key -> its list
+    sweeps: dict[str, Any] = field(default_factory=dict)  # town key -> its sweep
     pushed_rows: dict[str, Any] = field(default_factory=dict)
 
     def assigned_nodes(self, persona: str) -> set[str]:
@@ -128,18 +177,31 @@ class World:
         home = self.nodes[PERSONAS[persona][3]]
         return self.nodes[node_key].path.startswith(home.path)
 
+    def related(self, persona: str, node_key: str) -> bool:
+        """Whether the node is in the persona's subtree or the persona works under it."""
+        if persona == "anonymous":
+            return False
+        home = self.nodes[PERSONAS[persona][3]]
+        return self.covers(persona, node_key) or home.path.startswith(self.nodes[node_key].path)
+
     def markers_outside(self, persona: str) -> list[str]:
         """Names that must never appear on a page this persona is shown."""
         out: list[str] = []
         assigned = self.assigned_nodes(persona)
         for key, _code, name, _level, _parent in NODES:
             if not self.covers(persona, key) and key not in assigned:
-                out.append(name)
+                # The names of the village and town one works in are no secret; the
+                # people there are.
+                if not self.related(persona, key):
+                    out.append(name)
                 out.append(EXTRA_STAFF[key][0])
                 if key in TEAMS:
                     out.append(TEAMS[key])
         for key, names in self.extra_markers.items():
             if not self.covers(persona, key) and key not in assigned:
+                out.extend(names)
+        for key, names in self.shared_markers.items():
+            if not self.related(persona, key):
                 out.extend(names)
         for other, spec in PERSONAS.items():
             if other != persona and not self.covers(persona, spec[3]):
@@ -168,14 +230,19 @@ def build_world(password_hash: str | None = None) -> World:
         w.users[persona] = profile.user
     for key, (name, phone) in EXTRA_STAFF.items():
         w.staff[key] = staff_create(
-            username=f"extra_{key.lower()}", name=name, kind=StaffKind.OTHER,
-            jurisdiction=w.nodes[key], phone=phone,
-        )  # fmt: skip
+            username=f"extra_{key.lower()}",
+            name=name,
+            kind=StaffKind.OTHER,
+            jurisdiction=w.nodes[key],
+            phone=phone,
+        )
     for key, name in TEAMS.items():
         w.teams[key] = team_create(
-            name=name, kind=TeamKind.SERVICE_TEAM, jurisdiction=w.nodes[key],
+            name=name,
+            kind=TeamKind.SERVICE_TEAM,
+            jurisdiction=w.nodes[key],
             members=[(w.staff[key].user, "")],
-        )  # fmt: skip
+        )
     return w
 
 
@@ -184,6 +251,7 @@ REGISTRY = {
     "A1M1": ("红星一号楼", "沈楼居", "11010519491231002X", "13600000001"),
     "A2": ("东风巷8号", "韩东居", "110101199003070011", "13600000002"),
     "B1": ("光明路9号", "杨光居", "110101199003070038", "13600000003"),
+    "P1M1": ("青松三号楼", "戚桃居", "110101198511112316", "13600000004"),
 }
 
 
@@ -199,8 +267,9 @@ def ensure_registry(w: World) -> None:
         # Created directly so the address holds no village name (which would be a
         # marker of its own for personas below the village).
         household = Household.objects.create(jurisdiction=w.nodes[key], address=address)
-        data, errors = clean_person({"name": name, "id_number": id_number, "phone": phone},
-                                    today=date(2026, 1, 1))  # fmt: skip
+        data, errors = clean_person(
+            {"name": name, "id_number": id_number, "phone": phone}, today=date(2026, 1, 1)
+        )
         assert data is not None, errors
         w.households[key] = household
         w.persons[key] = person_register(data=data, household=household)
@@ -209,7 +278,7 @@ def ensure_registry(w: World) -> None:
 
 # Who holds the order on each leaf: the grid worker of A1 (through the micro-grid), a
 # volunteer from A1 sent to help in A2 (outside their own scope), the grid worker of B1.
-ORDER_OWNERS = {"A1M1": "gw_a1", "A2": "volunteer", "B1": "gw_b1"}
+ORDER_OWNERS = {"A1M1": "gw_a1", "A2": "volunteer", "B1": "gw_b1", "P1M1": "gw_p1"}
 
 
 def ensure_orders(w: World) -> None:
@@ -222,9 +291,12 @@ def ensure_orders(w: World) -> None:
         if key in w.orders:
             continue
         (order,) = orders_create(
-            kind="verify_person", subjects=[Subject.of(w.persons[key], label=w.persons[key].name)],
-            actor=None, strategy=Strategy.PERSON, person=w.users[persona],
-        )  # fmt: skip
+            kind="verify_person",
+            subjects=[Subject.of(w.persons[key], label=w.persons[key].name)],
+            actor=None,
+            strategy=Strategy.PERSON,
+            person=w.users[persona],
+        )
         w.orders[key] = order
         w.order_owner[key] = persona
 
@@ -239,9 +311,13 @@ def ensure_photos(w: World) -> dict[str, Any]:
     for key, order in w.orders.items():
         if key not in w.photos:
             w.photos[key] = WorkOrderPhoto.objects.create(
-                order=order, client_id=uuid.uuid4(), data=b"\xff\xd8\xff", width=1, height=1,
+                order=order,
+                client_id=uuid.uuid4(),
+                data=b"\xff\xd8\xff",
+                width=1,
+                height=1,
                 uploaded_by=w.users[w.order_owner[key]],
-            )  # fmt: skip
+            )
     return w.photos
 
 
@@ -249,6 +325,7 @@ def ensure_photos(w: World) -> dict[str, Any]:
 RETURNEES = {
     "A1": ("归乡甲", "11010119900307117X", "13900000011"),
     "B1": ("归乡乙", "110101199003071153", "13900000012"),
+    "P1": ("归乡丙", "110101198511112324", "13900000013"),
 }
 
 
@@ -259,17 +336,35 @@ def ensure_reports(w: World) -> dict[str, Any]:
     for key, (name, id_number, phone) in RETURNEES.items():
         if key in w.reports:
             continue
-        w.reports[key], _created = report_submit(ReportInput(
-            name=name, id_number=id_number, phone=phone, origin_code="310115005",
-            left_on=date(2026, 1, 1), arrived_on=date(2026, 1, 2), mode="train",
-            vehicle="G1234", jurisdiction=w.nodes[key], address=f"{name}暂住处",
-        ))  # fmt: skip
+        w.reports[key], _created = report_submit(
+            ReportInput(
+                name=name,
+                id_number=id_number,
+                phone=phone,
+                origin_code="310115005",
+                left_on=date(2026, 1, 1),
+                arrived_on=date(2026, 1, 2),
+                mode="train",
+                vehicle="G1234",
+                jurisdiction=w.nodes[key],
+                address=f"{name}暂住处",
+            )
+        )
         w.extra_markers.setdefault(key, []).extend([name, f"{name}暂住处"])
     return w.reports
 
 
+# What each town organises for its own villages: (list name, sweep name, residents,
+# villages swept).
+TOWN_WORK = {
+    "T": ("县推送红码名单", "敲门行动第一轮", ("A1M1", "A2", "B1"), ("A", "B")),
+    "U": ("县推送黄码名单", "洪合扫楼行动", ("P1M1",), ("P",)),
+}
+
+
 def ensure_pushed(w: World) -> Any:
-    """A list pushed to the town naming the three registry residents (idempotent)."""
+    """A list pushed to each town naming its registry residents (idempotent); returns
+    王店镇's."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -281,22 +376,34 @@ def ensure_pushed(w: World) -> Any:
     if w.pushed is not None:
         return w.pushed
     ensure_registry(w)
-    rows = [(i + 2, [name, number, phone]) for i, (_a, name, number, phone)
-            in enumerate(REGISTRY.values())]  # fmt: skip
-    result = pushed_import(
-        actor=w.users["commander"], node=w.nodes["T"],
-        table=Table(headers=["姓名", "身份证号码", "联系电话"], rows=rows), filename="推送.csv",
-        sha256="0" * 64, name="县推送红码名单", source="县指挥部", category="red_code",
-        deadline=timezone.now() + timedelta(days=3),
-    )  # fmt: skip
-    w.pushed = result.pushed
-    for key, person in w.persons.items():
-        w.pushed_rows[key] = PushedRow.objects.get(pushed=w.pushed, person=person)
+    for town, (name, _sweep, residents, _villages) in TOWN_WORK.items():
+        rows = [
+            (i + 2, [REGISTRY[key][1], REGISTRY[key][2], REGISTRY[key][3]])
+            for i, key in enumerate(residents)
+        ]
+        commander = "commander" if town == "T" else "commander_u"
+        result = pushed_import(
+            actor=w.users[commander],
+            node=w.nodes[town],
+            table=Table(headers=["姓名", "身份证号码", "联系电话"], rows=rows),
+            filename="推送.csv",
+            sha256=str(len(w.pushed_lists)) * 64,
+            name=name,
+            source="县指挥部",
+            category="red_code",
+            deadline=timezone.now() + timedelta(days=3),
+        )
+        w.pushed_lists[town] = result.pushed
+        w.shared_markers.setdefault(town, []).append(name)
+        for key in residents:
+            w.pushed_rows[key] = PushedRow.objects.get(pushed=result.pushed, person=w.persons[key])
+    w.pushed = w.pushed_lists["T"]
     return w.pushed
 
 
 def ensure_sweep(w: World) -> Any:
-    """A sweep of both villages, over the registry's households (idempotent)."""
+    """A sweep of each town's villages, over the registry's households (idempotent);
+    returns 王店镇's."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -306,9 +413,16 @@ def ensure_sweep(w: World) -> Any:
     if w.sweep is None:
         ensure_registry(w)
         today = timezone.localdate()
-        w.sweep = sweep_create(
-            actor=w.users["commander"], organiser=w.nodes["T"], name="敲门行动第一轮",
-            scope=[w.nodes["A"], w.nodes["B"]], starts_on=today,
-            ends_on=today + timedelta(days=2), questions=default_questions(14),
-        )  # fmt: skip
+        for town, (_list, name, _residents, villages) in TOWN_WORK.items():
+            w.sweeps[town] = sweep_create(
+                actor=w.users["commander" if town == "T" else "commander_u"],
+                organiser=w.nodes[town],
+                name=name,
+                scope=[w.nodes[v] for v in villages],
+                starts_on=today,
+                ends_on=today + timedelta(days=2),
+                questions=default_questions(14),
+            )
+            w.shared_markers.setdefault(town, []).append(name)
+        w.sweep = w.sweeps["T"]
     return w.sweep

@@ -8,8 +8,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from fangkong.accounts.models import User
-from fangkong.core.crypto import blind_index
-from fangkong.core.normalise import is_mainland_mobile, normalise_phone
+from fangkong.accounts.selectors import login_identity
 
 
 class UsernameOrPhoneBackend(ModelBackend):
@@ -22,11 +21,7 @@ class UsernameOrPhoneBackend(ModelBackend):
     ) -> User | None:
         if not username or not password:
             return None
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            digits = normalise_phone(username)
-            if is_mainland_mobile(digits):
-                user = User.objects.filter(staff__phone_hash=blind_index(digits)).first()
+        user = login_identity(username).user
         if user is None:
             # Same work as a real check so response time does not reveal unknown names.
             User().set_password(password)

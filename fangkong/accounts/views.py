@@ -1,4 +1,4 @@
-"""Login with lockout and audit; logout; language switch."""
+"""Login with lockout and audit; logout; language switch; change of password."""
 
 from __future__ import annotations
 
@@ -15,16 +15,10 @@ from django.views.i18n import set_language as django_set_language
 from fangkong.accounts import services
 from fangkong.accounts.forms import LoginForm
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import login_identity
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
-from fangkong.core.masking import mask_phone
-from fangkong.core.normalise import is_mainland_mobile, normalise_phone
 from fangkong.org.access import public, signed_in
-
-
-def _masked_identifier(identifier: str) -> str:
-    digits = normalise_phone(identifier)
-    return mask_phone(digits) if is_mainland_mobile(digits) else identifier[:150]
 
 
 @public
@@ -32,37 +26,27 @@ def _masked_identifier(identifier: str) -> str:
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
-        identifier = request.POST.get("username", "")
-        if services.is_locked(identifier):
-            form.is_valid()  # populate cleaned data for re-display; result ignored
-            return render(
-                request,
-                "accounts/login.html",
-                {"form": LoginForm(request), "locked": True},
-                status=429,
-            )
-        if form.is_valid():
+        identity = login_identity(request.POST.get("username", ""))
+        lock = services.lock_of(identity=identity, request=request)
+        if lock is None and form.is_valid():
             user = form.get_user()
             login(request, user)
-            services.login_succeeded(identifier=identifier)
-            audit_record(action=AuditAction.LOGIN, request=request, actor=user)
+            services.login_succeeded(user=user, request=request)
+            if user.must_change_password:
+                return redirect("accounts:password_change")
             target = request.POST.get("next") or request.GET.get("next") or ""
             if not url_has_allowed_host_and_scheme(
                 target, {request.get_host()}, request.is_secure()
             ):
                 target = ""
             return redirect(target or "core:home")
-        locked = services.login_failed(identifier=identifier)
-        audit_record(
-            action=AuditAction.LOCKOUT if locked else AuditAction.LOGIN_FAILED,
-            request=request,
-            actor_name=_masked_identifier(identifier),
-        )
-        if locked:
+        if lock is None:
+            lock = services.login_failed(identity=identity, request=request)
+        if lock is not None:
             return render(
                 request,
                 "accounts/login.html",
-                {"form": LoginForm(request), "locked": True},
+                {"form": LoginForm(request), "locked": lock},
                 status=429,
             )
     return render(
@@ -87,12 +71,17 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @signed_in
 def password_change(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(cast(User, request.user), request.POST or None)
+    user = cast(User, request.user)
+    forced = user.must_change_password
+    # The form checks the old password and runs AUTH_PASSWORD_VALIDATORS on the new one.
+    form = PasswordChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        services.password_set(
+            user=user, password=form.cleaned_data["new_password1"], request=request
+        )
         update_session_auth_hash(request, user)
-        audit_record(action=AuditAction.UPDATE, request=request, obj=user,
-                     object_repr=user.get_username(), detail={"field": "password"})  # fmt: skip
-        return render(request, "accounts/password_change.html", {"done": True})
+        return render(request, "accounts/password_change.html", {"done": True, "forced": forced})
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/password_change.html", {"form": form}, status=status)
+    return render(
+        request, "accounts/password_change.html", {"form": form, "forced": forced}, status=status
+    )

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Schema
 
 from fangkong.audit.models import AuditEvent
+from fangkong.core.bounds import Offset
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
 
@@ -24,9 +25,8 @@ class AuditEventOut(Schema):
 
 
 @router.read("/events", perm=Perm.AUDIT_VIEW, response=list[AuditEventOut])
-def list_events(request: HttpRequest, action: str = "", offset: int = 0) -> list[AuditEvent]:
+def list_events(request: HttpRequest, action: str = "", offset: Offset = 0) -> list[AuditEvent]:
     events = AuditEvent.objects.visible_to(request.user, Perm.AUDIT_VIEW)
     if action:
         events = events.filter(action=action)
-    offset = max(offset, 0)
     return list(events[offset : offset + 200])

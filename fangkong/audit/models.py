@@ -1,7 +1,11 @@
 """The append-only audit log.
 
 The application never updates or deletes a row: the model and its queryset refuse to,
-and on PostgreSQL a trigger refuses it for any client of the application's role.
+and on PostgreSQL a trigger refuses it for any client of the application's role. The
+one exception is the retention purge taking a purged person's keyed hashes out of the
+`detail` of records that hold them (`audit.services.audit_redact`): the record stays,
+every other column unchanged, and the trigger lets that through only for a transaction
+that declares it (ADR 0013).
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ class AuditQuerySet(ScopedQuerySet["AuditEvent"]):
 
     def delete(self) -> NoReturn:
         raise AppendOnlyError("the audit log is append-only")
+
+    def _redact_detail(self, detail: dict[str, Any]) -> int:
+        """For `audit.services.audit_redact` only: replace `detail`, nothing else."""
+        return super().update(detail=detail)
 
 
 class AuditEvent(models.Model):

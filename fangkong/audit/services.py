@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.http import HttpRequest
 
 from fangkong.audit.models import AuditAction, AuditEvent
@@ -55,3 +56,32 @@ def audit_record(
         purpose=purpose[:300],
         detail=detail or {},
     )
+
+
+@transaction.atomic
+def audit_redact(*, events: Iterable[AuditEvent], redact: Callable[[dict[str, Any]], Any]) -> int:
+    """Rewrite the `detail` of these records through `redact`; nothing else changes.
+
+    The one exception to the append-only log, for the retention purge: a record of a
+    search or an export may hold a purged person's keyed hash (`term_for_record`), and
+    PIPL Art. 47 asks for that person's data to go. Who did what, when, and why stays.
+    On PostgreSQL the trigger lets an UPDATE through only inside a transaction that
+    sets `fangkong.audit_redaction` and only when every other column is unchanged."""
+    changed = 0
+    _declare_redaction(True)
+    for event in events:
+        detail = redact(event.detail)
+        if detail != event.detail:
+            changed += AuditEvent.objects.filter(pk=event.pk)._redact_detail(detail)
+    # SET LOCAL lasts to the end of the outermost transaction: withdraw it at once. (On
+    # an error the atomic block rolls back to its savepoint, which withdraws it too.)
+    _declare_redaction(False)
+    return changed
+
+
+def _declare_redaction(on: bool) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('fangkong.audit_redaction', %s, true)", ["on" if on else "off"]
+            )

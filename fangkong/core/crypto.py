@@ -66,3 +66,15 @@ def blind_index(normalised: str) -> str:
     """Keyed hash for exact-match lookup; callers pass an already normalised value."""
     _, mac_key = _current()
     return hmac.new(mac_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def key_fingerprint(master_b64: str | None = None) -> str:
+    """A short name for the key that reveals nothing of it: a backup carries the
+    fingerprint of the key its data was encrypted with, so a restore can refuse to
+    bring back data the configured key cannot read, without the key itself travelling
+    with the backup."""
+    master = base64.urlsafe_b64decode((master_b64 or settings.FIELD_ENCRYPTION_KEY).encode())
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=16, salt=None, info=b"fangkong key fingerprint v1"
+    ).derive(master)
+    return derived.hex()

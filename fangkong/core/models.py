@@ -37,3 +37,21 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.slot}"
+
+
+class Worker(models.Model):
+    """A running `fangkong jobs` process.
+
+    A task's row says which worker claimed it but not whether that worker still lives:
+    killed (SIGKILL, a power cut, the OOM killer) it leaves the task "running" forever.
+    This row lets the stale-task sweep (`core.workers.sweep`) tell a dead worker from a
+    busy one: on the same host by its process id, elsewhere by its heartbeat."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.host}:{self.pid})"

@@ -12,5 +12,8 @@ class NotifyConfig(AppConfig):
         from fangkong.core.schedule import Periodic, register
 
         # Retries and held messages are picked up by the minute.
-        register(Periodic("notify.send_due", "fangkong.notify.tasks.send_due_task",
-                          every=timedelta(minutes=1)))  # fmt: skip
+        register(
+            Periodic(
+                "notify.send_due", "fangkong.notify.tasks.send_due_task", every=timedelta(minutes=1)
+            )
+        )

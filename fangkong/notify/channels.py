@@ -6,6 +6,9 @@ base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}")) url-encoded, both added t
 webhook's query string; the answer is JSON with errcode 0 on success. WeCom group
 robots take the same text message without a signature. The SMS gateway is a plain
 HTTP API: POST JSON {phone, sign, content} with the key as a bearer token.
+
+Every request goes to an address checked by `addresses.check` just before it (public,
+or a gateway the installation names), and redirects are not followed.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import logging
+import socket
+import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 
+from fangkong.notify import addresses
+from fangkong.notify.addresses import Target
 from fangkong.notify.models import Channel, ChannelKind, Delivery
 
 log = logging.getLogger("fangkong.notify")
@@ -49,21 +55,68 @@ def _text(delivery: Delivery) -> str:
     return f"{delivery.title}\n{delivery.body}".strip()
 
 
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the checked address, whatever the name resolves to by now."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is still checked against the host name."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(target.host, target.port, timeout=timeout, context=self.tls)
+        self.address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
 def _post(
-    url: str, payload: dict[str, object], headers: dict[str, str] | None = None
+    url: str, payload: dict[str, object] | bytes, headers: dict[str, str] | None = None
 ) -> tuple[int, bytes]:
-    request = urllib.request.Request(  # noqa: S310 - the URL is the channel's own https/http webhook
-        url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
-    )  # fmt: skip
+    """POST JSON (a dict, or bytes already encoded: a signed body goes out byte for byte
+    as it was signed)."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as e:
-        retryable = e.code >= 500 or e.code == 429
-        raise SendError(f"HTTP {e.code}", retryable=retryable, status=e.code) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as e:
+        target = addresses.target_for(url)
+    except addresses.AddressRefused as e:
+        # Stored before the check existed, or the name now resolves elsewhere: never
+        # contacted, and no retry will make it allowed.
+        raise SendError(str(e), retryable=False) from None
+    except addresses.Unresolvable:
+        raise SendError("no answer: the host name does not resolve", retryable=True) from None
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(target, TIMEOUT)
+    try:
+        connection.request(
+            "POST",
+            target.path,
+            body=payload
+            if isinstance(payload, bytes)
+            else json.dumps(payload, ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+        )
+        response = connection.getresponse()
+        status, body = response.status, response.read()
+    except (OSError, http.client.HTTPException) as e:
         raise SendError(f"no answer: {e}", retryable=True) from None
+    finally:
+        connection.close()
+    if 300 <= status < 400:
+        # A redirect could lead anywhere, the addresses refused above included.
+        raise SendError(
+            f"HTTP {status}: redirects are not followed", retryable=False, status=status
+        )
+    if status >= 400:
+        raise SendError(f"HTTP {status}", retryable=status >= 500 or status == 429, status=status)
+    return status, body
 
 
 def _robot_answer(status: int, body: bytes, retryable_codes: set[int]) -> int:
@@ -73,8 +126,11 @@ def _robot_answer(status: int, body: bytes, retryable_codes: set[int]) -> int:
         raise SendError("the robot's answer is not JSON", retryable=True, status=status) from None
     code = int(answer.get("errcode", -1))
     if code != 0:
-        raise SendError(f"errcode {code}: {answer.get('errmsg', '')}"[:300],
-                        retryable=code in retryable_codes, status=status)  # fmt: skip
+        raise SendError(
+            f"errcode {code}: {answer.get('errmsg', '')}"[:300],
+            retryable=code in retryable_codes,
+            status=status,
+        )
     return status
 
 
@@ -101,21 +157,57 @@ def send_sms(channel: Channel, delivery: Delivery) -> int:
         channel.url,
         {"phone": delivery.recipient, "sign": channel.sign_name, "content": _text(delivery)},
         {"Authorization": f"Bearer {channel.secret}"},
-    )  # fmt: skip
+    )
+    return status
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>." + body: the timestamp is signed with the body, so a
+    captured delivery replayed later fails the receiver's age check."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def send_webhook(channel: Channel, delivery: Delivery) -> int:
+    """The event's JSON (queued whole in `delivery.body`), signed afresh on every attempt
+    so a retry carries a current timestamp."""
+    body = delivery.body.encode()
+    timestamp = int(time.time())
+    status, _answer = _post(
+        channel.url,
+        body,
+        {
+            "X-Fangkong-Event": delivery.event,
+            "X-Fangkong-Delivery": delivery.key,
+            "X-Fangkong-Timestamp": str(timestamp),
+            "X-Fangkong-Signature": webhook_signature(channel.secret, timestamp, body),
+        },
+    )
     return status
 
 
 def send_console(channel: Channel, delivery: Delivery) -> int:
-    log.info("notify[%s] %s → %s: %s", channel.key, delivery.event, delivery.recipient_label
-             or "group", _text(delivery).replace("\n", " | "))  # fmt: skip
+    log.info(
+        "notify[%s] %s → %s: %s",
+        channel.key,
+        delivery.event,
+        delivery.recipient_label or "group",
+        _text(delivery).replace("\n", " | "),
+    )
     return 0
 
 
 def send_file(channel: Channel, delivery: Delivery) -> int:
     path = Path(channel.url or settings.FANGKONG_NOTIFY_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = {"channel": channel.key, "event": delivery.event, "to": delivery.recipient_label,
-            "title": delivery.title, "body": delivery.body, "key": delivery.key}  # fmt: skip
+    line = {
+        "channel": channel.key,
+        "event": delivery.event,
+        "to": delivery.recipient_label,
+        "title": delivery.title,
+        "body": delivery.body,
+        "key": delivery.key,
+    }
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
     return 0
@@ -127,4 +219,5 @@ BACKENDS: dict[str, Callable[[Channel, Delivery], int]] = {
     ChannelKind.DINGTALK: send_dingtalk,
     ChannelKind.WECOM: send_wecom,
     ChannelKind.SMS: send_sms,
+    ChannelKind.WEBHOOK: send_webhook,
 }

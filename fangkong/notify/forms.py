@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
-from fangkong.notify import selectors
+from fangkong.notify import addresses, selectors
 from fangkong.notify.models import Channel, ChannelKind, DeliveryStatus, MessageTemplate
 from fangkong.notify.services import (
     EVENT_LABELS,
@@ -58,35 +58,61 @@ def masked_url(url: str) -> str:
 
 
 class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
-    url = forms.CharField(label=_("Webhook or gateway address"), max_length=500, required=False,
-                          help_text=_("http:// or https://; robots and SMS gateways only."))  # fmt: skip
+    url = forms.CharField(
+        label=_("Webhook or gateway address"),
+        max_length=500,
+        required=False,
+        help_text=_("http:// or https://; robots and SMS gateways only."),
+    )
     events = forms.MultipleChoiceField(
-        label=_("Events"), choices=list(EVENT_LABELS.items()), required=False,
+        label=_("Events"),
+        choices=list(EVENT_LABELS.items()),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("What a group robot posts. SMS is sent only when a broadcast asks for it."),
-    )  # fmt: skip
+    )
     # Write-only: never put back into the page, and blank keeps what is stored.
     secret = forms.CharField(
-        label=_("Secret or key"), max_length=500, required=False,
+        label=_("Secret or key"),
+        max_length=500,
+        required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("DingTalk: the signing secret (starts with SEC). SMS: the gateway key."),
-    )  # fmt: skip
+    )
     clear_secret = forms.BooleanField(label=_("Remove the stored secret"), required=False)
 
     class Meta:
         model = Channel
-        fields = ["key", "name", "kind", "url", "jurisdiction", "events", "sign_name",
-                  "per_minute", "enabled"]  # fmt: skip
+        fields = [
+            "key",
+            "name",
+            "kind",
+            "url",
+            "jurisdiction",
+            "events",
+            "sign_name",
+            "per_minute",
+            "enabled",
+        ]
         field_classes = {"jurisdiction": NodeChoiceField}
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
+        # Webhook subscriptions are made through the API, with their own events and a
+        # secret generated there (notify/webhooks.py); the page makes robots and gateways.
+        kind = self.fields["kind"]
+        kind.choices = [  # type: ignore[attr-defined]
+            c
+            for c in kind.choices  # type: ignore[attr-defined]
+            if c[0] != ChannelKind.WEBHOOK or self.instance.kind == ChannelKind.WEBHOOK
+        ]
         self.instance_url = self.instance.url if editing else ""
         self.has_secret = editing and bool(self.instance.secret)
         current = self.instance.jurisdiction_id if editing else None
         nodes = Jurisdiction.objects.visible_to(user, Perm.NOTIFY_MANAGE).filter(
-            Q(level__in=selectors.PICKER_LEVELS) | Q(pk=current or 0))  # fmt: skip
+            Q(level__in=selectors.PICKER_LEVELS) | Q(pk=current or 0)
+        )
         node_field = self.fields["jurisdiction"]
         node_field.queryset = nodes  # type: ignore[attr-defined]
         # Only a manager of the whole tree may keep a channel that belongs to no node.
@@ -103,11 +129,13 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
             self.initial["url"] = ""
             if self.instance.url:
                 self.fields["url"].help_text = _(
-                    "Stored: %(url)s. Leave this blank to keep it.") % {"url": masked_url(self.instance.url)}  # fmt: skip
+                    "Stored: %(url)s. Leave this blank to keep it."
+                ) % {"url": masked_url(self.instance.url)}
             self.fields["secret"].help_text = (
                 _("A secret is stored. Leave this blank to keep it unchanged.")
-                if self.has_secret else _("No secret is stored. Leave blank for none.")
-            )  # fmt: skip
+                if self.has_secret
+                else _("No secret is stored. Leave blank for none.")
+            )
         else:
             del self.fields["clear_secret"]
 
@@ -130,6 +158,11 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
         url = data.get("url", "")
         if kind in _WITH_ADDRESS and not url and "url" not in self.errors:
             self.add_error("url", _("A group robot or an SMS gateway needs its address."))
+        if kind in _WITH_ADDRESS and url and url != self.instance_url:
+            try:
+                addresses.check_to_save(url)
+            except addresses.AddressRefused as e:
+                self.add_error("url", str(e))
         if kind in (ChannelKind.CONSOLE, ChannelKind.FILE) and url:
             # The file channel writes to the server's own log file; a web page must not
             # choose a path on the server.
@@ -158,8 +191,11 @@ class TemplateForm(forms.ModelForm):  # type: ignore[type-arg]
         model = MessageTemplate
         fields = ["key", "name", "title", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 12})}
-        help_texts = {"body": _("Variables: $name or ${name} (Latin letters, digits, _); "
-                                "$$ for a dollar sign.")}  # fmt: skip
+        help_texts = {
+            "body": _(
+                "Variables: $name or ${name} (Latin letters, digits, _); $$ for a dollar sign."
+            )
+        }
 
     def clean_title(self) -> str:
         return self._variables_ok("title")
@@ -178,21 +214,28 @@ class TemplateForm(forms.ModelForm):  # type: ignore[type-arg]
 class BroadcastForm(forms.Form):
     key = forms.UUIDField(widget=forms.HiddenInput)
     template = forms.ModelChoiceField(
-        label=_("Template"), queryset=MessageTemplate.objects.all(), required=False,
+        label=_("Template"),
+        queryset=MessageTemplate.objects.all(),
+        required=False,
         empty_label=_("— none: write the message below —"),
-    )  # fmt: skip
+    )
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
-    body = forms.CharField(label=_("Message"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 6}))  # fmt: skip
-    node = NodeChoiceField(label=_("To the staff under"), queryset=Jurisdiction.objects.none(),
-                           empty_label=None)  # fmt: skip
+    body = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    node = NodeChoiceField(
+        label=_("To the staff under"), queryset=Jurisdiction.objects.none(), empty_label=None
+    )
     roles = forms.MultipleChoiceField(
-        label=_("Only these roles"), choices=Role.choices, required=False,
+        label=_("Only these roles"),
+        choices=Role.choices,
+        required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text=_("None selected: all staff under the node."),
-    )  # fmt: skip
-    team = TeamChoiceField(label=_("Or only this team"), queryset=Team.objects.none(),
-                           required=False, empty_label="—")  # fmt: skip
+    )
+    team = TeamChoiceField(
+        label=_("Or only this team"), queryset=Team.objects.none(), required=False, empty_label="—"
+    )
     sms = forms.BooleanField(label=_("Also by SMS to their phones"), required=False)
     robots = forms.BooleanField(label=_("Also to the group robots of the node"), required=False)
 
@@ -205,10 +248,11 @@ class BroadcastForm(forms.Form):
         today = date_format(timezone.localdate(), "DATE_FORMAT")
         for name in self.variables:
             self.fields[VAR_PREFIX + name] = forms.CharField(
-                label=f"${name}", max_length=500,
+                label=f"${name}",
+                max_length=500,
                 initial=today if name == "date" else None,
                 error_messages={"required": _("The template needs $%(name)s.") % {"name": name}},
-            )  # fmt: skip
+            )
         bootstrap_widgets_for(self)
 
     def _chosen_template(self) -> MessageTemplate | None:
@@ -227,8 +271,7 @@ class BroadcastForm(forms.Form):
         data = super().clean() or {}
         template = data.get("template")
         if template is not None:
-            values = {n: data[VAR_PREFIX + n] for n in self.variables
-                      if data.get(VAR_PREFIX + n)}  # fmt: skip
+            values = {n: data[VAR_PREFIX + n] for n in self.variables if data.get(VAR_PREFIX + n)}
             missing = [n for n in self.variables if n not in values]
             if not missing:
                 try:
@@ -265,14 +308,19 @@ def bootstrap_widgets_for(form: forms.Form) -> None:
 
 
 class DeliveryFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("All statuses")), *DeliveryStatus.choices])  # fmt: skip
-    channel = forms.TypedChoiceField(label=_("Channel"), required=False, coerce=int,
-                                     empty_value=None, choices=())  # fmt: skip
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All statuses")), *DeliveryStatus.choices],
+    )
+    channel = forms.TypedChoiceField(
+        label=_("Channel"), required=False, coerce=int, empty_value=None, choices=()
+    )
     event = forms.ChoiceField(
-        label=_("Event"), required=False,
+        label=_("Event"),
+        required=False,
         choices=[("", _("All events")), *EVENT_LABELS.items(), (TEST_EVENT, _("Test message"))],
-    )  # fmt: skip
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -283,8 +331,9 @@ class DeliveryFilterForm(forms.Form):
         if not self.is_valid():
             return selectors.DeliveryFilters()
         d = self.cleaned_data
-        return selectors.DeliveryFilters(status=d["status"], channel_id=d["channel"],
-                                         event=d["event"])  # fmt: skip
+        return selectors.DeliveryFilters(
+            status=d["status"], channel_id=d["channel"], event=d["event"]
+        )
 
 
 bootstrap_widgets(ChannelForm, TemplateForm, DeliveryFilterForm)

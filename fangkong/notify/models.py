@@ -42,6 +42,8 @@ class ChannelKind(models.TextChoices):
     DINGTALK = "dingtalk", _("DingTalk group robot")
     WECOM = "wecom", _("WeCom group robot")
     SMS = "sms", _("SMS through an HTTP gateway")
+    # An integrator's system, subscribed through the API: signed JSON events.
+    WEBHOOK = "webhook", _("Webhook to an outside system (signed JSON)")
 
 
 class Channel(models.Model):
@@ -61,9 +63,13 @@ class Channel(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     # The group this robot posts to, for routing: events at or under this node.
     jurisdiction = models.ForeignKey(
-        Jurisdiction, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        Jurisdiction,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
         verbose_name=_("for the group of"),
-    )  # fmt: skip
+    )
     events = models.JSONField(_("events"), default=list, blank=True)
 
     class Meta:
@@ -106,8 +112,9 @@ class Delivery(models.Model):
     body = models.TextField()
     event = models.CharField(max_length=40, blank=True)
     key = models.CharField(max_length=160)  # one message per key and channel
-    status = models.CharField(max_length=8, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.PENDING)  # fmt: skip
+    status = models.CharField(
+        max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_try_at = models.DateTimeField(db_index=True)
     last_error = models.CharField(max_length=300, blank=True)

@@ -14,7 +14,15 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from fangkong.notify.models import Channel, ChannelKind, Delivery, DeliveryStatus, MessageTemplate
+from fangkong.notify.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryStatus,
+    MessageTemplate,
+    Notice,
+)
+from fangkong.org.access import require_top
 from fangkong.org.models import Jurisdiction, Level, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import holds_at_a_root, scope_paths, subtree_q
@@ -59,16 +67,26 @@ def channel_list(user: Any, now: datetime) -> QuerySet[Channel]:
     """Channels with their deliveries of the last 24 hours, sent and failed."""
     since = now - timedelta(hours=24)
     recent = Q(deliveries__created_at__gte=since)
-    return channels_visible(user).annotate(
-        sent_24h=Count("deliveries", filter=recent & Q(deliveries__status=DeliveryStatus.SENT)),
-        failed_24h=Count("deliveries", filter=recent & Q(deliveries__status=DeliveryStatus.FAILED)),
-    ).order_by("key")  # fmt: skip
+    return (
+        channels_visible(user)
+        .annotate(
+            sent_24h=Count("deliveries", filter=recent & Q(deliveries__status=DeliveryStatus.SENT)),
+            failed_24h=Count(
+                "deliveries", filter=recent & Q(deliveries__status=DeliveryStatus.FAILED)
+            ),
+        )
+        .order_by("key")
+    )
 
 
-def template_for(template_id: int) -> MessageTemplate:
+def template_for_user(user: Any, template_id: int, *, write: bool = False) -> MessageTemplate:
+    """Templates are the installation's wording: every manager reads them; only a
+    manager of the whole tree changes them (403 for others)."""
     template = MessageTemplate.objects.filter(pk=template_id).first()
     if template is None:
         raise Http404
+    if write:
+        require_top(user, Perm.NOTIFY_MANAGE)
     return template
 
 
@@ -102,6 +120,16 @@ def delivery_for_user(user: Any, delivery_id: int) -> Delivery:
     if delivery is None:
         raise Http404
     return delivery
+
+
+# The inbox ------------------------------------------------------------------------------
+
+
+def unread_count(user: Any) -> int:
+    """Notices the user has not opened: a COUNT over the (user, read_at) index."""
+    if user is None or not user.is_authenticated:
+        return 0
+    return Notice.objects.filter(user=user, read_at__isnull=True).count()
 
 
 # Broadcasts -----------------------------------------------------------------------------
@@ -153,5 +181,4 @@ def sms_channel_for(node: Jurisdiction) -> Channel | None:
     ]
     if not candidates:
         return None
-    return max(candidates, key=lambda c: (len(c.jurisdiction.path) if c.jurisdiction else 0,
-                                          -c.pk))  # fmt: skip
+    return max(candidates, key=lambda c: (len(c.jurisdiction.path) if c.jurisdiction else 0, -c.pk))

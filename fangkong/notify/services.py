@@ -23,6 +23,7 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.crypto import blind_index
+from fangkong.notify.addresses import AddressRefused, check_to_save
 from fangkong.notify.models import (
     Channel,
     ChannelKind,
@@ -48,6 +49,17 @@ def notice_send(
     return len(created)
 
 
+def notices_mark_read(
+    *, user: Any, ids: Iterable[int] = (), everything: bool = False, now: datetime | None = None
+) -> int:
+    """Mark the user's own notices read (those of `ids`, or all with `everything`); a
+    notice read already keeps the time it was first read. Returns how many changed."""
+    unread = Notice.objects.filter(user=user, read_at__isnull=True)
+    if not everything:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=now or timezone.now())
+
+
 # Outside channels -----------------------------------------------------------------------
 
 logger = logging.getLogger(__name__)
@@ -66,8 +78,10 @@ def render(template: MessageTemplate, variables: Mapping[str, object]) -> tuple[
     Template: no attribute access, nothing but the names)."""
     values = {k: str(v) for k, v in variables.items()}
     try:
-        return (Template(template.title).substitute(values),
-                Template(template.body).substitute(values))  # fmt: skip
+        return (
+            Template(template.title).substitute(values),
+            Template(template.body).substitute(values),
+        )
     except KeyError as e:
         raise TemplateError(_("The template needs $%(name)s.") % {"name": e.args[0]}) from None
     except ValueError as e:
@@ -100,7 +114,8 @@ def routes(event: str, path: str, channels: Iterable[Channel] | None = None) -> 
         channels = Channel.objects.filter(enabled=True).select_related("jurisdiction")
     found = []
     for channel in channels:
-        if channel.kind == ChannelKind.SMS or not channel.enabled:
+        # SMS goes to phones, webhooks take their own structured events (webhooks.emit).
+        if channel.kind in (ChannelKind.SMS, ChannelKind.WEBHOOK) or not channel.enabled:
             continue
         if event not in channel.events:
             continue
@@ -110,9 +125,15 @@ def routes(event: str, path: str, channels: Iterable[Channel] | None = None) -> 
 
 
 def deliver(
-    *, channels: Iterable[Channel], title: str, body: str, event: str, key: str,
-    phones: Mapping[str, str] | None = None, now: datetime | None = None,
-) -> list[Delivery]:  # fmt: skip
+    *,
+    channels: Iterable[Channel],
+    title: str,
+    body: str,
+    event: str,
+    key: str,
+    phones: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> list[Delivery]:
     """Queue a message on each channel: once to a robot's group, or once per phone for
     SMS (`phones`: phone → masked label). The `key` makes a repeat a no-op. Sent by the
     worker after the transaction commits."""
@@ -121,13 +142,29 @@ def deliver(
     for channel in channels:
         if channel.kind == ChannelKind.SMS:
             for phone, label in (phones or {}).items():
-                rows.append(Delivery(channel=channel, recipient=phone, recipient_label=label,
-                                     title=title[:200], body=body, event=event,
-                                     key=f"{key}:{blind_index(phone)[:16]}"[:160],
-                                     next_try_at=now))  # fmt: skip
+                rows.append(
+                    Delivery(
+                        channel=channel,
+                        recipient=phone,
+                        recipient_label=label,
+                        title=title[:200],
+                        body=body,
+                        event=event,
+                        key=f"{key}:{blind_index(phone)[:16]}"[:160],
+                        next_try_at=now,
+                    )
+                )
         else:
-            rows.append(Delivery(channel=channel, title=title[:200], body=body, event=event,
-                                 key=key[:160], next_try_at=now))  # fmt: skip
+            rows.append(
+                Delivery(
+                    channel=channel,
+                    title=title[:200],
+                    body=body,
+                    event=event,
+                    key=key[:160],
+                    next_try_at=now,
+                )
+            )
     created = Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     if rows:
         transaction.on_commit(_kick)
@@ -157,14 +194,18 @@ def send_due(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
 
     now = now or timezone.now()
     done: dict[str, int] = {"sent": 0, "retry": 0, "failed": 0, "held": 0}
-    due = list(Delivery.objects.filter(status=DeliveryStatus.PENDING, next_try_at__lte=now)
-               .select_related("channel").order_by("next_try_at", "id")[:limit])  # fmt: skip
+    due = list(
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_try_at__lte=now)
+        .select_related("channel")
+        .order_by("next_try_at", "id")[:limit]
+    )
     sent_last_minute: dict[int, int] = {}
     for d in due:
         channel = d.channel
         if channel.id not in sent_last_minute:
             sent_last_minute[channel.id] = Delivery.objects.filter(
-                channel=channel, sent_at__gt=now - timedelta(minutes=1)).count()  # fmt: skip
+                channel=channel, sent_at__gt=now - timedelta(minutes=1)
+            ).count()
         if not channel.enabled or sent_last_minute[channel.id] >= channel.per_minute:
             Delivery.objects.filter(pk=d.pk).update(next_try_at=now + timedelta(minutes=1))
             done["held"] += 1
@@ -175,16 +216,21 @@ def send_due(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
         except SendError as e:
             final = not e.retryable or attempts >= MAX_ATTEMPTS
             Delivery.objects.filter(pk=d.pk).update(
-                attempts=attempts, last_error=str(e)[:300], response_code=e.status or None,
+                attempts=attempts,
+                last_error=str(e)[:300],
+                response_code=e.status or None,
                 status=DeliveryStatus.FAILED if final else DeliveryStatus.PENDING,
                 next_try_at=now + _retry_delay(attempts),
-            )  # fmt: skip
+            )
             done["failed" if final else "retry"] += 1
             continue
         Delivery.objects.filter(pk=d.pk).update(
-            attempts=attempts, status=DeliveryStatus.SENT, sent_at=now, last_error="",
+            attempts=attempts,
+            status=DeliveryStatus.SENT,
+            sent_at=now,
+            last_error="",
             response_code=status or None,
-        )  # fmt: skip
+        )
         sent_last_minute[channel.id] += 1
         done["sent"] += 1
     return done
@@ -221,6 +267,13 @@ def channel_save(
     None keeps the stored one, "" removes it, anything else replaces it."""
     creating = channel is None
     target = Channel() if channel is None else channel
+    url = data.get("url", target.url)
+    if url and url != target.url:
+        # The form says so on the field first; this keeps any other caller honest.
+        try:
+            check_to_save(url)
+        except AddressRefused as e:
+            raise ValidationError({"url": str(e)}) from None
     before = {} if creating else _channel_state(target)
     url_before = target.url
     for field in (*_CHANNEL_AUDITED, "url", "jurisdiction"):
@@ -236,12 +289,18 @@ def channel_save(
     if url_before != target.url and not creating:
         changed.append("url")
     audit_record(
-        action=AuditAction.CREATE if creating else AuditAction.UPDATE, actor=actor, obj=target,
-        object_repr=f"channel: {target.key}", jurisdiction_path=_channel_path(target),
-        detail={"changed": changed, "before": {k: before[k] for k in changed if k in before},
-                "after": after if creating else {k: after[k] for k in changed if k in after},
-                "secret": secret_change},
-    )  # fmt: skip
+        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
+        actor=actor,
+        obj=target,
+        object_repr=f"channel: {target.key}",
+        jurisdiction_path=_channel_path(target),
+        detail={
+            "changed": changed,
+            "before": {k: before[k] for k in changed if k in before},
+            "after": after if creating else {k: after[k] for k in changed if k in after},
+            "secret": secret_change,
+        },
+    )
     return target
 
 
@@ -259,15 +318,22 @@ def channel_test(*, actor: User, channel: Channel, phone: str = "") -> int:
         raise ValidationError(_("Your staff profile has no phone to send the test SMS to."))
     name = getattr(getattr(actor, "staff", None), "name", "") or actor.get_username()
     rows = deliver(
-        channels=[channel], title=_("Test message from fangkong"),
+        channels=[channel],
+        title=_("Test message from fangkong"),
         body=_("Sent by %(name)s from the channel page to check that %(channel)s works.")
         % {"name": name, "channel": channel.name},
-        event=TEST_EVENT, key=f"test:{uuid.uuid4()}",
+        event=TEST_EVENT,
+        key=f"test:{uuid.uuid4()}",
         phones={phone: mask_phone(phone)} if phone else None,
-    )  # fmt: skip
-    audit_record(action=AuditAction.CREATE, actor=actor, obj=channel,
-                 object_repr=f"test message: {channel.key}", jurisdiction_path=_channel_path(channel),
-                 detail={"queued": len(rows)})  # fmt: skip
+    )
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=channel,
+        object_repr=f"test message: {channel.key}",
+        jurisdiction_path=_channel_path(channel),
+        detail={"queued": len(rows)},
+    )
     return len(rows)
 
 
@@ -275,8 +341,12 @@ def template_problems(text: str) -> list[str]:
     """What is wrong with the $variables of a title or body (empty: nothing)."""
     if Template(text).is_valid():
         return []
-    return [_("A $ must start a variable name in Latin letters, digits or _ ($town or "
-              "${town}); write $$ for a dollar sign.")]  # fmt: skip
+    return [
+        _(
+            "A $ must start a variable name in Latin letters, digits or _ ($town or "
+            "${town}); write $$ for a dollar sign."
+        )
+    ]
 
 
 def template_variables(template: MessageTemplate) -> list[str]:
@@ -302,9 +372,13 @@ def template_save(
         setattr(target, field, data[field])
     target.save()
     changed = [f for f in ("key", "name", "title", "body") if before[f] != getattr(target, f)]
-    audit_record(action=AuditAction.CREATE if creating else AuditAction.UPDATE, actor=actor,
-                 obj=target, object_repr=f"message template: {target.key}",
-                 detail={"changed": changed, "variables": template_variables(target)})  # fmt: skip
+    audit_record(
+        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
+        actor=actor,
+        obj=target,
+        object_repr=f"message template: {target.key}",
+        detail={"changed": changed, "variables": template_variables(target)},
+    )
     return target
 
 
@@ -314,14 +388,22 @@ def delivery_retry(*, actor: User, delivery: Delivery, now: datetime | None = No
     still says how often it was tried). False when it had not failed."""
     now = now or timezone.now()
     changed = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
-        status=DeliveryStatus.PENDING, next_try_at=now)  # fmt: skip
+        status=DeliveryStatus.PENDING, next_try_at=now
+    )
     if not changed:
         return False
-    audit_record(action=AuditAction.UPDATE, actor=actor, obj=delivery,
-                 object_repr=f"delivery retry: {delivery.channel.key}",
-                 jurisdiction_path=_channel_path(delivery.channel),
-                 detail={"attempts": delivery.attempts, "last_error": delivery.last_error,
-                         "response_code": delivery.response_code})  # fmt: skip
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=delivery,
+        object_repr=f"delivery retry: {delivery.channel.key}",
+        jurisdiction_path=_channel_path(delivery.channel),
+        detail={
+            "attempts": delivery.attempts,
+            "last_error": delivery.last_error,
+            "response_code": delivery.response_code,
+        },
+    )
     transaction.on_commit(_kick)
     return True
 
@@ -341,14 +423,25 @@ class BroadcastResult:
 def broadcast_groups(node: Jurisdiction) -> list[Channel]:
     """ "The node's group robots": the groups of the node and under it, never the town's
     or the whole system's groups above a village that broadcasts to its own staff."""
-    return [c for c in routes("broadcast", node.path)
-            if c.jurisdiction is not None and c.jurisdiction.path.startswith(node.path)]  # fmt: skip
+    return [
+        c
+        for c in routes("broadcast", node.path)
+        if c.jurisdiction is not None and c.jurisdiction.path.startswith(node.path)
+    ]
 
 
 def broadcast_send(
-    *, actor: User, node: Jurisdiction, title: str, body: str, roles: Sequence[str] = (),
-    team: Team | None = None, sms: bool = False, robots: bool = False, key: str,
-) -> BroadcastResult:  # fmt: skip
+    *,
+    actor: User,
+    node: Jurisdiction,
+    title: str,
+    body: str,
+    roles: Sequence[str] = (),
+    team: Team | None = None,
+    sms: bool = False,
+    robots: bool = False,
+    key: str,
+) -> BroadcastResult:
     """Send a message to the staff under `node` (those holding `roles`, or the members
     of `team`) in their inbox, and on request by SMS to their phones and to the node's
     group robots. `key` (one per form) makes a repeated submit send nothing."""
@@ -371,8 +464,9 @@ def broadcast_send(
     groups = broadcast_groups(node) if robots else []
     sent_before = Notice.objects.filter(user_id__in=user_ids, key=msg_key).exists() or (
         Delivery.objects.filter(channel__in=[*groups, *([gateway] if gateway else [])])
-        .filter(Q(key=msg_key) | Q(key__startswith=msg_key + ":")).exists()
-    )  # fmt: skip
+        .filter(Q(key=msg_key) | Q(key__startswith=msg_key + ":"))
+        .exists()
+    )
     if sent_before:
         return BroadcastResult(0, 0, 0, repeated=True)
     inbox = notice_send(user_ids=user_ids, title=title, body=body, key=msg_key)
@@ -381,15 +475,32 @@ def broadcast_send(
         for profile in StaffProfile.objects.filter(user_id__in=user_ids).only("phone"):
             if profile.phone:
                 phones[profile.phone] = mask_phone(profile.phone)
-        deliver(channels=[gateway], title=title, body=body, event="broadcast", key=msg_key,
-                phones=phones)  # fmt: skip
+        deliver(
+            channels=[gateway],
+            title=title,
+            body=body,
+            event="broadcast",
+            key=msg_key,
+            phones=phones,
+        )
     if groups:
         deliver(channels=groups, title=title, body=body, event="broadcast", key=msg_key)
-    result = BroadcastResult(inbox, len(phones), len(groups),
-                             no_sms_channel=sms and gateway is None)  # fmt: skip
-    audit_record(action=AuditAction.CREATE, actor=actor, object_repr=f"broadcast: {title}",
-                 jurisdiction_path=node.path,
-                 detail={"key": key, "roles": list(roles), "team": team.pk if team else None,
-                         "inbox": result.inbox, "sms": result.sms, "robots": result.robots,
-                         "channels": [c.key for c in ([gateway] if gateway else []) + groups]})  # fmt: skip
+    result = BroadcastResult(
+        inbox, len(phones), len(groups), no_sms_channel=sms and gateway is None
+    )
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        object_repr=f"broadcast: {title}",
+        jurisdiction_path=node.path,
+        detail={
+            "key": key,
+            "roles": list(roles),
+            "team": team.pk if team else None,
+            "inbox": result.inbox,
+            "sms": result.sms,
+            "robots": result.robots,
+            "channels": [c.key for c in ([gateway] if gateway else []) + groups],
+        },
+    )
     return result

@@ -6,12 +6,12 @@ app_name = "notify"
 urlpatterns: list[URLPattern] = [
     path("channels/", views.channel_list, name="channels"),
     path("channels/new/", views.channel_new, name="channel_new"),
-    path("channels/<int:channel_id>/", views.channel_edit, name="channel"),
-    path("channels/<int:channel_id>/test/", views.channel_test, name="channel_test"),
+    path("channels/<id:channel_id>/", views.channel_edit, name="channel"),
+    path("channels/<id:channel_id>/test/", views.channel_test, name="channel_test"),
     path("templates/", views.template_list, name="templates"),
     path("templates/new/", views.template_new, name="template_new"),
-    path("templates/<int:template_id>/", views.template_edit, name="template"),
+    path("templates/<id:template_id>/", views.template_edit, name="template"),
     path("broadcast/", views.broadcast, name="broadcast"),
     path("deliveries/", views.delivery_list, name="deliveries"),
-    path("deliveries/<int:delivery_id>/retry/", views.delivery_retry, name="delivery_retry"),
+    path("deliveries/<id:delivery_id>/retry/", views.delivery_retry, name="delivery_retry"),
 ]

@@ -42,8 +42,10 @@ def _status(request: HttpRequest, form: Any) -> int:
 @require_GET
 @requires(Perm.NOTIFY_MANAGE)
 def channel_list(request: HttpRequest) -> HttpResponse:
-    channels = [(c, [services.EVENT_LABELS.get(e, e) for e in c.events])
-                for c in selectors.channel_list(_user(request), timezone.now())]  # fmt: skip
+    channels = [
+        (c, [services.EVENT_LABELS.get(e, e) for e in c.events])
+        for c in selectors.channel_list(_user(request), timezone.now())
+    ]
     return render(request, "notify/channels.html", {"channels": channels})
 
 
@@ -53,12 +55,17 @@ def channel_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = ChannelForm(request.POST or None, user=user, initial={"enabled": True})
     if request.method == "POST" and form.is_valid():
-        channel = services.channel_save(actor=user, channel=None, data=form.channel_data(),
-                                        secret=form.new_secret() or "")  # fmt: skip
+        channel = services.channel_save(
+            actor=user, channel=None, data=form.channel_data(), secret=form.new_secret() or ""
+        )
         messages.success(request, _("Saved."))
         return redirect("notify:channel", channel_id=channel.pk)
-    return render(request, "notify/channel_form.html", {"form": form, "channel": None},
-                  status=_status(request, form))  # fmt: skip
+    return render(
+        request,
+        "notify/channel_form.html",
+        {"form": form, "channel": None},
+        status=_status(request, form),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -70,15 +77,23 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
     # header and the service keep the stored ones.
     form = ChannelForm(request.POST or None, user=user, instance=copy.copy(channel))
     if request.method == "POST" and form.is_valid():
-        services.channel_save(actor=user, channel=channel, data=form.channel_data(),
-                              secret=form.new_secret())  # fmt: skip
+        services.channel_save(
+            actor=user, channel=channel, data=form.channel_data(), secret=form.new_secret()
+        )
         messages.success(request, _("Saved."))
         return redirect("notify:channel", channel_id=channel.pk)
     recent = selectors.deliveries_visible(user, selectors.DeliveryFilters(channel_id=channel.pk))
-    return render(request, "notify/channel_form.html", {
-        "form": form, "channel": channel, "recent": recent[:10],
-        "needs_phone": channel.kind == ChannelKind.SMS,
-    }, status=_status(request, form))  # fmt: skip
+    return render(
+        request,
+        "notify/channel_form.html",
+        {
+            "form": form,
+            "channel": channel,
+            "recent": recent[:10],
+            "needs_phone": channel.kind == ChannelKind.SMS,
+        },
+        status=_status(request, form),
+    )
 
 
 @require_POST
@@ -92,13 +107,17 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
         return redirect("notify:channel", channel_id=channel.pk)
     profile = StaffProfile.objects.filter(user=user).only("phone").first()
     try:
-        queued = services.channel_test(actor=user, channel=channel,
-                                       phone=profile.phone if profile else "")  # fmt: skip
+        queued = services.channel_test(
+            actor=user, channel=channel, phone=profile.phone if profile else ""
+        )
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
-        messages.success(request, _("%(n)d test message queued; the delivery log shows whether it "
-                                    "arrived.") % {"n": queued})  # fmt: skip
+        messages.success(
+            request,
+            _("%(n)d test message queued; the delivery log shows whether it arrived.")
+            % {"n": queued},
+        )
     return redirect("notify:channel", channel_id=channel.pk)
 
 
@@ -122,15 +141,18 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@requires(Perm.NOTIFY_MANAGE, writes=("POST",))
+@requires(Perm.NOTIFY_MANAGE, writes=("POST",), writes_at="top")
 def template_new(request: HttpRequest) -> HttpResponse:
     return _template_form(request, None)
 
 
 @require_http_methods(["GET", "POST"])
-@requires(Perm.NOTIFY_MANAGE, writes=("POST",))
+@requires(Perm.NOTIFY_MANAGE, writes=("POST",), writes_at="top")
 def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
-    return _template_form(request, selectors.template_for(template_id))
+    template = selectors.template_for_user(
+        request.user, template_id, write=request.method == "POST"
+    )
+    return _template_form(request, template)
 
 
 def _template_form(request: HttpRequest, template: MessageTemplate | None) -> HttpResponse:
@@ -140,17 +162,25 @@ def _template_form(request: HttpRequest, template: MessageTemplate | None) -> Ht
     form = TemplateForm(request.POST or None, instance=copy.copy(template) if template else None)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.template_save(actor=_user(request), template=template,
-                                           data=form.cleaned_data)  # fmt: skip
+            saved = services.template_save(
+                actor=_user(request), template=template, data=form.cleaned_data
+            )
         except ValidationError as e:
             form.add_error(None, e.messages)
         else:
             messages.success(request, _("Saved."))
             return redirect("notify:template", template_id=saved.pk)
-    return render(request, "notify/template_form.html", {
-        "form": form, "template": template, "can_edit": can_edit,
-        "variables": services.template_variables(template) if template else [],
-    }, status=_status(request, form))  # fmt: skip
+    return render(
+        request,
+        "notify/template_form.html",
+        {
+            "form": form,
+            "template": template,
+            "can_edit": can_edit,
+            "variables": services.template_variables(template) if template else [],
+        },
+        status=_status(request, form),
+    )
 
 
 # Broadcasts -------------------------------------------------------------------------------
@@ -179,20 +209,30 @@ def broadcast(request: HttpRequest) -> HttpResponse:
                 return render(request, "notify/broadcast.html", {"form": form, **context})
             try:
                 result = services.broadcast_send(
-                    actor=user, node=d["node"], title=d["title"], body=d["body"],
-                    roles=d["roles"], team=d["team"], sms=d["sms"], robots=d["robots"],
+                    actor=user,
+                    node=d["node"],
+                    title=d["title"],
+                    body=d["body"],
+                    roles=d["roles"],
+                    team=d["team"],
+                    sms=d["sms"],
+                    robots=d["robots"],
                     key=str(d["key"]),
-                )  # fmt: skip
+                )
             except ValidationError as e:
                 add_validation_errors(form, e)
             else:
                 _tell(request, result)
                 return redirect("notify:broadcast")
     else:
-        form = BroadcastForm(user=user, initial={
-            "key": uuid.uuid4(), "node": top_node(user, Perm.BROADCAST),
-            "template": request.GET.get("template") or None,
-        })  # fmt: skip
+        form = BroadcastForm(
+            user=user,
+            initial={
+                "key": uuid.uuid4(),
+                "node": top_node(user, Perm.BROADCAST),
+                "template": request.GET.get("template") or None,
+            },
+        )
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "notify/broadcast.html", {"form": form, **context}, status=status)
 
@@ -200,21 +240,26 @@ def broadcast(request: HttpRequest) -> HttpResponse:
 def _preview(d: dict[str, Any]) -> dict[str, Any]:
     reached = selectors.audience(d["node"], d["roles"], d["team"])
     return {
-        "title": d["title"], "body": d["body"], "staff": len(reached),
+        "title": d["title"],
+        "body": d["body"],
+        "staff": len(reached),
         "phones": StaffProfile.objects.filter(user_id__in=reached).exclude(phone_hash="").count()
-        if d["sms"] else 0,
+        if d["sms"]
+        else 0,
         "no_sms_channel": d["sms"] and selectors.sms_channel_for(d["node"]) is None,
         "robots": len(services.broadcast_groups(d["node"])) if d["robots"] else 0,
-    }  # fmt: skip
+    }
 
 
 def _tell(request: HttpRequest, result: services.BroadcastResult) -> None:
     if result.repeated:
         messages.info(request, _("This broadcast was sent already; nothing was sent again."))
         return
-    messages.success(request, _("Sent: %(inbox)d to inboxes, %(sms)d by SMS, %(robots)d to group "
-                                "robots.") % {"inbox": result.inbox, "sms": result.sms,
-                                              "robots": result.robots})  # fmt: skip
+    messages.success(
+        request,
+        _("Sent: %(inbox)d to inboxes, %(sms)d by SMS, %(robots)d to group robots.")
+        % {"inbox": result.inbox, "sms": result.sms, "robots": result.robots},
+    )
     if result.no_sms_channel:
         messages.warning(request, _("No SMS gateway is set up for this node; nothing went by SMS."))
 
@@ -234,8 +279,9 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
         row.event_label = labels.get(row.event, row.event)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "notify/deliveries.html",
-                  {"form": form, "page": page, "query": query.urlencode()})  # fmt: skip
+    return render(
+        request, "notify/deliveries.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
 
 
 @require_POST

@@ -3,8 +3,12 @@
 Every view is wrapped by exactly one of `public`, `signed_in` or `requires(perm)`. The
 wrapper enforces it and records it on the view (`view.fk_access`), which the
 permission-matrix test reads to check every route against every persona. Object access
-goes through `get_visible_or_404`, which answers the same 404 for "missing" and "not
-yours" so nobody can probe for rows outside their scope.
+goes through one accessor per entity (`<entity>_for_user(user, id, write=...)`), built on
+`object_for_user`: it answers the same 404 for "missing" and "not yours", so nobody can
+probe for rows outside their scope, and 403 when the object is visible but the user may
+not change it *at the object's node*. A route-level `requires(perm)` only says the user
+holds the permission somewhere; it never protects an object. `tests/test_object_access.py`
+checks that every route taking an object loads it through such an accessor.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from django.db import models
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import Router
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.security import SessionAuth
+from pydantic import ValidationError as PydanticValidationError
 
+from fangkong.core.bounds import id_adapter
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ScopedQuerySet, has_perm
+from fangkong.org.scoping import ScopedQuerySet, has_perm, holds_at_a_root
 
 View = Callable[..., HttpResponseBase]
 Op = Callable[..., Any]
@@ -37,6 +43,14 @@ class ViewAccess:
     perm: Perm | None = None
     # Methods that change data; the matrix test posts to them and checks nothing changed.
     writes: tuple[str, ...] = ()
+    # Where those writes land, which the matrix checks them against: "object" (the node of
+    # the object the URL names, or the user's own area), "top" (what serves every town:
+    # only a manager of the top of the tree), or "own" (a copy made in the user's own area
+    # from an object they may read).
+    writes_at: str = "object"
+    # Every method needs the permission at a top node (pages that only change what serves
+    # every town, such as the risk-area import).
+    top: bool = False
 
 
 def _mark(view: View, access: ViewAccess) -> View:
@@ -58,8 +72,12 @@ def signed_in(view: View) -> View:
     return _mark(wrapper, ViewAccess("signed_in"))
 
 
-def requires(perm: Perm, *, writes: tuple[str, ...] = ()) -> Callable[[View], View]:
-    """The user must hold `perm` somewhere; object views then narrow to their scope."""
+def requires(
+    perm: Perm, *, writes: tuple[str, ...] = (), writes_at: str = "object", top: bool = False
+) -> Callable[[View], View]:
+    """The user must hold `perm` somewhere (with `top`, at a top node of the tree); object
+    views then load their object through its accessor, which checks the permission at
+    the object's node."""
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -68,9 +86,12 @@ def requires(perm: Perm, *, writes: tuple[str, ...] = ()) -> Callable[[View], Vi
                 return redirect_to_login(request.get_full_path())
             if not has_perm(request.user, perm):
                 raise PermissionDenied
+            if top:
+                require_top(request.user, perm)
             return view(request, *args, **kwargs)
 
-        return _mark(wrapper, ViewAccess("perm", perm, writes))
+        at = "top" if top else writes_at
+        return _mark(wrapper, ViewAccess("perm", perm, writes, at, top))
 
     return decorate
 
@@ -105,6 +126,34 @@ def require_perm_at(user: Any, perm: Perm, path: str) -> None:
         raise PermissionDenied
 
 
+def require_top(user: Any, perm: Perm) -> None:
+    """For what serves every town (national editions, the shared risk-area catalogue,
+    installation-wide deadlines and templates): only a holder of `perm` at a top node of
+    the tree changes it."""
+    if not holds_at_a_root(user, perm):
+        raise PermissionDenied
+
+
+def node_path(obj: models.Model) -> str:
+    """The jurisdiction path of a scoped object, following its model's `scope_path`."""
+    value: Any = obj
+    for part in type(obj).scope_path.split("__"):  # type: ignore[attr-defined]
+        value = getattr(value, part)
+    return str(value)
+
+
+def object_for_user(
+    queryset: ScopedQuerySet[_M], user: Any, read: Perm, *, write: Perm | None = None, **lookup: Any
+) -> _M:
+    """Load one scoped object for `user`: 404 when it is missing or outside the `read`
+    scope (the same answer for both), 403 when `write` is asked and the user does not hold
+    it at the object's own node. Entities' `<entity>_for_user` accessors are built on it."""
+    obj = get_visible_or_404(queryset, user, read, **lookup)
+    if write is not None:
+        require_perm_at(user, write, node_path(obj))
+    return obj
+
+
 # API operations ---------------------------------------------------------------------
 
 ACCESS_EXTENSION = "x-fangkong-access"
@@ -130,11 +179,29 @@ class PermissionSessionAuth(SessionAuth):
             raise HttpError(403, "Forbidden")
         if user is not None and self.guard is not None:
             match = request.resolver_match
+            kwargs = match.kwargs if match else {}
+            _check_path_ids(kwargs)
             try:
-                self.guard(user, match.kwargs if match else {})
+                self.guard(user, kwargs)
             except (Http404, ValueError, KeyError):
                 raise HttpError(404, "Not Found") from None
         return user
+
+
+def _check_path_ids(kwargs: dict[str, Any]) -> None:
+    """The guard runs before ninja validates the path, so an id no row can have (0, 2^64)
+    is refused here the way ninja would refuse it: a 422 naming the parameter."""
+    for name, value in kwargs.items():
+        if isinstance(value, int):
+            try:
+                id_adapter.validate_python(value)
+            except PydanticValidationError as e:
+                raise ValidationError(
+                    [
+                        {**err, "loc": ("path", name)}
+                        for err in e.errors(include_url=False, include_context=False)
+                    ]
+                ) from None
 
 
 class ScopedRouter(Router):
@@ -150,15 +217,24 @@ class ScopedRouter(Router):
         return self._guarded("GET", path, perm, assignee, kwargs)
 
     def write(
-        self, path: str, *, perm: Perm | None, method: str = "POST",
-        assignee: Guard | None = None, **kwargs: Any,
-    ) -> Callable[[Op], Op]:  # fmt: skip
+        self,
+        path: str,
+        *,
+        perm: Perm | None,
+        method: str = "POST",
+        assignee: Guard | None = None,
+        **kwargs: Any,
+    ) -> Callable[[Op], Op]:
         return self._guarded(method, path, perm, assignee, kwargs)
 
     def _guarded(
-        self, method: str, path: str, perm: Perm | None, assignee: Guard | None,
+        self,
+        method: str,
+        path: str,
+        perm: Perm | None,
+        assignee: Guard | None,
         kwargs: dict[str, Any],
-    ) -> Callable[[Op], Op]:  # fmt: skip
+    ) -> Callable[[Op], Op]:
         """With `assignee` (a guard that finds the object or raises Http404) the operation
         is about one assigned object: its assignee or a holder of `perm` over its node may
         use it. The guard runs in the auth step, before the body is parsed, so nobody
@@ -168,6 +244,9 @@ class ScopedRouter(Router):
             label, perm = (f"assignee:{perm.value}" if perm else "assignee"), None
         extra = {ACCESS_EXTENSION: label} | kwargs.pop("openapi_extra", {})
         return self.api_operation(
-            [method], path, auth=PermissionSessionAuth(perm, assignee), openapi_extra=extra,
+            [method],
+            path,
+            auth=PermissionSessionAuth(perm, assignee),
+            openapi_extra=extra,
             **kwargs,
-        )  # fmt: skip
+        )

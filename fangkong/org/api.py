@@ -1,12 +1,18 @@
 """Organisation API: jurisdictions, staff and teams, scoped and masked."""
 
-from django.http import HttpRequest
-from ninja import Schema, Status
+from typing import Annotated
 
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Field, Schema, Status
+
+from fangkong.core.bounds import Count, Id, Offset
+from fangkong.core.purpose import clean_purpose
+from fangkong.core.search_terms import holds_digits
 from fangkong.org import selectors
 from fangkong.org.access import ScopedRouter, require_perm_at
-from fangkong.org.models import Jurisdiction, StaffProfile, Team
-from fangkong.org.pii import MIN_PURPOSE, audit_unmasking
+from fangkong.org.models import Jurisdiction, Level, StaffProfile, Team
+from fangkong.org.pii import audit_unmasking
 from fangkong.org.roles import Perm
 
 router = ScopedRouter(tags=["org"])
@@ -15,11 +21,11 @@ router = ScopedRouter(tags=["org"])
 class JurisdictionOut(Schema):
     code: str
     name: str
-    level: int
+    level: Annotated[int, Field(ge=min(Level.values), le=max(Level.values))]
     parent_code: str | None
     party_org_name: str
-    household_count: int
-    resident_count: int
+    household_count: Count
+    resident_count: Count
 
     @staticmethod
     def from_node(node: Jurisdiction) -> "JurisdictionOut":
@@ -36,7 +42,7 @@ class JurisdictionOut(Schema):
 
 
 class StaffOut(Schema):
-    id: int
+    id: Id
     name: str
     phone_masked: str
     kind: str
@@ -58,12 +64,12 @@ class StaffOut(Schema):
 
 
 class TeamOut(Schema):
-    id: int
+    id: Id
     name: str
     kind: str
     jurisdiction_code: str
     duty: str
-    member_count: int
+    member_count: Count
 
 
 class UnmaskIn(Schema):
@@ -71,7 +77,7 @@ class UnmaskIn(Schema):
 
 
 class UnmaskOut(Schema):
-    id: int
+    id: Id
     phone: str
 
 
@@ -92,33 +98,63 @@ def get_jurisdiction(request: HttpRequest, code: str) -> JurisdictionOut:
     return JurisdictionOut.from_node(selectors.jurisdiction_for_user(request.user, code))
 
 
-@router.read("/staff", perm=Perm.ORG_VIEW, response=list[StaffOut])
-def list_staff(
-    request: HttpRequest, node: str = "", q: str = "", offset: int = 0
-) -> list[StaffOut]:
+def _staff_page(request: HttpRequest, node: str, q: str, offset: int) -> list[StaffOut]:
     current = selectors.jurisdiction_for_user(request.user, node) if node else None
     qs = selectors.staff_search(request.user, node=current, q=q[:50])
-    offset = max(offset, 0)
     return [StaffOut.from_profile(p) for p in qs[offset : offset + 100]]
 
 
+@router.read("/staff", perm=Perm.ORG_VIEW, response={200: list[StaffOut], 400: dict})
+def list_staff(
+    request: HttpRequest, node: str = "", q: str = "", offset: Offset = 0
+) -> Status[object]:
+    """Staff by name, user name or unit. A term with digits (a phone, an ID number) is
+    refused here, where it would sit in access logs: send it to POST /staff/search."""
+    if holds_digits(q):
+        return Status(
+            400, {"detail": "q: a term with digits goes in the body of POST /org/staff/search"}
+        )
+    return Status(200, _staff_page(request, node, q, offset))
+
+
+class StaffSearchIn(Schema):
+    q: str = ""
+    node: str = ""
+    offset: Offset = 0
+
+
+@router.write("/staff/search", perm=Perm.ORG_VIEW, response=list[StaffOut])
+def search_staff(request: HttpRequest, body: StaffSearchIn) -> list[StaffOut]:
+    """Staff by name, user name or unit, or by a whole phone or ID number (compared by
+    its keyed hash); the term travels in the body, never in an address."""
+    return _staff_page(request, body.node, body.q, body.offset)
+
+
 @router.read("/staff/{staff_id}", perm=Perm.ORG_VIEW, response=StaffOut)
-def get_staff(request: HttpRequest, staff_id: int) -> StaffOut:
+def get_staff(request: HttpRequest, staff_id: Id) -> StaffOut:
     return StaffOut.from_profile(selectors.staff_for_user(request.user, staff_id))
 
 
 @router.write(
     "/staff/{staff_id}/unmask", perm=Perm.PII_UNMASK, response={200: UnmaskOut, 400: dict}
 )
-def unmask_staff(request: HttpRequest, staff_id: int, body: UnmaskIn) -> Status[object]:
+def unmask_staff(request: HttpRequest, staff_id: Id, body: UnmaskIn) -> Status[object]:
     """The clear phone number of one staff member; the purpose is written to the audit log."""
     profile = selectors.staff_for_user(request.user, staff_id)
     require_perm_at(request.user, Perm.PII_UNMASK, profile.jurisdiction.path)
-    purpose = body.purpose.strip()
-    if len(purpose) < MIN_PURPOSE:
-        return Status(400, {"detail": "purpose: describe the purpose in at least 4 characters"})
-    audit_unmasking(request, obj=profile, name=profile.name, path=profile.jurisdiction.path,
-                    purpose=purpose, fields=["phone"], via="api")  # fmt: skip
+    try:
+        purpose = clean_purpose(body.purpose)
+    except ValidationError as exc:
+        return Status(400, {"detail": f"purpose: {exc.messages[0]}"})
+    audit_unmasking(
+        request,
+        obj=profile,
+        name=profile.name,
+        path=profile.jurisdiction.path,
+        purpose=purpose,
+        fields=["phone"],
+        via="api",
+    )
     return Status(200, UnmaskOut(id=profile.pk, phone=profile.phone))
 
 
@@ -142,5 +178,5 @@ def list_teams(request: HttpRequest, node: str = "") -> list[TeamOut]:
 
 
 @router.read("/teams/{team_id}", perm=Perm.ORG_VIEW, response=TeamOut)
-def get_team(request: HttpRequest, team_id: int) -> TeamOut:
+def get_team(request: HttpRequest, team_id: Id) -> TeamOut:
     return _team_out(selectors.team_for_user(request.user, team_id))

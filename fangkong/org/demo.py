@@ -244,6 +244,13 @@ def build_demo_town(
         county,
     )
     login(
+        Role.COUNTY_OFFICER,
+        b.person(
+            "county", StaffKind.OTHER, county, Role.COUNTY_OFFICER, party=True, unit="泸溪县指挥部"
+        ),
+        county,
+    )
+    login(
         Role.AUDITOR,
         b.person("auditor", StaffKind.OTHER, town, Role.AUDITOR, party=True, unit="浦市镇纪委"),
         town,

@@ -6,24 +6,21 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
+from fangkong.core.purpose import clean_purpose
 from fangkong.org.models import Responsibility, StaffKind, TeamKind, TeamTemplate
 from fangkong.org.roles import Perm, Role
-
-# The shortest purpose accepted for seeing personal data in clear (audited).
-MIN_PURPOSE = 4
 
 
 class UnmaskForm(forms.Form):
     purpose = forms.CharField(
         label=_("Purpose"),
-        min_length=MIN_PURPOSE,
         max_length=300,
         help_text=_("Why you need the full value; it is written to the audit log."),
-        error_messages={
-            "required": _("State the purpose before viewing personal data."),
-            "min_length": _("Describe the purpose in at least 4 characters."),
-        },
+        error_messages={"required": _("State the purpose before viewing personal data.")},
     )
+
+    def clean_purpose(self) -> str:
+        return clean_purpose(self.cleaned_data["purpose"])
 
 
 class UploadForm(forms.Form):
@@ -43,8 +40,9 @@ class StaffForm(forms.Form):
     id_number = forms.CharField(label=_("ID number"), max_length=20, required=False)
     unit = forms.CharField(label=_("Unit"), max_length=100, required=False)
     is_party_member = forms.BooleanField(label=_("Party member"), required=False)
-    role = forms.ChoiceField(label=_("Role at the node"), choices=[("", "—"), *Role.choices],
-                             required=False)  # fmt: skip
+    role = forms.ChoiceField(
+        label=_("Role at the node"), choices=[("", "—"), *Role.choices], required=False
+    )
     responsibility = forms.ChoiceField(
         label=_("Responsible for"), choices=[("", "—"), *Responsibility.choices], required=False
     )

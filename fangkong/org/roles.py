@@ -40,6 +40,9 @@ class Perm(StrEnum):
 
 
 class Role(models.TextChoices):
+    # The county's command post (县指挥部): a commander's powers over every town below,
+    # and, at the top of the tree, over what serves every town (shared rules, templates).
+    COUNTY_OFFICER = "county_officer", _("County officer")
     TOWN_COMMANDER = "town_commander", _("Town commander")
     TOWN_STAFF = "town_staff", _("Town staff")
     VILLAGE_CADRE = "village_cadre", _("Village cadre")
@@ -68,6 +71,7 @@ _CADRE = (
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.COUNTY_OFFICER: frozenset(Perm) - {Perm.AUDIT_VIEW},
     Role.TOWN_COMMANDER: frozenset(Perm) - {Perm.AUDIT_VIEW},
     Role.TOWN_STAFF: frozenset(
         {
@@ -110,10 +114,15 @@ _FIELD_ROLES = frozenset(
     {Role.GRID_LEADER, Role.GRID_WORKER, Role.MICROGRID_LEADER, Role.VOLUNTEER}
 )
 _TOWN_GRANTS = _FIELD_ROLES | {
-    Role.TOWN_STAFF, Role.VILLAGE_CADRE, Role.CHECKPOINT_CREW, Role.SAMPLER, Role.SUPERVISOR,
-}  # fmt: skip
+    Role.TOWN_STAFF,
+    Role.VILLAGE_CADRE,
+    Role.CHECKPOINT_CREW,
+    Role.SAMPLER,
+    Role.SUPERVISOR,
+}
 GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
     Role.SYSTEM_ADMIN: frozenset(Role),
+    Role.COUNTY_OFFICER: _TOWN_GRANTS | {Role.TOWN_COMMANDER},
     Role.TOWN_COMMANDER: _TOWN_GRANTS,
     Role.TOWN_STAFF: _TOWN_GRANTS - {Role.TOWN_STAFF},
     Role.VILLAGE_CADRE: _FIELD_ROLES,

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
+from django.http import Http404
 
-from fangkong.org.access import get_visible_or_404
-from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team
+from fangkong.core.crypto import blind_index
+from fangkong.core.search_terms import identifier_in
+from fangkong.org.access import object_for_user
+from fangkong.org.models import Jurisdiction, Level, Membership, StaffProfile, Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, scope_paths
 
@@ -17,8 +20,30 @@ def jurisdictions_visible(user: Any) -> ScopedQuerySet[Jurisdiction]:
     return Jurisdiction.objects.visible_to(user, Perm.ORG_VIEW)
 
 
-def jurisdiction_for_user(user: Any, code: str) -> Jurisdiction:
-    return get_visible_or_404(Jurisdiction.objects.all(), user, Perm.ORG_VIEW, code=code)
+def jurisdiction_for_user(
+    user: Any,
+    code: str,
+    perm: Perm = Perm.ORG_VIEW,
+    *,
+    write: Perm | None = None,
+    level: Level | None = None,
+) -> Jurisdiction:
+    """A node by its code, seen with `perm` (404 outside it); with `write`, the user must
+    hold that permission at the node (403)."""
+    nodes = (
+        Jurisdiction.objects.all() if level is None else Jurisdiction.objects.filter(level=level)
+    )
+    return object_for_user(nodes, user, perm, write=write, code=code)
+
+
+def node_or_top_for_user(user: Any, code: str, perm: Perm) -> Jurisdiction:
+    """The node a page asks for (`?node=CODE`), or the top of the user's area."""
+    if code:
+        return jurisdiction_for_user(user, code, perm)
+    node = top_node(user, perm)
+    if node is None:
+        raise Http404
+    return node
 
 
 def scope_roots(user: Any) -> list[Jurisdiction]:
@@ -56,16 +81,27 @@ def staff_visible(user: Any) -> ScopedQuerySet[StaffProfile]:
 def staff_search(
     user: Any, *, node: Jurisdiction | None = None, q: str = ""
 ) -> ScopedQuerySet[StaffProfile]:
+    """By name, user name or unit; a whole mobile or ID number by its keyed hash."""
     qs = staff_visible(user)
     if node is not None:
         qs = qs.within(node.path)
-    if q:
+    found = identifier_in(q) if q else None
+    if found is not None:
+        column = "phone_hash" if found[0] == "phone" else "id_number_hash"
+        qs = qs.filter(**{column: blind_index(found[1])})
+    elif q:
         qs = qs.filter(Q(name__contains=q) | Q(user__username__icontains=q) | Q(unit__contains=q))
     return qs
 
 
-def staff_for_user(user: Any, staff_id: int) -> StaffProfile:
-    return get_visible_or_404(staff_visible(user), user, Perm.ORG_VIEW, pk=staff_id)
+def staff_for_user(user: Any, staff_id: int, *, write: bool = False) -> StaffProfile:
+    return object_for_user(
+        staff_visible(user),
+        user,
+        Perm.ORG_VIEW,
+        write=Perm.STAFF_MANAGE if write else None,
+        pk=staff_id,
+    )
 
 
 def memberships_of(profile: StaffProfile) -> list[Membership]:
@@ -84,9 +120,17 @@ def teams_visible(user: Any) -> ScopedQuerySet[Any]:
     )
 
 
-def team_for_user(user: Any, team_id: int) -> Team:
-    return get_visible_or_404(
-        Team.objects.select_related("jurisdiction", "template"), user, Perm.ORG_VIEW, pk=team_id
+def team_for_user(
+    user: Any, team_id: int, perm: Perm = Perm.ORG_VIEW, *, write: bool = False
+) -> Team:
+    """A team seen with `perm` (orders.dispatch when orders go to it); with `write`, the
+    user must hold team.manage at the team's node."""
+    return object_for_user(
+        Team.objects.select_related("jurisdiction", "template"),
+        user,
+        perm,
+        write=Perm.TEAM_MANAGE if write else None,
+        pk=team_id,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum, Value
@@ -163,8 +164,13 @@ def staff_create(
     is_party_member: bool = False,
     password: str | None = None,
     password_hash: str | None = None,
+    must_change_password: bool = False,
 ) -> StaffProfile:
-    """Create a login plus its staff profile; phone and ID are stored encrypted + hashed."""
+    """Create a login plus its staff profile; phone and ID are stored encrypted + hashed.
+
+    A password in clear must pass AUTH_PASSWORD_VALIDATORS; `must_change_password` holds
+    the person at the change of password when they first log in.
+    """
     digits = clean_phone(phone) if phone else ""
     if digits and StaffProfile.objects.filter(phone_hash=blind_index(digits)).exists():
         raise ValidationError({"phone": _("Another staff member already uses this phone.")})
@@ -172,10 +178,14 @@ def staff_create(
         id_clean = clean_id_number(id_number) if id_number else ""
     except ValidationError as exc:
         raise ValidationError({"id_number": exc.messages}) from exc
-    user = User(username=username)
+    user = User(username=username, must_change_password=must_change_password)
     if password_hash:
         user.password = password_hash
     elif password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -310,7 +320,13 @@ def team_create(
 
 
 @transaction.atomic
-def team_set_members(*, team: Team, members: list[tuple[User, str]]) -> Team:
+def team_set_members(
+    *, team: Team, members: list[tuple[User, str]], leader: User | bool | None = False
+) -> Team:
+    """Replace the members (and the leader, when one is given: None clears it)."""
+    if leader is not False:
+        team.leader = leader if isinstance(leader, User) else None
+        team.save(update_fields=["leader"])
     TeamMember.objects.filter(team=team).delete()
     TeamMember.objects.bulk_create([TeamMember(team=team, user=u, slot=s) for u, s in members])
     errors = team_composition_errors(team)
@@ -339,6 +355,7 @@ def staff_register(
     """Register a staff member on behalf of `by`, optionally granting a role at the node.
 
     The grant must be within what `by` may hand out at that node (roles.GRANTABLE_ROLES).
+    `password` is known to whoever set it, so the person must change it at first login.
     """
     from fangkong.org.roles import Perm, grantable_by
     from fangkong.org.scoping import grants_of, has_perm
@@ -357,12 +374,23 @@ def staff_register(
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": _("This user name is taken.")})
     profile = staff_create(
-        username=username, name=name, kind=kind, jurisdiction=jurisdiction, phone=phone,
-        id_number=id_number, unit=unit, is_party_member=is_party_member, password=password,
-    )  # fmt: skip
+        username=username,
+        name=name,
+        kind=kind,
+        jurisdiction=jurisdiction,
+        phone=phone,
+        id_number=id_number,
+        unit=unit,
+        is_party_member=is_party_member,
+        password=password,
+        must_change_password=True,
+    )
     if role:
         membership_grant(
-            user=profile.user, jurisdiction=jurisdiction, role=role,
-            responsibility=responsibility, post=post,
-        )  # fmt: skip
+            user=profile.user,
+            jurisdiction=jurisdiction,
+            role=role,
+            responsibility=responsibility,
+            post=post,
+        )
     return profile

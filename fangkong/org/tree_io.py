@@ -9,11 +9,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from fangkong.core.uploads import UploadKind
 from fangkong.org.models import PATH_SEP, Jurisdiction, Level
 from fangkong.org.pii import is_under
 from fangkong.org.services import child_path, default_party_org_name, jurisdiction_move
 from fangkong.org.validation import TreePlan
 
+# The tree's own export has no title row above its header.
+TREE_UPLOAD = UploadKind("org.tree", skip_title=False)
 EXPORT_HEADER = ["代码", "名称", "层级", "上级代码", "党组织", "户数", "人数"]
 LEVEL_NAMES = {
     Level.COUNTY: "县/区",

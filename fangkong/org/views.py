@@ -2,43 +2,40 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
 from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
-from django.utils import timezone
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.core import search_terms, uploads
 from fangkong.core.exports import export_response
-from fangkong.core.models import Upload
-from fangkong.core.tabular import TableError, read_table
+from fangkong.core.tabular import Table, TableError
 from fangkong.org import selectors
 from fangkong.org.access import requires
 from fangkong.org.forms import UnmaskForm, UploadForm
-from fangkong.org.models import Team
+from fangkong.org.models import Level, Team
 from fangkong.org.pii import export_unmask, refused_export, unmask_view
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.org.tree_io import (
     EXPORT_HEADER,
     STAFF_EXPORT_HEADER,
+    TREE_UPLOAD,
     planned_paths,
     staff_export_rows,
     tree_export_rows,
     tree_import_commit,
 )
 from fangkong.org.validation import plan_tree_import
-
-UPLOAD_KIND_TREE = "org.tree"
 
 
 @require_GET
@@ -57,20 +54,47 @@ def node(request: HttpRequest, code: str) -> HttpResponse:
         "children": selectors.children_of(current),
         "teams": selectors.teams_visible(request.user).filter(jurisdiction=current),
         "staff_count": selectors.staff_search(request.user, node=current).count(),
+        # The returnees' QR poster of a village (a grid's, a town's: all its villages').
+        "can_poster": current.level >= Level.TOWN
+        and has_perm(request.user, Perm.PEOPLE_VIEW, current.path),
     }
     return render(request, "org/node.html", context)
 
 
-@require_GET
-@requires(Perm.ORG_VIEW)
+@require_http_methods(["GET", "POST"])
+@requires(Perm.ORG_VIEW, writes=("POST",))
 def staff_list(request: HttpRequest) -> HttpResponse:
-    code = request.GET.get("node", "")
+    """The roster and its search, which posts: a phone or ID number typed in never
+    enters an address (`core.search_terms`), as on the registry's list."""
+    if request.method == "POST":
+        params = search_terms.address_query(request, request.POST, ("node",))
+        url = f"{reverse('org:staff_list')}?{params.urlencode()}"
+        if not request.htmx:  # type: ignore[attr-defined]
+            return redirect(url)
+    else:
+        params = request.GET
+    code = params.get("node", "")
     current = selectors.jurisdiction_for_user(request.user, code) if code else None
-    q = request.GET.get("q", "").strip()[:50]
+    found = search_terms.term_from_address(request, params)
+    q = found.term[:50]
     qs = selectors.staff_search(request.user, node=current, q=q)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    if found.error:
+        qs = qs.none()
+    page = Paginator(qs, 50).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "node": current,
+        "q": q,
+        "q_error": found.error,
+        "query": query.urlencode(),
+    }
     template = "org/staff_list.html#rows" if request.htmx else "org/staff_list.html"  # type: ignore[attr-defined]
-    return render(request, template, {"page": page, "node": current, "q": q})
+    response = render(request, template, context)
+    if request.method == "POST":
+        response["HX-Push-Url"] = url
+    return response
 
 
 @require_GET
@@ -96,9 +120,14 @@ def staff_unmask(request: HttpRequest, staff_id: int) -> HttpResponse:
     """Show one phone number in clear, for a stated purpose, and audit it."""
     profile = selectors.staff_for_user(request.user, staff_id)
     return unmask_view(
-        request, obj=profile, name=profile.name, path=profile.jurisdiction.path,
-        fields=["phone"], template="org/staff_detail.html", context={"profile": profile},
-    )  # fmt: skip
+        request,
+        obj=profile,
+        name=profile.name,
+        path=profile.jurisdiction.path,
+        fields=["phone"],
+        template="org/staff_detail.html",
+        context={"profile": profile},
+    )
 
 
 @require_GET
@@ -122,10 +151,11 @@ def team_detail_context(request: HttpRequest, team: Team) -> dict[str, object]:
     members = list(team.members.select_related("user__staff__jurisdiction").order_by("slot", "id"))
     can_edit = has_perm(request.user, Perm.TEAM_MANAGE, team.jurisdiction.path)
     initial = {
-        "members": "\n".join(f"{m.user.username},{m.slot}" if m.slot else m.user.username
-                             for m in members),
+        "members": "\n".join(
+            f"{m.user.username},{m.slot}" if m.slot else m.user.username for m in members
+        ),
         "leader": team.leader.username if team.leader else "",
-    }  # fmt: skip
+    }
     return {
         "team": team,
         "members": members,
@@ -141,68 +171,68 @@ def tree_import(request: HttpRequest) -> HttpResponse:
     """Phase 1: upload and validate, show the preview. Phase 2: commit (separate view)."""
     form = UploadForm(request.POST or None, request.FILES or None)
     context: dict[str, object] = {"form": form}
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data["file"].read()
-        name = form.cleaned_data["file"].name
-        try:
-            table = read_table(data, name)
-        except TableError as exc:
-            form.add_error("file", str(exc))
-            return render(request, "org/import.html", context, status=400)
-        plan = plan_tree_import(table.headers, table.rows)
-        context["plan"] = plan
-        if not plan.errors:
-            outside = [
-                code
-                for code, paths in planned_paths(plan).items()
-                if not all(has_perm(request.user, Perm.ORG_MANAGE, p) for p in paths)
-            ]
-            if outside:
-                form.add_error(
-                    "file",
-                    _("Some rows are outside your jurisdiction: %(codes)s")
-                    % {"codes": ", ".join(outside[:5])},
-                )
-                return render(request, "org/import.html", context, status=400)
-            Upload.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
-            upload = Upload.objects.create(
-                owner=cast(User, request.user),
-                kind=UPLOAD_KIND_TREE,
-                filename=name[:255],
-                sha256=hashlib.sha256(data).hexdigest(),
-                data=data,
-            )
-            context["upload"] = upload
-        return render(request, "org/import.html", context, status=200 if not plan.errors else 400)
+    if request.method != "POST":
+        return render(request, "org/import.html", context)
+    if not form.is_valid():
+        return render(request, "org/import.html", context, status=400)
+    try:
+        received = uploads.receive(form.cleaned_data["file"], TREE_UPLOAD)
+        table = uploads.read(received, TREE_UPLOAD)
+    except TableError as exc:
+        form.add_error("file", str(exc))
+        return render(request, "org/import.html", context, status=400)
+    plan = plan_tree_import(table.headers, table.rows)
+    context["plan"] = plan
+    context["preview"] = uploads.preview(table)
+    if plan.errors:
+        return render(request, "org/import.html", context, status=400)
+    outside = [
+        code
+        for code, paths in planned_paths(plan).items()
+        if not all(has_perm(request.user, Perm.ORG_MANAGE, p) for p in paths)
+    ]
+    if outside:
+        form.add_error(
+            "file",
+            _("Some rows are outside your jurisdiction: %(codes)s")
+            % {"codes": ", ".join(outside[:5])},
+        )
+        return render(request, "org/import.html", context, status=400)
+    context["upload"] = uploads.stage(owner=cast(User, request.user), received=received)
     return render(request, "org/import.html", context)
+
+
+def _apply_tree(table: Table) -> dict[str, int]:
+    plan = plan_tree_import(table.headers, table.rows)
+    if plan.errors:
+        raise uploads.Refused(plan)
+    return tree_import_commit(plan=plan)
 
 
 @require_POST
 @requires(Perm.ORG_MANAGE, writes=("POST",))
 def tree_import_confirm(request: HttpRequest, upload_id: int) -> HttpResponse:
-    upload = Upload.objects.filter(
-        pk=upload_id, owner=cast(User, request.user), kind=UPLOAD_KIND_TREE
-    ).first()
-    if upload is None:
-        raise Http404
-    table = read_table(bytes(upload.data), upload.filename)
-    plan = plan_tree_import(table.headers, table.rows)
-    if plan.errors:
-        return render(request, "org/import.html", {"form": UploadForm(), "plan": plan}, status=400)
+    upload = uploads.upload_for_user(cast(User, request.user), TREE_UPLOAD, upload_id)
+    context: dict[str, object] = {"form": UploadForm()}
     try:
-        result = tree_import_commit(plan=plan)
+        result = uploads.commit(upload, TREE_UPLOAD, _apply_tree)
+    except uploads.Refused as refused:
+        context["plan"] = refused.payload
+        return render(request, "org/import.html", context, status=400)
     except ValidationError as exc:
-        return render(
-            request, "org/import.html", {"form": UploadForm(), "error": exc.messages}, status=400
-        )
+        context["error"] = exc.messages
+        return render(request, "org/import.html", context, status=400)
+    except TableError as exc:
+        context["error"] = [str(exc)]
+        return render(request, "org/import.html", context, status=400)
     audit_record(
         action=AuditAction.IMPORT,
         request=request,
         object_repr=upload.filename,
-        detail={"kind": UPLOAD_KIND_TREE, **result},
+        detail={"kind": TREE_UPLOAD.name, **result},
     )
-    upload.delete()
-    return render(request, "org/import.html", {"form": UploadForm(), "result": result})
+    context["result"] = result
+    return render(request, "org/import.html", context)
 
 
 @require_GET

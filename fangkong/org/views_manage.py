@@ -16,9 +16,8 @@ from fangkong.audit.services import audit_record
 from fangkong.core.forms import add_validation_errors
 from fangkong.core.masking import mask_name
 from fangkong.org import selectors
-from fangkong.org.access import require_perm_at, requires
+from fangkong.org.access import requires
 from fangkong.org.forms import StaffForm, TeamForm, TeamMembersForm, node_from_form
-from fangkong.org.models import Team
 from fangkong.org.roles import Perm
 from fangkong.org.services import staff_register, team_create, team_set_members
 
@@ -34,18 +33,39 @@ def staff_create(request: HttpRequest) -> HttpResponse:
             password = secrets.token_urlsafe(9)  # shown once; the person changes it
             try:
                 profile = staff_register(
-                    by=cast(User, request.user), jurisdiction=node, password=password,
-                    **{k: data[k] for k in ("username", "name", "kind", "role", "responsibility",
-                                            "post", "phone", "id_number", "unit", "is_party_member")},
-                )  # fmt: skip
+                    by=cast(User, request.user),
+                    jurisdiction=node,
+                    password=password,
+                    **{
+                        k: data[k]
+                        for k in (
+                            "username",
+                            "name",
+                            "kind",
+                            "role",
+                            "responsibility",
+                            "post",
+                            "phone",
+                            "id_number",
+                            "unit",
+                            "is_party_member",
+                        )
+                    },
+                )
             except ValidationError as exc:
                 add_validation_errors(form, exc)
             else:
-                audit_record(action=AuditAction.CREATE, request=request, obj=profile,
-                             object_repr=mask_name(profile.name), jurisdiction_path=node.path,
-                             detail={"role": data["role"]})  # fmt: skip
-                return render(request, "org/staff_created.html",
-                              {"profile": profile, "password": password})  # fmt: skip
+                audit_record(
+                    action=AuditAction.CREATE,
+                    request=request,
+                    obj=profile,
+                    object_repr=mask_name(profile.name),
+                    jurisdiction_path=node.path,
+                    detail={"role": data["role"]},
+                )
+                return render(
+                    request, "org/staff_created.html", {"profile": profile, "password": password}
+                )
     status = 400 if request.method == "POST" else 200
     return render(request, "org/staff_form.html", {"form": form}, status=status)
 
@@ -60,14 +80,22 @@ def team_create_view(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 team = team_create(
-                    name=data["name"], kind=data["kind"], jurisdiction=node, duty=data["duty"],
+                    name=data["name"],
+                    kind=data["kind"],
+                    jurisdiction=node,
+                    duty=data["duty"],
                     template=data["template"],
-                )  # fmt: skip
+                )
             except ValidationError as exc:
                 add_validation_errors(form, exc)
             else:
-                audit_record(action=AuditAction.CREATE, request=request, obj=team,
-                             object_repr=team.name, jurisdiction_path=node.path)  # fmt: skip
+                audit_record(
+                    action=AuditAction.CREATE,
+                    request=request,
+                    obj=team,
+                    object_repr=team.name,
+                    jurisdiction_path=node.path,
+                )
                 return redirect("org:team_detail", team_id=team.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "org/team_form.html", {"form": form}, status=status)
@@ -79,8 +107,7 @@ def team_members(request: HttpRequest, team_id: int) -> HttpResponse:
     """Replace a team's members; a templated team must satisfy its composition."""
     from django.utils.translation import gettext as _
 
-    team = selectors.team_for_user(request.user, team_id)
-    require_perm_at(request.user, Perm.TEAM_MANAGE, team.jurisdiction.path)
+    team = selectors.team_for_user(request.user, team_id, write=True)
     form = TeamMembersForm(request.POST)
     members: list[tuple[User, str]] = []
     if form.is_valid():
@@ -91,8 +118,11 @@ def team_members(request: HttpRequest, team_id: int) -> HttpResponse:
             username, _sep, slot = (part.strip() for part in line.partition(","))
             profile = visible.filter(user__username=username).first()
             if profile is None:
-                form.add_error("members", _("Line %(n)d: no staff member %(u)s in your jurisdiction.")
-                               % {"n": number, "u": username})  # fmt: skip
+                form.add_error(
+                    "members",
+                    _("Line %(n)d: no staff member %(u)s in your jurisdiction.")
+                    % {"n": number, "u": username},
+                )
             else:
                 members.append((profile.user, slot))
         leader_name = form.cleaned_data["leader"].strip()
@@ -103,14 +133,18 @@ def team_members(request: HttpRequest, team_id: int) -> HttpResponse:
             )
     if form.is_valid():
         try:
-            team_set_members(team=team, members=members)
+            team_set_members(team=team, members=members, leader=leader.user if leader else None)
         except ValidationError as exc:
             form.add_error("members", exc.messages)
         else:
-            Team.objects.filter(pk=team.pk).update(leader=leader.user if leader else None)
-            audit_record(action=AuditAction.UPDATE, request=request, obj=team,
-                         object_repr=team.name, jurisdiction_path=team.jurisdiction.path,
-                         detail={"members": len(members)})  # fmt: skip
+            audit_record(
+                action=AuditAction.UPDATE,
+                request=request,
+                obj=team,
+                object_repr=team.name,
+                jurisdiction_path=team.jurisdiction.path,
+                detail={"members": len(members)},
+            )
             return redirect("org:team_detail", team_id=team.pk)
     from fangkong.org.views import team_detail_context
 

@@ -124,8 +124,15 @@ def _household_plan(rng: random.Random, today: date, dormitory: bool) -> _Plan:
     head_age = (today - head_birth).days // 365
     if size >= 2:
         sex = Sex.FEMALE if head_sex == Sex.MALE else Sex.MALE
-        plan.members.append((_name(rng), sex, head_birth + timedelta(days=rng.randint(-1500, 1500)),
-                             Relationship.SPOUSE, ""))  # fmt: skip
+        plan.members.append(
+            (
+                _name(rng),
+                sex,
+                head_birth + timedelta(days=rng.randint(-1500, 1500)),
+                Relationship.SPOUSE,
+                "",
+            )
+        )
     for _ in range(max(0, size - 2)):
         if head_age > 55 and rng.random() < 0.5:
             birth = head_birth + timedelta(days=rng.randint(45, 60) * 365)
@@ -137,8 +144,15 @@ def _household_plan(rng: random.Random, today: date, dormitory: bool) -> _Plan:
             birth = head_birth + timedelta(days=rng.randint(20, 35) * 365)
             rel = Relationship.CHILD
         birth = min(birth, today - timedelta(days=rng.randint(30, 400)))
-        plan.members.append((_name(rng, surname if rel != Relationship.PARENT else None),
-                             rng.choice((Sex.MALE, Sex.FEMALE)), birth, rel, ""))  # fmt: skip
+        plan.members.append(
+            (
+                _name(rng, surname if rel != Relationship.PARENT else None),
+                rng.choice((Sex.MALE, Sex.FEMALE)),
+                birth,
+                rel,
+                "",
+            )
+        )
     return plan
 
 
@@ -156,8 +170,12 @@ def _tags(rng: random.Random, age: int, sex: str, alone: bool, occupation: str) 
         tags.append(Tag.DIALYSIS)
     if sex == Sex.FEMALE and 20 <= age <= 40 and rng.random() < 0.03:
         tags.append(Tag.PREGNANT)
-    occupation_tags = {"快递员": Tag.LOGISTICS_DIRECT, "司机": Tag.TRANSPORT, "医生": Tag.MEDICAL,
-                       "护士": Tag.MEDICAL}  # fmt: skip
+    occupation_tags = {
+        "快递员": Tag.LOGISTICS_DIRECT,
+        "司机": Tag.TRANSPORT,
+        "医生": Tag.MEDICAL,
+        "护士": Tag.MEDICAL,
+    }
     if occupation in occupation_tags:
         tags.append(occupation_tags[occupation])
     return tags
@@ -170,8 +188,9 @@ def _occupation(rng: random.Random, age: int) -> str:
         return "学生"
     if age >= 62:
         return rng.choice(("退休", "务农", "务农"))
-    return rng.choices(OCCUPATIONS[:-3] + OCCUPATIONS[-3:],
-                       weights=(30, 12, 4, 20, 6, 2, 1, 3, 1, 1))[0]  # fmt: skip
+    return rng.choices(
+        OCCUPATIONS[:-3] + OCCUPATIONS[-3:], weights=(30, 12, 4, 20, 6, 2, 1, 3, 1, 1)
+    )[0]
 
 
 def _chunks(
@@ -223,14 +242,23 @@ def build_demo_people(
             group = f"{rng.randint(1, 12)}组"
             street = rng.choice(STREETS) if market else ""
             household = Household(
-                jurisdiction_id=leaf.pk, village_group="" if market else group, street=street,
+                jurisdiction_id=leaf.pk,
+                village_group="" if market else group,
+                street=street,
                 house_number=f"{h + 1}号",
-                address=compose_address(village=village, village_group="" if market else group,
-                                        street=street, house_number=f"{h + 1}号"),
-                housing_type=HousingType.DORMITORY if dormitory
-                else HousingType.RENTED if rented else HousingType.OWNED,
+                address=compose_address(
+                    village=village,
+                    village_group="" if market else group,
+                    street=street,
+                    house_number=f"{h + 1}号",
+                ),
+                housing_type=HousingType.DORMITORY
+                if dormitory
+                else HousingType.RENTED
+                if rented
+                else HousingType.OWNED,
                 landlord_name=_name(rng) if rented else "",
-            )  # fmt: skip
+            )
             batch_h.append(household)
             n_households += 1
             alone = len(plan.members) == 1
@@ -247,17 +275,28 @@ def build_demo_people(
                     status, away_where = PersonStatus.AWAY, rng.choice(CITIES)
                     away_since = today - timedelta(days=rng.randint(10, 900))
                 person = Person(
-                    jurisdiction_id=leaf.pk, relationship=rel, name=name,
-                    name_key=name_key(name), name_initials=name_initials(name),
-                    id_number=number, id_number_hash=blind_index(number),
-                    id_last4_hash=last4_key(number), sex=sex, birth_date=birth_date_of(number),
-                    phone=phone, phone_hash=blind_index(phone) if phone else None,
-                    residency=Residency.LIUDONG if floating else
-                    (Residency.HUJI if rng.random() < 0.9 else Residency.CHANGZHU),
+                    jurisdiction_id=leaf.pk,
+                    relationship=rel,
+                    name=name,
+                    name_key=name_key(name),
+                    name_initials=name_initials(name),
+                    id_number=number,
+                    id_number_hash=blind_index(number),
+                    id_last4_hash=last4_key(number),
+                    sex=sex,
+                    birth_date=birth_date_of(number),
+                    phone=phone,
+                    phone_hash=blind_index(phone) if phone else None,
+                    residency=Residency.LIUDONG
+                    if floating
+                    else (Residency.HUJI if rng.random() < 0.9 else Residency.CHANGZHU),
                     arrival_date=today - timedelta(days=rng.randint(5, 700)) if floating else None,
-                    occupation=occupation, workplace="浦市工业园" if dormitory else "",
-                    status=status, away_since=away_since, away_where=away_where,
-                )  # fmt: skip
+                    occupation=occupation,
+                    workplace="浦市工业园" if dormitory else "",
+                    status=status,
+                    away_since=away_since,
+                    away_where=away_where,
+                )
                 # Encrypting field values happens in get_prep_value; the clear values are
                 # set above and never logged.
                 batch_p.append((person, household, _tags(rng, age, sex, alone, occupation)))

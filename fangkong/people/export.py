@@ -12,9 +12,23 @@ from fangkong.org.pii import is_under
 from fangkong.people.models import PersonTag, Tag
 
 PERSON_EXPORT_HEADER = [
-    "姓名", "性别", "出生日期", "年龄", "证件类型", "证件号码", "联系电话", "与户主关系",
-    "户籍类型", "住址", "所属网格", "网格编码", "状态", "职业", "工作单位", "特殊人群/重点行业",
-]  # fmt: skip
+    "姓名",
+    "性别",
+    "出生日期",
+    "年龄",
+    "证件类型",
+    "证件号码",
+    "联系电话",
+    "与户主关系",
+    "户籍类型",
+    "住址",
+    "所属网格",
+    "网格编码",
+    "状态",
+    "职业",
+    "工作单位",
+    "特殊人群/重点行业",
+]
 _TAG_LABELS = dict(Tag.choices)
 
 

@@ -104,8 +104,14 @@ def _copy_insert(
         obj._state.db = conn.alias
 
 
-_DERIVED = ("name_key", "name_initials", "id_number_hash", "id_last4_hash", "phone_hash",
-            "phone2_hash")  # fmt: skip
+_DERIVED = (
+    "name_key",
+    "name_initials",
+    "id_number_hash",
+    "id_last4_hash",
+    "phone_hash",
+    "phone2_hash",
+)
 
 
 def _households(plan: ImportPlan, now: Any) -> tuple[list[Household | None], int, int]:
@@ -134,8 +140,9 @@ def _households(plan: ImportPlan, now: Any) -> tuple[list[Household | None], int
         current = next((existing[m.household_id] for m in members if m.household_id), None)
         village = villages.get(hh.jurisdiction.pk, "")
         if current is None:
-            household = Household(jurisdiction=hh.jurisdiction,
-                                  **household_values(hh.fields, village))  # fmt: skip
+            household = Household(
+                jurisdiction=hh.jurisdiction, **household_values(hh.fields, village)
+            )
             new.append(household)
             targets.append(household)
             continue
@@ -164,9 +171,10 @@ def _households(plan: ImportPlan, now: Any) -> tuple[list[Household | None], int
         targets.append(current)
     fast_insert(Household, new)
     Household.objects.bulk_update(
-        changed, [*HOUSEHOLD_FIELDS, "landlord_phone_hash", "address", "jurisdiction",
-                  "updated_at"], batch_size=BATCH,
-    )  # fmt: skip
+        changed,
+        [*HOUSEHOLD_FIELDS, "landlord_phone_hash", "address", "jurisdiction", "updated_at"],
+        batch_size=BATCH,
+    )
     return targets, len(new), len(changed)
 
 
@@ -187,8 +195,12 @@ def write_plan(
         for p in hh.persons:
             if p.existing is None:
                 values = {f: getattr(p.data, f) for f in PERSON_FIELDS}
-                person = Person(jurisdiction=hh.jurisdiction, household=household, **values,
-                                **derived_columns(values))  # fmt: skip
+                person = Person(
+                    jurisdiction=hh.jurisdiction,
+                    household=household,
+                    **values,
+                    **derived_columns(values),
+                )
                 to_create.append((person, p.data.tags))
             else:
                 person = plan.existing[p.existing]
@@ -210,10 +222,17 @@ def write_plan(
                         old, new = set(diff["tags"][0]), set(diff["tags"][1])
                         tags_drop[person.pk] = sorted(old - new)
                         tags_add += [PersonTag(person=person, tag=t) for t in sorted(new - old)]
-                    history.append(PersonChange(person=person, actor=actor, source=source, changes={
-                        f: [_history_value(f, o), _history_value(f, n)]
-                        for f, (o, n) in diff.items()
-                    }))  # fmt: skip
+                    history.append(
+                        PersonChange(
+                            person=person,
+                            actor=actor,
+                            source=source,
+                            changes={
+                                f: [_history_value(f, o), _history_value(f, n)]
+                                for f, (o, n) in diff.items()
+                            },
+                        )
+                    )
                 else:
                     unchanged += 1
             if household is not None and p.data.relationship == Relationship.HEAD:
@@ -223,10 +242,18 @@ def write_plan(
         fast_insert(Person, [person for person, _t in part])
         for person, tags in part:
             tags_add += [PersonTag(person=person, tag=t) for t in sorted(tags)]
-            history.append(PersonChange(person=person, actor=actor, source=source, changes={
-                f: ["", _history_value(f, getattr(person, f))]
-                for f in PERSON_FIELDS if getattr(person, f) not in (None, "")
-            }))  # fmt: skip
+            history.append(
+                PersonChange(
+                    person=person,
+                    actor=actor,
+                    source=source,
+                    changes={
+                        f: ["", _history_value(f, getattr(person, f))]
+                        for f in PERSON_FIELDS
+                        if getattr(person, f) not in (None, "")
+                    },
+                )
+            )
         done += len(part)
         if progress:
             progress(done)

@@ -38,7 +38,9 @@ from fangkong.people.import_columns import (
     ID_FIELDS,
     PHONE_FIELDS,
     clean_household,
+    column_problems,
     mask_value,
+    read_columns,
     resolve_columns,
 )
 from fangkong.people.models import HousingType, Person, PersonTag
@@ -149,6 +151,9 @@ class ImportOptions:
     decisions: Mapping[str, str] = field(default_factory=dict)  # row -> "new" | person pk
     unsure_as_new: bool = False
     today: date | None = None
+    # The web import asks about every column of IDs or phones nothing reads (the mapping
+    # step); the command line, which cannot ask, names them (ImportPlan.unread).
+    ask_columns: bool = False
 
 
 @dataclass
@@ -159,6 +164,8 @@ class ImportPlan:
     rows_total: int = 0
     file_errors: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    # Unusual values that do not stop a row (CleanPerson.warnings), row by row.
+    warnings: list[RowError] = field(default_factory=list)
     households: list[PlannedHousehold] = field(default_factory=list)
     confirmations: list[Confirmation] = field(default_factory=list)
     existing: dict[int, Person] = field(default_factory=dict)
@@ -167,6 +174,8 @@ class ImportPlan:
     valid_only: bool = False
     matched: dict[int, int] = field(default_factory=dict)  # row -> registered person pk
     row_keys: dict[int, str] = field(default_factory=dict)  # row -> household key
+    # Columns of IDs or phones that nothing reads and nobody answered for.
+    unread: list[str] = field(default_factory=list)
 
     @property
     def invalid_rows(self) -> set[int]:
@@ -213,15 +222,27 @@ def _grid(text: str, scope: ImportScope, leaf_cache: dict[int, str | None]) -> J
 
 def plan_people_import(table: Table, scope: ImportScope, options: ImportOptions) -> ImportPlan:
     """Phase 1: every row checked, matched and grouped; nothing written."""
+    plan = _plan_rows(table, scope, options)
+    plan.unread = column_problems(read_columns(table, options.mapping))
+    if options.ask_columns:
+        # Blocks the commit; the rows were still checked, so the preview is complete.
+        plan.file_errors.extend(plan.unread)
+    return plan
+
+
+def _plan_rows(table: Table, scope: ImportScope, options: ImportOptions) -> ImportPlan:
     columns, unmapped = resolve_columns(table.headers, options.mapping)
-    plan = ImportPlan(table.headers, columns, unmapped, rows_total=len(table.rows),
-                      valid_only=options.valid_only)  # fmt: skip
+    plan = ImportPlan(
+        table.headers, columns, unmapped, rows_total=len(table.rows), valid_only=options.valid_only
+    )
     if table.header_merges:
         plan.file_errors.append(
-            _("The header has merged cells (%(cells)s): it looks like a header of two rows. "
-              "Keep one header row with one title per column.")
+            _(
+                "The header has merged cells (%(cells)s): it looks like a header of two rows. "
+                "Keep one header row with one title per column."
+            )
             % {"cells": ", ".join(table.header_merges[:10])}
-        )  # fmt: skip
+        )
     if "name" not in columns:
         plan.file_errors.append(_("No column holds the names: map one below."))
     default = options.default_code.strip()
@@ -235,14 +256,16 @@ def plan_people_import(table: Table, scope: ImportScope, options: ImportOptions)
         return table.headers[columns[name]] if name in columns else str(FIELD_LABELS[name])
 
     def add(row: int, name: str, value: str, message: str) -> None:
-        plan.errors.append(RowError(row, header(name), mask_value(name, value),
-                                    _sanitise(name, message)))  # fmt: skip
+        plan.errors.append(
+            RowError(row, header(name), mask_value(name, value), _sanitise(name, message))
+        )
 
     leaf_cache: dict[int, str | None] = {}
     seen_ids: dict[str, int] = {}
     parsed: list[tuple[int, CleanPerson, Jurisdiction, dict[str, str], str]] = []
-    household_columns = [f for f in ("household_no", "head_name", *HOUSEHOLD_FIELDS)
-                         if f in columns]  # fmt: skip
+    household_columns = [
+        f for f in ("household_no", "head_name", *HOUSEHOLD_FIELDS) if f in columns
+    ]
     items = list(columns.items())
     for number, cells in table.rows:
         raw = {f: cells[i] if i < len(cells) else "" for f, i in items}
@@ -253,13 +276,23 @@ def plan_people_import(table: Table, scope: ImportScope, options: ImportOptions)
                 add(number, f, "", _("A formula without a value: paste the values instead."))
                 bad = True
             elif flag == LONG_NUMBER and f in ID_FIELDS:
-                add(number, f, raw[f], _(
-                    "The ID number was stored as a number, so Excel kept only its first 15 "
-                    "digits; format the column as text and enter the number again."
-                ))  # fmt: skip
+                add(
+                    number,
+                    f,
+                    raw[f],
+                    _(
+                        "The ID number was stored as a number, so Excel kept only its first 15 "
+                        "digits; format the column as text and enter the number again."
+                    ),
+                )
                 raw[f] = ""
                 bad = True
         person, person_errors = clean_person(raw, today=today)
+        for f, messages in (person.warnings if person else {}).items():
+            plan.warnings += [
+                RowError(number, header(f), mask_value(f, raw.get(f, "")), _sanitise(f, m))
+                for m in messages
+            ]
         for f, messages in person_errors.items():
             if f == "id_number" and bad and not raw.get("id_number"):
                 continue  # already explained as stored-as-number
@@ -289,8 +322,12 @@ def plan_people_import(table: Table, scope: ImportScope, options: ImportOptions)
         if id_key and "id_number" not in person_errors:
             first = seen_ids.setdefault(id_key, number)
             if first != number:
-                add(number, "id_number", id_key,
-                    _("The same ID number is already in row %(row)d.") % {"row": first})  # fmt: skip
+                add(
+                    number,
+                    "id_number",
+                    id_key,
+                    _("The same ID number is already in row %(row)d.") % {"row": first},
+                )
                 continue
         if person is None or bad or household_errors or isinstance(grid, str):
             continue
@@ -323,10 +360,14 @@ def _match_existing(
             if scope.covers(path):
                 matched[number] = pk
             else:
-                plan.errors.append(RowError(
-                    number, _header(plan, "id_number"), mask_id_number(person.id_number),
-                    _("A person with this ID number is registered outside your jurisdiction."),
-                ))  # fmt: skip
+                plan.errors.append(
+                    RowError(
+                        number,
+                        _header(plan, "id_number"),
+                        mask_id_number(person.id_number),
+                        _("A person with this ID number is registered outside your jurisdiction."),
+                    )
+                )
     rest = [p for p in rows if p[0] not in matched and p[0] not in plan.invalid_rows]
     # Persons without an ID number: the same name and birth date in the same grid. Only
     # rows sharing a name key or a phone with someone in scope go on to the matcher, so
@@ -344,8 +385,11 @@ def _match_existing(
             if not h:
                 exact[(jid, key, birth)].append(pk)
     for part in chunks(sorted(phones)):
-        known_phones.update(h for h in scope.persons.filter(phone_hash__in=part).values_list(
-            "phone_hash", flat=True) if h)  # fmt: skip
+        known_phones.update(
+            h
+            for h in scope.persons.filter(phone_hash__in=part).values_list("phone_hash", flat=True)
+            if h
+        )
     unsure: list[tuple[int, CleanPerson]] = []
     for number, person, grid, _h, _k in rest:
         hits = exact.get((grid.pk, name_key(person.name), person.birth_date), [])
@@ -363,10 +407,16 @@ def _match_existing(
         if automatic or decision == str(candidate.person_id):
             matched[number] = candidate.person_id
         elif not options.unsure_as_new:
-            plan.confirmations.append(Confirmation(
-                number, mask_name(person.name), candidate.person_id, "", candidate.score,
-                list(candidate.reasons),
-            ))  # fmt: skip
+            plan.confirmations.append(
+                Confirmation(
+                    number,
+                    mask_name(person.name),
+                    candidate.person_id,
+                    "",
+                    candidate.score,
+                    list(candidate.reasons),
+                )
+            )
     if plan.confirmations:
         described = {
             p.pk: p for p in scope.persons.filter(pk__in=[c.person_id for c in plan.confirmations])
@@ -384,9 +434,15 @@ def _match_existing(
     for number in sorted(matched):
         pk = matched[number]
         if pk in owner:
-            plan.errors.append(RowError(number, _header(plan, "name"), "", _(
-                "This row and row %(row)d are the same registered person.") % {"row": owner[pk]}
-            ))  # fmt: skip
+            plan.errors.append(
+                RowError(
+                    number,
+                    _header(plan, "name"),
+                    "",
+                    _("This row and row %(row)d are the same registered person.")
+                    % {"row": owner[pk]},
+                )
+            )
             del matched[number]
         else:
             owner[pk] = number
@@ -412,10 +468,14 @@ def _run_matcher(
     if not persons:
         return []
     records = [
-        matching.OutsideRecord(name=p.name, id_number=p.id_number, phone=p.phone,
-                               birth_date=p.birth_date.isoformat() if p.birth_date else "")
+        matching.OutsideRecord(
+            name=p.name,
+            id_number=p.id_number,
+            phone=p.phone,
+            birth_date=p.birth_date.isoformat() if p.birth_date else "",
+        )
         for p in persons
-    ]  # fmt: skip
+    ]
     return [
         (candidates[0] if candidates else None, matching.best_match(candidates) is not None)
         for candidates in matching.match_records(records, persons=pool)
@@ -438,9 +498,15 @@ def _group(
             continue
         all_rows[key].append(number)
         if key in grids and grids[key].pk != grid.pk and number not in invalid:
-            plan.errors.append(RowError(number, _header(plan, "grid"), grid.name, _(
-                "Another row of this household (row %(row)d) is in a different grid."
-            ) % {"row": all_rows[key][0]}))  # fmt: skip
+            plan.errors.append(
+                RowError(
+                    number,
+                    _header(plan, "grid"),
+                    grid.name,
+                    _("Another row of this household (row %(row)d) is in a different grid.")
+                    % {"row": all_rows[key][0]},
+                )
+            )
             invalid.add(number)
         grids.setdefault(key, grid)
     # Rows that failed validation never reach `parsed`; find their households by number.
@@ -471,9 +537,18 @@ def _group(
         if hh.key in bad_keys:
             first_bad = bad_keys[hh.key][0]
             for p in hh.persons:
-                plan.errors.append(RowError(p.row, _header(plan, "name"), mask_name(p.data.name),
-                    _("Not imported: row %(row)d of the same household has errors, and a "
-                      "household is imported whole or not at all.") % {"row": first_bad}))  # fmt: skip
+                plan.errors.append(
+                    RowError(
+                        p.row,
+                        _header(plan, "name"),
+                        mask_name(p.data.name),
+                        _(
+                            "Not imported: row %(row)d of the same household has errors, and a "
+                            "household is imported whole or not at all."
+                        )
+                        % {"row": first_bad},
+                    )
+                )
         else:
             kept.append(hh)
     plan.households = kept
@@ -492,10 +567,13 @@ def _count(plan: ImportPlan) -> None:
             else:
                 unchanged += 1
     plan.counts = {
-        "rows": plan.rows_total, "persons_created": created, "persons_updated": updated,
-        "persons_unchanged": unchanged, "households_created": households_new,
+        "rows": plan.rows_total,
+        "persons_created": created,
+        "persons_updated": updated,
+        "persons_unchanged": unchanged,
+        "households_created": households_new,
         "rows_with_errors": len(plan.invalid_rows),
-    }  # fmt: skip
+    }
 
 
 def _given_fields(plan: ImportPlan, data: CleanPerson) -> list[str]:

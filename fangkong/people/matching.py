@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -69,12 +69,15 @@ class Candidate:
 #
 # Why these weights:
 # * exact ID: a resident ID is unique and the registry refuses duplicates.
-# * ID one digit off / two digits swapped + same name: GB 11643's check digit catches
-#   every single-digit error and nearly every swap, so these are typos of a real number;
-#   the same name makes the corrected number almost certainly this person. Without the
-#   name it is weak: in a county ~40 people share a birth date and region, and the
-#   sequence digits are where typos land, so a corrected number often belongs to a
-#   stranger.
+# * ID one digit off / two adjacent digits swapped + same name: GB 11643's check digit
+#   catches every single-digit error and every swap of neighbours, so a number failing
+#   it is a typo of a real number; the same name makes the corrected number almost
+#   certainly this person, whatever part of the number the typo hit (the birth date
+#   included, so the date cannot be asked to agree). A swap of digits further apart may
+#   leave the check digit right: that number may be someone else's, so it needs the
+#   birth date to agree as well. Without the name a correction is weak: in a county ~40
+#   people share a birth date and region, and the sequence digits are where typos
+#   land, so a corrected number often belongs to a stranger.
 # * name + phone: a phone is shared within a household, but the same name in the same
 #   household is rare (and shows up as a competing candidate when it happens).
 # * name + birth date: strong in a town, but a county has hundreds of 张伟 and a few
@@ -86,6 +89,7 @@ class Candidate:
 RULES: tuple[tuple[str, float, Promise], ...] = (
     ("exact_id", 1.00, _("exact ID")),
     ("id_digit_name", 0.93, _("ID differs by one digit + name")),
+    ("id_adjacent_name", 0.93, _("ID has two adjacent digits swapped + name")),
     ("id_swap_name", 0.93, _("ID has two digits swapped + name")),
     ("name_phone", 0.90, _("name + phone")),
     ("name_birth", 0.85, _("name + birth date")),
@@ -113,7 +117,8 @@ CORROBORATION = 0.5
 
 # --- Thresholds for an automatic match ----------------------------------------------
 #
-# AUTO_MIN_SCORE admits exact ID (1.0), ID typo + name (0.93), name + phone (0.90) and
+# AUTO_MIN_SCORE admits exact ID (1.0), ID typo + name (0.93; unambiguous because the
+# runner-up, another resident of that name, scores "name only"), name + phone (0.90) and
 # name + birth date with one more agreeing rule (0.85 + corroboration ≥ 0.88); it keeps
 # out name + birth date alone, every "similar name" rule and phone alone.
 # AUTO_MIN_MARGIN: the runner-up must be clearly weaker, so two household members with
@@ -131,6 +136,11 @@ ADDRESS_MIN_CHARS = 4
 # corrections are up to ~35 hashes per record) well under SQLite's 32,766.
 BLOCK = 250
 
+_CORRECTION_RULE = {
+    "digit": "id_digit_name",
+    "adjacent": "id_adjacent_name",
+    "swap": "id_swap_name",
+}
 _WEIGHT = {name: weight for name, weight, _reason in RULES}
 _REASON = {name: reason for name, _weight, reason in RULES}
 _MULTIPLIER = {name: factor for name, factor, _reason in CONTRADICTIONS}
@@ -138,15 +148,24 @@ _REASON.update({name: reason for name, _factor, reason in CONTRADICTIONS})
 
 _ID_FORM = re.compile(r"^\d{17}[\dX]$")
 _OLD_ID_FORM = re.compile(r"^\d{15}$")
+_X_SWAPPED_FORM = re.compile(r"^\d{16}X\d$")
 _LAST4_FORM = re.compile(r"^[\dX]{4}$")
 _MASK_CHARS = re.compile(r"[*＊×xX?？]")
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 
 _PERSON_COLUMNS = (
-    "id", "name_key", "name_initials", "birth_date", "id_number_hash", "id_last4_hash",
-    "phone_hash", "phone2_hash", "household_id", "household__address",
-)  # fmt: skip
+    "id",
+    "name_key",
+    "name_initials",
+    "birth_date",
+    "id_number_hash",
+    "id_last4_hash",
+    "phone_hash",
+    "phone2_hash",
+    "household_id",
+    "household__address",
+)
 
 
 # --- Preparing a record --------------------------------------------------------------
@@ -164,10 +183,12 @@ def _plausible_date(text: str, today: date) -> date | None:
 
 
 def id_corrections(number: str, *, today: date) -> dict[str, str]:
-    """The well-formed numbers one typo away from `number`: {number: "digit" | "swap"}.
+    """The well-formed numbers one typo away from `number`:
+    {number: "digit" | "adjacent" | "swap"}.
 
-    A single wrong digit, a wrong check character, or two exchanged characters, kept
-    only when the result passes the check digit and has a real birth date. Solved
+    A single wrong digit, a wrong check character, or two exchanged characters
+    ("adjacent" when they are neighbours), kept only when the result passes the check
+    digit and has a real birth date. Solved
     arithmetically per position rather than by trying every digit: the check sum is
     linear in each digit.
     """
@@ -197,14 +218,17 @@ def id_corrections(number: str, *, today: date) -> dict[str, str]:
             ):
                 keep(
                     number[:i] + number[j] + number[i + 1 : j] + number[i] + number[j + 1 :],
-                    "swap",
+                    "adjacent" if j == i + 1 else "swap",
                 )
         # Swapped with the check character (only a digit can move into the body).
         if number[17].isdigit() and number[17] != number[i]:
             moved = int(number[17])
             new_total = (total + ID_WEIGHTS[i] * (moved - digits[i])) % 11
             if ID_CHECK[new_total] == number[i]:
-                keep(number[:i] + number[17] + number[i + 1 : 17] + number[i], "swap")
+                keep(
+                    number[:i] + number[17] + number[i + 1 : 17] + number[i],
+                    "adjacent" if i == 16 else "swap",
+                )
     return found
 
 
@@ -234,6 +258,15 @@ def _prepare_id(raw: str, prepared: _Prepared, today: date) -> None:
             prepared.birth = _plausible_date(number[6:14], today)
         return
     number = normalise_id_number(raw)
+    if _X_SWAPPED_FORM.match(number):
+        # The check character X typed one place early: the one typo that leaves a
+        # letter inside the number. Only its correction can be looked up.
+        fixed = number[:16] + number[17] + "X"
+        birth = _plausible_date(fixed[6:14], today)
+        if birth is not None and check_character(fixed[:17]) == "X":
+            prepared.corrections = {blind_index(fixed): "adjacent"}
+            prepared.birth = prepared.birth or birth
+        return
     if _OLD_ID_FORM.match(number):
         # A first-generation 15-digit number: the 18-digit form is fixed by the rules.
         body = number[:6] + "19" + number[6:]
@@ -348,10 +381,17 @@ def _gather(block: Sequence[_Prepared], persons: QuerySet[Person]) -> dict[int, 
         for v in base.filter(q).values_list(*_PERSON_COLUMNS):
             if v[0] not in rows:
                 rows[v[0]] = _Row(
-                    id=v[0], name_key=v[1], name_initials=v[2], birth_date=v[3],
-                    id_number_hash=v[4], id_last4_hash=v[5], phone_hash=v[6], phone2_hash=v[7],
-                    household_id=v[8], address=_clean_address(v[9] or ""),
-                )  # fmt: skip
+                    id=v[0],
+                    name_key=v[1],
+                    name_initials=v[2],
+                    birth_date=v[3],
+                    id_number_hash=v[4],
+                    id_last4_hash=v[5],
+                    phone_hash=v[6],
+                    phone2_hash=v[7],
+                    household_id=v[8],
+                    address=_clean_address(v[9] or ""),
+                )
     return rows
 
 
@@ -439,8 +479,10 @@ def _rules_for(p: _Prepared, row: _Row) -> tuple[list[str], list[str]]:
         if p.key and not name:
             conflicts.append("name_conflict")
     if correction:
-        if same and birth:
-            fired.append("id_swap_name" if correction == "swap" else "id_digit_name")
+        # A number failing the check digit is a typo, whichever part it hit; one that
+        # passes it (a distant swap can) may be another person's: then the date agrees too.
+        if same and (birth or (correction != "swap" and not p.id_well_formed)):
+            fired.append(_CORRECTION_RULE[correction])
         elif same or close:
             fired.append("id_near_similar_name")
         else:
@@ -496,12 +538,14 @@ def match_records(
     persons: QuerySet[Person] | None = None,
     limit: int = 5,
     today: date | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[list[Candidate]]:
     """Candidates for every record (same order), best first, at most `limit` each.
 
     `persons` restricts the search (pass a scoped queryset: `visible_to(...)`,
     `within(path)`); a person outside it is never returned. Queries: at most 5 per
-    block of `BLOCK` records, whatever the rules find.
+    block of `BLOCK` records, whatever the rules find. `progress` hears how many records
+    are done after each block.
     """
     pool = Person.objects.all() if persons is None else persons
     today = today or timezone.localdate()
@@ -511,9 +555,13 @@ def match_records(
         block = prepared[start : start + BLOCK]
         if not any(p.key or p.id_hash or p.phone_hash or p.last4_hash for p in block):
             results.extend([] for _p in block)
+            if progress is not None:
+                progress(len(results))
             continue
         buckets = _Buckets(_gather(block, pool).values())
         results.extend(_candidates(p, buckets.for_record(p).values(), limit) for p in block)
+        if progress is not None:
+            progress(len(results))
     return results
 
 
@@ -545,6 +593,11 @@ def explain(candidate: Candidate) -> str:
     return " · ".join(candidate.reasons)
 
 
+def describe(rules: Sequence[str]) -> str:
+    """Stored rule names (Candidate.rules) as one line in the current language."""
+    return " · ".join(str(_REASON[r]) for r in rules if r in _REASON)
+
+
 __all__ = [
     "AUTO_MIN_MARGIN",
     "AUTO_MIN_SCORE",
@@ -553,6 +606,7 @@ __all__ = [
     "Candidate",
     "OutsideRecord",
     "best_match",
+    "describe",
     "explain",
     "match_record",
     "match_records",

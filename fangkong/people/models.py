@@ -38,9 +38,13 @@ class Household(models.Model):
         _("housing"), max_length=12, choices=HousingType.choices, default=HousingType.OWNED
     )
     head = models.ForeignKey(
-        "Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("head of household"),
-    )  # fmt: skip
+    )
     landlord_name = models.CharField(_("landlord"), max_length=50, blank=True)
     landlord_phone = EncryptedTextField(_("landlord phone"), blank=True)
     landlord_phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
@@ -108,9 +112,13 @@ class Person(MaskedIdentity, models.Model):
         Jurisdiction, on_delete=models.PROTECT, related_name="persons", verbose_name=_("grid")
     )
     household = models.ForeignKey(
-        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
+        Household,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
         verbose_name=_("household"),
-    )  # fmt: skip
+    )
     relationship = models.CharField(
         _("relationship to head"), max_length=15, choices=Relationship.choices, blank=True
     )
@@ -186,9 +194,15 @@ class Tag(models.TextChoices):
 
 
 KEY_OCCUPATION_TAGS = frozenset(
-    {Tag.LOGISTICS_DIRECT, Tag.LOGISTICS_INDIRECT, Tag.MEDICAL, Tag.COLD_CHAIN, Tag.TRANSPORT,
-     Tag.PORT}
-)  # fmt: skip
+    {
+        Tag.LOGISTICS_DIRECT,
+        Tag.LOGISTICS_INDIRECT,
+        Tag.MEDICAL,
+        Tag.COLD_CHAIN,
+        Tag.TRANSPORT,
+        Tag.PORT,
+    }
+)
 
 
 class PersonTag(models.Model):
@@ -232,6 +246,9 @@ class ImportMapping(models.Model):
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The import it serves (ImportJob.kind): a registry's columns and a pushed list's
+    # from the same office are different sheets.
+    kind = models.CharField(max_length=20, default="people")
     source = models.CharField(_("source"), max_length=100)
     # {header as written in the file: field name}; "" marks a column to ignore.
     columns = models.JSONField(default=dict)
@@ -239,7 +256,9 @@ class ImportMapping(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["owner", "source"], name="importmapping_owner_source")
+            models.UniqueConstraint(
+                fields=["owner", "kind", "source"], name="importmapping_owner_kind_source"
+            )
         ]
 
     def __str__(self) -> str:
@@ -257,8 +276,10 @@ class ImportStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One spreadsheet import, from its preview to its result.
 
-    The commit runs outside the request (a thread today, a task queue later) and
-    reports its progress here, which the page polls.
+    The commit runs outside the request, as a task of the jobs worker, and reports its
+    progress here, which the page polls. `kind` says which import it is ("people": the
+    registry; "pushed": a list pushed from above); each registers how it runs
+    (`import_jobs.register_kind`).
     """
 
     owner = models.ForeignKey(
@@ -283,10 +304,15 @@ class ImportJob(models.Model):
     # The error report, values masked: [{"row", "column", "value", "message"}], capped.
     errors = models.JSONField(default=list)
     error_count = models.PositiveIntegerField(default=0)
+    # What is unusual but imported (same shape as the errors), capped like them.
+    warnings = models.JSONField(default=list)
     # Rows whose best match needs a person's decision, and the decisions taken.
     confirmations = models.JSONField(default=list)
     decisions = models.JSONField(default=dict)
     mapping = models.JSONField(default=dict)
+    # What the kind needs besides the file, as plain values (a pushed list: its name,
+    # category, deadline and receiving node).
+    options = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,20 +8,21 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.crypto import blind_index
 from fangkong.core.identity import normalise_id_number
-from fangkong.core.normalise import fold_width, is_mainland_mobile, normalise_phone
-from fangkong.org.access import get_visible_or_404
+from fangkong.core.normalise import fold_width
+from fangkong.core.search_terms import identifier_in
+from fangkong.org.access import object_for_user
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, prefix_q
-from fangkong.people.models import Household, Person, PersonStatus, PersonTag, Tag
+from fangkong.people.models import Household, ImportJob, Person, PersonStatus, PersonTag, Tag
 from fangkong.people.names import has_cjk, name_key
 from fangkong.people.services import last4_key
 
 _LETTERS = re.compile(r"^[a-z]+$")
-_ID_LIKE = re.compile(r"^\d{14,17}[\dX]$")
 _LAST4 = re.compile(r"^\d{3}[\dX]$")
 
 
@@ -29,18 +30,35 @@ def persons_visible(user: Any) -> ScopedQuerySet[Person]:
     return Person.objects.visible_to(user, Perm.PEOPLE_VIEW)
 
 
-def person_for_user(user: Any, person_id: int) -> Person:
-    return get_visible_or_404(
-        Person.objects.select_related("household", "jurisdiction"), user, Perm.PEOPLE_VIEW,
+def person_for_user(user: Any, person_id: int, *, write: bool = False) -> Person:
+    """404 outside people.view; with `write`, 403 without people.edit at the person's
+    node."""
+    return object_for_user(
+        Person.objects.select_related("household", "jurisdiction"),
+        user,
+        Perm.PEOPLE_VIEW,
+        write=Perm.PEOPLE_EDIT if write else None,
         pk=person_id,
-    )  # fmt: skip
+    )
 
 
-def household_for_user(user: Any, household_id: int) -> Household:
-    return get_visible_or_404(
-        Household.objects.select_related("jurisdiction", "head"), user, Perm.PEOPLE_VIEW,
+def household_for_user(user: Any, household_id: int, *, write: bool = False) -> Household:
+    return object_for_user(
+        Household.objects.select_related("jurisdiction", "head"),
+        user,
+        Perm.PEOPLE_VIEW,
+        write=Perm.PEOPLE_EDIT if write else None,
         pk=household_id,
-    )  # fmt: skip
+    )
+
+
+def import_job_for_user(user: Any, job_id: int, kind: str = "people") -> ImportJob:
+    """An import job belongs to whoever started it: the same 404 for anyone else's, and
+    for a job of another kind (each kind's pages serve their own)."""
+    job = ImportJob.objects.filter(pk=job_id, owner_id=user.pk, kind=kind).first()
+    if job is None:
+        raise Http404
+    return job
 
 
 @dataclass(frozen=True)
@@ -59,19 +77,15 @@ def search_q(query: str) -> SearchTerm | None:
     if not text:
         return None
     compact = "".join(text.split())
-    digits = normalise_phone(compact)
-    if (
-        digits
-        and digits == re.sub(r"[^\d]", "", compact.replace("+86", ""))
-        and is_mainland_mobile(digits)
-    ):
-        key = blind_index(digits)
+    found = identifier_in(compact)
+    if found is not None and found[0] == "phone":
+        key = blind_index(found[1])
         # The OR on its own, unordered, lets each hash column's index serve its half.
         either = Person.objects.filter(Q(phone_hash=key) | Q(phone2_hash=key)).values("pk")
         return SearchTerm(Q(pk__in=either), exact=True)
+    if found is not None:
+        return SearchTerm(Q(id_number_hash=blind_index(found[1])), exact=True)
     number = normalise_id_number(compact)
-    if _ID_LIKE.match(number):
-        return SearchTerm(Q(id_number_hash=blind_index(number)), exact=True)
     if _LAST4.match(number):
         return SearchTerm(Q(id_last4_hash=last4_key(number)), exact=False)
     if _LETTERS.match(compact.lower()):
@@ -82,8 +96,12 @@ def search_q(query: str) -> SearchTerm | None:
 
 
 AGE_BANDS: dict[str, tuple[int | None, int | None]] = {
-    "0-2": (0, 2), "3-17": (3, 17), "18-59": (18, 59), "60+": (60, None), "80+": (80, None),
-}  # fmt: skip
+    "0-2": (0, 2),
+    "3-17": (3, 17),
+    "18-59": (18, 59),
+    "60+": (60, None),
+    "80+": (80, None),
+}
 
 
 def _years_ago(today: date, years: int) -> date:
@@ -113,9 +131,14 @@ class PersonFilters:
     residency: str = ""
     status: str = ""
     age: str = ""
+    # The address named a search that cannot be used (a lapsed token, an ID number in
+    # the URL): nothing matches, rather than everything.
+    refused: bool = False
 
 
 def person_list(user: Any, filters: PersonFilters, *, today: date) -> ScopedQuerySet[Person]:
+    if filters.refused:
+        return Person.objects.none()
     term = search_q(filters.q)
     # With a search term, the term's index finds the rows and the scope only checks them.
     selective = term is not None
@@ -209,8 +232,9 @@ def person_history(person: Person, limit: int = 30) -> list[HistoryEntry]:
     """The change log in words: field labels and choice names instead of column codes."""
     from fangkong.people.models import PersonChange
 
-    labels: dict[str, str] = {f.name: str(f.verbose_name) for f in Person._meta.get_fields()
-                              if hasattr(f, "verbose_name")}  # fmt: skip
+    labels: dict[str, str] = {
+        f.name: str(f.verbose_name) for f in Person._meta.get_fields() if hasattr(f, "verbose_name")
+    }
     choices: dict[str, dict[str, str]] = {
         f.name: {str(k): str(v) for k, v in getattr(f, "flatchoices", [])}
         for f in Person._meta.concrete_fields

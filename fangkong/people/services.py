@@ -30,10 +30,23 @@ from fangkong.people.validation import CleanPerson
 # Fields shown masked in the change history.
 _MASKED = {"id_number": mask_id_number, "phone": mask_phone, "phone2": mask_phone}
 PERSON_FIELDS = (
-    "name", "id_type", "id_number", "no_id_reason", "sex", "birth_date", "phone", "phone2",
-    "relationship", "residency", "arrival_date", "occupation", "workplace", "status",
-    "away_since", "away_where",
-)  # fmt: skip
+    "name",
+    "id_type",
+    "id_number",
+    "no_id_reason",
+    "sex",
+    "birth_date",
+    "phone",
+    "phone2",
+    "relationship",
+    "residency",
+    "arrival_date",
+    "occupation",
+    "workplace",
+    "status",
+    "away_since",
+    "away_where",
+)
 COUNTED_STATUSES = (PersonStatus.PRESENT, PersonStatus.AWAY)
 
 
@@ -66,9 +79,15 @@ def check_leaf(node: Jurisdiction) -> None:
 
 
 def compose_address(
-    *, village: str = "", village_group: str = "", street: str = "", house_number: str = "",
-    building: str = "", unit: str = "", room: str = "",
-) -> str:  # fmt: skip
+    *,
+    village: str = "",
+    village_group: str = "",
+    street: str = "",
+    house_number: str = "",
+    building: str = "",
+    unit: str = "",
+    room: str = "",
+) -> str:
     """One line, in the order a Chinese address is written."""
     parts = [village, village_group, street + house_number]
     if building:
@@ -98,19 +117,37 @@ def household_create(
 
     check_leaf(jurisdiction)
     village = next(
-        (a.name for a in Jurisdiction.objects.filter(code__in=jurisdiction.ancestor_codes(),
-                                                      level=Level.VILLAGE)), ""
-    )  # fmt: skip
+        (
+            a.name
+            for a in Jurisdiction.objects.filter(
+                code__in=jurisdiction.ancestor_codes(), level=Level.VILLAGE
+            )
+        ),
+        "",
+    )
     phone = clean_phone_number(landlord_phone) if landlord_phone else ""
     household = Household(
-        jurisdiction=jurisdiction, village_group=village_group, street=street,
-        house_number=house_number, building=building, unit=unit, room=room,
-        address=compose_address(village=village, village_group=village_group, street=street,
-                                house_number=house_number, building=building, unit=unit,
-                                room=room),
-        housing_type=HousingType(housing_type), landlord_name=landlord_name,
-        landlord_phone=phone, landlord_phone_hash=blind_index(phone) if phone else "",
-    )  # fmt: skip
+        jurisdiction=jurisdiction,
+        village_group=village_group,
+        street=street,
+        house_number=house_number,
+        building=building,
+        unit=unit,
+        room=room,
+        address=compose_address(
+            village=village,
+            village_group=village_group,
+            street=street,
+            house_number=house_number,
+            building=building,
+            unit=unit,
+            room=room,
+        ),
+        housing_type=HousingType(housing_type),
+        landlord_name=landlord_name,
+        landlord_phone=phone,
+        landlord_phone_hash=blind_index(phone) if phone else "",
+    )
     household.full_clean(exclude=["head", "landlord_phone_hash"])
     household.save()
     return household
@@ -150,9 +187,11 @@ def person_register(
     )
     PersonTag.objects.bulk_create([PersonTag(person=person, tag=t) for t in sorted(data.tags)])
     PersonChange.objects.create(
-        person=person, actor=actor, source=source,
+        person=person,
+        actor=actor,
+        source=source,
         changes={f: ["", _history_value(f, v)] for f, v in values.items() if v not in (None, "")},
-    )  # fmt: skip
+    )
     return person
 
 
@@ -198,9 +237,11 @@ def person_update(
         setattr(person, column, value)
     person.save()
     PersonChange.objects.create(
-        person=person, actor=actor, source=source,
+        person=person,
+        actor=actor,
+        source=source,
         changes={f: [_history_value(f, o), _history_value(f, n)] for f, (o, n) in changed.items()},
-    )  # fmt: skip
+    )
     return sorted(changed)
 
 

@@ -8,5 +8,10 @@ from fangkong.people.import_jobs import run_job
 
 
 @task()
-def import_people_task(job_id: int) -> None:
+def import_job_task(job_id: int) -> None:
+    """Every import of a held file (the registry, pushed lists), by the job's kind."""
     run_job(job_id, side_connection=True)
+
+
+# Tasks queued before the rename name the old path.
+import_people_task = import_job_task

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from fangkong.core.identity import (
     birth_date_of,
     check_character,
-    clean_id_number,
+    check_id_number,
     normalise_id_number,
 )
 from fangkong.core.normalise import fold_width, is_landline, is_mainland_mobile, normalise_phone
@@ -39,50 +39,117 @@ _DATE_PATTERNS = (
 )
 _EXCEL_EPOCH = date(1899, 12, 30)
 
-SEX_WORDS = {"男": Sex.MALE, "m": Sex.MALE, "male": Sex.MALE, "女": Sex.FEMALE, "f": Sex.FEMALE,
-             "female": Sex.FEMALE}  # fmt: skip
+SEX_WORDS = {
+    "男": Sex.MALE,
+    "m": Sex.MALE,
+    "male": Sex.MALE,
+    "女": Sex.FEMALE,
+    "f": Sex.FEMALE,
+    "female": Sex.FEMALE,
+}
 RESIDENCY_WORDS = {
-    "户籍": Residency.HUJI, "户籍人口": Residency.HUJI, "本地": Residency.HUJI,
-    "huji": Residency.HUJI, "常住": Residency.CHANGZHU, "常住人口": Residency.CHANGZHU,
-    "changzhu": Residency.CHANGZHU, "流动": Residency.LIUDONG, "暂住": Residency.LIUDONG,
-    "流动人口": Residency.LIUDONG, "外来": Residency.LIUDONG, "liudong": Residency.LIUDONG,
-}  # fmt: skip
+    "户籍": Residency.HUJI,
+    "户籍人口": Residency.HUJI,
+    "本地": Residency.HUJI,
+    "huji": Residency.HUJI,
+    "常住": Residency.CHANGZHU,
+    "常住人口": Residency.CHANGZHU,
+    "changzhu": Residency.CHANGZHU,
+    "流动": Residency.LIUDONG,
+    "暂住": Residency.LIUDONG,
+    "流动人口": Residency.LIUDONG,
+    "外来": Residency.LIUDONG,
+    "liudong": Residency.LIUDONG,
+}
 RELATIONSHIP_WORDS = {
-    "户主": Relationship.HEAD, "本人": Relationship.HEAD, "配偶": Relationship.SPOUSE,
-    "妻": Relationship.SPOUSE, "妻子": Relationship.SPOUSE, "夫": Relationship.SPOUSE,
-    "丈夫": Relationship.SPOUSE, "子": Relationship.CHILD, "女": Relationship.CHILD,
-    "儿子": Relationship.CHILD, "女儿": Relationship.CHILD, "长子": Relationship.CHILD,
-    "次子": Relationship.CHILD, "长女": Relationship.CHILD, "次女": Relationship.CHILD,
-    "子女": Relationship.CHILD, "父亲": Relationship.PARENT, "母亲": Relationship.PARENT,
-    "父母": Relationship.PARENT, "父": Relationship.PARENT, "母": Relationship.PARENT,
-    "孙子": Relationship.GRANDCHILD, "孙女": Relationship.GRANDCHILD,
-    "外孙": Relationship.GRANDCHILD, "外孙女": Relationship.GRANDCHILD,
-    "孙子女": Relationship.GRANDCHILD, "祖父": Relationship.GRANDPARENT,
-    "祖母": Relationship.GRANDPARENT, "祖父母": Relationship.GRANDPARENT,
-    "兄": Relationship.SIBLING, "弟": Relationship.SIBLING, "姐": Relationship.SIBLING,
-    "妹": Relationship.SIBLING, "兄弟姐妹": Relationship.SIBLING,
-    "儿媳": Relationship.CHILD_IN_LAW, "女婿": Relationship.CHILD_IN_LAW,
-    "租户": Relationship.TENANT, "租客": Relationship.TENANT, "其他亲属": Relationship.OTHER_RELATIVE,
+    "户主": Relationship.HEAD,
+    "本人": Relationship.HEAD,
+    "配偶": Relationship.SPOUSE,
+    "妻": Relationship.SPOUSE,
+    "妻子": Relationship.SPOUSE,
+    "夫": Relationship.SPOUSE,
+    "丈夫": Relationship.SPOUSE,
+    "子": Relationship.CHILD,
+    "女": Relationship.CHILD,
+    "儿子": Relationship.CHILD,
+    "女儿": Relationship.CHILD,
+    "长子": Relationship.CHILD,
+    "次子": Relationship.CHILD,
+    "长女": Relationship.CHILD,
+    "次女": Relationship.CHILD,
+    "子女": Relationship.CHILD,
+    "父亲": Relationship.PARENT,
+    "母亲": Relationship.PARENT,
+    "父母": Relationship.PARENT,
+    "父": Relationship.PARENT,
+    "母": Relationship.PARENT,
+    "孙子": Relationship.GRANDCHILD,
+    "孙女": Relationship.GRANDCHILD,
+    "外孙": Relationship.GRANDCHILD,
+    "外孙女": Relationship.GRANDCHILD,
+    "孙子女": Relationship.GRANDCHILD,
+    "祖父": Relationship.GRANDPARENT,
+    "祖母": Relationship.GRANDPARENT,
+    "祖父母": Relationship.GRANDPARENT,
+    "兄": Relationship.SIBLING,
+    "弟": Relationship.SIBLING,
+    "姐": Relationship.SIBLING,
+    "妹": Relationship.SIBLING,
+    "兄弟姐妹": Relationship.SIBLING,
+    "儿媳": Relationship.CHILD_IN_LAW,
+    "女婿": Relationship.CHILD_IN_LAW,
+    "租户": Relationship.TENANT,
+    "租客": Relationship.TENANT,
+    "其他亲属": Relationship.OTHER_RELATIVE,
     "其他": Relationship.OTHER,
-}  # fmt: skip
-STATUS_WORDS = {"在家": PersonStatus.PRESENT, "在村": PersonStatus.PRESENT,
-                "在住": PersonStatus.PRESENT, "外出": PersonStatus.AWAY,
-                "迁出": PersonStatus.MOVED_OUT, "死亡": PersonStatus.DECEASED,
-                "去世": PersonStatus.DECEASED, "已故": PersonStatus.DECEASED}  # fmt: skip
-ID_TYPE_WORDS = {"居民身份证": IdType.RESIDENT_ID, "身份证": IdType.RESIDENT_ID,
-                 "港澳台居民居住证": IdType.HMT_PERMIT, "港澳居民来往内地通行证": IdType.HMT_PERMIT,
-                 "台湾居民来往大陆通行证": IdType.HMT_PERMIT, "回乡证": IdType.HMT_PERMIT,
-                 "台胞证": IdType.HMT_PERMIT, "护照": IdType.PASSPORT, "无": IdType.NONE}  # fmt: skip
+}
+STATUS_WORDS = {
+    "在家": PersonStatus.PRESENT,
+    "在村": PersonStatus.PRESENT,
+    "在住": PersonStatus.PRESENT,
+    "外出": PersonStatus.AWAY,
+    "迁出": PersonStatus.MOVED_OUT,
+    "死亡": PersonStatus.DECEASED,
+    "去世": PersonStatus.DECEASED,
+    "已故": PersonStatus.DECEASED,
+}
+ID_TYPE_WORDS = {
+    "居民身份证": IdType.RESIDENT_ID,
+    "身份证": IdType.RESIDENT_ID,
+    "港澳台居民居住证": IdType.HMT_PERMIT,
+    "港澳居民来往内地通行证": IdType.HMT_PERMIT,
+    "台湾居民来往大陆通行证": IdType.HMT_PERMIT,
+    "回乡证": IdType.HMT_PERMIT,
+    "台胞证": IdType.HMT_PERMIT,
+    "护照": IdType.PASSPORT,
+    "无": IdType.NONE,
+}
 TAG_WORDS: dict[str, str] = {
-    "行动不便": Tag.MOBILITY_IMPAIRED, "失能": Tag.MOBILITY_IMPAIRED, "卧床": Tag.MOBILITY_IMPAIRED,
-    "视障": Tag.VISUALLY_IMPAIRED, "视力残疾": Tag.VISUALLY_IMPAIRED, "盲人": Tag.VISUALLY_IMPAIRED,
-    "慢性病": Tag.CHRONIC, "慢病": Tag.CHRONIC, "透析": Tag.DIALYSIS, "血透": Tag.DIALYSIS,
-    "孕妇": Tag.PREGNANT, "孕产妇": Tag.PREGNANT, "独居": Tag.LIVING_ALONE,
-    "独居老人": Tag.LIVING_ALONE, "快递": Tag.LOGISTICS_DIRECT, "物流直接": Tag.LOGISTICS_DIRECT,
-    "物流间接": Tag.LOGISTICS_INDIRECT, "医务人员": Tag.MEDICAL, "医护": Tag.MEDICAL,
-    "冷链": Tag.COLD_CHAIN, "司机": Tag.TRANSPORT, "交通运输": Tag.TRANSPORT, "口岸": Tag.PORT,
+    "行动不便": Tag.MOBILITY_IMPAIRED,
+    "失能": Tag.MOBILITY_IMPAIRED,
+    "卧床": Tag.MOBILITY_IMPAIRED,
+    "视障": Tag.VISUALLY_IMPAIRED,
+    "视力残疾": Tag.VISUALLY_IMPAIRED,
+    "盲人": Tag.VISUALLY_IMPAIRED,
+    "慢性病": Tag.CHRONIC,
+    "慢病": Tag.CHRONIC,
+    "透析": Tag.DIALYSIS,
+    "血透": Tag.DIALYSIS,
+    "孕妇": Tag.PREGNANT,
+    "孕产妇": Tag.PREGNANT,
+    "独居": Tag.LIVING_ALONE,
+    "独居老人": Tag.LIVING_ALONE,
+    "快递": Tag.LOGISTICS_DIRECT,
+    "物流直接": Tag.LOGISTICS_DIRECT,
+    "物流间接": Tag.LOGISTICS_INDIRECT,
+    "医务人员": Tag.MEDICAL,
+    "医护": Tag.MEDICAL,
+    "冷链": Tag.COLD_CHAIN,
+    "司机": Tag.TRANSPORT,
+    "交通运输": Tag.TRANSPORT,
+    "口岸": Tag.PORT,
     "海关": Tag.PORT,
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -104,6 +171,9 @@ class CleanPerson:
     away_since: date | None = None
     away_where: str = ""
     tags: set[str] = field(default_factory=set)
+    # What is unusual but allowed (an ID whose region code was retired before the birth
+    # year), per field: every entry path shows these and saves anyway.
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str:
@@ -158,24 +228,33 @@ def explain_id_damage(raw: str) -> str | None:
     return None
 
 
-def clean_identity(id_type: str, raw: str) -> tuple[str, str, date | None]:
-    """(normalised number, sex, birth date); sex/birth come from a resident ID only."""
+@dataclass(frozen=True)
+class Identity:
+    number: str = ""
+    sex: str = ""  # sex and birth date come from a resident ID only
+    birth_date: date | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def clean_identity(id_type: str, raw: str, *, today: date | None = None) -> Identity:
+    """The document number checked for its type; a ValidationError says what is wrong."""
     if not raw:
-        return "", "", None
+        return Identity()
     damage = explain_id_damage(raw)
     if damage:
         raise ValidationError(damage)
     if id_type == IdType.RESIDENT_ID or (
         id_type == IdType.HMT_PERMIT and len(normalise_id_number(raw)) == 18
     ):
-        number = clean_id_number(raw)
+        checked = check_id_number(raw, today=today)
+        number = checked.number
         sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
-        return number, sex, birth_date_of(number)
+        return Identity(number, sex, birth_date_of(number), checked.warnings)
     number = normalise_id_number(raw)
     pattern = _PERMIT if id_type == IdType.HMT_PERMIT else _PASSPORT
     if not pattern.match(number):
         raise ValidationError(_("%(value)s is not a valid document number.") % {"value": number})
-    return number, "", None
+    return Identity(number)
 
 
 def clean_phone_number(raw: str) -> str:
@@ -213,12 +292,13 @@ def _choice(value: str, words: Mapping[str, str], choices: Any, field_label: Any
 def clean_person(
     raw: Mapping[str, Any], *, today: date
 ) -> tuple[CleanPerson | None, dict[str, list[str]]]:
-    """Clean every field; return the person or the errors per field (never both)."""
+    """Clean every field; return the person or the errors per field (never both). The
+    person carries its warnings (`CleanPerson.warnings`), which never refuse it."""
     errors: dict[str, list[str]] = {}
 
-    def attempt(field_name: str, fn: Any, *args: Any) -> Any:
+    def attempt(field_name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except ValidationError as exc:
             errors.setdefault(field_name, []).extend(exc.messages)
             return None
@@ -228,10 +308,22 @@ def clean_person(
         errors["name"] = [_("The name is empty.")]
     elif len(name) > 50:
         errors["name"] = [_("The name is longer than 50 characters.")]
-    id_type = attempt("id_type", _choice, raw.get("id_type") or IdType.RESIDENT_ID, ID_TYPE_WORDS,
-                      IdType, gettext_lazy("ID type")) or IdType.RESIDENT_ID  # fmt: skip
-    identity = attempt("id_number", clean_identity, id_type, _text(raw.get("id_number")))
-    number, id_sex, id_birth = identity if identity else ("", "", None)
+    id_type = (
+        attempt(
+            "id_type",
+            _choice,
+            raw.get("id_type") or IdType.RESIDENT_ID,
+            ID_TYPE_WORDS,
+            IdType,
+            gettext_lazy("ID type"),
+        )
+        or IdType.RESIDENT_ID
+    )
+    identity = (
+        attempt("id_number", clean_identity, id_type, _text(raw.get("id_number")), today=today)
+        or Identity()
+    )
+    number, id_sex, id_birth = identity.number, identity.sex, identity.birth_date
     no_id_reason = _text(raw.get("no_id_reason"))
     if not number and id_type != IdType.NONE and "id_number" not in errors and not no_id_reason:
         errors["id_number"] = [_("Give the ID number, or the reason there is none.")]
@@ -250,13 +342,35 @@ def clean_person(
         )
     phone = attempt("phone", clean_phone_number, raw.get("phone") or "") or ""
     phone2 = attempt("phone2", clean_phone_number, raw.get("phone2") or "") or ""
-    relationship = attempt("relationship", _choice, raw.get("relationship"), RELATIONSHIP_WORDS,
-                           Relationship, gettext_lazy("relationship")) or ""  # fmt: skip
-    residency = attempt("residency", _choice, raw.get("residency"), RESIDENCY_WORDS, Residency,
-                        gettext_lazy("residency")) or Residency.HUJI  # fmt: skip
+    relationship = (
+        attempt(
+            "relationship",
+            _choice,
+            raw.get("relationship"),
+            RELATIONSHIP_WORDS,
+            Relationship,
+            gettext_lazy("relationship"),
+        )
+        or ""
+    )
+    residency = (
+        attempt(
+            "residency",
+            _choice,
+            raw.get("residency"),
+            RESIDENCY_WORDS,
+            Residency,
+            gettext_lazy("residency"),
+        )
+        or Residency.HUJI
+    )
     arrival = attempt("arrival_date", date_of, raw.get("arrival_date"))
-    status = attempt("status", _choice, raw.get("status"), STATUS_WORDS, PersonStatus,
-                     gettext_lazy("status")) or PersonStatus.PRESENT  # fmt: skip
+    status = (
+        attempt(
+            "status", _choice, raw.get("status"), STATUS_WORDS, PersonStatus, gettext_lazy("status")
+        )
+        or PersonStatus.PRESENT
+    )
     away_since = attempt("away_since", date_of, raw.get("away_since"))
     tags: set[str] = set()
     for word in re.split(r"[,，、;；\s]+", _text(raw.get("tags"))):
@@ -273,12 +387,24 @@ def clean_person(
         return None, errors
     return (
         CleanPerson(
-            name=name, id_type=id_type, id_number=number, no_id_reason=no_id_reason,
-            sex=id_sex or sex, birth_date=id_birth or birth, phone=phone, phone2=phone2,
-            relationship=relationship, residency=residency, arrival_date=arrival,
-            occupation=_text(raw.get("occupation"))[:60], workplace=_text(raw.get("workplace"))[:100],
-            status=status, away_since=away_since, away_where=_text(raw.get("away_where"))[:100],
+            name=name,
+            id_type=id_type,
+            id_number=number,
+            no_id_reason=no_id_reason,
+            sex=id_sex or sex,
+            birth_date=id_birth or birth,
+            phone=phone,
+            phone2=phone2,
+            relationship=relationship,
+            residency=residency,
+            arrival_date=arrival,
+            occupation=_text(raw.get("occupation"))[:60],
+            workplace=_text(raw.get("workplace"))[:100],
+            status=status,
+            away_since=away_since,
+            away_where=_text(raw.get("away_where"))[:100],
             tags=tags,
+            warnings={"id_number": list(identity.warnings)} if identity.warnings else {},
         ),
         {},
-    )  # fmt: skip
+    )

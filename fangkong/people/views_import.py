@@ -3,31 +3,51 @@ progress. Thin: the importer plans and writes; jobs are visible to their owner o
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
+from collections.abc import Callable
 from typing import cast
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.models import User
-from fangkong.core.models import Upload
-from fangkong.core.tabular import TableError, read_table
+from fangkong.core import uploads
+from fangkong.core.masking import mask_id_number, mask_name, mask_phone
+from fangkong.core.tabular import Table, TableError
 from fangkong.org.access import requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.people.import_columns import FIELD_ALIASES, FIELD_LABELS, resolve_columns
-from fangkong.people.import_jobs import live_rows_done, options_of, start_job, store_preview
+from fangkong.people import selectors
+from fangkong.people.import_columns import (
+    field_choices,
+    mapping_from_form,
+    read_columns,
+    resolve_columns,
+)
+from fangkong.people.import_jobs import (
+    PEOPLE_UPLOAD,
+    live_rows_done,
+    options_of,
+    start_job,
+    store_preview,
+)
 from fangkong.people.importer import plan_people_import, scope_for_user
 from fangkong.people.models import ImportJob, ImportMapping, ImportStatus
 
-UPLOAD_KIND = "people.import"
+# Columns shown masked in the preview of the file, as everywhere on the pages.
+PREVIEW_MASKS: dict[str, Callable[[str], str]] = {
+    "name": mask_name,
+    "head_name": mask_name,
+    "landlord_name": mask_name,
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "phone2": mask_phone,
+    "landlord_phone": mask_phone,
+}
 
 
 class PeopleUploadForm(forms.Form):
@@ -39,8 +59,9 @@ class PeopleUploadForm(forms.Form):
 
     def __init__(self, *args: object, leaves: list[Jurisdiction], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        cast(forms.ChoiceField, self.fields["grid"]).choices = [("", "—")] + [(n.code, f"{n.name} ({n.code})")
-                                                      for n in leaves]  # fmt: skip
+        cast(forms.ChoiceField, self.fields["grid"]).choices = [("", "—")] + [
+            (n.code, f"{n.name} ({n.code})") for n in leaves
+        ]
 
 
 def _leaves(user: User) -> list[Jurisdiction]:
@@ -50,17 +71,10 @@ def _leaves(user: User) -> list[Jurisdiction]:
     return list(nodes.filter(children__isnull=True).order_by("path"))
 
 
-def _job_for_user(request: HttpRequest, job_id: int) -> ImportJob:
-    job = ImportJob.objects.filter(pk=job_id, owner=cast(User, request.user)).first()
-    if job is None:
-        raise Http404
-    return job
-
-
-def _replan(job: ImportJob) -> None:
+def _replan(job: ImportJob, table: Table | None = None) -> None:
     if job.upload is None:
         return
-    table = read_table(bytes(job.upload.data), job.filename, skip_title=True)
+    table = table or uploads.read(job.upload, PEOPLE_UPLOAD)
     plan = plan_people_import(table, scope_for_user(cast(User, job.owner)), options_of(job))
     store_preview(job, plan)
 
@@ -71,34 +85,37 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     form = PeopleUploadForm(request.POST or None, request.FILES or None, leaves=_leaves(user))
     if request.method == "POST" and form.is_valid():
-        upload_file = form.cleaned_data["file"]
-        data, name = upload_file.read(), upload_file.name[:255]
         try:
-            read_table(data, name, skip_title=True)
+            received = uploads.receive(form.cleaned_data["file"], PEOPLE_UPLOAD)
+            table = uploads.read(received, PEOPLE_UPLOAD)
         except TableError as exc:
             form.add_error("file", str(exc))
             return render(request, "people/import.html", {"form": form}, status=400)
-        Upload.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
         source = form.cleaned_data["source"].strip()
-        saved = ImportMapping.objects.filter(owner=user, source=source).first() if source else None
+        saved = (
+            ImportMapping.objects.filter(owner=user, kind="people", source=source).first()
+            if source
+            else None
+        )
         job = ImportJob.objects.create(
-            owner=user, filename=name, source=source, default_code=form.cleaned_data["grid"],
+            owner=user,
+            filename=received.filename,
+            source=source,
+            default_code=form.cleaned_data["grid"],
             mapping=saved.columns if saved else {},
-            upload=Upload.objects.create(owner=user, kind=UPLOAD_KIND, filename=name,
-                                         sha256=hashlib.sha256(data).hexdigest(), data=data),
-        )  # fmt: skip
-        _replan(job)
+            upload=uploads.stage(owner=user, received=received),
+        )
+        _replan(job, table)
         return HttpResponseRedirect(reverse("people:import_preview", args=[job.pk]))
     status = 400 if request.method == "POST" else 200
     return render(request, "people/import.html", {"form": form}, status=status)
 
 
 def _preview_context(job: ImportJob) -> dict[str, object]:
-    mapped = set(job.mapping.values())
     return {
         "job": job,
-        "unmapped": [],
-        "field_choices": [(f, FIELD_LABELS[f]) for f in FIELD_ALIASES if f not in mapped],
+        "columns": [],
+        "field_choices": field_choices(),
         "waiting": job.status == ImportStatus.PREVIEW,
     }
 
@@ -107,35 +124,46 @@ def _preview_context(job: ImportJob) -> dict[str, object]:
 @requires(Perm.PEOPLE_IMPORT, writes=("POST",))
 def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
     """The checked file; POST applies a column mapping (saved for the source)."""
-    job = _job_for_user(request, job_id)
+    job = selectors.import_job_for_user(request.user, job_id)
     context = _preview_context(job)
     if request.method == "POST":
         if job.status != ImportStatus.PREVIEW or job.upload is None:
             context["error"] = _("This import is no longer waiting for confirmation.")
             return render(request, "people/import_preview.html", context, status=400)
-        mapping = dict(job.mapping)
-        for key, value in request.POST.items():
-            if key.startswith("map:") and (value in FIELD_ALIASES or value == ""):
-                mapping[key[4:]] = value
+        try:
+            table = uploads.read(job.upload, PEOPLE_UPLOAD)
+        except TableError as exc:
+            context["error"] = str(exc)
+            return render(request, "people/import_preview.html", context, status=400)
+        mapping = mapping_from_form(table, job.mapping, request.POST)
         job.mapping = mapping
         job.save(update_fields=["mapping", "updated_at"])
         if job.source:
             ImportMapping.objects.update_or_create(
-                owner=cast(User, request.user), source=job.source, defaults={"columns": mapping}
+                owner=cast(User, request.user),
+                kind="people",
+                source=job.source,
+                defaults={"columns": mapping},
             )
-        _replan(job)
+        _replan(job, table)
         return HttpResponseRedirect(reverse("people:import_preview", args=[job.pk]))
     if job.status == ImportStatus.PREVIEW and job.upload is not None:
-        table = read_table(bytes(job.upload.data), job.filename, skip_title=True)
-        _cols, unmapped = resolve_columns(table.headers, job.mapping)
-        context["unmapped"] = [{"index": i, "header": h} for i, h in unmapped]
+        try:
+            table = uploads.read(job.upload, PEOPLE_UPLOAD)
+        except TableError as exc:
+            context["error"] = str(exc)
+            return render(request, "people/import_preview.html", context, status=400)
+        columns, _unmapped = resolve_columns(table.headers, job.mapping)
+        context["columns"] = read_columns(table, job.mapping)
+        masks = {columns[f]: mask for f, mask in PREVIEW_MASKS.items() if f in columns}
+        context["preview"] = uploads.preview(table, masks=masks)
     return render(request, "people/import_preview.html", context)
 
 
 @require_POST
 @requires(Perm.PEOPLE_IMPORT, writes=("POST",))
 def import_commit(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job_for_user(request, job_id)
+    job = selectors.import_job_for_user(request.user, job_id)
     context = _preview_context(job)
     if job.status != ImportStatus.PREVIEW or job.upload is None:
         context["error"] = _("This import is no longer waiting for confirmation.")
@@ -164,7 +192,7 @@ def import_commit(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 @requires(Perm.PEOPLE_IMPORT)
 def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job_for_user(request, job_id)
+    job = selectors.import_job_for_user(request.user, job_id)
     context = {"job": job, "rows_done": live_rows_done(job)}
     template = "people/import_progress.html"
     if getattr(request, "htmx", False):

@@ -24,7 +24,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Q
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from fangkong.policy import divisions
 from fangkong.policy.models import (
@@ -50,13 +52,19 @@ LEVEL_CATEGORY = {
     RiskLevel.PREVENTION: Category.ARRIVAL_LOW,
 }
 LEVEL_RANK = {
-    RiskLevel.HIGH: 3, RiskLevel.SEALED: 3, RiskLevel.MEDIUM: 2, RiskLevel.CONTROLLED: 2,
-    RiskLevel.LOW: 1, RiskLevel.PREVENTION: 1,
-}  # fmt: skip
+    RiskLevel.HIGH: 3,
+    RiskLevel.SEALED: 3,
+    RiskLevel.MEDIUM: 2,
+    RiskLevel.CONTROLLED: 2,
+    RiskLevel.LOW: 1,
+    RiskLevel.PREVENTION: 1,
+}
 EXPOSURES = (
-    Category.CLOSE_CONTACT, Category.SECONDARY_CONTACT, Category.COMPANION,
+    Category.CLOSE_CONTACT,
+    Category.SECONDARY_CONTACT,
+    Category.COMPANION,
     Category.KEY_OCCUPATION,
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -113,8 +121,11 @@ class Finding:
         if self.measure is None or not self.periods:
             return (PLACE_RANK[Place.NONE], 0, date.min)
         first = self.periods[0]
-        return (PLACE_RANK[Place(first.place)], sum(p.days for p in self.periods),
-                self.periods[-1].end)  # fmt: skip
+        return (
+            PLACE_RANK[Place(first.place)],
+            sum(p.days for p in self.periods),
+            self.periods[-1].end,
+        )
 
 
 @dataclass
@@ -160,11 +171,13 @@ def edition_for(day: date, path: str = "") -> Edition | None:
     """The edition in force on `day` at `path`: the deepest local edition covering it,
     else the national one that took effect last."""
     editions = [
-        e for e in Edition.objects.filter(effective_from__lte=day)
+        e
+        for e in Edition.objects.filter(effective_from__lte=day)
         .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=day))
-        .select_related("scope").prefetch_related("measures")
+        .select_related("scope")
+        .prefetch_related("measures")
         if e.scope is None or path.startswith(e.scope.path)
-    ]  # fmt: skip
+    ]
     if not editions:
         return None
     return max(editions, key=lambda e: (len(e.scope.path) if e.scope else 0, e.effective_from))
@@ -186,26 +199,60 @@ def _level_text(level: str) -> str:
     return str(RiskLevel(level).label)
 
 
+# The reason is read by residents on the page after their report and by staff on the
+# order: written as a person writes, in the reader's language. Dates, the glue between
+# clauses and lists are translated too (Chinese takes full-width commas and stops, and
+# dates such as 2022年7月3日).
+def _day(day: date) -> str:
+    return date_format(day, "DATE_FORMAT")
+
+
+def _clauses(parts: Sequence[str]) -> str:
+    # Translators: between the parts of one sentence of a measure's reason.
+    return pgettext("reason", "; ").join(parts)
+
+
+def _numbers(numbers: Iterable[int]) -> str:
+    # Translators: between the numbers of a list (test days 1, 2, 3).
+    return pgettext("list", ", ").join(str(n) for n in numbers)
+
+
 def _plan(measure: Measure, edition: Edition, start_from: date, arrived: date) -> list[Period]:
     if measure.place == Place.NONE:
         return []
     if measure.place == Place.TESTS_ONLY:
         # "三天两检" and the like run from the arrival, not from the departure.
         days = measure.within_days or 1
-        return [Period(measure.place, arrived, arrived + timedelta(days=days - 1),
-                       tuple(arrived + timedelta(days=t - 1) for t in measure.tests))]  # fmt: skip
+        return [
+            Period(
+                measure.place,
+                arrived,
+                arrived + timedelta(days=days - 1),
+                tuple(arrived + timedelta(days=t - 1) for t in measure.tests),
+            )
+        ]
     shift = 1 if edition.day_one == DayOne.NEXT_DAY else 0
     day1 = start_from + timedelta(days=shift)
     periods = [_period(measure.place, day1, measure.days, measure.tests)]
     if measure.then_place != Place.NONE and measure.then_days:
-        periods.append(_period(measure.then_place, periods[0].end + timedelta(days=1),
-                               measure.then_days, measure.then_tests))  # fmt: skip
+        periods.append(
+            _period(
+                measure.then_place,
+                periods[0].end + timedelta(days=1),
+                measure.then_days,
+                measure.then_tests,
+            )
+        )
     return periods
 
 
 def _period(place: str, day1: date, days: int, tests: Iterable[int]) -> Period:
-    return Period(place, day1, day1 + timedelta(days=max(days, 1) - 1),
-                  tuple(day1 + timedelta(days=t - 1) for t in tests if 1 <= t <= days))  # fmt: skip
+    return Period(
+        place,
+        day1,
+        day1 + timedelta(days=max(days, 1) - 1),
+        tuple(day1 + timedelta(days=t - 1) for t in tests if 1 <= t <= days),
+    )
 
 
 def _measured(
@@ -214,18 +261,30 @@ def _measured(
     measure = measures.get(finding.category)
     if measure is None or not measure.identified:
         note = f" ({measure.note})" if measure is not None and measure.note else ""
-        finding.text += "; " + _("%(edition)s does not manage “%(category)s”%(note)s") % {
-            "edition": edition.name, "category": Category(finding.category).label, "note": note,
-        }  # fmt: skip
+        finding.text = _clauses(
+            [
+                finding.text,
+                _("%(edition)s does not manage “%(category)s”%(note)s")
+                % {
+                    "edition": edition.name,
+                    "category": Category(finding.category).label,
+                    "note": note,
+                },
+            ]
+        )
         finding.category = Category.RETURNEE
         measure = measures.get(Category.RETURNEE)
     finding.measure = measure
     if measure is not None:
         periods = _plan(measure, edition, start, on)
         if periods and periods[-1].end < on:
-            finding.text += "; " + _("the period ended on %(end)s, before the arrival") % {
-                "end": periods[-1].end.isoformat()
-            }
+            finding.text = _clauses(
+                [
+                    finding.text,
+                    _("the period ended on %(end)s, before the arrival")
+                    % {"end": _day(periods[-1].end)},
+                ]
+            )
             periods = []
         finding.periods = periods
     return finding
@@ -238,51 +297,76 @@ def _origin_finding(
         a for a in areas if o.code.startswith(a.code) and (not a.place or a.place in o.place)
     ]
     active = [a for a in covering if _in_force(a.effective_from, a.effective_to, o.left_on)]
-    left = _("left %(origin)s on %(left)s") % {"origin": o.label, "left": o.left_on.isoformat()}
+    left = _("Left %(origin)s on %(left)s") % {"origin": o.label, "left": _day(o.left_on)}
     if active:
         area = max(active, key=lambda a: (LEVEL_RANK[RiskLevel(a.level)], a.effective_from))
-        text = left + "; " + _("%(area)s %(level)s since %(from)s") % {
-            "area": area.name, "level": _level_text(area.level),
-            "from": area.effective_from.isoformat(),
-        }  # fmt: skip
+        parts = [
+            left,
+            _("%(area)s has been %(level)s since %(from)s")
+            % {
+                "area": area.name,
+                "level": _level_text(area.level),
+                "from": _day(area.effective_from),
+            },
+        ]
         if (on - o.left_on).days > edition.arrival_window_days:
-            text += "; " + _("more than %(n)d days before %(on)s, outside the window") % {
-                "n": edition.arrival_window_days, "on": on.isoformat(),
-            }  # fmt: skip
-            return _measured(Finding(Category.RETURNEE, text), measures, edition, o.left_on, on)
+            parts.append(
+                _("that was more than %(n)d days before arriving, so it no longer counts")
+                % {"n": edition.arrival_window_days}
+            )
+            finding = Finding(Category.RETURNEE, _clauses(parts))
+            return _measured(finding, measures, edition, o.left_on, on)
+        text = _clauses(parts)
         category = LEVEL_CATEGORY[RiskLevel(area.level)]
         return _measured(Finding(category, text, area=area), measures, edition, o.left_on, on)
     notes = [left]
     for a in covering:
         if a.effective_from > o.left_on:
-            notes.append(_("before %(area)s became %(level)s on %(from)s") % {
-                "area": a.name, "level": _level_text(a.level),
-                "from": a.effective_from.isoformat()})  # fmt: skip
+            notes.append(
+                _("%(area)s only became %(level)s on %(from)s, after they left")
+                % {
+                    "area": a.name,
+                    "level": _level_text(a.level),
+                    "from": _day(a.effective_from),
+                }
+            )
         elif a.effective_to is not None and a.effective_to <= o.left_on:
-            notes.append(_("%(area)s had been lifted on %(to)s") % {
-                "area": a.name, "to": a.effective_to.isoformat()})  # fmt: skip
+            notes.append(
+                _("%(area)s had been lifted on %(to)s")
+                % {"area": a.name, "to": _day(a.effective_to)}
+            )
     county = [
-        a for a in areas
-        if a.code.startswith(o.code[:6]) and a not in covering
+        a
+        for a in areas
+        if a.code.startswith(o.code[:6])
+        and a not in covering
         and LEVEL_RANK[RiskLevel(a.level)] >= 2
         and _in_force(a.effective_from, a.effective_to, o.left_on)
-    ]  # fmt: skip
+    ]
     if county and (on - o.left_on).days <= edition.arrival_window_days:
         area = max(county, key=lambda a: LEVEL_RANK[RiskLevel(a.level)])
-        notes.append(_("the rest of a county with %(area)s (%(level)s) is low-risk") % {
-            "area": area.name, "level": _level_text(area.level)})  # fmt: skip
-        return _measured(Finding(Category.ARRIVAL_LOW, "; ".join(notes), area=area),
-                         measures, edition, o.left_on, on)  # fmt: skip
-    notes.append(_("not a risk area then"))
-    return _measured(Finding(Category.RETURNEE, "; ".join(notes)), measures, edition,
-                     o.left_on, on)  # fmt: skip
+        notes.append(
+            _("the rest of a county with %(area)s (%(level)s) is low-risk")
+            % {"area": area.name, "level": _level_text(area.level)}
+        )
+        return _measured(
+            Finding(Category.ARRIVAL_LOW, _clauses(notes), area=area),
+            measures,
+            edition,
+            o.left_on,
+            on,
+        )
+    notes.append(_("it was not a risk area when they left"))
+    return _measured(Finding(Category.RETURNEE, _clauses(notes)), measures, edition, o.left_on, on)
 
 
 def _exposure_finding(
     x: Exposure, on: date, edition: Edition, measures: dict[str, Measure]
 ) -> Finding:
     text = _("%(category)s, last exposure %(last)s") % {
-        "category": Category(x.category).label, "last": x.last_on.isoformat()}  # fmt: skip
+        "category": Category(x.category).label,
+        "last": _day(x.last_on),
+    }
     return _measured(Finding(x.category, text), measures, edition, x.last_on, on)
 
 
@@ -292,22 +376,28 @@ def describe(measure: Measure | None, periods: Sequence[Period]) -> str:
         return _("no measure")
     if not periods:
         return measure.note or str(Place(measure.place).label)
-    parts = []
+    text = ""
     for i, p in enumerate(periods):
         tests = measure.tests if i == 0 else measure.then_tests
-        text = _("%(place)s %(days)d days (%(start)s to %(end)s)") % {
-            "place": Place(p.place).label, "days": p.days,
-            "start": p.start.isoformat(), "end": p.end.isoformat(),
-        }  # fmt: skip
+        part = _("%(place)s %(days)d days (%(start)s to %(end)s)") % {
+            "place": Place(p.place).label,
+            "days": p.days,
+            "start": _day(p.start),
+            "end": _day(p.end),
+        }
         if p.place == Place.TESTS_ONLY and measure.n_tests:
-            text = _("%(n)d tests within %(days)d days, at least %(h)d hours apart (from %(start)s)") % {
-                "n": measure.n_tests, "days": p.days, "h": measure.min_interval_hours,
-                "start": p.start.isoformat(),
-            }  # fmt: skip
+            part = _(
+                "%(n)d tests within %(days)d days, at least %(h)d hours apart (from %(start)s)"
+            ) % {
+                "n": measure.n_tests,
+                "days": p.days,
+                "h": measure.min_interval_hours,
+                "start": _day(p.start),
+            }
         elif tests:
-            text += _(", tests on days %(days)s") % {"days": ", ".join(str(t) for t in tests)}
-        parts.append(text)
-    return "; ".join(parts)
+            part += _(", tests on days %(days)s") % {"days": _numbers(tests)}
+        text = _("%(first)s; then %(then)s") % {"first": text, "then": part} if text else part
+    return text
 
 
 def decide(
@@ -319,28 +409,46 @@ def decide(
     """The measure for someone arriving (or assessed) on `on` at the place `path`."""
     edition = edition_for(on, path)
     if edition is None:
-        return Decision(on, None, "", None, [], _("No control rules were in force on %(on)s.")
-                        % {"on": on.isoformat()}, [])  # fmt: skip
+        return Decision(
+            on,
+            None,
+            "",
+            None,
+            [],
+            _("No control rules were in force on %(on)s.") % {"on": _day(on)},
+            [],
+        )
     measures = {m.category: m for m in edition.measures.all()}
     areas = _areas_for(origins)
     findings = [_origin_finding(o, on, edition, measures, areas) for o in origins if o.code]
     findings += [_exposure_finding(x, on, edition, measures) for x in exposures]
     if not findings:
-        findings = [_measured(Finding(Category.RETURNEE, _("no origin given")), measures,
-                              edition, on, on)]  # fmt: skip
+        findings = [
+            _measured(Finding(Category.RETURNEE, _("No origin given")), measures, edition, on, on)
+        ]
     winner = max(findings, key=Finding.strictness)
-    reason = f"{winner.text}. {edition.name}: {describe(winner.measure, winner.periods)}"
+    reason = _("%(finding)s. Under %(edition)s: %(measure)s.") % {
+        "finding": winner.text,
+        "edition": edition.name,
+        # A measure's note is data and may end a sentence of its own.
+        "measure": describe(winner.measure, winner.periods).rstrip("。."),
+    }
     if len(findings) > 1:
-        reason += " " + _("(strictest of %(n)d)") % {"n": len(findings)}
+        reason = _("%(reason)s This is the strictest of the %(n)d places and contacts given.") % {
+            "reason": reason,
+            "n": len(findings),
+        }
     return Decision(on, edition, winner.category, winner.measure, winner.periods, reason, findings)
 
 
 # Health-code colours -----------------------------------------------------------------
 
 _PLACE_TRIGGER = {
-    Place.CENTRAL: "central", Place.HOME_ISOLATION: "home_isolation",
-    Place.HOME_MONITORING: "home_monitoring", Place.TESTS_ONLY: "tests_only",
-}  # fmt: skip
+    Place.CENTRAL: "central",
+    Place.HOME_ISOLATION: "home_isolation",
+    Place.HOME_MONITORING: "home_monitoring",
+    Place.TESTS_ONLY: "tests_only",
+}
 
 
 def colour_table() -> dict[str, CodeRule]:
@@ -363,9 +471,11 @@ def colour_for(
 
 
 def colour_on(
-    decision: Decision, day: date, extra: Iterable[str] = (),
+    decision: Decision,
+    day: date,
+    extra: Iterable[str] = (),
     table: dict[str, CodeRule] | None = None,
-) -> tuple[str, list[CodeRule]]:  # fmt: skip
+) -> tuple[str, list[CodeRule]]:
     """A person's colour on `day` under a decision (the phase they are in), plus any
     other triggers (a category such as close_contact, fever, …)."""
     triggers = set(extra)
@@ -375,9 +485,16 @@ def colour_on(
     # The category itself colours the first period only: a close contact is red while
     # isolated and yellow in the home monitoring after it (R3.1.3, R3.1.4).
     first = decision.periods[0] if decision.periods else None
-    if first is not None and first.start <= day <= first.end and decision.category in (
-        Category.CLOSE_CONTACT, Category.SECONDARY_CONTACT, Category.COMPANION,
-    ):  # fmt: skip
+    if (
+        first is not None
+        and first.start <= day <= first.end
+        and decision.category
+        in (
+            Category.CLOSE_CONTACT,
+            Category.SECONDARY_CONTACT,
+            Category.COMPANION,
+        )
+    ):
         triggers.add(decision.category)
     return colour_for(triggers, table)
 

@@ -14,9 +14,13 @@ _DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class AreaForm(forms.Form):
-    code = forms.CharField(label=_("Division code"), max_length=12,
-                           help_text=_("2, 4, 6 or 9 digits from the national codes; 12 for a "
-                                       "community inside a street."))  # fmt: skip
+    code = forms.CharField(
+        label=_("Division code"),
+        max_length=12,
+        help_text=_(
+            "2, 4, 6 or 9 digits from the national codes; 12 for a community inside a street."
+        ),
+    )
     place = forms.CharField(label=_("Compound or building"), max_length=100, required=False)
     level = forms.ChoiceField(label=_("Level"), choices=RiskLevel.choices)
     effective_from = forms.DateField(label=_("Risky from"), widget=_DATE)
@@ -32,15 +36,17 @@ class LiftForm(forms.Form):
 
 class AreaFilterForm(forms.Form):
     q = forms.CharField(label=_("Area or code"), required=False, max_length=50)
-    level = forms.ChoiceField(label=_("Level"), required=False,
-                              choices=[("", "—"), *RiskLevel.choices])  # fmt: skip
+    level = forms.ChoiceField(
+        label=_("Level"), required=False, choices=[("", "—"), *RiskLevel.choices]
+    )
     on = forms.DateField(label=_("In force on"), required=False, widget=_DATE)
 
 
 class AreaImportForm(forms.Form):
     file = forms.FileField(label=_("Spreadsheet (xlsx, xls or csv)"))
-    source = forms.CharField(label=_("Source document (for rows without one)"), max_length=300,
-                             required=False)  # fmt: skip
+    source = forms.CharField(
+        label=_("Source document (for rows without one)"), max_length=300, required=False
+    )
 
 
 class EditionCopyForm(forms.Form):
@@ -51,10 +57,21 @@ class EditionCopyForm(forms.Form):
 class EditionForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Edition
-        fields = ["name", "effective_from", "effective_to", "contact_lookback_days",
-                  "arrival_window_days", "day_one", "source", "notes"]  # fmt: skip
-        widgets = {"effective_from": _DATE, "effective_to": _DATE,
-                   "notes": forms.Textarea(attrs={"rows": 2})}  # fmt: skip
+        fields = [
+            "name",
+            "effective_from",
+            "effective_to",
+            "contact_lookback_days",
+            "arrival_window_days",
+            "day_one",
+            "source",
+            "notes",
+        ]
+        widgets = {
+            "effective_from": _DATE,
+            "effective_to": _DATE,
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
 
 class DayListField(forms.CharField):
@@ -82,9 +99,20 @@ class MeasureForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Measure
-        fields = ["identified", "place", "days", "tests", "then_place", "then_days",
-                  "then_tests", "n_tests", "within_days", "min_interval_hours",
-                  "followups_per_day", "note"]  # fmt: skip
+        fields = [
+            "identified",
+            "place",
+            "days",
+            "tests",
+            "then_place",
+            "then_days",
+            "then_tests",
+            "n_tests",
+            "within_days",
+            "min_interval_hours",
+            "followups_per_day",
+            "note",
+        ]
 
     @property
     def category_label(self) -> str:
@@ -102,11 +130,17 @@ class CheckForm(forms.Form):
     place = forms.CharField(label=_("Compound or building"), max_length=100, required=False)
     left_on = forms.DateField(label=_("Left there on"), widget=_DATE, required=False)
     exposure = forms.ChoiceField(
-        label=_("Exposure"), required=False,
-        choices=[("", "—"), *[(c.value, c.label) for c in Category
-                               if c.value in ("close_contact", "secondary_contact", "companion",
-                                              "key_occupation")]],
-    )  # fmt: skip
+        label=_("Exposure"),
+        required=False,
+        choices=[
+            ("", "—"),
+            *[
+                (c.value, c.label)
+                for c in Category
+                if c.value in ("close_contact", "secondary_contact", "companion", "key_occupation")
+            ],
+        ],
+    )
     last_on = forms.DateField(label=_("Last exposure on"), widget=_DATE, required=False)
 
     def clean(self) -> dict[str, Any]:
@@ -118,5 +152,13 @@ class CheckForm(forms.Form):
         return data
 
 
-bootstrap_widgets(AreaForm, LiftForm, AreaFilterForm, AreaImportForm, EditionCopyForm,
-                  EditionForm, MeasureForm, CheckForm)  # fmt: skip
+bootstrap_widgets(
+    AreaForm,
+    LiftForm,
+    AreaFilterForm,
+    AreaImportForm,
+    EditionCopyForm,
+    EditionForm,
+    MeasureForm,
+    CheckForm,
+)

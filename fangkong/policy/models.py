@@ -103,9 +103,12 @@ class RiskAreaChange(models.Model):
     area = models.ForeignKey(RiskArea, on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     action = models.CharField(max_length=12)  # created | updated | lifted | imported
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
@@ -140,13 +143,21 @@ class Edition(models.Model):
     effective_from = models.DateField(_("in force from"))
     effective_to = models.DateField(_("in force until"), null=True, blank=True)
     scope = models.ForeignKey(
-        Jurisdiction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Jurisdiction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("local to"),
-    )  # fmt: skip
+    )
     based_on = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("based on"),
-    )  # fmt: skip
+    )
     source = models.CharField(_("source"), max_length=500, blank=True)
     contact_lookback_days = models.PositiveSmallIntegerField(
         _("close-contact look-back (days)"), default=2
@@ -154,8 +165,9 @@ class Edition(models.Model):
     arrival_window_days = models.PositiveSmallIntegerField(
         _("arrivals: left a risk area within (days)"), default=7
     )
-    day_one = models.CharField(_("day 1 is"), max_length=10, choices=DayOne.choices,
-                               default=DayOne.NEXT_DAY)  # fmt: skip
+    day_one = models.CharField(
+        _("day 1 is"), max_length=10, choices=DayOne.choices, default=DayOne.NEXT_DAY
+    )
     notes = models.TextField(_("notes"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -175,14 +187,16 @@ class Measure(models.Model):
     edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="measures")
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     identified = models.BooleanField(
-        _("identified"), default=True,
+        _("identified"),
+        default=True,
         help_text=_("Off when the edition no longer manages this category."),
-    )  # fmt: skip
+    )
     place = models.CharField(_("where"), max_length=16, choices=Place.choices)
     days = models.PositiveSmallIntegerField(_("days"), default=0)
     tests = models.JSONField(_("test days"), default=list, blank=True)
-    then_place = models.CharField(_("then where"), max_length=16, choices=Place.choices,
-                                  default=Place.NONE)  # fmt: skip
+    then_place = models.CharField(
+        _("then where"), max_length=16, choices=Place.choices, default=Place.NONE
+    )
     then_days = models.PositiveSmallIntegerField(_("then days"), default=0)
     then_tests = models.JSONField(_("then test days"), default=list, blank=True)
     # "三天两检": n tests within d days, at least h hours apart (instead of fixed days).

@@ -18,22 +18,41 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.tabular import Table, map_headers
+from fangkong.core.uploads import UploadKind
 from fangkong.org.models import Jurisdiction
 from fangkong.people.names import to_simplified
 from fangkong.people.validation import parse_date
 from fangkong.policy import divisions
-from fangkong.policy.models import Edition, RiskArea, RiskAreaChange, RiskLevel
+from fangkong.policy.models import (
+    Category,
+    Edition,
+    Measure,
+    Place,
+    RiskArea,
+    RiskAreaChange,
+    RiskLevel,
+)
 
 # Words seen in published lists, in either script, for each level.
 LEVEL_WORDS = {
-    "高": RiskLevel.HIGH, "高风险": RiskLevel.HIGH, "高风险区": RiskLevel.HIGH,
-    "中": RiskLevel.MEDIUM, "中风险": RiskLevel.MEDIUM, "中风险区": RiskLevel.MEDIUM,
-    "低": RiskLevel.LOW, "低风险": RiskLevel.LOW, "低风险区": RiskLevel.LOW,
-    "封控区": RiskLevel.SEALED, "封控": RiskLevel.SEALED,
-    "管控区": RiskLevel.CONTROLLED, "管控": RiskLevel.CONTROLLED,
-    "防范区": RiskLevel.PREVENTION, "防范": RiskLevel.PREVENTION,
+    "高": RiskLevel.HIGH,
+    "高风险": RiskLevel.HIGH,
+    "高风险区": RiskLevel.HIGH,
+    "中": RiskLevel.MEDIUM,
+    "中风险": RiskLevel.MEDIUM,
+    "中风险区": RiskLevel.MEDIUM,
+    "低": RiskLevel.LOW,
+    "低风险": RiskLevel.LOW,
+    "低风险区": RiskLevel.LOW,
+    "封控区": RiskLevel.SEALED,
+    "封控": RiskLevel.SEALED,
+    "管控区": RiskLevel.CONTROLLED,
+    "管控": RiskLevel.CONTROLLED,
+    "防范区": RiskLevel.PREVENTION,
+    "防范": RiskLevel.PREVENTION,
     **{level.value: level for level in RiskLevel},
-}  # fmt: skip
+}
+AREA_UPLOAD = UploadKind("policy.areas")
 AREA_COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("地区代码", "区划代码", "行政区划代码", "代码", "code"),
     "province": ("省", "省份", "省(区、市)", "province"),
@@ -50,11 +69,14 @@ AREA_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def _snapshot(area: RiskArea) -> dict[str, Any]:
     return {
-        "code": area.code, "place": area.place, "name": area.name, "level": area.level,
+        "code": area.code,
+        "place": area.place,
+        "name": area.name,
+        "level": area.level,
         "effective_from": area.effective_from.isoformat(),
         "effective_to": area.effective_to.isoformat() if area.effective_to else None,
         "source": area.source,
-    }  # fmt: skip
+    }
 
 
 def clean_code(code: str) -> str:
@@ -101,10 +123,12 @@ class AreaData:
         return (divisions.full_name(self.code) or self.code) + self.place
 
 
-def _record(area: RiskArea, actor: User | None, action: str, before: dict[str, Any],
-            note: str = "") -> None:  # fmt: skip
-    RiskAreaChange.objects.create(area=area, actor=actor, action=action, before=before,
-                                  after=_snapshot(area), note=note[:300])  # fmt: skip
+def _record(
+    area: RiskArea, actor: User | None, action: str, before: dict[str, Any], note: str = ""
+) -> None:
+    RiskAreaChange.objects.create(
+        area=area, actor=actor, action=action, before=before, after=_snapshot(area), note=note[:300]
+    )
 
 
 @transaction.atomic
@@ -114,10 +138,14 @@ def area_save(
     """Create an area, or change one (its history keeps the old values)."""
     data.clean()
     fields = {
-        "code": data.code, "place": data.place, "name": data.name, "level": data.level,
-        "effective_from": data.effective_from, "effective_to": data.effective_to,
+        "code": data.code,
+        "place": data.place,
+        "name": data.name,
+        "level": data.level,
+        "effective_from": data.effective_from,
+        "effective_to": data.effective_to,
         "source": data.source,
-    }  # fmt: skip
+    }
     if area is None:
         area = RiskArea.objects.create(**fields)
         _record(area, actor, "created", {}, note)
@@ -178,9 +206,11 @@ def _code_from_names(cells: Mapping[str, str]) -> tuple[str, str]:
             continue  # municipalities list no prefecture by name
         if len(found) != 1:
             raise ValidationError(
-                {key: _("“%(name)s” names %(n)d divisions under %(parent)s.")
-                 % {"name": text, "n": len(found), "parent": divisions.full_name(code) or "—"}}
-            )  # fmt: skip
+                {
+                    key: _("“%(name)s” names %(n)d divisions under %(parent)s.")
+                    % {"name": text, "n": len(found), "parent": divisions.full_name(code) or "—"}
+                }
+            )
         code = found[0][0]
     if not code:
         raise ValidationError(
@@ -214,8 +244,12 @@ def plan_area_import(table: Table, *, default_source: str = "", today: date) -> 
         level = LEVEL_WORDS.get(to_simplified("".join(raw.get("level", "").split())))
         row_errors = []
         if level is None:
-            row_errors.append((header["level"], _("Unknown risk level “%(level)s”.")
-                               % {"level": raw.get("level", "")}))  # fmt: skip
+            row_errors.append(
+                (
+                    header["level"],
+                    _("Unknown risk level “%(level)s”.") % {"level": raw.get("level", "")},
+                )
+            )
         dates: dict[str, date | None] = {}
         for key in ("effective_from", "effective_to"):
             try:
@@ -232,9 +266,14 @@ def plan_area_import(table: Table, *, default_source: str = "", today: date) -> 
         start = dates["effective_from"]
         if level is None or start is None:  # both were reported above
             continue
-        data = AreaData(code=code, level=level, effective_from=start,
-                        effective_to=dates.get("effective_to"), place=raw.get("place", ""),
-                        source=raw.get("source", "") or default_source)  # fmt: skip
+        data = AreaData(
+            code=code,
+            level=level,
+            effective_from=start,
+            effective_to=dates.get("effective_to"),
+            place=raw.get("place", ""),
+            source=raw.get("source", "") or default_source,
+        )
         try:
             plan.rows.append((number, data.clean()))
         except ValidationError as e:
@@ -254,9 +293,11 @@ def commit_area_import(plan: AreaImport, *, actor: User | None, filename: str) -
         raise ValidationError(_("The file has errors; nothing was imported."))
     for _number, data in plan.rows:
         existing = RiskArea.objects.filter(
-            code=data.code, place=data.place, level=data.level,
+            code=data.code,
+            place=data.place,
+            level=data.level,
             effective_from=data.effective_from,
-        ).first()  # fmt: skip
+        ).first()
         if existing is None:
             area_save(actor=actor, data=data, note=filename)
             plan.created += 1
@@ -267,9 +308,12 @@ def commit_area_import(plan: AreaImport, *, actor: User | None, filename: str) -
             plan.updated += 1
         else:
             plan.unchanged += 1
-    audit_record(action=AuditAction.IMPORT, actor=actor, object_repr=f"risk areas: {filename}",
-                 detail={"created": plan.created, "updated": plan.updated,
-                         "unchanged": plan.unchanged})  # fmt: skip
+    audit_record(
+        action=AuditAction.IMPORT,
+        actor=actor,
+        object_repr=f"risk areas: {filename}",
+        detail={"created": plan.created, "updated": plan.updated, "unchanged": plan.unchanged},
+    )
     return plan
 
 
@@ -289,14 +333,152 @@ def edition_copy(
         n += 1
         key = f"{base}-{n}"
     copy = Edition.objects.create(
-        key=key, name=name, effective_from=effective_from, effective_to=source.effective_to,
-        scope=scope, based_on=source, source=source.source,
+        key=key,
+        name=name,
+        effective_from=effective_from,
+        effective_to=source.effective_to,
+        scope=scope,
+        based_on=source,
+        source=source.source,
         contact_lookback_days=source.contact_lookback_days,
-        arrival_window_days=source.arrival_window_days, day_one=source.day_one,
-    )  # fmt: skip
+        arrival_window_days=source.arrival_window_days,
+        day_one=source.day_one,
+    )
     for m in source.measures.all():
         m.pk, m.edition = None, copy
         m.save()
-    audit_record(action=AuditAction.CREATE, actor=actor, obj=copy, object_repr=name,
-                 detail={"based_on": source.key})  # fmt: skip
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=copy,
+        object_repr=name,
+        detail={"based_on": source.key},
+    )
     return copy
+
+
+def area_add(*, actor: User | None, data: AreaData, note: str = "") -> tuple[RiskArea, bool]:
+    """`area_save` for a new area, except that an area already in the catalogue with the
+    same division, place, level and start is returned as it is: a resent request (or
+    the same announcement typed twice) never makes two. Returns (area, created)."""
+    data.clean()
+    same = RiskArea.objects.filter(
+        code=data.code, place=data.place, level=data.level, effective_from=data.effective_from
+    ).first()
+    if same is not None:
+        return same, False
+    return area_save(actor=actor, data=data, note=note), True
+
+
+EDITION_FIELDS = (
+    "name",
+    "effective_from",
+    "effective_to",
+    "contact_lookback_days",
+    "arrival_window_days",
+    "day_one",
+    "notes",
+)
+MEASURE_FIELDS = (
+    "identified",
+    "place",
+    "days",
+    "tests",
+    "then_place",
+    "then_days",
+    "then_tests",
+    "n_tests",
+    "within_days",
+    "min_interval_hours",
+    "followups_per_day",
+    "note",
+)
+
+
+def _state(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names}
+
+
+@transaction.atomic
+def edition_update(
+    *,
+    actor: User,
+    edition: Edition,
+    changes: Mapping[str, Any],
+    measures: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[str]:
+    """Change a local edition's settings and its measures (by category); a national
+    edition is never changed here (a town copies it). Everything is checked before
+    anything is saved; the error names the field (`measures.<category>.<field>`).
+    Returns what changed, which is also audited."""
+    if edition.scope_id is None:
+        raise ValidationError(_("A national edition is not changed; copy it instead."))
+    errors: dict[str, list[str]] = {}
+    before = _state(edition, EDITION_FIELDS)
+    for name, value in changes.items():
+        if name in EDITION_FIELDS:
+            setattr(edition, name, value)
+    try:
+        edition.full_clean(exclude=["scope", "based_on", "key"])
+    except ValidationError as e:
+        errors.update(e.message_dict)
+    if edition.effective_to is not None and edition.effective_to <= edition.effective_from:
+        errors.setdefault("effective_to", []).append(
+            _("An edition ends after the day it comes into force.")
+        )
+    by_category = {m.category: m for m in edition.measures.all()}
+    touched = []
+    for category, values in (measures or {}).items():
+        measure = by_category.get(category)
+        if measure is None:
+            if category not in Category.values:
+                errors[f"measures.{category}"] = [_("Unknown category.")]
+                continue
+            measure = Measure(edition=edition, category=category, place=Place.NONE)
+        old = _state(measure, MEASURE_FIELDS)
+        for name, value in values.items():
+            if name in MEASURE_FIELDS:
+                setattr(measure, name, value)
+        try:
+            measure.full_clean(exclude=["edition"], validate_unique=False)
+        except ValidationError as e:
+            for field_name, messages in e.message_dict.items():
+                errors[f"measures.{category}.{field_name}"] = messages
+        if old != _state(measure, MEASURE_FIELDS) or measure.pk is None:
+            touched.append(measure)
+    if errors:
+        raise ValidationError(errors)
+    changed = [n for n in EDITION_FIELDS if before[n] != getattr(edition, n)]
+    if changed:
+        edition.save()
+    for measure in touched:
+        measure.save()
+    if changed or touched:
+        audit_record(
+            action=AuditAction.UPDATE,
+            actor=actor,
+            obj=edition,
+            object_repr=edition.name,
+            jurisdiction_path=edition.scope.path if edition.scope else "",
+            detail={"changed": changed, "measures": [m.category for m in touched]},
+        )
+    return changed + [f"measures.{m.category}" for m in touched]
+
+
+def edition_copy_once(
+    *, actor: User, source: Edition, name: str, scope: Jurisdiction | None, effective_from: date
+) -> tuple[Edition, bool]:
+    """`edition_copy`, except that the same copy asked again (same source, area, name and
+    start) is returned instead of made twice. Returns (edition, created)."""
+    with transaction.atomic():
+        if scope is not None:
+            # Two copies asked at once queue on the area's row, then find each other.
+            Jurisdiction.objects.select_for_update().filter(pk=scope.pk).first()
+        same = Edition.objects.filter(
+            based_on=source, scope=scope, name=name, effective_from=effective_from
+        ).first()
+        if same is not None:
+            return same, False
+        return edition_copy(
+            actor=actor, source=source, name=name, scope=scope, effective_from=effective_from
+        ), True

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from fangkong.accounts.models import User
+from fangkong.notify import webhooks
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.scoping import nearest_in, subtree_q
 from fangkong.reports.models import (
@@ -61,8 +62,10 @@ def village_values(
         ):
             live[pk] = {f.key: counted.get(f.metric, 0) for f in keyed}
     live |= computed_values([v for v in rest if v.pk not in live], day)
-    values = {pk: dict(reports[pk].values) if pk in submitted else live.get(pk, {})
-              for pk in (v.pk for v in villages)}  # fmt: skip
+    values = {
+        pk: dict(reports[pk].values) if pk in submitted else live.get(pk, {})
+        for pk in (v.pk for v in villages)
+    }
     return values, reports
 
 
@@ -73,19 +76,31 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
     all_fields = fields()
     numeric = _numeric(all_fields)
     texts = [f for f in all_fields if f.kind == FieldKind.TEXT]
-    villages = list(Jurisdiction.objects.filter(subtree_q("path", node.path), level=Level.VILLAGE)
-                    .select_related("parent").order_by("path"))  # fmt: skip
+    villages = list(
+        Jurisdiction.objects.filter(subtree_q("path", node.path), level=Level.VILLAGE)
+        .select_related("parent")
+        .order_by("path")
+    )
     children = {c.path: c for c in Jurisdiction.objects.filter(parent=node).order_by("code")}
     if node.level == Level.VILLAGE:
         children = {node.path: node}
     values, reports = village_values(villages, day)
     deadlines = Deadlines()
     per_row: dict[str, dict[str, Any]] = {
-        path: {"name": c.name, "code": c.code, "values": dict.fromkeys((f.key for f in numeric), 0),
-               "villages": 0, "on_time": 0, "late": 0, "missing": 0, "pending": 0,
-               "status": "", "submitted_at": ""}
+        path: {
+            "name": c.name,
+            "code": c.code,
+            "values": dict.fromkeys((f.key for f in numeric), 0),
+            "villages": 0,
+            "on_time": 0,
+            "late": 0,
+            "missing": 0,
+            "pending": 0,
+            "status": "",
+            "submitted_at": "",
+        }
         for path, c in children.items()
-    }  # fmt: skip
+    }
     totals = dict.fromkeys((f.key for f in numeric), 0)
     named: dict[str, list[Any]] = defaultdict(list)
     notes: list[list[str]] = []
@@ -125,16 +140,25 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
             n = int(values[v.pk].get(f.key, 0) or 0)
             row["values"][f.key] += n
             totals[f.key] += n
-    counts = {k: sum(r[k] for r in per_row.values()) for k in ("villages", "on_time", "late",
-                                                                "missing", "pending")}  # fmt: skip
+    counts = {
+        k: sum(r[k] for r in per_row.values())
+        for k in ("villages", "on_time", "late", "missing", "pending")
+    }
     return {
-        "node": node.name, "code": node.code, "level": int(node.level), "day": day.isoformat(),
+        "node": node.name,
+        "code": node.code,
+        "level": int(node.level),
+        "day": day.isoformat(),
         "generated_at": timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
         "fields": [[f.key, f.label] for f in numeric],
-        "rows": list(per_row.values()), "totals": totals, "counts": counts,
-        "late": named["late"], "missing": named["missing"], "pending": named["pending"],
+        "rows": list(per_row.values()),
+        "totals": totals,
+        "counts": counts,
+        "late": named["late"],
+        "missing": named["missing"],
+        "pending": named["pending"],
         "notes": notes,
-    }  # fmt: skip
+    }
 
 
 def _yesterday(node: Jurisdiction, day: date, now: datetime) -> dict[str, int] | None:
@@ -147,9 +171,13 @@ def _yesterday(node: Jurisdiction, day: date, now: datetime) -> dict[str, int] |
 
 @transaction.atomic
 def bulletin_generate(
-    *, node: Jurisdiction, day: date, actor: User | None = None, highlights: str | None = None,
+    *,
+    node: Jurisdiction,
+    day: date,
+    actor: User | None = None,
+    highlights: str | None = None,
     now: datetime | None = None,
-) -> Bulletin:  # fmt: skip
+) -> Bulletin:
     """Make (or remake) the bulletin of `node` for `day` and archive both documents. A
     remake keeps the highlights unless new ones are given."""
     from fangkong.reports.documents import render_docx, render_xlsx
@@ -162,20 +190,44 @@ def bulletin_generate(
     summary = bulletin_summary(node, day, now)
     yesterday = _yesterday(node, day, now)
     summary["yesterday"] = yesterday
-    summary["change"] = ({k: n - int(yesterday.get(k, 0)) for k, n in summary["totals"].items()}
-                         if yesterday is not None else None)  # fmt: skip
+    summary["change"] = (
+        {k: n - int(yesterday.get(k, 0)) for k, n in summary["totals"].items()}
+        if yesterday is not None
+        else None
+    )
     text = highlights if highlights is not None else (existing.highlights if existing else "")
     summary["highlights"] = [line.strip() for line in text.splitlines() if line.strip()]
     docx, xlsx = render_docx(summary), render_xlsx(summary)
     if existing is None:
-        return Bulletin.objects.create(node=node, day=day, highlights=text, summary=summary,
-                                       docx=docx, xlsx=xlsx, generated_at=now,
-                                       generated_by=actor)  # fmt: skip
-    existing.highlights, existing.summary, existing.docx, existing.xlsx = text, summary, docx, xlsx
-    existing.generated_at, existing.generated_by = now, actor
-    existing.version += 1
-    existing.save()
-    return existing
+        made = Bulletin.objects.create(
+            node=node,
+            day=day,
+            highlights=text,
+            summary=summary,
+            docx=docx,
+            xlsx=xlsx,
+            generated_at=now,
+            generated_by=actor,
+        )
+    else:
+        made = existing
+        made.highlights, made.summary, made.docx, made.xlsx = text, summary, docx, xlsx
+        made.generated_at, made.generated_by = now, actor
+        made.version += 1
+        made.save()
+    webhooks.emit(
+        webhooks.BULLETIN_MADE,
+        node=node,
+        key=f"{made.pk}:v{made.version}",
+        data={
+            "bulletin_id": made.pk,
+            "day": day.isoformat(),
+            "version": made.version,
+            "totals": summary.get("totals", {}),
+        },
+        now=now,
+    )
+    return made
 
 
 def generate_due(now: datetime | None = None) -> list[Bulletin]:
@@ -224,8 +276,13 @@ def _make_and_announce(node: Jurisdiction, day: date, now: datetime) -> Bulletin
     try:
         with transaction.atomic():
             b = bulletin_generate(node=node, day=day, now=now)
-            deliver(channels=routes("bulletin", node.path), title=headline(b.summary),
-                    body=digest(b.summary), event="bulletin", key=f"bulletin:{b.pk}:{b.version}")  # fmt: skip
+            deliver(
+                channels=routes("bulletin", node.path),
+                title=headline(b.summary),
+                body=digest(b.summary),
+                event="bulletin",
+                key=f"bulletin:{b.pk}:{b.version}",
+            )
     except Exception:
         logger.exception("bulletin of %s for %s failed", node.code, day)
         return None
@@ -234,17 +291,25 @@ def _make_and_announce(node: Jurisdiction, day: date, now: datetime) -> Bulletin
 
 def headline(summary: Summary) -> str:
     with override("zh-hans"):
-        return _("%(node)s daily bulletin, %(day)s") % {"node": summary["node"],
-                                                        "day": summary["day"]}  # fmt: skip
+        return _("%(node)s daily bulletin, %(day)s") % {
+            "node": summary["node"],
+            "day": summary["day"],
+        }
 
 
 def digest(summary: Summary) -> str:
     """The bulletin in a few lines, for a group robot or an SMS."""
     with override("zh-hans"):
         c = summary["counts"]
-        lines = [_("%(n)d villages: %(on_time)d on time, %(late)d late, %(missing)d missing.")
-                 % {"n": c["villages"], "on_time": c["on_time"], "late": c["late"],
-                    "missing": c["missing"]}]  # fmt: skip
+        lines = [
+            _("%(n)d villages: %(on_time)d on time, %(late)d late, %(missing)d missing.")
+            % {
+                "n": c["villages"],
+                "on_time": c["on_time"],
+                "late": c["late"],
+                "missing": c["missing"],
+            }
+        ]
         lines += [f"{label}: {summary['totals'].get(key, 0)}" for key, label in summary["fields"]]
         if summary["late"]:
             lines.append(

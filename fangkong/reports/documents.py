@@ -9,12 +9,15 @@ shared by the two documents and the bulletin page.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import override
+from openpyxl.utils import get_column_letter
 
+from fangkong.core.tabular import SIGNED, Cell, PageSetup, Sheet, write_workbook
 from fangkong.org.models import Level
 from fangkong.reports.bulletin import Summary
 
@@ -25,8 +28,12 @@ TABLE_FONT = "宋体"
 
 
 def status_label(status: str, at: str = "") -> str:
-    labels = {"on_time": _("On time"), "late": _("Late"), "missing": _("Missing"),
-              "pending": _("Not yet due")}  # fmt: skip
+    labels = {
+        "on_time": _("On time"),
+        "late": _("Late"),
+        "missing": _("Missing"),
+        "pending": _("Not yet due"),
+    }
     text = str(labels.get(status, status))
     return f"{text} {at}".strip() if status in ("on_time", "late") else text
 
@@ -43,17 +50,24 @@ def table(summary: Summary) -> tuple[list[str], list[list[Any]], list[Any], list
         blank = [""]
     else:
         header = [_("Town / street"), _("Villages"), _("On time"), _("Late"), _("Missing"), *labels]
-        lead = [[r["name"], r["villages"], r["on_time"], r["late"], r["missing"]]
-                for r in summary["rows"]]  # fmt: skip
+        lead = [
+            [r["name"], r["villages"], r["on_time"], r["late"], r["missing"]]
+            for r in summary["rows"]
+        ]
         c = summary["counts"]
         blank = [c["villages"], c["on_time"], c["late"], c["missing"]]
-    rows = [lead_cells + [r["values"].get(k, 0) for k in keys]
-            for lead_cells, r in zip(lead, summary["rows"], strict=True)]  # fmt: skip
+    rows = [
+        lead_cells + [r["values"].get(k, 0) for k in keys]
+        for lead_cells, r in zip(lead, summary["rows"], strict=True)
+    ]
     total = [_("Total"), *blank, *(summary["totals"].get(k, 0) for k in keys)]
     change = None
     if summary.get("change") is not None:
-        change = [_("Change from yesterday"), *([""] * len(blank)),
-                  *(_signed(summary["change"].get(k, 0)) for k in keys)]  # fmt: skip
+        change = [
+            _("Change from yesterday"),
+            *([""] * len(blank)),
+            *(_signed(summary["change"].get(k, 0)) for k in keys),
+        ]
     return [str(h) for h in header], rows, [str(total[0]), *total[1:]], change
 
 
@@ -69,16 +83,27 @@ def _day_cn(iso: str) -> str:
 def lead_paragraphs(summary: Summary) -> list[str]:
     """The opening sentences: who reported, the day's totals with the change."""
     c = summary["counts"]
-    out = [_("Of the %(n)d villages and communities of %(node)s, %(on_time)d reported on time, "
-             "%(late)d late and %(missing)d not at all.")
-           % {"n": c["villages"], "node": summary["node"], "on_time": c["on_time"],
-              "late": c["late"], "missing": c["missing"]}]  # fmt: skip
+    out = [
+        _(
+            "Of the %(n)d villages and communities of %(node)s, %(on_time)d reported on time, "
+            "%(late)d late and %(missing)d not at all."
+        )
+        % {
+            "n": c["villages"],
+            "node": summary["node"],
+            "on_time": c["on_time"],
+            "late": c["late"],
+            "missing": c["missing"],
+        }
+    ]
     parts = []
     for key, label in summary["fields"]:
         n = summary["totals"].get(key, 0)
         if summary.get("change") is not None:
-            parts.append(_("%(label)s %(n)d (%(change)s on yesterday)")
-                         % {"label": label, "n": n, "change": _signed(summary["change"][key])})  # fmt: skip
+            parts.append(
+                _("%(label)s %(n)d (%(change)s on yesterday)")
+                % {"label": label, "n": n, "change": _signed(summary["change"][key])}
+            )
         else:
             parts.append(f"{label} {n}")
     out.append(_("Today: %(parts)s.") % {"parts": _("; ").join(parts)})
@@ -88,8 +113,10 @@ def lead_paragraphs(summary: Summary) -> list[str]:
 def named_paragraphs(summary: Summary) -> list[str]:
     out = []
     if summary["late"]:
-        out.append(_("Late: %(names)s.") % {"names": _(", ").join(
-            f"{name}（{at}）" for name, at in summary["late"])})  # fmt: skip
+        out.append(
+            _("Late: %(names)s.")
+            % {"names": _(", ").join(f"{name}（{at}）" for name, at in summary["late"])}
+        )
     if summary["missing"]:
         out.append(_("Not reported: %(names)s.") % {"names": _(", ").join(summary["missing"])})
     if summary["late"] or summary["missing"]:
@@ -120,8 +147,16 @@ def _font(run: Any, name: str, size: float, bold: bool = False) -> None:
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
 
 
-def _para(doc: Any, text: str, font: str = BODY_FONT, size: float = 16, *, bold: bool = False,
-          center: bool = False, indent: bool = True) -> Any:  # fmt: skip
+def _para(
+    doc: Any,
+    text: str,
+    font: str = BODY_FONT,
+    size: float = 16,
+    *,
+    bold: bool = False,
+    center: bool = False,
+    indent: bool = True,
+) -> Any:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
@@ -149,13 +184,24 @@ def render_docx(summary: Summary) -> bytes:
         for side in ("left_margin", "right_margin"):
             setattr(section, side, Cm(2.0))
         section.top_margin = section.bottom_margin = Cm(2.0)
-        _para(doc, _("%(node)s epidemic prevention and control daily bulletin")
-              % {"node": summary["node"]}, TITLE_FONT, 22, center=True)  # fmt: skip
+        _para(
+            doc,
+            _("%(node)s epidemic prevention and control daily bulletin")
+            % {"node": summary["node"]},
+            TITLE_FONT,
+            22,
+            center=True,
+        )
         _para(doc, f"（{_day_cn(summary['day'])}）", BODY_FONT, 16, center=True)
         for text in lead_paragraphs(summary):
             _para(doc, text)
-        _para(doc, _("1. By village and community") if summary["level"] >= Level.TOWN
-              else _("1. By town"), HEADING_FONT, 16, indent=True)  # fmt: skip
+        _para(
+            doc,
+            _("1. By village and community") if summary["level"] >= Level.TOWN else _("1. By town"),
+            HEADING_FONT,
+            16,
+            indent=True,
+        )
         header, rows, total, change = table(summary)
         grid = doc.add_table(rows=1, cols=len(header))
         grid.style = "Table Grid"
@@ -166,16 +212,20 @@ def render_docx(summary: Summary) -> bytes:
             cells = grid.add_row().cells
             for cell, value in zip(cells, values, strict=True):
                 cell.text = ""
-                _font(cell.paragraphs[0].add_run(str(value)), TABLE_FONT, 9,
-                      bold=values is total)  # fmt: skip
+                _font(cell.paragraphs[0].add_run(str(value)), TABLE_FONT, 9, bold=values is total)
         _para(doc, _("2. Late and missing reports"), HEADING_FONT, 16)
         for text in named_paragraphs(summary):
             _para(doc, text)
         _para(doc, _("3. Highlights and problems"), HEADING_FONT, 16)
         for text in note_lines(summary):
             _para(doc, text)
-        _para(doc, _("Made by fangkong at %(at)s.") % {"at": summary["generated_at"]},
-              BODY_FONT, 12, indent=False)  # fmt: skip
+        _para(
+            doc,
+            _("Made by fangkong at %(at)s.") % {"at": summary["generated_at"]},
+            BODY_FONT,
+            12,
+            indent=False,
+        )
         out = io.BytesIO()
         doc.save(out)
         return out.getvalue()
@@ -185,48 +235,51 @@ def render_docx(summary: Summary) -> bytes:
 
 
 def render_xlsx(summary: Summary) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
+    """Through the one spreadsheet writer, which keeps a highlight such as
+    `=HYPERLINK(...)` typed on the page as text."""
     with override(settings.LANGUAGE_CODE):
-        wb = Workbook()
-        ws = wb.worksheets[0]
-        ws.title = str(_("Bulletin"))
         header, rows, total, change = table(summary)
-        ws.append([_("%(node)s epidemic prevention and control daily bulletin")
-                   % {"node": summary["node"]}])  # fmt: skip
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
-        ws["A1"].font = Font(size=16, bold=True)
-        ws["A1"].alignment = Alignment(horizontal="center")
-        ws.append(
-            [_day_cn(summary["day"]), "", _("Made at %(at)s") % {"at": summary["generated_at"]}]
-        )
-        ws.append(header)
-        for cell in ws[3]:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for values in rows:
-            ws.append(values)
-        ws.append(total)
-        for cell in ws[ws.max_row]:
-            cell.font = Font(bold=True)
-        if change:
-            ws.append(change)
-        ws.freeze_panes = "B4"
-        ws.column_dimensions["A"].width = 18
-        for i in range(2, len(header) + 1):
-            ws.column_dimensions[get_column_letter(i)].width = 12
-        named = wb.create_sheet(str(_("Late and missing")))
-        named.append([_("Village / community"), _("Report"), _("Time")])
-        for name, at in summary["late"]:
-            named.append([name, status_label("late"), at])
-        for name in summary["missing"]:
-            named.append([name, status_label("missing"), ""])
-        notes = wb.create_sheet(str(_("Highlights and problems")))
-        for line in note_lines(summary):
-            notes.append([line])
-        notes.column_dimensions["A"].width = 100
+        title = _("%(node)s epidemic prevention and control daily bulletin") % {
+            "node": summary["node"]
+        }
+        main: list[Sequence[Any]] = [
+            [Cell(title, bold=True, size=16, center=True)],
+            [_day_cn(summary["day"]), "", _("Made at %(at)s") % {"at": summary["generated_at"]}],
+            [Cell(h, bold=True, wrap=True) for h in header],
+            *rows,
+            [Cell(v, bold=True) for v in total],
+            *([[change[0], *(_signed_cell(v) for v in change[1:])]] if change else []),
+        ]
+        named = [[_("Village / community"), _("Report"), _("Time")]]
+        named += [[name, status_label("late"), at] for name, at in summary["late"]]
+        named += [[name, status_label("missing"), ""] for name in summary["missing"]]
         out = io.BytesIO()
-        wb.save(out)
+        write_workbook(
+            out,
+            [
+                Sheet(
+                    title=str(_("Bulletin")),
+                    rows=main,
+                    widths={1: 18, **dict.fromkeys(range(2, len(header) + 1), 12)},
+                    merges=[f"A1:{get_column_letter(len(header))}1"],
+                    freeze="B4",
+                    # As the .docx: a dozen number columns across one A4 page.
+                    page=PageSetup(landscape=True),
+                ),
+                Sheet(title=str(_("Late and missing")), rows=named, page=PageSetup()),
+                Sheet(
+                    title=str(_("Highlights and problems")),
+                    rows=[[line] for line in note_lines(summary)],
+                    widths={1: 100},
+                    page=PageSetup(landscape=True),
+                ),
+            ],
+        )
         return out.getvalue()
+
+
+def _signed_cell(value: Any) -> Any:
+    """ "+3" stays the number 3 in the spreadsheet, shown with its sign."""
+    if isinstance(value, str) and value.lstrip("+-").isdigit():
+        return Cell(int(value), number_format=SIGNED)
+    return value

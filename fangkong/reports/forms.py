@@ -10,15 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
+from fangkong.reports.metrics import OVERDUE_AGE_CAP
 from fangkong.reports.models import FieldKind, ReportField
 
 
 class BulletinForm(forms.Form):
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput())
     highlights = forms.CharField(
-        label=_("Highlights (one per line)"), required=False, max_length=4000,
+        label=_("Highlights (one per line)"),
+        required=False,
+        max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
-    )  # fmt: skip
+    )
 
     def clean_day(self) -> Any:
         day = self.cleaned_data["day"]
@@ -28,21 +31,38 @@ class BulletinForm(forms.Form):
 
 
 class SettingsForm(forms.Form):
-    deadline = forms.TimeField(label=_("Daily report deadline"),
-                               widget=forms.TimeInput(attrs={"type": "time"}))  # fmt: skip
-    red_overdue = forms.IntegerField(label=_("Red light at this many overdue work orders"),
-                                     min_value=1, max_value=1000)  # fmt: skip
+    deadline = forms.TimeField(label=_("Daily report deadline"), widget=forms.TimeInput())
+    red_overdue = forms.IntegerField(
+        label=_("Red light at this many overdue work orders"), min_value=1, max_value=1000
+    )
+    red_overdue_days = forms.IntegerField(
+        label=_("counting the orders overdue for at least this many days"),
+        min_value=1,
+        max_value=OVERDUE_AGE_CAP,
+        required=False,
+        help_text=_(
+            "Red is for what needs action today: a report missing after the deadline, or "
+            "this many orders still open this many days after they were due. Fewer or "
+            "fresher overdue orders show amber."
+        ),
+    )
     active = forms.ModelMultipleChoiceField(
-        label=_("Fields in use"), queryset=ReportField.objects.all(), required=False,
+        label=_("Fields in use"),
+        queryset=ReportField.objects.all(),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-    )  # fmt: skip
-    new_label = forms.CharField(label=_("New field typed by the villages"), max_length=100,
-                                required=False)  # fmt: skip
+    )
+    new_label = forms.CharField(
+        label=_("New field typed by the villages"), max_length=100, required=False
+    )
     new_kind = forms.ChoiceField(
-        label=_("Its kind"), required=False,
-        choices=[(FieldKind.NUMBER.value, FieldKind.NUMBER.label),
-                 (FieldKind.TEXT.value, FieldKind.TEXT.label)],
-    )  # fmt: skip
+        label=_("Its kind"),
+        required=False,
+        choices=[
+            (FieldKind.NUMBER.value, FieldKind.NUMBER.label),
+            (FieldKind.TEXT.value, FieldKind.TEXT.label),
+        ],
+    )
 
     def __init__(self, *args: Any, fields_editable: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

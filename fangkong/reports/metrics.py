@@ -57,8 +57,9 @@ def returnees_new(villages: Sequence[Jurisdiction], day: date) -> Counts:
     from fangkong.screening.models import ReturneeReport
 
     start, end = _bounds(day)
-    qs = ReturneeReport.objects.filter(_within(villages, "jurisdiction__path"),
-                                       created_at__gte=start, created_at__lt=end)  # fmt: skip
+    qs = ReturneeReport.objects.filter(
+        _within(villages, "jurisdiction__path"), created_at__gte=start, created_at__lt=end
+    )
     return _by_village(villages, _grouped(qs, "jurisdiction__path"))
 
 
@@ -68,9 +69,12 @@ def _measures(place: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
 
         start, end = _bounds(day)
         qs = PersonMeasure.objects.filter(
-            _within(villages, "jurisdiction__path"), status=MeasureStatus.VERIFIED, place=place,
-            decided_at__gte=start, decided_at__lt=end,
-        )  # fmt: skip
+            _within(villages, "jurisdiction__path"),
+            status=MeasureStatus.VERIFIED,
+            place=place,
+            decided_at__gte=start,
+            decided_at__lt=end,
+        )
         return _by_village(villages, _grouped(qs, "jurisdiction__path"))
 
     return metric
@@ -80,8 +84,9 @@ def pushed_done(villages: Sequence[Jurisdiction], day: date) -> Counts:
     from fangkong.screening.models import PushedRow
 
     start, end = _bounds(day)
-    qs = PushedRow.objects.filter(_within(villages, "jurisdiction__path"),
-                                  verified_at__gte=start, verified_at__lt=end)  # fmt: skip
+    qs = PushedRow.objects.filter(
+        _within(villages, "jurisdiction__path"), verified_at__gte=start, verified_at__lt=end
+    )
     return _by_village(villages, _grouped(qs, "jurisdiction__path"))
 
 
@@ -96,8 +101,12 @@ def sweep_visited(villages: Sequence[Jurisdiction], day: date) -> Counts:
     from fangkong.screening.models import SweepVisit
 
     start, end = _bounds(day)
-    qs = SweepVisit.objects.filter(_within(villages, "jurisdiction__path"), outcome="visited",
-                                   visited_at__gte=start, visited_at__lt=end)  # fmt: skip
+    qs = SweepVisit.objects.filter(
+        _within(villages, "jurisdiction__path"),
+        outcome="visited",
+        visited_at__gte=start,
+        visited_at__lt=end,
+    )
     return _by_village(villages, _grouped(qs, "jurisdiction__path"))
 
 
@@ -112,26 +121,44 @@ def orders_overdue(villages: Sequence[Jurisdiction], day: date) -> Counts:
     """Open orders due before the report's day (still open now)."""
     from fangkong.workorders.models import WorkOrderTally
 
-    qs = WorkOrderTally.objects.filter(_within(villages, "jurisdiction__path"), day__lt=day,
-                                       open__gt=0)  # fmt: skip
+    qs = WorkOrderTally.objects.filter(
+        _within(villages, "jurisdiction__path"), day__lt=day, open__gt=0
+    )
     return _by_village(villages, _grouped(qs, "jurisdiction__path", "open"))
 
 
-def overdue_by_kind(villages: Sequence[Jurisdiction], day: date) -> dict[int, dict[str, int]]:
-    """Open orders due before `day`, by village and kind: what the overdue count is made
-    of, for the dashboard (stored beside the metrics, not a metric of the report)."""
+# Overdue orders are kept by how many days past their due day they are, up to this
+# ("7 days or more"): enough for any town's red-light rule (`ReportConfig`).
+OVERDUE_AGE_CAP = 7
+
+
+def overdue_breakdown(
+    villages: Sequence[Jurisdiction], day: date
+) -> dict[int, tuple[dict[str, int], dict[str, int]]]:
+    """Open orders due before `day`, by village: ({kind: n}, {days overdue: n}), from one
+    grouped query. What the overdue count is made of, for the dashboard (stored beside
+    the metrics, not a metric of the report); the ages let each town's red-light rule
+    be applied at read time without a recount."""
     from fangkong.workorders.models import WorkOrderTally
 
     paths = {v.path: v.pk for v in villages}
-    out: dict[int, dict[str, int]] = defaultdict(dict)
-    for path, kind, n in (WorkOrderTally.objects.filter(_within(villages, "jurisdiction__path"),
-                                                        day__lt=day, open__gt=0)
-                          .values_list("jurisdiction__path", "kind").annotate(n=Sum("open"))
-                          .order_by()):  # fmt: skip
+    out: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
+    for path, kind, due, n in (
+        WorkOrderTally.objects.filter(
+            _within(villages, "jurisdiction__path"), day__lt=day, open__gt=0
+        )
+        .values_list("jurisdiction__path", "kind", "day")
+        .annotate(n=Sum("open"))
+        .order_by()
+    ):
         pk = nearest_in(path, paths)
-        if pk is not None:
-            out[pk][kind] = out[pk].get(kind, 0) + int(n or 0)
-    return dict(out)
+        if pk is None:
+            continue
+        kinds, ages = out.setdefault(pk, ({}, {}))
+        kinds[kind] = kinds.get(kind, 0) + int(n or 0)
+        age = str(min((day - due).days, OVERDUE_AGE_CAP))  # JSON keys are strings
+        ages[age] = ages.get(age, 0) + int(n or 0)
+    return out
 
 
 METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date], Counts]]] = {
@@ -143,7 +170,9 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     "pushed_pending": (_("Pushed-list people pending"), pushed_pending),
     "sweep_visited": (_("Households visited in sweeps"), sweep_visited),
     "orders_done": (_("Work orders done"), orders_done),
-    "orders_overdue": (_("Work orders overdue"), orders_overdue),
+    # Counted by due day, unlike a home page's "overdue" (past the due time): an order
+    # due at 09:00 today is not in it until tomorrow.
+    "orders_overdue": (_("Work orders open past their due day"), orders_overdue),
 }
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import time
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.org.models import Jurisdiction
 from fangkong.org.scoping import ScopedQuerySet
+from fangkong.reports.metrics import OVERDUE_AGE_CAP
 
 
 class FieldKind(models.TextChoices):
@@ -40,12 +42,22 @@ class ReportField(models.Model):
 
 
 class ReportConfig(models.Model):
-    """The town's deadline (one row per node that sets one; the nearest above wins)."""
+    """The town's deadline and the rule of the dashboard's traffic lights (one row per
+    node that sets them; the nearest above wins; without one, the defaults here).
+
+    Red is for what the command post must act on today: a report still missing after
+    the deadline, or at least `red_overdue` work orders still open `red_overdue_days`
+    days or more after the day they were due. Fewer or fresher overdue orders are amber:
+    the escalation ladder is already telling the grid leader and the village."""
 
     jurisdiction = models.OneToOneField(Jurisdiction, on_delete=models.CASCADE, related_name="+")
     deadline = models.TimeField(_("deadline"), default=time(17, 0))
-    # The dashboard's traffic light turns red at this many overdue work orders.
     red_overdue = models.PositiveIntegerField(_("red at overdue orders"), default=5)
+    red_overdue_days = models.PositiveSmallIntegerField(
+        _("red at orders overdue for days"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(OVERDUE_AGE_CAP)],
+    )
 
     def __str__(self) -> str:
         return f"{self.jurisdiction_id} {self.deadline}"
@@ -60,15 +72,19 @@ class ReportStatus(models.TextChoices):
 class DailyReport(models.Model):
     village = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
     day = models.DateField(_("day"))
-    status = models.CharField(_("status"), max_length=10, choices=ReportStatus.choices,
-                              default=ReportStatus.DRAFT)  # fmt: skip
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
     # {field key: value}: computed numbers as confirmed by the village, and what it typed.
     values = models.JSONField(default=dict)
     late = models.BooleanField(_("late"), default=False)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
 
@@ -118,9 +134,12 @@ class Bulletin(models.Model):
     xlsx = models.BinaryField()
     generated_at = models.DateTimeField()
     generated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     version = models.PositiveIntegerField(default=1)
 
     scope_path = "node__path"

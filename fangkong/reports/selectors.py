@@ -1,5 +1,6 @@
 """Reads of daily reports, bulletins and the command dashboard, always for a node the
-viewer may see (the views fetch it with `get_visible_or_404` or `top_node`)."""
+viewer may see (the views fetch it with `jurisdiction_for_user` or
+`node_or_top_for_user`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.org.access import object_for_user
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, nearest_in, subtree_q
@@ -25,29 +27,53 @@ from fangkong.reports.models import (
     ReportStatus,
     VillageDay,
 )
-from fangkong.reports.services import DEFAULT_DEADLINE
-from fangkong.reports.stats import OVERDUE_BY_KIND, TREND_DAYS
+from fangkong.reports.stats import OVERDUE_BY_AGE, OVERDUE_BY_KIND, TREND_DAYS
 
 # The numbers the dashboard shows as its key figures and trend lines.
-KEY_METRICS = ("returnees_new", "central", "home_isolation", "home_monitoring", "pushed_pending",
-               "orders_done", "orders_overdue")  # fmt: skip
-TREND_METRICS = ("returnees_new", "central", "home_isolation", "orders_done", "orders_overdue")
+KEY_METRICS = (
+    "returnees_new",
+    "central",
+    "home_isolation",
+    "home_monitoring",
+    "pushed_pending",
+    "orders_done",
+    "orders_overdue",
+)
+# The trend's panels, each on its own axes: people are counted in ones and tens a day,
+# work orders in hundreds, which on one axis pressed the returnees flat on the floor.
+TREND_PANELS = (("returnees_new", "central", "home_isolation"), ("orders_done", "orders_overdue"))
+TREND_METRICS = tuple(k for panel in TREND_PANELS for k in panel)
 
 
 def bulletins_visible(user: Any) -> ScopedQuerySet[Bulletin]:
     # The documents stay in the database until downloaded: a list never reads them.
-    return (Bulletin.objects.visible_to(user, Perm.REPORTS_VIEW).select_related("node")
-            .defer("docx", "xlsx"))  # fmt: skip
+    return (
+        Bulletin.objects.visible_to(user, Perm.REPORTS_VIEW)
+        .select_related("node")
+        .defer("docx", "xlsx")
+    )
+
+
+def bulletin_for_user(user: Any, bulletin_id: int) -> Bulletin:
+    return object_for_user(bulletins_visible(user), user, Perm.REPORTS_VIEW, pk=bulletin_id)
+
+
+def bulletin_document(bulletin: Bulletin, doc: str) -> bytes:
+    """One archived document of a bulletin already loaded through its accessor (lists
+    defer both)."""
+    return bytes(Bulletin.objects.values_list(doc, flat=True).get(pk=bulletin.pk))
 
 
 def villages_under(node: Jurisdiction) -> list[Jurisdiction]:
     if node.level == Level.VILLAGE:
         return [node]
     # Only what the pages show: a node's boundary (GeoJSON) is no business of a list.
-    return list(Jurisdiction.objects.filter(subtree_q("path", node.path), level=Level.VILLAGE)
-                .select_related("parent").order_by("path")
-                .only("id", "code", "name", "path", "level", "parent_id", "parent__name",
-                      "parent__code"))  # fmt: skip
+    return list(
+        Jurisdiction.objects.filter(subtree_q("path", node.path), level=Level.VILLAGE)
+        .select_related("parent")
+        .order_by("path")
+        .only("id", "code", "name", "path", "level", "parent_id", "parent__name", "parent__code")
+    )
 
 
 @dataclass
@@ -57,8 +83,9 @@ class VillageRow:
     status: str  # on_time | late | missing | pending | due (not in, deadline passed)
     submitted_at: datetime | None
     light: str  # green | amber | red
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # why: the red ones first
     status_label: str = ""
+    stale: int = 0  # overdue orders old enough to count for the red light
 
 
 @dataclass
@@ -96,10 +123,17 @@ class Dashboard:
     overdue_kinds: list[tuple[str, int]] = field(default_factory=list)  # (label, n), most first
 
     def chart(self) -> dict[str, Any]:
-        """What the trend chart draws (json_script'ed into the page)."""
+        """What the trend chart draws (json_script'ed into the page): a panel of series
+        per scale, each panel on its own axes."""
         labels = {key: str(METRICS[key][0]) for key in TREND_METRICS}
-        return {"days": self.trend_days, "series": [
-            {"key": k, "name": labels[k], "data": self.trends[k]} for k in TREND_METRICS]}  # fmt: skip
+        return {
+            "days": self.trend_days,
+            "series": [
+                {"key": k, "name": labels[k], "panel": n, "data": self.trends[k]}
+                for n, panel in enumerate(TREND_PANELS)
+                for k in panel
+            ],
+        }
 
     @cached_property
     def groups(self) -> list[GroupRow]:
@@ -109,8 +143,10 @@ class Dashboard:
         out: dict[str, GroupRow] = {}
         for r in sorted(self.rows, key=lambda r: r.village.path):
             parent = r.village.parent
-            g = out.setdefault(r.village.path.rstrip("/").rsplit("/", 1)[0],
-                               GroupRow(parent.name if parent else "", parent.code if parent else ""))  # fmt: skip
+            g = out.setdefault(
+                r.village.path.rstrip("/").rsplit("/", 1)[0],
+                GroupRow(parent.name if parent else "", parent.code if parent else ""),
+            )
             g.villages += 1
             setattr(g, r.light, getattr(g, r.light) + 1)
             g.missing += r.status in ("missing", "due")
@@ -138,26 +174,30 @@ class Dashboard:
         return [r for r in self.rows if r.status in ("late", "missing", "due")]
 
 
-def _light(values: dict[str, int], status: str, red_overdue: int) -> tuple[str, list[str]]:
-    """The traffic light of a village: red when its report is missing past the deadline
-    or its overdue work piles up; amber for anything still open; green when all is in."""
-    overdue = values.get("orders_overdue", 0)
-    reasons = []
+def _light(
+    values: dict[str, int], ages: dict[str, int], status: str, rules: ReportConfig
+) -> tuple[str, list[str], int]:
+    """The traffic light of a village, by its area's rule (`ReportConfig`): red for what
+    the command post must act on today (the report still missing after the deadline;
+    `red_overdue` or more orders open `red_overdue_days` days past their due day),
+    amber for what to watch (a report not in yet or late, fresher or fewer overdue
+    orders, pushed-list people pending), green when nothing is open. Returns the light,
+    the reasons (red ones first) and the number of overdue orders old enough for red."""
+    stale = sum(int(n) for age, n in ages.items() if int(age) >= rules.red_overdue_days)
+    red, amber = [], []
     if status in ("missing", "due"):
-        reasons.append("report_missing")
-    if overdue >= red_overdue:
-        reasons.append("overdue_many")
-    if reasons:
-        return "red", reasons
+        red.append("report_missing")
+    if stale >= rules.red_overdue:
+        red.append("overdue_stale")
+    elif values.get("orders_overdue", 0):
+        amber.append("overdue")
     if status == "late":
-        reasons.append("report_late")
+        amber.append("report_late")
     if status == "pending":
-        reasons.append("report_pending")
-    if overdue:
-        reasons.append("overdue")
+        amber.append("report_pending")
     if values.get("pushed_pending", 0):
-        reasons.append("pushed_pending")
-    return ("amber" if reasons else "green"), reasons
+        amber.append("pushed_pending")
+    return ("red" if red else "amber" if amber else "green"), red + amber, stale
 
 
 def _trend(node: Jurisdiction, days: list[date]) -> dict[str, list[int]]:
@@ -166,9 +206,13 @@ def _trend(node: Jurisdiction, days: list[date]) -> dict[str, list[int]]:
     trends = {k: [0] * len(days) for k in TREND_METRICS}
     # Any: the stubs type .values() rows by the grouped field only, not the sums.
     rows: Any = (
-        VillageDay.objects.filter(subtree_q("village__path", node.path),
-                                          day__gte=days[0], day__lte=days[-1])
-        .values("day").annotate(**sums).order_by())  # fmt: skip
+        VillageDay.objects.filter(
+            subtree_q("village__path", node.path), day__gte=days[0], day__lte=days[-1]
+        )
+        .values("day")
+        .annotate(**sums)
+        .order_by()
+    )
     for row in rows:
         for k in TREND_METRICS:
             trends[k][(row["day"] - days[0]).days] = int(row[f"n_{k}"] or 0)
@@ -199,49 +243,76 @@ def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
         stats[(village_id, day)] = values
         if day == today and (refreshed is None or at < refreshed):
             refreshed = at  # the oldest of today's rows: how fresh the screen is
-    reports = {r.village_id: r for r in DailyReport.objects.filter(
-        subtree_q("village__path", node.path), day=today,
-    ).only("village_id", "status", "late", "submitted_at")}  # fmt: skip
+    reports = {
+        r.village_id: r
+        for r in DailyReport.objects.filter(
+            subtree_q("village__path", node.path),
+            day=today,
+        ).only("village_id", "status", "late", "submitted_at")
+    }
     configs = {c.jurisdiction.path: c for c in ReportConfig.objects.select_related("jurisdiction")}
+    defaults = ReportConfig()  # an area that set nothing: the model's defaults
     rows: list[VillageRow] = []
     totals = dict.fromkeys(KEY_METRICS, 0)
     yesterday = dict.fromkeys(KEY_METRICS, 0)
-    counts = {"villages": len(villages), "on_time": 0, "late": 0, "missing": 0, "pending": 0,
-              "red": 0, "amber": 0, "green": 0}  # fmt: skip
+    counts = {
+        "villages": len(villages),
+        "on_time": 0,
+        "late": 0,
+        "missing": 0,
+        "pending": 0,
+        "red": 0,
+        "amber": 0,
+        "green": 0,
+    }
     kinds: dict[str, int] = {}
     for v in villages:
         counted = stats.get((v.pk, today), {})
         for kind, n in (counted.get(OVERDUE_BY_KIND) or {}).items():
             kinds[kind] = kinds.get(kind, 0) + int(n)
-        values = {k: int(n) for k, n in counted.items() if k != OVERDUE_BY_KIND}
+        values = {
+            k: int(n) for k, n in counted.items() if k not in (OVERDUE_BY_KIND, OVERDUE_BY_AGE)
+        }
         before = stats.get((v.pk, days[-2]), {})
         for k in KEY_METRICS:
             totals[k] += values.get(k, 0)
             yesterday[k] += int(before.get(k, 0))
-        config = nearest_in(v.path, configs)
-        due = timezone.make_aware(datetime.combine(today, config.deadline if config
-                                                   else DEFAULT_DEADLINE))  # fmt: skip
+        rules = nearest_in(v.path, configs) or defaults
+        due = timezone.make_aware(datetime.combine(today, rules.deadline))
         report = reports.get(v.pk)
         status = _status(report, now, due)
-        light, reasons = _light(values, status, config.red_overdue if config else 5)
+        light, reasons, stale = _light(values, counted.get(OVERDUE_BY_AGE) or {}, status, rules)
         counts["missing" if status == "due" else status] += 1
         counts[light] += 1
-        rows.append(VillageRow(v, values, status, report.submitted_at if report else None,
-                               light, reasons))  # fmt: skip
+        sent = report.submitted_at if report else None
+        rows.append(VillageRow(v, values, status, sent, light, reasons, stale=stale))
     # Labelled once per status, not once per row: a county's screen has hundreds.
-    labels = {"on_time": _("on time"), "late": _("late"), "missing": _("missing"),
-              "due": _("missing"), "pending": _("not yet due")}  # fmt: skip
+    labels = {
+        "on_time": _("on time"),
+        "late": _("late"),
+        "missing": _("missing"),
+        "due": _("missing"),
+        "pending": _("not yet due"),
+    }
     for r in rows:
         hhmm = timezone.localtime(r.submitted_at).strftime(" %H:%M") if r.submitted_at else ""
         r.status_label = labels[r.status] + (hhmm if r.status in ("on_time", "late") else "")
     order = {"red": 0, "amber": 1, "green": 2}
     rows.sort(key=lambda r: (order[r.light], r.village.path))
     return Dashboard(
-        node=node, day=today, now=now, refreshed_at=refreshed,
-        keys=[(k, str(METRICS[k][0])) for k in KEY_METRICS], totals=totals, yesterday=yesterday,
-        trend_days=[d.strftime("%m-%d") for d in days], trends=_trend(node, days), rows=rows,
-        counts=counts, overdue_kinds=_kind_labels(kinds),
-    )  # fmt: skip
+        node=node,
+        day=today,
+        now=now,
+        refreshed_at=refreshed,
+        keys=[(k, str(METRICS[k][0])) for k in KEY_METRICS],
+        totals=totals,
+        yesterday=yesterday,
+        trend_days=[d.strftime("%m-%d") for d in days],
+        trends=_trend(node, days),
+        rows=rows,
+        counts=counts,
+        overdue_kinds=_kind_labels(kinds),
+    )
 
 
 def _kind_labels(kinds: dict[str, int]) -> list[tuple[str, int]]:

@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from fangkong.accounts.models import User
+from fangkong.audit.models import AuditAction
+from fangkong.audit.services import audit_record
 from fangkong.org.models import Jurisdiction, Level, Membership
 from fangkong.org.roles import Role
 from fangkong.org.scoping import ancestor_paths, nearest_in
@@ -92,9 +94,13 @@ def clean_entered(raw: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
 
 @transaction.atomic
 def report_submit(
-    *, actor: User, village: Jurisdiction, day: date, entered: Mapping[str, str],
+    *,
+    actor: User,
+    village: Jurisdiction,
+    day: date,
+    entered: Mapping[str, str],
     now: datetime | None = None,
-) -> DailyReport:  # fmt: skip
+) -> DailyReport:
     """Confirm the day's computed numbers and the typed fields. After the deadline the
     report still counts, marked late; a correction later keeps the first time."""
     now = now or timezone.now()
@@ -111,6 +117,14 @@ def report_submit(
         report.late = now > deadline_at(village, day)
     report.version += 1
     report.save()
+    audit_record(
+        action=AuditAction.CREATE if first else AuditAction.UPDATE,
+        actor=actor,
+        obj=report,
+        object_repr=f"daily report {village.code} {day.isoformat()}",
+        jurisdiction_path=village.path,
+        detail={"late": report.late, "version": report.version},
+    )
     return report
 
 
@@ -121,28 +135,38 @@ def _late_message(template: Any, village: Jurisdiction, deadline: str) -> tuple[
 
     title = _("%(village)s has not sent today's daily report") % {"village": village.name}
     body = _("The deadline was %(deadline)s. Send it now; it will be marked late.") % {
-        "deadline": deadline}  # fmt: skip
+        "deadline": deadline
+    }
     town = village.parent.name if village.parent else ""
-    return render_or(template, {"village": village.name, "deadline": deadline, "town": town},
-                     (title, body))  # fmt: skip
+    return render_or(
+        template, {"village": village.name, "deadline": deadline, "town": town}, (title, body)
+    )
 
 
 def flag_missing(now: datetime | None = None) -> int:
     """Villages past today's deadline without a report: marked missing, their cadres and
     the command post's channels told once. Run every few minutes by the scheduler, so
     it reads the villages, deadlines, reports, cadres and channels once each."""
+    from fangkong.notify import webhooks
     from fangkong.notify.models import Channel
     from fangkong.notify.services import deliver, notice_send, routes, template_for_event
 
     now = now or timezone.now()
     day = timezone.localdate(now)
     table = Deadlines()
-    deadlines = {v.pk: table.time_for(v.path)
-                 for v in Jurisdiction.objects.filter(level=Level.VILLAGE)}  # fmt: skip
-    due = [pk for pk, at_time in deadlines.items()
-           if now >= timezone.make_aware(datetime.combine(day, at_time))]  # fmt: skip
-    answered = set(DailyReport.objects.filter(day=day, village_id__in=due)
-                   .exclude(status=ReportStatus.DRAFT).values_list("village_id", flat=True))  # fmt: skip
+    deadlines = {
+        v.pk: table.time_for(v.path) for v in Jurisdiction.objects.filter(level=Level.VILLAGE)
+    }
+    due = [
+        pk
+        for pk, at_time in deadlines.items()
+        if now >= timezone.make_aware(datetime.combine(day, at_time))
+    ]
+    answered = set(
+        DailyReport.objects.filter(day=day, village_id__in=due)
+        .exclude(status=ReportStatus.DRAFT)
+        .values_list("village_id", flat=True)
+    )
     pending = [pk for pk in due if pk not in answered]
     if not pending:
         return 0
@@ -150,13 +174,19 @@ def flag_missing(now: datetime | None = None) -> int:
     DailyReport.objects.bulk_create(
         [DailyReport(village_id=pk, day=day, status=ReportStatus.MISSING) for pk in pending],
         ignore_conflicts=True,
-    )  # fmt: skip
+    )
     DailyReport.objects.filter(day=day, village_id__in=pending, status=ReportStatus.DRAFT).update(
-        status=ReportStatus.MISSING)  # fmt: skip
-    missing = list(Jurisdiction.objects.filter(
-        pk__in=DailyReport.objects.filter(day=day, village_id__in=pending,
-                                          status=ReportStatus.MISSING).values("village_id"))
-        .select_related("parent").order_by("path"))  # fmt: skip
+        status=ReportStatus.MISSING
+    )
+    missing = list(
+        Jurisdiction.objects.filter(
+            pk__in=DailyReport.objects.filter(
+                day=day, village_id__in=pending, status=ReportStatus.MISSING
+            ).values("village_id")
+        )
+        .select_related("parent")
+        .order_by("path")
+    )
     cadres: dict[int, list[int]] = defaultdict(list)
     for node_id, user_id in Membership.objects.filter(
         jurisdiction__in=missing, role=Role.VILLAGE_CADRE
@@ -164,32 +194,59 @@ def flag_missing(now: datetime | None = None) -> int:
         cadres[node_id].append(user_id)
     channels = list(Channel.objects.filter(enabled=True).select_related("jurisdiction"))
     template = template_for_event("late_report")
+    hooks = webhooks.enabled_webhooks()
     with override("zh-hans"):
         for village in missing:
             deadline = deadlines[village.pk].strftime("%H:%M")
             title, body = _late_message(template, village, deadline)
-            notice_send(user_ids=cadres[village.pk], title=title, body=body,
-                        url=reverse("reports:village", args=[village.code]),
-                        key=f"late-report:{village.pk}:{day}")  # fmt: skip
-            deliver(channels=routes("late_report", village.path, channels), title=title,
-                    body=body, event="late_report", key=f"late-report:{village.pk}:{day}")  # fmt: skip
+            notice_send(
+                user_ids=cadres[village.pk],
+                title=title,
+                body=body,
+                url=reverse("reports:village", args=[village.code]),
+                key=f"late-report:{village.pk}:{day}",
+            )
+            deliver(
+                channels=routes("late_report", village.path, channels),
+                title=title,
+                body=body,
+                event="late_report",
+                key=f"late-report:{village.pk}:{day}",
+            )
+            webhooks.emit(
+                webhooks.REPORT_LATE,
+                node=village,
+                key=f"{village.pk}:{day}",
+                data={"village": village.code, "day": day.isoformat(), "deadline": deadline},
+                hooks=hooks,
+            )
     return len(missing)
 
 
 @transaction.atomic
 def settings_save(
-    *, node: Jurisdiction, deadline: time, red_overdue: int,
-    active: Sequence[ReportField] | None = None, new_label: str = "", new_kind: str = "",
-) -> dict[str, Any]:  # fmt: skip
-    """The area's deadline and red-light threshold; which fields are in use; a new typed
-    field. Returns what changed among the fields, for the audit record."""
-    ReportConfig.objects.update_or_create(
-        jurisdiction=node, defaults={"deadline": deadline, "red_overdue": red_overdue})  # fmt: skip
+    *,
+    node: Jurisdiction,
+    deadline: time,
+    red_overdue: int,
+    red_overdue_days: int | None = None,
+    active: Sequence[ReportField] | None = None,
+    new_label: str = "",
+    new_kind: str = "",
+) -> dict[str, Any]:
+    """The area's deadline and red-light rule (`red_overdue_days` None: as it was);
+    which fields are in use; a new typed field. Returns what changed among the fields,
+    for the audit record."""
+    rule: dict[str, Any] = {"deadline": deadline, "red_overdue": red_overdue}
+    if red_overdue_days is not None:
+        rule["red_overdue_days"] = red_overdue_days
+    ReportConfig.objects.update_or_create(jurisdiction=node, defaults=rule)
     if active is None:  # the fields are not this user's to change
         return {}
     keep = {f.pk for f in active}
-    off = list(ReportField.objects.filter(active=True).exclude(pk__in=keep)
-               .values_list("key", flat=True))  # fmt: skip
+    off = list(
+        ReportField.objects.filter(active=True).exclude(pk__in=keep).values_list("key", flat=True)
+    )
     on = list(ReportField.objects.filter(active=False, pk__in=keep).values_list("key", flat=True))
     ReportField.objects.filter(key__in=off).update(active=False)
     ReportField.objects.filter(key__in=on).update(active=True)
@@ -200,8 +257,52 @@ def settings_save(
         while ReportField.objects.filter(key=f"custom_{n}").exists():
             n += 1
         field = ReportField.objects.create(
-            key=f"custom_{n}", label=new_label, kind=new_kind or FieldKind.NUMBER,
+            key=f"custom_{n}",
+            label=new_label,
+            kind=new_kind or FieldKind.NUMBER,
             position=(last.position + 1) if last else 0,
-        )  # fmt: skip
+        )
         changed["added"] = field.key
     return changed
+
+
+@transaction.atomic
+def deadline_save(
+    *,
+    actor: User,
+    node: Jurisdiction,
+    deadline: time,
+    red_overdue: int,
+    red_overdue_days: int | None = None,
+) -> ReportConfig:
+    """The deadline and red-light rule of `node` (rules.manage there), audited with what
+    they were. The fields villages type in are not changed here (the settings page, from
+    the top of the tree)."""
+    from fangkong.org.access import require_perm_at
+    from fangkong.org.roles import Perm
+
+    require_perm_at(actor, Perm.RULES_MANAGE, node.path)
+    config = ReportConfig.objects.filter(jurisdiction=node).first()
+    before = {
+        "deadline": str(config.deadline) if config else None,
+        "red_overdue": config.red_overdue if config else None,
+        "red_overdue_days": config.red_overdue_days if config else None,
+    }
+    settings_save(
+        node=node, deadline=deadline, red_overdue=red_overdue, red_overdue_days=red_overdue_days
+    )
+    saved = ReportConfig.objects.get(jurisdiction=node)
+    after = {
+        "deadline": str(saved.deadline),
+        "red_overdue": saved.red_overdue,
+        "red_overdue_days": saved.red_overdue_days,
+    }
+    if after != before:
+        audit_record(
+            action=AuditAction.UPDATE,
+            actor=actor,
+            object_repr=_("report settings"),
+            jurisdiction_path=node.path,
+            detail={"before": before, "after": after, "fields": {}},
+        )
+    return saved

@@ -14,12 +14,14 @@ from typing import Any
 from django.utils import timezone
 
 from fangkong.org.models import Jurisdiction, Level
-from fangkong.reports.metrics import METRICS, compute, overdue_by_kind
+from fangkong.reports.metrics import METRICS, compute, overdue_breakdown
 from fangkong.reports.models import VillageDay
 
 TREND_DAYS = 14
-# Beside the metrics in `VillageDay.values`: {kind: open orders past due}.
+# Beside the metrics in `VillageDay.values`: {kind: open orders past due} and {days past
+# due, "1" to "7" (or more): open orders}.
 OVERDUE_BY_KIND = "overdue_by_kind"
+OVERDUE_BY_AGE = "overdue_by_age"
 
 
 def _villages() -> list[Jurisdiction]:
@@ -27,9 +29,10 @@ def _villages() -> list[Jurisdiction]:
 
 
 def refresh(
-    days: Iterable[date] | None = None, now: datetime | None = None,
+    days: Iterable[date] | None = None,
+    now: datetime | None = None,
     villages: Sequence[Jurisdiction] | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """Recount the given days (today and yesterday by default) for every village; returns
     the number of rows written."""
     now = now or timezone.now()
@@ -37,14 +40,18 @@ def refresh(
     villages = _villages() if villages is None else villages
     rows = []
     for day in days if days is not None else (today, today - timedelta(days=1)):
-        kinds = overdue_by_kind(villages, day)
+        overdue = overdue_breakdown(villages, day)
         for pk, counted in compute(METRICS, villages, day).items():
-            values: dict[str, Any] = {**counted, OVERDUE_BY_KIND: kinds.get(pk, {})}
+            kinds, ages = overdue.get(pk, ({}, {}))
+            values: dict[str, Any] = {**counted, OVERDUE_BY_KIND: kinds, OVERDUE_BY_AGE: ages}
             rows.append(VillageDay(village_id=pk, day=day, values=values, refreshed_at=now))
     VillageDay.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["village", "day"],
-        update_fields=["values", "refreshed_at"], batch_size=500,
-    )  # fmt: skip
+        rows,
+        update_conflicts=True,
+        unique_fields=["village", "day"],
+        update_fields=["values", "refreshed_at"],
+        batch_size=500,
+    )
     return len(rows)
 
 

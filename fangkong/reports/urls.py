@@ -8,9 +8,9 @@ urlpatterns: list[URLPattern] = [
     path("village/<str:village>/", views.village_report, name="village"),
     path("bulletins/", views.bulletin_list, name="bulletins"),
     path("bulletins/make/", views.bulletin_make, name="bulletin_make"),
-    path("bulletins/<int:bulletin_id>/", views.bulletin_detail, name="bulletin"),
+    path("bulletins/<id:bulletin_id>/", views.bulletin_detail, name="bulletin"),
     path(
-        "bulletins/<int:bulletin_id>/bulletin.<str:doc>",
+        "bulletins/<id:bulletin_id>/bulletin.<str:doc>",
         views.bulletin_download,
         name="bulletin_download",
     ),

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -19,11 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
-from fangkong.org.access import get_visible_or_404, require_perm_at, requires
+from fangkong.org.access import requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, holds_at_a_root
-from fangkong.org.selectors import top_node
+from fangkong.org.selectors import jurisdiction_for_user, node_or_top_for_user
 from fangkong.reports import selectors, services
 from fangkong.reports.bulletin import bulletin_generate
 from fangkong.reports.documents import table
@@ -42,13 +42,7 @@ def _user(request: HttpRequest) -> User:
 
 def _node(request: HttpRequest, perm: Perm = Perm.REPORTS_VIEW) -> Jurisdiction:
     """The node asked for (?node=CODE) within the viewer's scope, or the top of it."""
-    code = request.GET.get("node", "").strip()
-    if code:
-        return get_visible_or_404(Jurisdiction.objects.all(), request.user, perm, code=code)
-    node = top_node(request.user, perm)
-    if node is None:
-        raise PermissionDenied
-    return node
+    return node_or_top_for_user(request.user, request.GET.get("node", "").strip(), perm)
 
 
 # No outbreak work before this: days earlier are read as today, like any bad date.
@@ -73,35 +67,48 @@ def overview(request: HttpRequest) -> HttpResponse:
     rows = selectors.overview(node, day)
     fields = services.fields()
     numeric = [f for f in fields if f.kind != FieldKind.TEXT]
-    return render(request, "reports/overview.html", {
-        "node": node, "day": day, "prev": day - timedelta(days=1),
-        "next": day + timedelta(days=1) if day < timezone.localdate() else None,
-        "rows": [(v, r, [(r.values.get(f.key, "") if r else "") for f in numeric])
-                 for v, r in rows],
-        "numeric": numeric, "deadline": services.deadline_for(node),
-        "submitted": sum(1 for _v, r in rows if r and r.status == "submitted"),
-        "bulletins": selectors.bulletins_visible(request.user).filter(node=node)[:7],
-        "can_generate": node.level < Level.VILLAGE
-        and has_perm(request.user, Perm.REPORTS_SUBMIT, node.path),
-        "form": BulletinForm(initial={"day": day}),
-    })  # fmt: skip
+    return render(
+        request,
+        "reports/overview.html",
+        {
+            "node": node,
+            "day": day,
+            "prev": day - timedelta(days=1),
+            "next": day + timedelta(days=1) if day < timezone.localdate() else None,
+            "rows": [
+                (v, r, [(r.values.get(f.key, "") if r else "") for f in numeric]) for v, r in rows
+            ],
+            "numeric": numeric,
+            "deadline": services.deadline_for(node),
+            "submitted": sum(1 for _v, r in rows if r and r.status == "submitted"),
+            "bulletins": selectors.bulletins_visible(request.user).filter(node=node)[:7],
+            "can_generate": node.level < Level.VILLAGE
+            and has_perm(request.user, Perm.REPORTS_SUBMIT, node.path),
+            "form": BulletinForm(initial={"day": day}),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @requires(Perm.REPORTS_VIEW, writes=("POST",))
 def village_report(request: HttpRequest, village: str) -> HttpResponse:
-    node = get_visible_or_404(Jurisdiction.objects.filter(level=Level.VILLAGE), request.user,
-                              Perm.REPORTS_VIEW, code=village)  # fmt: skip
+    node = jurisdiction_for_user(
+        request.user,
+        village,
+        Perm.REPORTS_VIEW,
+        level=Level.VILLAGE,
+        write=Perm.REPORTS_SUBMIT if request.method == "POST" else None,
+    )
     day = _day(request)
     can_submit = has_perm(request.user, Perm.REPORTS_SUBMIT, node.path)
     errors: dict[str, Any] = {}
     entered: dict[str, str] = {}
     if request.method == "POST":
-        require_perm_at(request.user, Perm.REPORTS_SUBMIT, node.path)
         entered = {k: str(v) for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         try:
-            sent = services.report_submit(actor=_user(request), village=node, day=day,
-                                            entered=entered)  # fmt: skip
+            sent = services.report_submit(
+                actor=_user(request), village=node, day=day, entered=entered
+            )
         except ValidationError as e:
             errors = e.message_dict
         else:
@@ -121,11 +128,21 @@ def village_report(request: HttpRequest, village: str) -> HttpResponse:
             rows.append((f, computed.get(f.key, 0), values.get(f.key)))
         else:
             rows.append((f, entered.get(f.key, values.get(f.key, "")), None))
-    return render(request, "reports/village.html", {
-        "node": node, "day": day, "report": report, "rows": rows, "errors": errors,
-        "deadline": services.deadline_at(node, day), "can_submit": can_submit,
-        "is_today": day == timezone.localdate(),
-    })  # fmt: skip
+    return render(
+        request,
+        "reports/village.html",
+        {
+            "node": node,
+            "day": day,
+            "report": report,
+            "rows": rows,
+            "errors": errors,
+            "deadline": services.deadline_at(node, day),
+            "can_submit": can_submit,
+            "can_poster": has_perm(request.user, Perm.PEOPLE_VIEW, node.path),
+            "is_today": day == timezone.localdate(),
+        },
+    )
 
 
 @require_GET
@@ -153,8 +170,12 @@ def bulletin_make(request: HttpRequest) -> HttpResponse:
     # page shows them in the box, so emptying it there means removing them.
     text = form.cleaned_data["highlights"]
     keep = not text and not request.POST.get("replace_highlights")
-    bulletin = bulletin_generate(node=node, day=form.cleaned_data["day"], actor=_user(request),
-                                 highlights=None if keep else text)  # fmt: skip
+    bulletin = bulletin_generate(
+        node=node,
+        day=form.cleaned_data["day"],
+        actor=_user(request),
+        highlights=None if keep else text,
+    )
     messages.success(request, _("Bulletin made (version %(v)d).") % {"v": bulletin.version})
     return redirect("reports:bulletin", bulletin_id=bulletin.pk)
 
@@ -168,15 +189,22 @@ def _overview_url(node: Jurisdiction) -> str:
 @require_GET
 @requires(Perm.REPORTS_VIEW)
 def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
-    bulletin = get_visible_or_404(selectors.bulletins_visible(request.user), request.user,
-                                  Perm.REPORTS_VIEW, pk=bulletin_id)  # fmt: skip
+    bulletin = selectors.bulletin_for_user(request.user, bulletin_id)
     header, rows, total, change = table(bulletin.summary)
-    return render(request, "reports/bulletin.html", {
-        "bulletin": bulletin, "s": bulletin.summary, "header": header, "rows": rows,
-        "total": total, "change": change,
-        "can_generate": has_perm(request.user, Perm.REPORTS_SUBMIT, bulletin.node.path),
-        "form": BulletinForm(initial={"day": bulletin.day, "highlights": bulletin.highlights}),
-    })  # fmt: skip
+    return render(
+        request,
+        "reports/bulletin.html",
+        {
+            "bulletin": bulletin,
+            "s": bulletin.summary,
+            "header": header,
+            "rows": rows,
+            "total": total,
+            "change": change,
+            "can_generate": has_perm(request.user, Perm.REPORTS_SUBMIT, bulletin.node.path),
+            "form": BulletinForm(initial={"day": bulletin.day, "highlights": bulletin.highlights}),
+        },
+    )
 
 
 @require_GET
@@ -184,13 +212,16 @@ def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 def bulletin_download(request: HttpRequest, bulletin_id: int, doc: str) -> HttpResponseBase:
     if doc not in DOC_TYPES:
         raise Http404
-    bulletin = get_visible_or_404(selectors.bulletins_visible(request.user), request.user,
-                                  Perm.REPORTS_VIEW, pk=bulletin_id)  # fmt: skip
-    audit_record(action=AuditAction.EXPORT, request=request, obj=bulletin,
-                 object_repr=_("bulletin %(node)s %(day)s") % {"node": bulletin.node.name,
-                                                                "day": bulletin.day},
-                 jurisdiction_path=bulletin.node.path,
-                 detail={"format": doc, "version": bulletin.version})  # fmt: skip
+    bulletin = selectors.bulletin_for_user(request.user, bulletin_id)
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        obj=bulletin,
+        object_repr=_("bulletin %(node)s %(day)s")
+        % {"node": bulletin.node.name, "day": bulletin.day},
+        jurisdiction_path=bulletin.node.path,
+        detail={"format": doc, "version": bulletin.version},
+    )
     data = bytes(getattr(bulletin, doc))
     response = HttpResponse(data, content_type=DOC_TYPES[doc])
     name = f"bulletin-{bulletin.node.code}-{bulletin.day.isoformat()}.{doc}"
@@ -210,10 +241,15 @@ def _every(request: HttpRequest) -> int:
 @requires(Perm.REPORTS_VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
     node = _node(request)
-    return render(request, "reports/dashboard.html", {
-        "d": selectors.dashboard(node), "every": _every(request),
-        "query": f"node={node.code}&every={_every(request)}",
-    })  # fmt: skip
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "d": selectors.dashboard(node),
+            "every": _every(request),
+            "query": f"node={node.code}&every={_every(request)}",
+        },
+    )
 
 
 @require_GET
@@ -234,20 +270,40 @@ def report_settings(request: HttpRequest) -> HttpResponse:
     # Fields belong to no node: one town's commander must not change every town's form.
     fields_editable = holds_at_a_root(request.user, Perm.RULES_MANAGE)
     config = ReportConfig.objects.filter(jurisdiction=node).first()
-    form = SettingsForm(request.POST or None, fields_editable=fields_editable, initial={
-        "deadline": config.deadline if config else services.deadline_for(node),
-        "red_overdue": config.red_overdue if config else 5,
-        "active": [f.pk for f in ReportField.objects.filter(active=True)],
-    })  # fmt: skip
+    rules = config or ReportConfig()  # an area that set nothing yet: the defaults
+    form = SettingsForm(
+        request.POST or None,
+        fields_editable=fields_editable,
+        initial={
+            "deadline": config.deadline if config else services.deadline_for(node),
+            "red_overdue": rules.red_overdue,
+            "red_overdue_days": rules.red_overdue_days,
+            "active": [f.pk for f in ReportField.objects.filter(active=True)],
+        },
+    )
     if request.method == "POST" and form.is_valid():
-        before = {"deadline": str(config.deadline) if config else None,
-                  "red_overdue": config.red_overdue if config else None}  # fmt: skip
+        before = {
+            "deadline": str(config.deadline) if config else None,
+            "red_overdue": config.red_overdue if config else None,
+            "red_overdue_days": config.red_overdue_days if config else None,
+        }
         changed = services.settings_save(node=node, **form.cleaned_data)
-        audit_record(action=AuditAction.UPDATE, request=request, object_repr=_("report settings"),
-                     jurisdiction_path=node.path,
-                     detail={"before": before, "after": {
-                         "deadline": str(form.cleaned_data["deadline"]),
-                         "red_overdue": form.cleaned_data["red_overdue"]}, "fields": changed})  # fmt: skip
+        days = form.cleaned_data["red_overdue_days"]  # None: kept as it was
+        audit_record(
+            action=AuditAction.UPDATE,
+            request=request,
+            object_repr=_("report settings"),
+            jurisdiction_path=node.path,
+            detail={
+                "before": before,
+                "after": {
+                    "deadline": str(form.cleaned_data["deadline"]),
+                    "red_overdue": form.cleaned_data["red_overdue"],
+                    "red_overdue_days": rules.red_overdue_days if days is None else days,
+                },
+                "fields": changed,
+            },
+        )
         messages.success(request, _("Report settings saved."))
         return redirect("reports:settings")
     return render(

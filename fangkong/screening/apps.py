@@ -11,8 +11,15 @@ class ScreeningConfig(AppConfig):
     def ready(self) -> None:
         from fangkong.core.schedule import Periodic
         from fangkong.core.schedule import register as register_periodic
-        from fangkong.screening import kinds
+        from fangkong.people.import_jobs import register_kind
+        from fangkong.screening import kinds, pushed
 
         kinds.register_kinds()
-        register_periodic(Periodic("screening.prune_hits", "fangkong.screening.tasks.prune_hits_task",
-                                   daily_at=time(3, 30)))  # fmt: skip
+        register_kind(pushed.JOB_KIND, pushed.run_pushed_job)
+        register_periodic(
+            Periodic(
+                "screening.prune_hits",
+                "fangkong.screening.tasks.prune_hits_task",
+                daily_at=time(3, 30),
+            )
+        )

@@ -11,13 +11,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
-from fangkong.core.identity import clean_id_number
+from fangkong.core.identity import check_id_number
 from fangkong.core.normalise import fold_width, is_mainland_mobile, normalise_phone
 from fangkong.core.vehicles import clean_flight, clean_plate, clean_train
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.policy import divisions
+from fangkong.policy.models import Category
 from fangkong.screening.kinds import VERIFY_OUTCOMES
-from fangkong.screening.models import Mode, PushedCategory, Vaccination, VerifyDeadline
+from fangkong.screening.models import Mode, PushedCategory, Vaccination
 from fangkong.screening.services import ReportInput
 
 _DATE = forms.DateInput(attrs={"type": "date"})
@@ -33,35 +34,81 @@ _PICKERS = (("province", "city"), ("city", "county"), ("county", "street"))
 def _plain(value: str, label: Any) -> str:
     value = fold_width(value).strip()
     if _CONTROL.search(value):
-        raise ValidationError(_("%(field)s has characters that are not allowed (< > or control characters).")
-                              % {"field": label})  # fmt: skip
+        raise ValidationError(
+            _("%(field)s has characters that are not allowed (< > or control characters).")
+            % {"field": label}
+        )
     return value
 
 
+# Required choices start empty: a preselected answer (by car, not vaccinated) is a wrong
+# answer for everyone who does not change it.
+CHOOSE = _("Choose")
+# Ways of travel whose plate, train or flight number is required, and its check.
+VEHICLE_CHECKS = {Mode.CAR: clean_plate, Mode.TRAIN: clean_train, Mode.FLIGHT: clean_flight}
+
+
+def _input(**attrs: str) -> forms.TextInput:
+    return forms.TextInput(attrs=attrs)
+
+
 class ReportForm(forms.Form):
-    name = forms.CharField(label=_("Name (as on the ID card)"), max_length=30)
-    id_number = forms.CharField(label=_("ID number"), max_length=24)
-    phone = forms.CharField(label=_("Mobile phone"), max_length=20)
+    name = forms.CharField(
+        label=_("Name (as on the ID card)"), max_length=30, widget=_input(autocomplete="name")
+    )
+    # The numeric keypad: an ID number is digits, and the X some end with has its own
+    # button on the public form (public_form.js).
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        widget=_input(
+            inputmode="numeric", autocomplete="off", autocapitalize="characters", spellcheck="false"
+        ),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    )
     province = forms.ChoiceField(label=_("Came from: province"), choices=())
     city = forms.ChoiceField(label=_("City"), choices=(), required=False)
     county = forms.ChoiceField(label=_("District or county"), choices=())
     street = forms.ChoiceField(label=_("Street or township"), choices=(), required=False)
-    place = forms.CharField(label=_("Compound or building (if known)"), max_length=60,
-                            required=False)  # fmt: skip
+    place = forms.CharField(
+        label=_("Compound or building (if known)"), max_length=60, required=False
+    )
     left_on = forms.DateField(label=_("Left there on"), widget=_DATE)
     arrived_on = forms.DateField(label=_("Arrived here on"), widget=_DATE)
-    mode = forms.ChoiceField(label=_("Travelled by"), choices=Mode.choices)
-    vehicle = forms.CharField(label=_("Plate, train or flight number"), max_length=20,
-                              required=False)  # fmt: skip
+    mode = forms.ChoiceField(
+        label=_("Travelled by"),
+        choices=[("", CHOOSE), *Mode.choices],
+    )
+    vehicle = forms.CharField(
+        label=_("Plate, train or flight number"),
+        max_length=20,
+        required=False,
+        help_text=_("Needed if you came by car, train or plane."),
+        widget=forms.TextInput(
+            attrs={"data-fk-needed-for": " ".join(VEHICLE_CHECKS), "autocapitalize": "characters"}
+        ),
+    )
     grid = forms.ChoiceField(label=_("Grid (if you know it)"), choices=(), required=False)
-    address = forms.CharField(label=_("Address here"), max_length=120)
+    address = forms.CharField(
+        label=_("Address here"), max_length=120, widget=_input(autocomplete="street-address")
+    )
     symptoms = forms.BooleanField(label=_("Fever, cough or other symptoms now"), required=False)
     symptoms_note = forms.CharField(label=_("Which symptoms"), max_length=100, required=False)
-    vaccination = forms.TypedChoiceField(label=_("COVID-19 vaccination"), coerce=int,
-                                         choices=Vaccination.choices, initial=0)  # fmt: skip
+    vaccination = forms.TypedChoiceField(
+        label=_("COVID-19 vaccination"),
+        coerce=int,
+        empty_value=None,
+        choices=[("", CHOOSE), *Vaccination.choices],
+    )
     # A field people never see: a bot that fills every field fills this one too.
-    website = forms.CharField(required=False, widget=forms.TextInput(
-        attrs={"tabindex": "-1", "autocomplete": "off", "class": "fk-hp"}))  # fmt: skip
+    website = forms.CharField(
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off", "class": "fk-hp"}),
+    )
 
     def __init__(
         self, *args: Any, village: Jurisdiction, today: date, grids: Any = None, **kwargs: Any
@@ -70,7 +117,8 @@ class ReportForm(forms.Form):
         required); otherwise any grid of the village, or none."""
         super().__init__(*args, **kwargs)
         self.village, self.today = village, today
-        blank = [("", "—")]
+        self.warnings: list[str] = []
+        blank = [("", CHOOSE)]
         self.fields["province"].choices = blank + divisions.children("")  # type: ignore[attr-defined]
         for parent, child in _PICKERS:
             chosen = str(self.data.get(parent, "")) if self.is_bound else ""
@@ -90,7 +138,13 @@ class ReportForm(forms.Form):
         return name
 
     def clean_id_number(self) -> str:
-        return clean_id_number(self.cleaned_data["id_number"])
+        checked = check_id_number(self.cleaned_data["id_number"], today=self.today)
+        self.warnings = list(checked.warnings)
+        return checked.number
+
+    def vehicle_needed(self) -> bool:
+        """Whether the chosen way of travel needs the vehicle field (to mark it)."""
+        return self.is_bound and self.data.get("mode") in VEHICLE_CHECKS
 
     def clean_phone(self) -> str:
         digits = normalise_phone(self.cleaned_data["phone"])
@@ -122,16 +176,20 @@ class ReportForm(forms.Form):
             if arrived > self.today:
                 self.add_error("arrived_on", _("The arrival date is in the future."))
             elif arrived < self.today - timedelta(days=MAX_DAYS_BACK):
-                self.add_error("arrived_on", _("Report arrivals of the last %(n)d days.")
-                               % {"n": MAX_DAYS_BACK})  # fmt: skip
+                self.add_error(
+                    "arrived_on",
+                    _("Report arrivals of the last %(n)d days.") % {"n": MAX_DAYS_BACK},
+                )
         if left is not None and arrived is not None:
             if left > arrived:
                 self.add_error("left_on", _("You left before you arrived: check the dates."))
             elif left < arrived - timedelta(days=MAX_DAYS_BACK):
-                self.add_error("left_on", _("Give where you were in the last %(n)d days.")
-                               % {"n": MAX_DAYS_BACK})  # fmt: skip
+                self.add_error(
+                    "left_on",
+                    _("Give where you were in the last %(n)d days.") % {"n": MAX_DAYS_BACK},
+                )
         vehicle, mode = data.get("vehicle", ""), data.get("mode")
-        checks = {Mode.CAR: clean_plate, Mode.TRAIN: clean_train, Mode.FLIGHT: clean_flight}
+        checks = VEHICLE_CHECKS
         if vehicle and mode in checks:
             try:
                 data["vehicle"] = checks[Mode(mode)](vehicle)
@@ -156,18 +214,34 @@ class ReportForm(forms.Form):
         if d.get("grid"):
             node = Jurisdiction.objects.get(parent=self.village, code=d["grid"])
         return ReportInput(
-            name=d["name"], id_number=d["id_number"], phone=d["phone"],
-            origin_code=self.origin_code(), origin_place=d.get("place", ""),
-            left_on=d["left_on"], arrived_on=d["arrived_on"], mode=d["mode"],
-            vehicle=d.get("vehicle", ""), jurisdiction=node, address=d["address"],
-            symptoms=bool(d.get("symptoms")), symptoms_note=d.get("symptoms_note", ""),
+            name=d["name"],
+            id_number=d["id_number"],
+            phone=d["phone"],
+            origin_code=self.origin_code(),
+            origin_place=d.get("place", ""),
+            left_on=d["left_on"],
+            arrived_on=d["arrived_on"],
+            mode=d["mode"],
+            vehicle=d.get("vehicle", ""),
+            jurisdiction=node,
+            address=d["address"],
+            symptoms=bool(d.get("symptoms")),
+            symptoms_note=d.get("symptoms_note", ""),
             vaccination=int(d.get("vaccination") or 0),
-        )  # fmt: skip
+        )
 
 
 class StatusForm(forms.Form):
-    code = forms.CharField(label=_("Confirmation code"), max_length=12)
-    phone = forms.CharField(label=_("Mobile phone"), max_length=20)
+    code = forms.CharField(
+        label=_("Confirmation code"),
+        max_length=12,
+        widget=_input(autocomplete="off", autocapitalize="characters", spellcheck="false"),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    )
 
     def clean_code(self) -> str:
         return "".join(fold_width(self.cleaned_data["code"]).split()).upper()
@@ -200,20 +274,31 @@ bootstrap_widgets(PushedListForm, RowResultForm)
 
 class SweepForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
-    scope = forms.MultipleChoiceField(label=_("Villages or grids"), choices=(),
-                                      widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    scope = forms.MultipleChoiceField(
+        label=_("Villages or grids"), choices=(), widget=forms.CheckboxSelectMultiple
+    )
     starts_on = forms.DateField(label=_("From"), widget=_DATE)
     ends_on = forms.DateField(label=_("Until"), widget=_DATE)
-    arrival_days = forms.IntegerField(label=_("Ask about arrivals of the last (days)"),
-                                      min_value=1, max_value=60, initial=14)  # fmt: skip
+    arrival_days = forms.IntegerField(
+        label=_("Ask about arrivals of the last (days)"), min_value=1, max_value=60, initial=14
+    )
     questions = forms.MultipleChoiceField(
-        label=_("Questions"), required=False, widget=forms.CheckboxSelectMultiple, choices=(
-            ("arrived", _("Arrivals (who, from where, when)")), ("vaccine", _("Vaccine doses")),
-            ("needs", _("Special needs of the household"))),
+        label=_("Questions"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=(
+            ("arrived", _("Arrivals (who, from where, when)")),
+            ("vaccine", _("Vaccine doses")),
+            ("needs", _("Special needs of the household")),
+        ),
         initial=["arrived", "vaccine", "needs"],
-    )  # fmt: skip
-    extra = forms.CharField(label=_("More yes/no questions, one per line"), required=False,
-                            max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    )
+    extra = forms.CharField(
+        label=_("More yes/no questions, one per line"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args: Any, nodes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -235,8 +320,9 @@ class SweepForm(forms.Form):
         chosen = set(self.cleaned_data["questions"])
         keep = {"arrived", "arrived_from", "arrived_on"} if "arrived" in chosen else set()
         keep |= chosen - {"arrived"}
-        questions = [q for q in default_questions(self.cleaned_data["arrival_days"])
-                     if q["key"] in keep]  # fmt: skip
+        questions = [
+            q for q in default_questions(self.cleaned_data["arrival_days"]) if q["key"] in keep
+        ]
         for i, text in enumerate(self.cleaned_data["extra"], 1):
             questions.append({"key": f"q{i}", "kind": "bool", "per": "person", "label": text})
         return questions
@@ -245,11 +331,13 @@ class SweepForm(forms.Form):
 bootstrap_widgets(SweepForm)
 
 
-class DeadlineForm(forms.ModelForm):  # type: ignore[type-arg]
-    class Meta:
-        model = VerifyDeadline
-        fields = ["hours"]
-        widgets = {"hours": forms.NumberInput(attrs={"step": "0.5", "min": "0.5", "max": "168"})}
+class DeadlineForm(forms.Form):
+    category = forms.ChoiceField(choices=Category.choices, widget=forms.HiddenInput)
+    hours = forms.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"step": "0.5", "min": "0.5", "max": "168"}),
+    )
 
     def clean_hours(self) -> Any:
         hours = self.cleaned_data["hours"]
@@ -258,5 +346,5 @@ class DeadlineForm(forms.ModelForm):  # type: ignore[type-arg]
         return hours
 
 
-DeadlineFormSet = forms.modelformset_factory(VerifyDeadline, form=DeadlineForm, extra=0)
+DeadlineFormSet = forms.formset_factory(DeadlineForm, extra=0)
 bootstrap_widgets(DeadlineForm)

@@ -85,21 +85,31 @@ class ReturneeReport(MaskedIdentity, models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     person = models.ForeignKey(
-        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "people.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("resident"),
-    )  # fmt: skip
+    )
     # The engine's proposal, kept as it was made (edition, category, periods, reason).
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     proposed_place = models.CharField(_("proposed measure"), max_length=16, choices=Place.choices)
     decision = models.JSONField(default=dict)
     order = models.ForeignKey(
-        "workorders.WorkOrder", null=True, blank=True, on_delete=models.SET_NULL,
+        "workorders.WorkOrder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,9 +161,12 @@ class PersonMeasure(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     status = models.CharField(max_length=10, choices=MeasureStatus.choices)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     decided_at = models.DateTimeField(auto_now_add=True)
 
     scope_path = "jurisdiction__path"
@@ -168,10 +181,26 @@ class PersonMeasure(models.Model):
 
 class VerifyDeadline(models.Model):
     """How soon the responsible grid worker must verify a report in person, by the
-    proposed category (rules as data: 2 hours for high-risk origins by default)."""
+    proposed category (rules as data: 2 hours for high-risk origins by default).
 
-    category = models.CharField(max_length=20, choices=Category.choices, unique=True)
+    Rows without a scope are the installation's table, kept by the top of the tree; a
+    town's own rows override it inside the town (the nearest scope wins)."""
+
+    scope = models.ForeignKey(
+        Jurisdiction, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
     hours = models.DecimalField(max_digits=5, decimal_places=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category"],
+                condition=models.Q(scope__isnull=True),
+                name="verify_deadline_default",
+            ),
+            models.UniqueConstraint(fields=["scope", "category"], name="verify_deadline_scope"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.category}: {self.hours} h"
@@ -218,6 +247,12 @@ class PushedList(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # How the columns were read (field -> column index), as the uploader mapped them.
+    columns = models.JSONField(default=dict, blank=True)
+    # The background import that fills the rows (none for lists imported in one step).
+    import_job = models.ForeignKey(
+        "people.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     scope_path = "jurisdiction__path"
@@ -252,6 +287,9 @@ class PushedRow(models.Model):
     match = models.CharField(_("match"), max_length=10, choices=RowMatch.choices)
     score = models.FloatField(default=0)
     reasons = models.CharField(max_length=200, blank=True)
+    # The matcher's rules behind the match (or the best candidate), language-independent:
+    # the row's page words them in the reader's language.
+    rules = models.JSONField(default=list, blank=True)
     candidates = models.JSONField(default=list, blank=True)  # [person id, score, reasons]
     person = models.ForeignKey(
         "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -260,17 +298,23 @@ class PushedRow(models.Model):
     # the list's own node: whoever must locate the row sees it.
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(
-        "workorders.WorkOrder", null=True, blank=True, on_delete=models.SET_NULL,
+        "workorders.WorkOrder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     outcome = models.CharField(_("result"), max_length=24, blank=True)
     where = models.CharField(_("where now"), max_length=100, blank=True)
     measure = models.CharField(_("measure"), max_length=16, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     verified_at = models.DateTimeField(null=True, blank=True)
 
     scope_path = "jurisdiction__path"
@@ -282,6 +326,13 @@ class PushedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pushed_id}#{self.row_number} {mask_name(self.name)}"
+
+    @property
+    def why(self) -> str:
+        """Why the row was matched (or its best candidate found), in the reader's language."""
+        from fangkong.people.matching import describe
+
+        return describe(self.rules) if self.rules else self.reasons
 
     def order_card(self) -> tuple[str, list[str], str, bool, str]:
         from fangkong.people.models import Person
@@ -345,11 +396,15 @@ class SweepVisit(models.Model):
     household = models.ForeignKey("people.Household", on_delete=models.CASCADE, related_name="+")
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(
-        "workorders.WorkOrder", null=True, blank=True, on_delete=models.SET_NULL,
+        "workorders.WorkOrder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
-    outcome = models.CharField(_("outcome"), max_length=12, choices=VisitOutcome.choices,
-                               blank=True, default="")  # fmt: skip
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=VisitOutcome.choices, blank=True, default=""
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     registered = models.PositiveSmallIntegerField(default=0)  # members when the sweep began
     persons_seen = models.PositiveSmallIntegerField(default=0)
@@ -357,9 +412,12 @@ class SweepVisit(models.Model):
         default=dict, blank=True
     )  # {"household": {...}, "<person id>": {...}}
     visited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     visited_at = models.DateTimeField(null=True, blank=True)
 
     scope_path = "jurisdiction__path"

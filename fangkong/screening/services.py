@@ -4,19 +4,24 @@ and a verification order, the verified measure, and the public pages' rate limit
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
+from fangkong.audit.models import AuditAction
+from fangkong.audit.services import audit_record
 from fangkong.core.crypto import blind_index
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Role
+from fangkong.org.scoping import ancestor_paths
 from fangkong.people.models import Person
 from fangkong.policy import divisions
 from fangkong.policy.engine import Decision, Origin, decide
@@ -101,33 +106,91 @@ def _new_code() -> str:
             return code
 
 
-def _verify_hours(category: str) -> Decimal:
-    row = VerifyDeadline.objects.filter(category=category).first()
-    return row.hours if row else DEFAULT_VERIFY_HOURS
+def verify_hours_at(path: str | None) -> dict[str, Decimal]:
+    """Hours per category in force at the node `path` (None: the installation's table):
+    the nearest town's own value, else the installation's."""
+    nodes = Q(scope__isnull=True)
+    if path:
+        nodes |= Q(scope__path__in=ancestor_paths(path))
+    found: dict[str, tuple[int, Decimal]] = {}
+    for category, hours, scope_path in VerifyDeadline.objects.filter(nodes).values_list(
+        "category", "hours", "scope__path"
+    ):
+        depth = len(scope_path or "")
+        if category not in found or depth > found[category][0]:
+            found[category] = (depth, hours)
+    return {c: found[c][1] if c in found else DEFAULT_VERIFY_HOURS for c in Category.values}
+
+
+@transaction.atomic
+def deadlines_save(
+    *, actor: User, node: Jurisdiction | None, hours: Mapping[str, Decimal]
+) -> list[tuple[str, str, str]]:
+    """Set the verification hours of `node` (None: the installation's table, for the top
+    of the tree). A town stores only what differs from what it would inherit, so a later
+    change above still reaches the categories it did not set. Audited with before and
+    after; returns the changes (category, before, after)."""
+    before = verify_hours_at(node.path if node else None)
+    inherited = verify_hours_at(node.parent.path if node and node.parent else None)
+    changes = []
+    for category, value in hours.items():
+        if node is None:
+            VerifyDeadline.objects.update_or_create(
+                scope=None, category=category, defaults={"hours": value}
+            )
+        elif value == inherited[category]:
+            VerifyDeadline.objects.filter(scope=node, category=category).delete()
+        else:
+            VerifyDeadline.objects.update_or_create(
+                scope=node, category=category, defaults={"hours": value}
+            )
+        if value != before[category]:
+            changes.append((category, str(before[category]), str(value)))
+    if changes:
+        audit_record(
+            action=AuditAction.UPDATE,
+            actor=actor,
+            object_repr="verification deadlines",
+            jurisdiction_path=node.path if node else "",
+            detail={"node": node.code if node else None, "changed": changes},
+        )
+    return changes
 
 
 def _fields(data: ReportInput, decision: Decision) -> dict[str, Any]:
     return {
-        "jurisdiction": data.jurisdiction, "name": data.name, "id_number": data.id_number,
+        "jurisdiction": data.jurisdiction,
+        "name": data.name,
+        "id_number": data.id_number,
         "id_number_hash": blind_index(data.id_number) if data.id_number else "",
-        "phone": data.phone, "phone_hash": blind_index(data.phone) if data.phone else "",
+        "phone": data.phone,
+        "phone_hash": blind_index(data.phone) if data.phone else "",
         "origin_code": data.origin_code,
         "origin_place": data.origin_place,
         "origin_label": (divisions.full_name(data.origin_code) or data.origin_code)
         + data.origin_place,
-        "left_on": data.left_on, "arrived_on": data.arrived_on, "mode": data.mode,
-        "vehicle": data.vehicle, "address": data.address, "symptoms": data.symptoms,
-        "symptoms_note": data.symptoms_note, "vaccination": data.vaccination,
-        "category": decision.category or Category.RETURNEE, "proposed_place": decision.place,
+        "left_on": data.left_on,
+        "arrived_on": data.arrived_on,
+        "mode": data.mode,
+        "vehicle": data.vehicle,
+        "address": data.address,
+        "symptoms": data.symptoms,
+        "symptoms_note": data.symptoms_note,
+        "vaccination": data.vaccination,
+        "category": decision.category or Category.RETURNEE,
+        "proposed_place": decision.place,
         "decision": decision.as_json(),
-    }  # fmt: skip
+    }
 
 
 @transaction.atomic
 def report_submit(
-    data: ReportInput, *, source: str = Source.SELF, actor: User | None = None,
+    data: ReportInput,
+    *,
+    source: str = Source.SELF,
+    actor: User | None = None,
     now: datetime | None = None,
-) -> tuple[ReturneeReport, bool]:  # fmt: skip
+) -> tuple[ReturneeReport, bool]:
     """File a report. Returns (report, created).
 
     The same person (ID), phone and arrival day again is the same report: it is updated
@@ -155,10 +218,14 @@ def report_submit(
         return mine, False
     first = same_day.order_by("id").first()
     report = ReturneeReport.objects.create(
-        **fields, code=_new_code(), source=source, created_by=actor,
+        **fields,
+        code=_new_code(),
+        source=source,
+        created_by=actor,
         person=Person.objects.filter(id_number_hash=fields["id_number_hash"] or "-").first(),
-        duplicate_of=first, status=ReportStatus.DUPLICATE if first else ReportStatus.NEW,
-    )  # fmt: skip
+        duplicate_of=first,
+        status=ReportStatus.DUPLICATE if first else ReportStatus.NEW,
+    )
     _propose(report, decision, actor)
     if first is None:
         report.order = _verification_order(report, decision, now)
@@ -170,30 +237,40 @@ def _propose(report: ReturneeReport, decision: Decision, actor: User | None) -> 
     """The engine's proposal, recorded (and replaced when the report is corrected)."""
     PersonMeasure.objects.filter(report=report, status=MeasureStatus.PROPOSED).delete()
     PersonMeasure.objects.create(
-        jurisdiction=report.jurisdiction, person=report.person, report=report,
-        category=report.category, place=report.proposed_place,
-        starts_on=decision.periods[0].start if decision.periods else None, ends_on=decision.end,
-        edition=decision.edition.key if decision.edition else "", reason=decision.reason,
-        status=MeasureStatus.PROPOSED, decided_by=actor,
-    )  # fmt: skip
+        jurisdiction=report.jurisdiction,
+        person=report.person,
+        report=report,
+        category=report.category,
+        place=report.proposed_place,
+        starts_on=decision.periods[0].start if decision.periods else None,
+        ends_on=decision.end,
+        edition=decision.edition.key if decision.edition else "",
+        reason=decision.reason,
+        status=MeasureStatus.PROPOSED,
+        decided_by=actor,
+    )
 
 
 def _verification_order(report: ReturneeReport, decision: Decision, now: datetime) -> WorkOrder:
     from fangkong.workorders.services import Subject, orders_create
 
-    hours = _verify_hours(report.category)
     node = report.jurisdiction
+    hours = verify_hours_at(node.path)[report.category]
     urgent = decision.place in (Place.CENTRAL, Place.HOME_ISOLATION)
     # A grid's worker verifies; when the reporter did not know their grid, the village
     # cadre takes it and hands it on.
     on_grid = node.level >= Level.GRID
     (order,) = orders_create(
-        kind=VERIFY_KIND, subjects=[Subject.of(report, label=report.name)], actor=None,
-        strategy=Strategy.GRID if on_grid else Strategy.NEAREST, role=Role.VILLAGE_CADRE,
+        kind=VERIFY_KIND,
+        subjects=[Subject.of(report, label=report.name)],
+        actor=None,
+        strategy=Strategy.GRID if on_grid else Strategy.NEAREST,
+        role=Role.VILLAGE_CADRE,
         due_at=now + timedelta(hours=float(hours)),
-        priority=Priority.URGENT if urgent else Priority.HIGH, source="returnee_report",
+        priority=Priority.URGENT if urgent else Priority.HIGH,
+        source="returnee_report",
         title=_("Verify in person: %(reason)s") % {"reason": decision.reason[:150]},
-    )  # fmt: skip
+    )
     return order
 
 
@@ -223,11 +300,15 @@ def returnee_verified(order: WorkOrder, result: dict[str, Any], actor: User) -> 
         place = Place.NONE
     proposed = report.measures.filter(status=MeasureStatus.PROPOSED).first()
     PersonMeasure.objects.create(
-        jurisdiction=report.jurisdiction, person=report.person, report=report,
-        category=report.category, place=place,
+        jurisdiction=report.jurisdiction,
+        person=report.person,
+        report=report,
+        category=report.category,
+        place=place,
         starts_on=proposed.starts_on if proposed else None,
         ends_on=proposed.ends_on if proposed and place == report.proposed_place else None,
         edition=proposed.edition if proposed else "",
         reason=str(result.get("note", "")) or (proposed.reason if proposed else ""),
-        status=MeasureStatus.VERIFIED, decided_by=actor,
-    )  # fmt: skip
+        status=MeasureStatus.VERIFIED,
+        decided_by=actor,
+    )

@@ -33,16 +33,33 @@ SWEEP_KIND = "sweep_visit"
 def default_questions(arrival_days: int) -> list[dict[str, Any]]:
     """The usual questions of a sweep; the organiser keeps, drops or adds to them."""
     return [
-        {"key": "arrived", "kind": "bool", "per": "person",
-         "label": str(_("Arrived from elsewhere in the last %(n)d days") % {"n": arrival_days})},
-        {"key": "arrived_from", "kind": "text", "per": "person",
-         "label": str(_("From (county or district)"))},
+        {
+            "key": "arrived",
+            "kind": "bool",
+            "per": "person",
+            "label": str(_("Arrived from elsewhere in the last %(n)d days") % {"n": arrival_days}),
+        },
+        {
+            "key": "arrived_from",
+            "kind": "text",
+            "per": "person",
+            "label": str(_("From (county or district)")),
+        },
         {"key": "arrived_on", "kind": "date", "per": "person", "label": str(_("Arrived on"))},
-        {"key": "vaccine", "kind": "choice", "per": "person", "label": str(_("Vaccine doses")),
-         "choices": [["0", "0"], ["1", "1"], ["2", "2"], ["3", "3"], ["4", "4"]]},
-        {"key": "needs", "kind": "text", "per": "household",
-         "label": str(_("Special needs (medicine, living alone, disability…)"))},
-    ]  # fmt: skip
+        {
+            "key": "vaccine",
+            "kind": "choice",
+            "per": "person",
+            "label": str(_("Vaccine doses")),
+            "choices": [["0", "0"], ["1", "1"], ["2", "2"], ["3", "3"], ["4", "4"]],
+        },
+        {
+            "key": "needs",
+            "kind": "text",
+            "per": "household",
+            "label": str(_("Special needs (medicine, living alone, disability…)")),
+        },
+    ]
 
 
 QUESTION_KINDS = {"bool", "int", "text", "choice", "date"}
@@ -59,10 +76,17 @@ def _end_of(day: date) -> datetime:
 
 @transaction.atomic
 def sweep_create(
-    *, actor: User, organiser: Jurisdiction, name: str, scope: Sequence[Jurisdiction],
-    starts_on: date, ends_on: date, questions: list[dict[str, Any]], arrival_days: int = 14,
+    *,
+    actor: User,
+    organiser: Jurisdiction,
+    name: str,
+    scope: Sequence[Jurisdiction],
+    starts_on: date,
+    ends_on: date,
+    questions: list[dict[str, Any]],
+    arrival_days: int = 14,
     now: datetime | None = None,
-) -> Sweep:  # fmt: skip
+) -> Sweep:
     """A sweep and a visit order per household in scope, to each grid's worker."""
     from fangkong.workorders.services import Subject, orders_create
 
@@ -75,30 +99,49 @@ def sweep_create(
         raise ValidationError({"ends_on": _("The end date has passed.")})
     for question in questions:
         if question.get("kind") not in QUESTION_KINDS or question.get("per") not in (
-            "person", "household",
-        ):  # fmt: skip
+            "person",
+            "household",
+        ):
             raise ValidationError({"questions": _("A question is not well formed.")})
-    sweep = Sweep.objects.create(jurisdiction=organiser, name=name, questions=questions,
-                                 arrival_days=arrival_days, starts_on=starts_on,
-                                 ends_on=ends_on, created_by=actor)  # fmt: skip
+    sweep = Sweep.objects.create(
+        jurisdiction=organiser,
+        name=name,
+        questions=questions,
+        arrival_days=arrival_days,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by=actor,
+    )
     sweep.scope.set(scope)
     in_scope = Q(pk__in=[])
     for node in scope:
         in_scope |= subtree_q("jurisdiction__path", node.path)
-    households = list(Household.objects.filter(in_scope).select_related("jurisdiction")
-                      .annotate(n=Count("members")).order_by("jurisdiction_id", "id"))  # fmt: skip
+    households = list(
+        Household.objects.filter(in_scope)
+        .select_related("jurisdiction")
+        .annotate(n=Count("members"))
+        .order_by("jurisdiction_id", "id")
+    )
     orders = orders_create(
         kind=SWEEP_KIND,
         subjects=[Subject.of(h, label=h.address) for h in households],
-        actor=actor, strategy=Strategy.GRID, due_at=_end_of(ends_on),
-        title=_("Door-knocking sweep: %(name)s") % {"name": name}, source=f"sweep:{sweep.pk}",
-        batch=uuid.uuid5(uuid.NAMESPACE_URL, f"fangkong:sweep:{sweep.pk}"), now=now,
-    )  # fmt: skip
+        actor=actor,
+        strategy=Strategy.GRID,
+        due_at=_end_of(ends_on),
+        title=_("Door-knocking sweep: %(name)s") % {"name": name},
+        source=f"sweep:{sweep.pk}",
+        batch=uuid.uuid5(uuid.NAMESPACE_URL, f"fangkong:sweep:{sweep.pk}"),
+        now=now,
+    )
     SweepVisit.objects.bulk_create(
-        [SweepVisit(sweep=sweep, household=h, jurisdiction=h.jurisdiction, order=o,
-                    registered=h.n) for h, o in zip(households, orders, strict=True)],
+        [
+            SweepVisit(
+                sweep=sweep, household=h, jurisdiction=h.jurisdiction, order=o, registered=h.n
+            )
+            for h, o in zip(households, orders, strict=True)
+        ],
         batch_size=2000,
-    )  # fmt: skip
+    )
     return sweep
 
 
@@ -142,9 +185,14 @@ def _clean_answers(
 
 
 def visit_record(
-    *, actor: User, order: WorkOrder, outcome: str, raw: Mapping[str, str],
-    client_id: uuid.UUID, expected_version: int | None = None,
-) -> SweepVisit:  # fmt: skip
+    *,
+    actor: User,
+    order: WorkOrder,
+    outcome: str,
+    raw: Mapping[str, str],
+    client_id: uuid.UUID,
+    expected_version: int | None = None,
+) -> SweepVisit:
     """Record a visit from the sweep form: the answers, then the order's result (which
     queues a revisit when nobody was home), then any arrival found as a report."""
     from fangkong.workorders.services import order_complete
@@ -164,9 +212,13 @@ def visit_record(
     seen = len(members) if outcome == VisitOutcome.VISITED else 0
     with transaction.atomic():
         SweepVisit.objects.filter(pk=visit.pk).update(answers=answers)
-        order_complete(order_id=order.pk, actor=actor, client_id=client_id,
-                       expected_version=expected_version,
-                       result={"outcome": outcome, "persons_seen": seen})  # fmt: skip
+        order_complete(
+            order_id=order.pk,
+            actor=actor,
+            client_id=client_id,
+            expected_version=expected_version,
+            result={"outcome": outcome, "persons_seen": seen},
+        )
         if outcome == VisitOutcome.VISITED:
             _report_arrivals(visit, members, answers, actor)
     visit.refresh_from_db()
@@ -214,14 +266,23 @@ def _report_arrivals(
             arrived = timezone.localdate()
         typed = str(given.get("arrived_from", ""))
         code = _origin_code(typed)
-        report_submit(ReportInput(
-            name=person.name, id_number=person.id_number or "", phone=person.phone or (
-                head.phone if head else ""),
-            # What names no single division stays as typed, for the verifying worker.
-            origin_code=code, origin_place="" if code else typed[:60],
-            left_on=arrived, arrived_on=arrived, mode=Mode.OTHER,
-            jurisdiction=visit.jurisdiction, address=visit.household.address[:120],
-        ), source=Source.SWEEP, actor=actor)  # fmt: skip
+        report_submit(
+            ReportInput(
+                name=person.name,
+                id_number=person.id_number or "",
+                phone=person.phone or (head.phone if head else ""),
+                # What names no single division stays as typed, for the verifying worker.
+                origin_code=code,
+                origin_place="" if code else typed[:60],
+                left_on=arrived,
+                arrived_on=arrived,
+                mode=Mode.OTHER,
+                jurisdiction=visit.jurisdiction,
+                address=visit.household.address[:120],
+            ),
+            source=Source.SWEEP,
+            actor=actor,
+        )
 
 
 # Coverage ------------------------------------------------------------------------------
@@ -259,7 +320,8 @@ def coverage(
     )
     paths = {r["jurisdiction__path"] for r in rows}
     above = Jurisdiction.objects.filter(
-        path__in={a for p in paths for a in ancestor_paths(p)}, level__in=levels)  # fmt: skip
+        path__in={a for p in paths for a in ancestor_paths(p)}, level__in=levels
+    )
     nodes: dict[int, dict[str, Jurisdiction]] = {level: {} for level in levels}
     for n in above:
         nodes[n.level][n.path] = n
@@ -275,7 +337,10 @@ def coverage(
             cell.households += row["n"]
             cell.registered += row["registered"] or 0
             cell.persons_seen += row["seen"] or 0
-            if row["outcome"] in (VisitOutcome.VISITED, VisitOutcome.NOBODY_HOME,
-                                  VisitOutcome.REFUSED):  # fmt: skip
+            if row["outcome"] in (
+                VisitOutcome.VISITED,
+                VisitOutcome.NOBODY_HOME,
+                VisitOutcome.REFUSED,
+            ):
                 setattr(cell, row["outcome"], getattr(cell, row["outcome"]) + row["n"])
     return {level: [c[k] for k in sorted(c)] for level, c in cells.items()}, total

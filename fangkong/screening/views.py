@@ -10,36 +10,47 @@ from typing import Any, cast
 
 import segno
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.accounts.models import User
-from fangkong.audit.models import AuditAction
-from fangkong.audit.services import audit_record, client_ip
+from fangkong.audit.services import client_ip
 from fangkong.core.crypto import blind_index
 from fangkong.core.paging import CappedPaginator
-from fangkong.org.access import get_visible_or_404, public, requires
+from fangkong.org.access import public, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths, has_perm, scope_paths
+from fangkong.org.scoping import ancestor_paths, has_perm, holds_at_a_root, scope_paths
+from fangkong.org.selectors import node_or_top_for_user, top_node
 from fangkong.policy.engine import colour_of_record, colour_table
 from fangkong.policy.models import Category, Colour, Place
-from fangkong.screening import services
+from fangkong.screening import selectors, services
 from fangkong.screening.forms import DeadlineFormSet, ReportForm, StatusForm
-from fangkong.screening.models import ReportStatus, ReturneeReport, Source, VerifyDeadline
+from fangkong.screening.models import ReportStatus, ReturneeReport, Source
 
-# Public limits: per client address, and per village form (a flood from many addresses).
-REPORTS_PER_IP = (5, 600)  # 5 reports in 10 minutes
-REPORTS_PER_IP_DAY = (30, 86400)
+# Public limits (docs/architecture.md § Screening). One network is often many people (a
+# family's Wi-Fi, a village office helping elders, a carrier's shared address), so it is
+# limited loosely and by accepted reports only. The one sending is limited tightly by the
+# phone and the ID number the form gives, on every post that carries them (mistakes
+# included): enough for a family reporting with one phone after a few corrections, not
+# for a script. The village's limit stops a flood from many addresses.
+REPORTS_PER_PHONE = (10, 600)
+REPORTS_PER_PHONE_DAY = (50, 86400)
+REPORTS_PER_ID = (5, 600)
+REPORTS_PER_ID_DAY = (20, 86400)
+REPORTS_PER_NETWORK = (30, 600)
+REPORTS_PER_NETWORK_DAY = (300, 86400)
 REPORTS_PER_VILLAGE = (300, 3600)
-LOOKUPS_PER_IP = (10, 600)
+LOOKUPS_PER_NETWORK = (30, 600)
 LOOKUPS_PER_CODE = (5, 3600)
+
+Limit = tuple[int, int]
 
 
 def _village(code: str) -> Jurisdiction:
@@ -53,14 +64,34 @@ def _client(request: HttpRequest) -> str:
     return blind_index(client_ip(request) or "unknown")[:20]
 
 
-def _over(key: str, limit: tuple[int, int]) -> bool:
-    return not services.hit(f"{key}:{limit[1]}", limit=limit[0], seconds=limit[1])
+def _submitter(kind: str, value: str) -> str:
+    # Its own keyed hash: the counters cannot be joined to the registry's hash columns.
+    return blind_index(f"public-limit:{kind}:{value}")[:20]
 
 
-def _too_many(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    context["throttled"] = _("Too many tries from this network. Wait ten minutes and try again.")
+def _refusing(checks: list[tuple[str, Limit]]) -> int:
+    """Count one use against each limit in turn; the seconds until the first one that
+    is exceeded frees up, or 0 when none is."""
+    for key, (limit, seconds) in checks:
+        if not services.hit(f"{key}:{seconds}", limit=limit, seconds=seconds):
+            return seconds - int(timezone.now().timestamp()) % seconds
+    return 0
+
+
+def _wait(seconds: int) -> str:
+    if seconds > 3600:
+        hours = -(-seconds // 3600)
+        return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    minutes = max(1, -(-seconds // 60))
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+
+
+def _too_many(
+    request: HttpRequest, template: str, context: dict[str, Any], message: str, retry: int
+) -> HttpResponse:
+    context["throttled"] = message % {"wait": _wait(retry)}
     response = render(request, template, context, status=429)
-    response["Retry-After"] = "600"
+    response["Retry-After"] = str(retry)
     return response
 
 
@@ -71,20 +102,57 @@ def public_report(request: HttpRequest, code: str) -> HttpResponse:
     a report it shows that report's code and proposed measure only."""
     village = _village(code)
     today = timezone.localdate()
-    form = ReportForm(request.POST or None, village=village, today=today,
-                      initial={"grid": request.GET.get("grid", "")})  # fmt: skip
+    form = ReportForm(
+        request.POST or None,
+        village=village,
+        today=today,
+        initial={"grid": request.GET.get("grid", "")},
+    )
     context: dict[str, Any] = {"form": form, "village": village}
+    template = "screening/public_report.html"
     if request.method != "POST":
-        return render(request, "screening/public_report.html", context)
+        return render(request, template, context)
+    retry = _refusing([(f"report:village:{village.pk}", REPORTS_PER_VILLAGE)])
+    if retry:
+        message = _("Many reports are arriving for this village just now. Try again in %(wait)s.")
+        return _too_many(request, template, context, message, retry)
+    valid = form.is_valid()
+    phone, id_number = form.cleaned_data.get("phone"), form.cleaned_data.get("id_number")
+    submitter: list[tuple[str, Limit]] = []
+    if phone:
+        key = f"report:phone:{_submitter('phone', phone)}"
+        submitter += [(key, REPORTS_PER_PHONE), (key, REPORTS_PER_PHONE_DAY)]
+    if id_number:
+        key = f"report:id:{_submitter('id', id_number)}"
+        submitter += [(key, REPORTS_PER_ID), (key, REPORTS_PER_ID_DAY)]
+    retry = _refusing(submitter)
+    if retry:
+        message = _(
+            "This phone number or ID number was just used for many reports. Try again in "
+            "%(wait)s; the reports already sent are kept."
+        )
+        return _too_many(request, template, context, message, retry)
+    if not valid:
+        return render(request, template, context, status=400)
     client = _client(request)
-    if (_over(f"report:ip:{client}", REPORTS_PER_IP)
-            or _over(f"report:ipday:{client}", REPORTS_PER_IP_DAY)
-            or _over(f"report:village:{village.pk}", REPORTS_PER_VILLAGE)):  # fmt: skip
-        return _too_many(request, "screening/public_report.html", context)
-    if not form.is_valid():
-        return render(request, "screening/public_report.html", context, status=400)
+    retry = _refusing(
+        [
+            (f"report:ip:{client}", REPORTS_PER_NETWORK),
+            (f"report:ipday:{client}", REPORTS_PER_NETWORK_DAY),
+        ]
+    )
+    if retry:
+        message = _(
+            "Many reports have come from this network just now. Try again in %(wait)s, or "
+            "use your phone's mobile data."
+        )
+        return _too_many(request, template, context, message, retry)
     report, _created = services.report_submit(form.report_input(), source=Source.SELF)
-    return render(request, "screening/public_done.html", {"report": report, "village": village})
+    return render(
+        request,
+        "screening/public_done.html",
+        {"report": report, "village": village, "warnings": form.warnings},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -96,13 +164,19 @@ def public_status(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form}
     if request.method != "POST":
         return render(request, "screening/public_status.html", context)
-    if _over(f"status:ip:{_client(request)}", LOOKUPS_PER_IP):
-        return _too_many(request, "screening/public_status.html", context)
+    template, message = (
+        "screening/public_status.html",
+        _("Too many lookups just now. Try again in %(wait)s."),
+    )
+    retry = _refusing([(f"status:ip:{_client(request)}", LOOKUPS_PER_NETWORK)])
+    if retry:
+        return _too_many(request, template, context, message, retry)
     if not form.is_valid():
-        return render(request, "screening/public_status.html", context, status=400)
+        return render(request, template, context, status=400)
     code, phone = form.cleaned_data["code"], form.cleaned_data["phone"]
-    if _over(f"status:code:{code[:12]}", LOOKUPS_PER_CODE):
-        return _too_many(request, "screening/public_status.html", context)
+    retry = _refusing([(f"status:code:{code[:12]}", LOOKUPS_PER_CODE)])
+    if retry:
+        return _too_many(request, template, context, message, retry)
     report = ReturneeReport.objects.filter(code=code, phone_hash=blind_index(phone)).first()
     if report is None:
         context["not_found"] = True
@@ -113,12 +187,12 @@ def public_status(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @requires(Perm.PEOPLE_VIEW)
-def poster(request: HttpRequest, code: str) -> HttpResponse:
+def poster(request: HttpRequest, code: str = "") -> HttpResponse:
     """A4 posters with the QR code of a village's form and what to do: one for a
     village; for a grid, its village's form with the grid filled in; for a town, one
-    page per village, to print at once."""
-    node = get_visible_or_404(Jurisdiction.objects.all(), request.user, Perm.PEOPLE_VIEW,
-                              code=code)  # fmt: skip
+    page per village, to print at once. Without a code, those of the top of the
+    viewer's area (the screening menu's link: a cadre's village, a commander's town)."""
+    node = node_or_top_for_user(request.user, code, Perm.PEOPLE_VIEW)
     grid_names: dict[str, str] = {}
     if node.level < Level.VILLAGE:
         villages = Jurisdiction.objects.within(node.path).filter(level=Level.VILLAGE)
@@ -168,15 +242,26 @@ def staff_report(request: HttpRequest) -> HttpResponse:
     if village is None:
         raise Http404
     whole_village = has_perm(user, Perm.PEOPLE_EDIT, village.path)
-    form = ReportForm(request.POST or None, village=village, today=timezone.localdate(),
-                      grids=None if whole_village else grids)  # fmt: skip
-    context: dict[str, Any] = {"form": form, "village": village, "villages": villages,
-                               "whole_village": whole_village}  # fmt: skip
+    form = ReportForm(
+        request.POST or None,
+        village=village,
+        today=timezone.localdate(),
+        grids=None if whole_village else grids,
+    )
+    context: dict[str, Any] = {
+        "form": form,
+        "village": village,
+        "villages": villages,
+        "whole_village": whole_village,
+    }
     if request.method == "POST" and request.POST.get("village") == village.code:
         if form.is_valid():
-            report, _created = services.report_submit(form.report_input(), source=Source.STAFF,
-                                                      actor=user)  # fmt: skip
-            return render(request, "screening/staff_done.html", {"report": report})
+            report, _created = services.report_submit(
+                form.report_input(), source=Source.STAFF, actor=user
+            )
+            return render(
+                request, "screening/staff_done.html", {"report": report, "warnings": form.warnings}
+            )
         return render(request, "screening/staff_report.html", context, status=400)
     return render(request, "screening/staff_report.html", context)
 
@@ -208,9 +293,14 @@ def returnee_list(request: HttpRequest) -> HttpResponse:
     grid = Counter(reports.values_list("category", "proposed_place"))
     places = list(Place)
     table = [
-        (c, [grid.get((c.value, p.value), 0) for p in places], sum(grid.get((c.value, p.value), 0) for p in places))
-        for c in Category if any(grid.get((c.value, p.value)) for p in places)
-    ]  # fmt: skip
+        (
+            c,
+            [grid.get((c.value, p.value), 0) for p in places],
+            sum(grid.get((c.value, p.value), 0) for p in places),
+        )
+        for c in Category
+        if any(grid.get((c.value, p.value)) for p in places)
+    ]
     page = CappedPaginator(reports.order_by("-created_at", "-id"), 50).get_page(
         request.GET.get("page")
     )
@@ -219,46 +309,70 @@ def returnee_list(request: HttpRequest) -> HttpResponse:
     page.object_list = list(page.object_list)
     for report in page.object_list:
         report.colour = colour_of_record(report.decision, today, table_)[0]
-    return render(request, "screening/returnees.html", {
-        "day": day, "days": days, "page": page, "table": table, "places": places, "category": category,
-        "pending": pending, "total": sum(grid.values()),
-        "unverified": reports.filter(status=ReportStatus.NEW).count(),
-        "can_register": has_perm(user, Perm.PEOPLE_EDIT), "colours": dict(Colour.choices),
-        "can_edit_rules": has_perm(user, Perm.RULES_MANAGE),
-    })  # fmt: skip
+    return render(
+        request,
+        "screening/returnees.html",
+        {
+            "day": day,
+            "days": days,
+            "page": page,
+            "table": table,
+            "places": places,
+            "category": category,
+            "pending": pending,
+            "total": sum(grid.values()),
+            "unverified": reports.filter(status=ReportStatus.NEW).count(),
+            "can_register": has_perm(user, Perm.PEOPLE_EDIT),
+            "colours": dict(Colour.choices),
+            "can_edit_rules": has_perm(user, Perm.RULES_MANAGE),
+        },
+    )
 
 
 @require_GET
 @requires(Perm.PEOPLE_VIEW)
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
-    report = get_visible_or_404(ReturneeReport.objects.select_related("jurisdiction", "order"),
-                                request.user, Perm.PEOPLE_VIEW, pk=report_id)  # fmt: skip
+    report = selectors.returnee_report_for_user(request.user, report_id)
     related = ReturneeReport.objects.visible_to(request.user, Perm.PEOPLE_VIEW).filter(
         Q(id_number_hash=report.id_number_hash) & ~Q(pk=report.pk)
-    )[:20]  # fmt: skip
+    )[:20]
     colour, rules = colour_of_record(report.decision, timezone.localdate())
-    return render(request, "screening/report_detail.html", {
-        "report": report, "colour": colour, "colour_rules": rules, "measures": report.measures.select_related("decided_by__staff"),
-        "related": related,
-    })  # fmt: skip
+    return render(
+        request,
+        "screening/report_detail.html",
+        {
+            "report": report,
+            "colour": colour,
+            "colour_rules": rules,
+            "measures": report.measures.select_related("decided_by__staff"),
+            "related": related,
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @requires(Perm.RULES_MANAGE, writes=("POST",))
 def deadlines(request: HttpRequest) -> HttpResponse:
-    """How soon a report is verified in person, by category (rules as data)."""
-    rows = VerifyDeadline.objects.order_by("hours", "category")
-    formset = DeadlineFormSet(request.POST or None, queryset=rows)
+    """How soon a report is verified in person, by category (rules as data): the
+    installation's table from the top of the tree, a town's own values below it."""
+    user = cast(User, request.user)
+    node = None if holds_at_a_root(user, Perm.RULES_MANAGE) else top_node(user, Perm.RULES_MANAGE)
+    current = services.verify_hours_at(node.path if node else None)
+    inherited = services.verify_hours_at(node.parent.path if node and node.parent else None)
+    initial = [{"category": c, "hours": h} for c, h in sorted(current.items(), key=lambda i: i[1])]
+    formset = DeadlineFormSet(request.POST or None, initial=initial)
     if request.method == "POST" and formset.is_valid():
-        with transaction.atomic():
-            changed = [
-                (f.instance.category, str(f.cleaned_data["hours"])) for f in formset.forms
-                if f.has_changed()
-            ]  # fmt: skip
-            formset.save()
-            audit_record(action=AuditAction.UPDATE, request=request,
-                         object_repr="verification deadlines", detail={"changed": changed})  # fmt: skip
+        hours = {f.cleaned_data["category"]: f.cleaned_data["hours"] for f in formset.forms}
+        services.deadlines_save(actor=user, node=node, hours=hours)
         messages.success(request, _("Saved."))
         return redirect("screening:deadlines")
-    return render(request, "screening/deadlines.html", {"formset": formset},
-                  status=400 if formset.is_bound else 200)  # fmt: skip
+    rows = [
+        (form, Category(form.initial["category"]).label, inherited[form.initial["category"]])
+        for form in formset.forms
+    ]
+    return render(
+        request,
+        "screening/deadlines.html",
+        {"formset": formset, "rows": rows, "node": node},
+        status=400 if formset.is_bound else 200,
+    )

@@ -7,7 +7,7 @@ import uuid
 from typing import Any, cast
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,12 +19,13 @@ from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import assignee_or, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import at_or_above_q, has_perm
+from fangkong.org.scoping import has_perm
 from fangkong.org.selectors import top_node
 from fangkong.people.models import Person
+from fangkong.screening import selectors
 from fangkong.screening import sweeps as svc
 from fangkong.screening.forms import SweepForm
-from fangkong.screening.models import Sweep, SweepVisit, VisitOutcome
+from fangkong.screening.models import SweepVisit, VisitOutcome
 from fangkong.workorders import selectors as order_selectors
 from fangkong.workorders import services as order_services
 
@@ -34,7 +35,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _sweeps(user: User) -> Any:
-    return Sweep.objects.filter(at_or_above_q(user, Perm.ORDERS_VIEW, "jurisdiction__path"))
+    return selectors.sweeps_visible(user)
 
 
 @require_GET
@@ -45,50 +46,68 @@ def sweep_list(request: HttpRequest) -> HttpResponse:
     for sweep in _sweeps(user).select_related("jurisdiction")[:50]:
         visits = SweepVisit.objects.visible_to(user, Perm.ORDERS_VIEW).filter(sweep=sweep)
         rows.append((sweep, svc.coverage(sweep, visits)[1]))
-    return render(request, "screening/sweeps.html", {
-        "rows": rows, "can_create": has_perm(user, Perm.ORDERS_DISPATCH),
-    })  # fmt: skip
+    return render(
+        request,
+        "screening/sweeps.html",
+        {
+            "rows": rows,
+            "can_create": has_perm(user, Perm.ORDERS_DISPATCH),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @requires(Perm.ORDERS_DISPATCH, writes=("POST",))
 def sweep_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    nodes = list(Jurisdiction.objects.visible_to(user, Perm.ORDERS_DISPATCH)
-                 .filter(level__in=(Level.VILLAGE, Level.GRID)).order_by("path"))  # fmt: skip
-    form = SweepForm(request.POST or None, nodes=nodes, initial={
-        "starts_on": timezone.localdate(), "ends_on": timezone.localdate()})  # fmt: skip
+    nodes = list(
+        Jurisdiction.objects.visible_to(user, Perm.ORDERS_DISPATCH)
+        .filter(level__in=(Level.VILLAGE, Level.GRID))
+        .order_by("path")
+    )
+    form = SweepForm(
+        request.POST or None,
+        nodes=nodes,
+        initial={"starts_on": timezone.localdate(), "ends_on": timezone.localdate()},
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         organiser = top_node(user, Perm.ORDERS_DISPATCH)
         if organiser is None:
             raise Http404
         try:
-            sweep = svc.sweep_create(actor=user, organiser=organiser, name=d["name"],
-                                     scope=form.scope_nodes(), starts_on=d["starts_on"],
-                                     ends_on=d["ends_on"], questions=form.build_questions(),
-                                     arrival_days=d["arrival_days"])  # fmt: skip
+            sweep = svc.sweep_create(
+                actor=user,
+                organiser=organiser,
+                name=d["name"],
+                scope=form.scope_nodes(),
+                starts_on=d["starts_on"],
+                ends_on=d["ends_on"],
+                questions=form.build_questions(),
+                arrival_days=d["arrival_days"],
+            )
         except ValidationError as e:
             for field, errs in e.message_dict.items():
                 form.add_error(field if field in form.fields else None, errs)
         else:
-            messages.success(request, _("The sweep is on: every household is a visit order "
-                                        "for its grid worker."))  # fmt: skip
+            messages.success(
+                request, _("The sweep is on: every household is a visit order for its grid worker.")
+            )
             return redirect("screening:sweep", sweep_id=sweep.pk)
-    return render(request, "screening/sweep_new.html", {"form": form},
-                  status=400 if form.is_bound else 200)  # fmt: skip
+    return render(
+        request, "screening/sweep_new.html", {"form": form}, status=400 if form.is_bound else 200
+    )
 
 
 @require_GET
 @requires(Perm.ORDERS_VIEW)
 def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     user = _user(request)
-    sweep = _sweeps(user).filter(pk=sweep_id).select_related("jurisdiction").first()
-    if sweep is None:
-        raise Http404
+    sweep = selectors.sweep_for_user(user, sweep_id)
     visits = SweepVisit.objects.visible_to(user, Perm.ORDERS_VIEW).filter(sweep=sweep)
-    covers_village = Jurisdiction.objects.visible_to(user, Perm.ORDERS_VIEW).filter(
-        level=Level.VILLAGE).exists()  # fmt: skip
+    covers_village = (
+        Jurisdiction.objects.visible_to(user, Perm.ORDERS_VIEW).filter(level=Level.VILLAGE).exists()
+    )
     top = Level.VILLAGE if covers_village else Level.GRID
     by_level, total = svc.coverage(sweep, visits, (top, Level.GRID))
     rows, grid_rows = by_level[top], by_level[Level.GRID]
@@ -96,16 +115,25 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
     wanted = VisitOutcome.NOBODY_HOME if show == "revisit" else VisitOutcome.NOT_REACHED
     waiting = visits.filter(outcome=wanted).select_related("household", "jurisdiction", "order")
     page = CappedPaginator(waiting.order_by("jurisdiction_id", "household_id"), 50).get_page(
-        request.GET.get("page"))  # fmt: skip
-    return render(request, "screening/sweep_detail.html", {
-        "sweep": sweep, "rows": rows, "grid_rows": grid_rows, "total": total, "page": page,
-        "show": show,
-    })  # fmt: skip
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "screening/sweep_detail.html",
+        {
+            "sweep": sweep,
+            "rows": rows,
+            "grid_rows": grid_rows,
+            "total": total,
+            "page": page,
+            "show": show,
+        },
+    )
 
 
 def _visit_context(request: HttpRequest, order_id: int, **extra: Any) -> dict[str, Any]:
     user = _user(request)
-    order = order_selectors.order_for(user, order_id)
+    order = order_selectors.order_for_user(user, order_id)
     visit = svc.visit_for(order)
     if visit is None:
         # Not a sweep's order: say so and point to the order itself.
@@ -143,17 +171,21 @@ def sweep_visit(request: HttpRequest, order_id: int) -> HttpResponse:
 @assignee_or(None, writes=("POST",))
 def sweep_visit_save(request: HttpRequest, order_id: int) -> HttpResponse:
     user = _user(request)
-    order = order_selectors.order_for(user, order_id)
-    if order.assignee_id != user.pk:
-        raise PermissionDenied
+    order = order_selectors.order_for_user(user, order_id, write=order_selectors.ASSIGNEE)
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
         version = int(request.POST.get("version", ""))
     except ValueError:
         return HttpResponse(_("The form is incomplete; reload the page."), status=400)
     try:
-        svc.visit_record(actor=user, order=order, outcome=request.POST.get("outcome", ""),
-                         raw=request.POST, client_id=client_id, expected_version=version)  # fmt: skip
+        svc.visit_record(
+            actor=user,
+            order=order,
+            outcome=request.POST.get("outcome", ""),
+            raw=request.POST,
+            client_id=client_id,
+            expected_version=version,
+        )
     except ValidationError as e:
         errors = e.message_dict if hasattr(e, "error_dict") else {"__all__": e.messages}
         flat = {k: " ".join(v) for k, v in errors.items()}

@@ -3,7 +3,7 @@ photo, bulk create."""
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +14,7 @@ from ninja import Field, File, Form, Schema, UploadedFile
 from ninja.errors import HttpError
 
 from fangkong.accounts.models import User
+from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
 from fangkong.workorders import photos, selectors, services
@@ -24,7 +25,7 @@ router = ScopedRouter(tags=["workorders"])
 
 
 def _order_guard(user: Any, kwargs: dict[str, Any]) -> WorkOrder:
-    return selectors.order_for(user, int(kwargs["order_id"]))
+    return selectors.order_for_user(user, int(kwargs["order_id"]))
 
 
 def _own_order_guard(user: Any, kwargs: dict[str, Any]) -> WorkOrder:
@@ -34,37 +35,51 @@ def _own_order_guard(user: Any, kwargs: dict[str, Any]) -> WorkOrder:
     return order
 
 
+OrderPriority = Annotated[int, Field(ge=min(Priority.values), le=max(Priority.values))]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
 class OrderOut(Schema):
-    id: int
+    id: Id
     kind: str
     kind_label: str
     status: str
     overdue: bool
-    priority: int
+    priority: OrderPriority
     due_at: datetime
     jurisdiction_code: str
     jurisdiction_name: str
     subject_label: str
     title: str
     assignee: str | None
-    version: int
+    version: Count
     result: dict[str, Any]
     done_at: datetime | None
 
     @staticmethod
     def of(o: WorkOrder, now: datetime) -> "OrderOut":
         return OrderOut(
-            id=o.pk, kind=o.kind, kind_label=o.kind_label, status=o.status,
-            overdue=o.is_open and o.due_at < now, priority=o.priority, due_at=o.due_at,
-            jurisdiction_code=o.jurisdiction.code, jurisdiction_name=o.jurisdiction.name,
-            subject_label=o.subject_label, title=o.title,
+            id=o.pk,
+            kind=o.kind,
+            kind_label=o.kind_label,
+            status=o.status,
+            overdue=o.is_open and o.due_at < now,
+            priority=o.priority,
+            due_at=o.due_at,
+            jurisdiction_code=o.jurisdiction.code,
+            jurisdiction_name=o.jurisdiction.name,
+            subject_label=o.subject_label,
+            title=o.title,
             assignee=o.assignee.get_username() if o.assignee_id and o.assignee else None,
-            version=o.version, result=o.result, done_at=o.done_at,
-        )  # fmt: skip
+            version=o.version,
+            result=o.result,
+            done_at=o.done_at,
+        )
 
 
 class MyOrdersOut(Schema):
-    counts: dict[str, int]
+    counts: dict[str, Count]
     orders: list[OrderOut]
 
 
@@ -79,13 +94,14 @@ def my_orders(
     now = timezone.now()
     user = _user(request)
     orders = selectors.my_orders(user, tab, now, limit=200)
-    return MyOrdersOut(counts=selectors.my_counts(user, now),
-                       orders=[OrderOut.of(o, now) for o in orders])  # fmt: skip
+    return MyOrdersOut(
+        counts=selectors.my_counts(user, now), orders=[OrderOut.of(o, now) for o in orders]
+    )
 
 
 @router.read("/{int:order_id}", perm=Perm.ORDERS_VIEW, assignee=_order_guard, response=OrderOut)
-def order_detail(request: HttpRequest, order_id: int) -> OrderOut:
-    return OrderOut.of(selectors.order_for(_user(request), order_id), timezone.now())
+def order_detail(request: HttpRequest, order_id: Id) -> OrderOut:
+    return OrderOut.of(selectors.order_for_user(_user(request), order_id), timezone.now())
 
 
 class EventOut(Schema):
@@ -97,23 +113,30 @@ class EventOut(Schema):
     note: str
 
 
-@router.read("/{int:order_id}/history", perm=Perm.ORDERS_VIEW, assignee=_order_guard,
-             response=list[EventOut])  # fmt: skip
-def order_history(request: HttpRequest, order_id: int) -> list[EventOut]:
-    order = selectors.order_for(_user(request), order_id)
+@router.read(
+    "/{int:order_id}/history", perm=Perm.ORDERS_VIEW, assignee=_order_guard, response=list[EventOut]
+)
+def order_history(request: HttpRequest, order_id: Id) -> list[EventOut]:
+    order = selectors.order_for_user(_user(request), order_id)
     return [
-        EventOut(at=e.at, action=e.action, actor=e.actor.get_username() if e.actor else None,
-                 from_status=e.from_status, to_status=e.to_status, note=e.note)
+        EventOut(
+            at=e.at,
+            action=e.action,
+            actor=e.actor.get_username() if e.actor else None,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            note=e.note,
+        )
         for e in selectors.order_history(order)
-    ]  # fmt: skip
+    ]
 
 
 class ResultIn(Schema):
     client_id: uuid.UUID = Field(description="Generated by the client; a retry sends the same id")
-    version: int | None = None
+    version: Count | None = None
     result: dict[str, Any] = {}
-    lat: float | None = None
-    lng: float | None = None
+    lat: Latitude | None = None
+    lng: Longitude | None = None
 
 
 class ResultOut(Schema):
@@ -126,72 +149,87 @@ def _messages(e: ValidationError) -> dict[str, Any]:
 
 
 @router.write("/{int:order_id}/result", perm=None, assignee=_own_order_guard, response=ResultOut)
-def submit_result(request: HttpRequest, order_id: int, body: ResultIn) -> ResultOut:
+def submit_result(request: HttpRequest, order_id: Id, body: ResultIn) -> ResultOut:
     user = _user(request)
-    order = selectors.order_for(user, order_id)
+    order = selectors.order_for_user(user, order_id, write=selectors.ASSIGNEE)
     try:
         order, created = services.order_complete(
-            order_id=order.pk, actor=user, result=body.result, client_id=body.client_id,
-            expected_version=body.version, lat=body.lat, lng=body.lng,
-        )  # fmt: skip
+            order_id=order.pk,
+            actor=user,
+            result=body.result,
+            client_id=body.client_id,
+            expected_version=body.version,
+            lat=body.lat,
+            lng=body.lng,
+        )
     except PermissionDenied:
         raise HttpError(403, "Only the assignee submits the result.") from None
     except ValidationError as e:
         raise HttpError(400, str(_messages(e))) from None
     except services.Conflict as e:
         raise HttpError(409, str(e)) from None
-    order = selectors.order_for(user, order.pk)
+    order = selectors.order_for_user(user, order.pk)
     return ResultOut(created=created, order=OrderOut.of(order, timezone.now()))
 
 
 class PhotoOut(Schema):
-    id: int
+    id: Id
     created: bool
-    width: int
-    height: int
+    width: Count
+    height: Count
     url: str
 
 
 @router.write("/{int:order_id}/photos", perm=None, assignee=_own_order_guard, response=PhotoOut)
 def add_photo(
-    request: HttpRequest, order_id: int, photo: File[UploadedFile],
+    request: HttpRequest,
+    order_id: Id,
+    photo: File[UploadedFile],
     client_id: Form[uuid.UUID],
-) -> PhotoOut:  # fmt: skip
+) -> PhotoOut:
     """Attach one JPEG or PNG photo (multipart). It is re-encoded without its metadata; a
     retry with the same `client_id` returns the first upload."""
+    user = _user(request)
+    order = selectors.order_for_user(user, order_id, write=selectors.ASSIGNEE)
     if (photo.size or 0) > photos.MAX_UPLOAD_BYTES:
         raise HttpError(413, "The photo is too large.")
     try:
-        stored, created = photos.photo_add(order_id=order_id, actor=_user(request),
-                                           raw=photo.read(), client_id=client_id)  # fmt: skip
+        stored, created = photos.photo_add(
+            order_id=order.pk, actor=user, raw=photo.read(), client_id=client_id
+        )
     except ValidationError as e:
         raise HttpError(400, str(_messages(e))) from None
     except services.Conflict as e:
         raise HttpError(409, str(e)) from None
-    return PhotoOut(id=stored.pk, created=created, width=stored.width, height=stored.height,
-                    url=reverse("workorders:photo", args=[stored.pk]))  # fmt: skip
+    return PhotoOut(
+        id=stored.pk,
+        created=created,
+        width=stored.width,
+        height=stored.height,
+        url=reverse("workorders:photo", args=[stored.pk]),
+    )
 
 
 class SubjectIn(Schema):
     type: Literal["person", "household"]
-    id: int
+    id: Id
 
 
 class BulkIn(Schema):
     kind: str
     subjects: list[SubjectIn] = Field(..., max_length=20000)
     strategy: Literal["grid", "team", "nearest"] = "grid"
-    team_id: int | None = None
+    team_id: Id | None = None
     due_at: datetime | None = None
-    priority: int = Priority.NORMAL
+    priority: OrderPriority = Priority.NORMAL
     title: str = Field("", max_length=200)
     batch: uuid.UUID | None = None
 
 
 class BulkOut(Schema):
-    created: int
-    unassigned: int
-    ids: list[int]
+    created: Count
+    unassigned: Count
+    ids: list[Id]
 
 
 def _label(obj: Any) -> str:
@@ -200,8 +238,7 @@ def _label(obj: Any) -> str:
 
 @router.write("/bulk", perm=Perm.ORDERS_DISPATCH, response=BulkOut)
 def bulk_create(request: HttpRequest, body: BulkIn) -> BulkOut:
-    from fangkong.org.access import get_visible_or_404
-    from fangkong.org.models import Team
+    from fangkong.org.selectors import team_for_user
     from fangkong.people.models import Household, Person
 
     user = _user(request)
@@ -220,22 +257,36 @@ def bulk_create(request: HttpRequest, body: BulkIn) -> BulkOut:
         if missing:
             raise HttpError(404, f"{key} not found in your area: {missing[:20]}")
         ct = ContentType.objects.get_for_model(model)
-        subjects += [services.Subject(o.jurisdiction, _label(o),
-                                      ct.pk, o.pk) for o in (found[i] for i in ids)]  # fmt: skip
+        subjects += [
+            services.Subject(o.jurisdiction, _label(o), ct.pk, o.pk)
+            for o in (found[i] for i in ids)
+        ]
     team = None
     if body.team_id:
-        team = get_visible_or_404(Team.objects.all(), user, Perm.ORDERS_DISPATCH, pk=body.team_id)
+        team = team_for_user(user, body.team_id, Perm.ORDERS_DISPATCH)
     try:
         orders = services.orders_create(
-            kind=body.kind, subjects=subjects, actor=user, strategy=Strategy(body.strategy),
-            team=team, due_at=body.due_at, priority=body.priority, title=body.title,
-            source="api", batch=body.batch,
-        )  # fmt: skip
+            kind=body.kind,
+            subjects=subjects,
+            actor=user,
+            strategy=Strategy(body.strategy),
+            team=team,
+            due_at=body.due_at,
+            priority=body.priority,
+            title=body.title,
+            source="api",
+            batch=body.batch,
+        )
     except KeyError as e:
         raise HttpError(400, str(e)) from None
     except (DispatchError, ValidationError) as e:
         raise HttpError(400, str(e)) from None
     except PermissionDenied:
         raise HttpError(403, "Forbidden") from None
-    return BulkOut(created=len(orders), unassigned=sum(1 for o in orders if not o.assignee_id),
-                   ids=[o.pk for o in orders])  # fmt: skip
+    # Subjects whose work was already open get that order back (merged), not a new one.
+    new = {o.pk: o for o in orders if not o.merged}
+    return BulkOut(
+        created=len(new),
+        unassigned=sum(1 for o in new.values() if not o.assignee_id),
+        ids=[o.pk for o in orders],
+    )

@@ -11,9 +11,19 @@ class WorkordersConfig(AppConfig):
 
         kinds.register_builtin()
 
+        from fangkong.core import duties
+        from fangkong.workorders.duties import home_duties
+
+        duties.register("workorders", home_duties)
+
         from datetime import timedelta
 
         from fangkong.core.schedule import Periodic, register
 
-        register(Periodic("workorders.escalate", "fangkong.workorders.tasks.escalate_overdue_task",
-                          every=timedelta(minutes=5)))  # fmt: skip
+        register(
+            Periodic(
+                "workorders.escalate",
+                "fangkong.workorders.tasks.escalate_overdue_task",
+                every=timedelta(minutes=5),
+            )
+        )

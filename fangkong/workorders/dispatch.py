@@ -159,6 +159,11 @@ def _common_prefix(paths: Sequence[str]) -> str:
     n = len(parts)
     for p in rest:
         other = p.strip("/").split("/")
-        n = min(n, next((i for i, (a, b) in enumerate(zip(parts, other, strict=False)) if a != b),
-                        min(len(parts), len(other))))  # fmt: skip
+        n = min(
+            n,
+            next(
+                (i for i, (a, b) in enumerate(zip(parts, other, strict=False)) if a != b),
+                min(len(parts), len(other)),
+            ),
+        )
     return "/" + "/".join(parts[:n]) + "/" if n else "/"

@@ -67,10 +67,20 @@ def _escalate_level(rule: EscalationRule, cutoff: datetime, now: datetime) -> in
     stamp = now.strftime("%Y%m%d%H%M")
     with override("zh-hans"):
         for user_id, items in by_user.items():
-            title, body = _summary(rule, items, lambda o: (
-                f"#{o.pk} {o.subject_label} ({_('due')} {timezone.localtime(o.due_at):%m-%d %H:%M})"))  # fmt: skip
-            notice_send(user_ids=[user_id], title=title, body=body, url="/orders/?overdue=1",
-                        key=f"wo-escalation:{rule.level}:{stamp}")  # fmt: skip
+            title, body = _summary(
+                rule,
+                items,
+                lambda o: (
+                    f"#{o.pk} {o.subject_label} ({_('due')} {timezone.localtime(o.due_at):%m-%d %H:%M})"
+                ),
+            )
+            notice_send(
+                user_ids=[user_id],
+                title=title,
+                body=body,
+                url="/orders/?overdue=1",
+                key=f"wo-escalation:{rule.level}:{stamp}",
+            )
     _tell_groups(rule, orders, stamp)
     WorkOrder.objects.filter(pk__in=[o.pk for o in orders]).update(escalation_level=rule.level)
     return len(orders)
@@ -93,10 +103,16 @@ def _tell_groups(rule: EscalationRule, orders: list[WorkOrder], stamp: str) -> N
             by_channel.setdefault(channel.pk, (channel, []))[1].append(order)
     with override("zh-hans"):
         for channel, items in by_channel.values():
-            title, body = _summary(rule, items,
-                                   lambda o: f"{o.jurisdiction.name} #{o.pk} {o.subject_label}")  # fmt: skip
-            deliver(channels=[channel], title=title, body=body, event="escalation",
-                    key=f"wo-escalation:{rule.level}:{stamp}")  # fmt: skip
+            title, body = _summary(
+                rule, items, lambda o: f"{o.jurisdiction.name} #{o.pk} {o.subject_label}"
+            )
+            deliver(
+                channels=[channel],
+                title=title,
+                body=body,
+                event="escalation",
+                key=f"wo-escalation:{rule.level}:{stamp}",
+            )
 
 
 def _summary(
@@ -110,11 +126,15 @@ def _summary(
     if len(items) > _LISTED:
         lines.append(_("… and %(n)d more") % {"n": len(items) - _LISTED})
     title = _("%(n)d work orders overdue (level %(level)d reminder)") % {
-        "n": len(items), "level": rule.level}  # fmt: skip
+        "n": len(items),
+        "level": rule.level,
+    }
     orders = "\n".join(lines)
-    return render_or(template_for_event("escalation"),
-                     {"count": len(items), "level": rule.level, "orders": orders},
-                     (title, orders))  # fmt: skip
+    return render_or(
+        template_for_event("escalation"),
+        {"count": len(items), "level": rule.level, "orders": orders},
+        (title, orders),
+    )
 
 
 @transaction.atomic
@@ -130,8 +150,12 @@ def rules_replace(*, actor: User, rows: list[tuple[Decimal, str]]) -> list[Escal
         EscalationRule(level=i, hours_overdue=hours, notify_role=role)
         for i, (hours, role) in enumerate(rows, start=1)
     )
-    audit_record(action=AuditAction.UPDATE, actor=actor, object_repr="escalation rules",
-                 detail={"before": before, "after": [(str(h), r) for h, r in rows]})  # fmt: skip
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        object_repr="escalation rules",
+        detail={"before": before, "after": [(str(h), r) for h, r in rows]},
+    )
     return rules
 
 

@@ -33,10 +33,12 @@ class DispatchForm(forms.Form):
     person = forms.CharField(
         label=_("User name (for “one person”)"), required=False, max_length=150
     )
-    due_hours = forms.IntegerField(label=_("Due in hours"), min_value=1, max_value=24 * 30,
-                                   initial=24)  # fmt: skip
-    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int,
-                                      initial=Priority.NORMAL)  # fmt: skip
+    due_hours = forms.IntegerField(
+        label=_("Due in hours"), min_value=1, max_value=24 * 30, initial=24
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.NORMAL
+    )
     title = forms.CharField(label=_("Instruction"), max_length=200, required=False)
     batch = forms.UUIDField(widget=forms.HiddenInput)
 
@@ -68,15 +70,17 @@ class OrderFilterForm(forms.Form):
 
 class ManageForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in ("reassign", "cancel", "verify", "return")])
-    assignee = forms.CharField(label=_("New assignee (user name or phone)"), required=False,
-                               max_length=150)  # fmt: skip
+    assignee = forms.CharField(
+        label=_("New assignee (user name or phone)"), required=False, max_length=150
+    )
     reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class RuleForm(forms.Form):
-    hours_overdue = forms.DecimalField(label=_("Hours overdue"), min_value=0, max_value=720,
-                                       max_digits=5, decimal_places=2)  # fmt: skip
+    hours_overdue = forms.DecimalField(
+        label=_("Hours overdue"), min_value=0, max_value=720, max_digits=5, decimal_places=2
+    )
     notify_role = forms.ChoiceField(label=_("Notify"), choices=Role.choices)
 
 

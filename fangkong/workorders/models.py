@@ -42,9 +42,11 @@ class Priority(models.IntegerChoices):
 class WorkOrder(models.Model):
     kind = models.CharField(_("type"), max_length=40)
     jurisdiction = models.ForeignKey(
-        Jurisdiction, on_delete=models.PROTECT, related_name="work_orders",
+        Jurisdiction,
+        on_delete=models.PROTECT,
+        related_name="work_orders",
         verbose_name=_("grid"),
-    )  # fmt: skip
+    )
     subject_type = models.ForeignKey(
         ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -56,17 +58,28 @@ class WorkOrder(models.Model):
     title = models.CharField(_("instruction"), max_length=200, blank=True)
     note = models.TextField(_("note"), blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="work_orders", verbose_name=_("assignee"),
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="work_orders",
+        verbose_name=_("assignee"),
+    )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="work_orders",
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="work_orders",
         verbose_name=_("team"),
-    )  # fmt: skip
+    )
     creator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     # Which list, report or rule made the order ("manual", "people:elderly_alone", ...).
     source = models.CharField(_("source"), max_length=80, blank=True)
     # One bulk dispatch; repeating it with the same batch creates nothing.
@@ -86,9 +99,12 @@ class WorkOrder(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     result = models.JSONField(default=dict, blank=True)
     # The client-generated id of the result submission: a retried or double-tapped
     # submit finds the result it already made.
@@ -98,6 +114,10 @@ class WorkOrder(models.Model):
 
     scope_path = "jurisdiction__path"
     objects = ScopedQuerySet.as_manager()
+
+    # Not a column: True on an open order `orders_create` returned in place of a
+    # duplicate it did not create.
+    merged: bool = False
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -170,9 +190,12 @@ class WorkOrderEvent(models.Model):
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     action = models.CharField(max_length=12, choices=Action.choices)
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)

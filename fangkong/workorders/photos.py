@@ -70,8 +70,14 @@ def reencode(raw: bytes) -> tuple[bytes, int, int]:
                 return out.getvalue(), upright.width, upright.height
     except ValidationError:
         raise
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning):  # fmt: skip
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         raise _invalid(_("The file is damaged or is not a photo.")) from None
 
 
@@ -100,13 +106,21 @@ def photo_add(
             if WorkOrderPhoto.objects.filter(order=order).count() >= MAX_PER_ORDER:
                 raise _invalid(_("An order holds at most %(n)d photos.") % {"n": MAX_PER_ORDER})
             photo = WorkOrderPhoto.objects.create(
-                order=order, client_id=client_id, data=data, width=width, height=height,
+                order=order,
+                client_id=client_id,
+                data=data,
+                width=width,
+                height=height,
                 uploaded_by=actor,
-            )  # fmt: skip
+            )
             WorkOrderEvent.objects.create(
-                order=order, actor=actor, action=Action.PHOTO, from_status=order.status,
-                to_status=order.status, data={"photo": photo.pk},
-            )  # fmt: skip
+                order=order,
+                actor=actor,
+                action=Action.PHOTO,
+                from_status=order.status,
+                to_status=order.status,
+                data={"photo": photo.pk},
+            )
     except IntegrityError:
         # A double tap that raced the first upload: the first one stands.
         return WorkOrderPhoto.objects.get(client_id=client_id, order_id=order_id), False

@@ -4,10 +4,14 @@ else needs orders.view over the order's node."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -22,6 +26,7 @@ from fangkong.workorders.models import (
     OPEN_STATUSES,
     WorkOrder,
     WorkOrderEvent,
+    WorkOrderPhoto,
     WorkOrderTally,
 )
 
@@ -58,9 +63,79 @@ def my_orders(user: User, tab: str, now: datetime, limit: int = 50) -> list[Work
     return list(qs.select_related("jurisdiction", "assignee").order_by(*order)[:limit])
 
 
-def order_for(user: User, order_id: int) -> WorkOrder:
-    """One order the user may see: their own, or any under their orders.view scope.
-    The same 404 for missing and not yours."""
+# 我的任务: open work in one list, late first, then due today, then the rest, a page at
+# a time; done today behind its own tab.
+TASKS_PER_PAGE = 20
+BUCKETS = ("overdue", "today", "later")
+
+
+def task_counts(user: User, now: datetime) -> dict[str, int]:
+    """Overdue, due later today, due after today and done today, in one query; "open"
+    is the first three together."""
+    start, end = day_bounds(timezone.localdate(now))
+    is_open = Q(status__in=OPEN_STATUSES)
+    agg = WorkOrder.objects.filter(assignee=user).aggregate(
+        overdue=Count("id", filter=is_open & Q(due_at__lt=now)),
+        today=Count("id", filter=is_open & Q(due_at__gte=now, due_at__lt=end)),
+        later=Count("id", filter=is_open & Q(due_at__gte=end)),
+        done=Count("id", filter=Q(status__in=DONE_STATUSES, done_at__gte=start)),
+    )
+    counts = {key: int(value or 0) for key, value in agg.items()}
+    counts["open"] = counts["overdue"] + counts["today"] + counts["later"]
+    return counts
+
+
+class _CountedPaginator(Paginator):  # type: ignore[type-arg]  # stubs' generic varies
+    """A paginator told its count (the counts query has it), so it never asks again."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.known = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known
+
+
+def task_page(user: User, now: datetime, number: Any, open_count: int) -> Page[WorkOrder]:
+    """A page of the user's open orders by due time: the late ones come first because
+    they are due earliest. One query (the count comes from `task_counts`)."""
+    qs = (
+        WorkOrder.objects.filter(assignee=user, status__in=OPEN_STATUSES)
+        .select_related("jurisdiction")
+        .order_by("due_at", "priority", "id")
+    )
+    return _CountedPaginator(qs, TASKS_PER_PAGE, count=open_count).get_page(number)
+
+
+def bucket_of(order: WorkOrder, now: datetime) -> str:
+    if order.due_at < now:
+        return "overdue"
+    _start, end = day_bounds(timezone.localdate(now))
+    return "today" if order.due_at < end else "later"
+
+
+def grouped(orders: Iterable[WorkOrder], now: datetime) -> list[tuple[str, list[WorkOrder]]]:
+    """Consecutive orders of one bucket together, in the page's order."""
+    groups: list[tuple[str, list[WorkOrder]]] = []
+    for order in orders:
+        bucket = bucket_of(order, now)
+        if not groups or groups[-1][0] != bucket:
+            groups.append((bucket, []))
+        groups[-1][1].append(order)
+    return groups
+
+
+ASSIGNEE = "assignee"
+
+
+def order_for_user(
+    user: User, order_id: int, *, write: Perm | str | None = None, or_assignee: bool = False
+) -> WorkOrder:
+    """One order the user may see: their own, or any under their orders.view scope (the
+    same 404 for missing and not yours). To act on it, `write=ASSIGNEE` lets only the
+    assignee through, `write=Perm.X` a holder of X at the order's node (or the assignee
+    too, with `or_assignee`); anyone else who sees it gets 403."""
     order = (
         WorkOrder.objects.filter(pk=order_id)
         .select_related("jurisdiction", "assignee", "subject_type")
@@ -68,9 +143,28 @@ def order_for(user: User, order_id: int) -> WorkOrder:
     )
     if order is None:
         raise Http404
-    if order.assignee_id == user.pk or has_perm(user, Perm.ORDERS_VIEW, order.jurisdiction.path):
-        return order
-    raise Http404
+    mine = order.assignee_id == user.pk
+    path = order.jurisdiction.path
+    if not mine and not has_perm(user, Perm.ORDERS_VIEW, path):
+        raise Http404
+    if write == ASSIGNEE:
+        allowed = mine
+    elif write is not None:
+        allowed = (or_assignee and mine) or has_perm(user, Perm(write), path)
+    else:
+        allowed = True
+    if not allowed:
+        raise PermissionDenied
+    return order
+
+
+def photo_for_user(user: User, photo_id: int) -> WorkOrderPhoto:
+    """A photo, to whoever may see its order (404 otherwise, as for the order)."""
+    order_id = WorkOrderPhoto.objects.filter(pk=photo_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise Http404
+    order_for_user(user, order_id)
+    return WorkOrderPhoto.objects.get(pk=photo_id)
 
 
 def order_history(order: WorkOrder) -> list[WorkOrderEvent]:
@@ -131,10 +225,14 @@ class BoardRow:
         from fangkong.workorders.kinds import KINDS
 
         return [
-            (str(KINDS[k].label) if k in KINDS else k, c.get("done", 0), c.get("open", 0),
-             c.get("overdue", 0))
+            (
+                str(KINDS[k].label) if k in KINDS else k,
+                c.get("done", 0),
+                c.get("open", 0),
+                c.get("overdue", 0),
+            )
             for k, c in sorted(self.cells.items())
-        ]  # fmt: skip
+        ]
 
 
 @dataclass
@@ -290,20 +388,30 @@ def subject_card(order: WorkOrder) -> SubjectCard | None:
 
     subject = order.subject
     if isinstance(subject, Person):
-        bits = [b for b in (subject.get_sex_display() if subject.sex else "",
-                            f"{subject.birth_date:%Y}" if subject.birth_date else "",
-                            subject.id_number_masked) if b]  # fmt: skip
+        bits = [
+            b
+            for b in (
+                subject.get_sex_display() if subject.sex else "",
+                f"{subject.birth_date:%Y}" if subject.birth_date else "",
+                subject.id_number_masked,
+            )
+            if b
+        ]
         address = subject.household.address if subject.household_id else ""  # type: ignore[union-attr]
-        return SubjectCard(subject.name, [" · ".join(bits), address], subject.phone_masked,
-                           bool(subject.phone), f"/people/p/{subject.pk}/")  # fmt: skip
+        return SubjectCard(
+            subject.name,
+            [" · ".join(bits), address],
+            subject.phone_masked,
+            bool(subject.phone),
+            f"/people/p/{subject.pk}/",
+        )
     if isinstance(subject, Household):
         head = subject.head
         phone = head.phone if head else subject.landlord_phone
         masked = head.phone_masked if head else subject.landlord_phone_masked
         members = subject.members.count()
         lines = [subject.address, f"{head.name if head else '—'} · {members}"]
-        return SubjectCard(subject.address, lines, masked, bool(phone),
-                           f"/people/h/{subject.pk}/")  # fmt: skip
+        return SubjectCard(subject.address, lines, masked, bool(phone), f"/people/h/{subject.pk}/")
     # Other modules' subjects describe themselves.
     if subject is not None and hasattr(subject, "order_card"):
         return SubjectCard(*subject.order_card())

@@ -4,6 +4,7 @@
 // - Says plainly when the network failed; the same client_id goes with the retry, so the
 //   server records the result once however many times it arrives.
 // - Adds the phone's location when the browser offers it (never blocks submitting).
+// - Dials the number a tap on "Call" was answered with.
 (function () {
   "use strict";
   function key(form) { return "fk-task-" + form.dataset.order; }
@@ -41,8 +42,24 @@
     form.addEventListener("submit", function () { save(form); });
     locate(form);
   }
-  document.addEventListener("DOMContentLoaded", function () { setup(document); });
-  document.body && document.body.addEventListener("htmx:afterSwap", function () { setup(document); });
+  // The answer to a tap on "Call" holds the number as a tel: link: follow it (the tap's
+  // user activation is still fresh), then take it out of the page again and show the
+  // button, so the number stays in the page only as long as it takes to dial.
+  function dial(root) {
+    var link = (root || document).querySelector("a[data-dial]");
+    if (!link) return;
+    link.removeAttribute("data-dial");
+    link.click();
+    setTimeout(function () {
+      var box = link.parentNode;
+      var form = box && box.querySelector("form[hidden]");
+      if (!form) return;
+      link.remove();
+      form.hidden = false;
+    }, 1500);
+  }
+  document.addEventListener("DOMContentLoaded", function () { setup(document); dial(document); });
+  document.body && document.body.addEventListener("htmx:afterSwap", function () { setup(document); dial(document); });
   document.addEventListener("htmx:afterRequest", function (ev) {
     var form = ev.detail.elt && ev.detail.elt.closest ? ev.detail.elt.closest("#fk-result-form") : null;
     if (!form) return;

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils.crypto import get_random_string
 
+from fangkong.core import workers
 from fangkong.core.schedule import tick
+
+logger = logging.getLogger(__name__)
+BEAT_SECONDS = 30.0
 
 
 def run_queued(worker_id: str = "") -> int:
@@ -24,10 +30,15 @@ def run_queued(worker_id: str = "") -> int:
     from django_tasks_db.utils import exclusive_transaction
 
     worker = Worker(
-        queue_names=["*"], interval=0, batch=True, backend_name=DEFAULT_TASK_BACKEND_ALIAS,
-        startup_delay=False, max_tasks=None, worker_id=worker_id or get_random_string(20),
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id or get_random_string(20),
         excluded_queue_names=[],
-    )  # fmt: skip
+    )
     ran = 0
     while True:
         ready = DBTaskResult.objects.ready().filter(backend_name=DEFAULT_TASK_BACKEND_ALIAS)
@@ -50,13 +61,44 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = get_random_string(20)
-        while True:
-            started = tick()
-            if started:
-                self.stdout.write(f"enqueued: {', '.join(started)}")
-            run_queued(worker_id)
-            if options["once"]:
-                return
-            time.sleep(options["interval"])
-            # Like a request boundary: drop connections the database closed meanwhile.
-            close_old_connections()
+        workers.worker_started(worker_id)
+        stop = threading.Event()
+        beat = threading.Thread(target=_beat, args=(worker_id, stop), daemon=True)
+        beat.start()
+        try:
+            while True:
+                self._sweep()
+                started = tick()
+                if started:
+                    self.stdout.write(f"enqueued: {', '.join(started)}")
+                run_queued(worker_id)
+                if options["once"]:
+                    return
+                time.sleep(options["interval"])
+                # Like a request boundary: drop connections the database closed meanwhile.
+                close_old_connections()
+        finally:
+            stop.set()
+            workers.worker_stopped(worker_id)
+
+    def _sweep(self) -> None:
+        swept = workers.sweep()
+        if swept.resumed or swept.failed:
+            self.stdout.write(
+                f"tasks of dead workers: {len(swept.resumed)} queued again, "
+                f"{len(swept.failed)} failed"
+            )
+
+
+def _beat(worker_id: str, stop: threading.Event) -> None:
+    """The heartbeat, on its own connection: the main thread may be inside a long task."""
+    try:
+        while not stop.wait(BEAT_SECONDS):
+            try:
+                workers.worker_beat(worker_id)
+            except DatabaseError:
+                # SQLite's single writer may hold the database for a while; the next
+                # beat will do (on this host the sweep trusts the process table anyway).
+                logger.debug("heartbeat of worker %s skipped", worker_id)
+    finally:
+        connection.close()

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
-from fangkong.core.tabular import TableError, read_table
-from fangkong.org.tree_io import tree_import_commit
+from fangkong.core import uploads
+from fangkong.core.tabular import TableError
+from fangkong.org.tree_io import TREE_UPLOAD, tree_import_commit
 from fangkong.org.validation import plan_tree_import
 
 
@@ -29,11 +30,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         try:
-            data = path.read_bytes()
+            table = uploads.read(uploads.receive_path(path, TREE_UPLOAD), TREE_UPLOAD)
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-        try:
-            table = read_table(data, path.name)
         except TableError as exc:
             raise CommandError(f"{path.name}: {exc}") from exc
         plan = plan_tree_import(table.headers, table.rows)

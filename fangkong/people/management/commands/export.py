@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.core.purpose import clean_purpose, normalise_purpose
 from fangkong.core.tabular import csv_stream, write_xlsx
 from fangkong.org.models import Jurisdiction
 from fangkong.people.export import PERSON_EXPORT_HEADER, person_export_rows
@@ -33,8 +35,12 @@ class Command(BaseCommand):
         output = Path(options["output"])
         if output.suffix.lower() not in {".xlsx", ".csv"}:
             raise CommandError("the output file must end in .xlsx or .csv")
-        if options["unmask"] and len(options["purpose"].strip()) < 4:
-            raise CommandError("--unmask needs --purpose (at least 4 characters); it is audited")
+        purpose = normalise_purpose(options["purpose"])
+        if options["unmask"]:
+            try:
+                purpose = clean_purpose(purpose)
+            except ValidationError as exc:
+                raise CommandError(f"--unmask needs --purpose: {exc.messages[0]}") from exc
         persons = Person.objects.within(node.path)
         rows = person_export_rows(
             persons, [node.path] if options["unmask"] else [], today=timezone.localdate()
@@ -48,8 +54,11 @@ class Command(BaseCommand):
                 write_xlsx(fh, PERSON_EXPORT_HEADER, rows)
         count = persons.count()
         audit_record(
-            action=AuditAction.EXPORT, actor_name="cli", object_repr="person list",
-            jurisdiction_path=node.path, purpose=options["purpose"],
+            action=AuditAction.EXPORT,
+            actor_name="cli",
+            object_repr="person list",
+            jurisdiction_path=node.path,
+            purpose=purpose,
             detail={"file": output.name, "rows": count, "unmasked": options["unmask"]},
-        )  # fmt: skip
+        )
         self.stdout.write(f"{count} persons written to {output}")

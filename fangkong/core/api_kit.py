@@ -1,0 +1,87 @@
+"""What every API operation shares: cursor pages and the one error shape.
+
+Offset paging over a million rows walks every skipped row, and a row inserted between
+two requests shifts the next page by one, so an integrator pulling a list misses or
+repeats a row. A cursor is the last key the client saw; the next page starts after it,
+whatever was inserted meanwhile, and costs one index seek however deep it goes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+from ninja import Schema
+from pydantic import Field
+
+from fangkong.core.bounds import is_id
+
+# A page is never more than this many rows: a client that wants more follows the cursor.
+PAGE_MAX = 200
+Limit = Annotated[int, Field(ge=1, le=PAGE_MAX, description="Rows per page")]
+Cursor = Annotated[
+    str,
+    Field(max_length=200, description="`next_cursor` of the previous page; empty for the first"),
+]
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+
+
+class Page(Schema, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+def _encode(pk: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": pk}).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        after = json.loads(raw)["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        after = None
+    if not is_id(after):
+        raise ValidationError({"cursor": [_("This cursor was not given by this list.")]})
+    return int(after)
+
+
+def cursor_page(queryset: QuerySet[M], *, cursor: str, limit: int) -> tuple[list[M], str | None]:
+    """One page of `queryset`, newest first (by primary key), after `cursor`.
+
+    The queryset carries the caller's scope and filters; its own ordering is replaced,
+    because a cursor is only stable over a unique key. A bad cursor raises
+    ValidationError on the `cursor` field, which the API answers as a 422.
+    """
+    rows = queryset.order_by("-pk")
+    if cursor:
+        rows = rows.filter(pk__lt=_decode(cursor))
+    page = list(rows[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (_encode(page[-1].pk) if more and page else None)
+
+
+class ErrorOut(Schema):
+    """The one error shape: a sentence for a person and, where a field is at fault, the
+    field's own messages, in the caller's language."""
+
+    detail: str
+    errors: dict[str, list[str]] = Field(default_factory=dict)
+
+
+def validation_error_body(exc: ValidationError) -> dict[str, Any]:
+    if hasattr(exc, "error_dict"):
+        errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+        first = next(iter(errors.values()), [""])
+        return {"detail": first[0] if first else "", "errors": errors}
+    return {"detail": "; ".join(str(m) for m in exc.messages), "errors": {}}
