@@ -110,7 +110,7 @@ def test_a_town_sets_its_deadline_and_villages_follow_it(login, world):
     commander = login("commander")
     commander.cookies["django_language"] = "en"
     url = f"{API}/settings"
-    assert commander.get(url).json()["deadline"] == "17:00:00"
+    assert commander.get(url).json()["deadline"] == "17:00"
     body = {"deadline": "16:30", "red_overdue": 5}
     saved = commander.put(url, data=body, content_type="application/json")
     assert saved.status_code == 200, saved.content
@@ -125,7 +125,7 @@ def test_a_town_sets_its_deadline_and_villages_follow_it(login, world):
         url, data=body | {"node": world.nodes["U"].code}, content_type="application/json"
     )
     assert other.status_code == 404
-    assert login("commander_u").get(url).json()["deadline"] == "17:00:00"
+    assert login("commander_u").get(url).json()["deadline"] == "17:00"
     bad = commander.put(
         url, data={"deadline": "25:00", "red_overdue": 0}, content_type="application/json"
     )

@@ -24,6 +24,17 @@ from fangkong.core.bounds import is_id
 # A page is never more than this many rows: a client that wants more follows the cursor.
 PAGE_MAX = 200
 Limit = Annotated[int, Field(ge=1, le=PAGE_MAX, description="Rows per page")]
+# A time of day (a deadline) is a wall-clock time of the town, not an instant: JSON
+# Schema's "time" format demands an offset, which a daily 17:00 in any season does not
+# have, so it travels as plain "HH:MM" in the installation's time zone.
+LocalTime = Annotated[
+    str,
+    Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time of day in the installation's time zone, HH:MM",
+        examples=["17:00"],
+    ),
+]
 Cursor = Annotated[
     str,
     Field(max_length=200, description="`next_cursor` of the previous page; empty for the first"),

@@ -16,7 +16,7 @@ from ninja import Field, Schema
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
-from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
+from fangkong.core.api_kit import Cursor, Limit, LocalTime, Page, cursor_page
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
 from fangkong.org.models import Jurisdiction, Level
@@ -171,7 +171,7 @@ def submit_daily(request: HttpRequest, village: str, body: SubmitIn) -> DailyDet
 
 class SettingsOut(Schema):
     node_code: str
-    deadline: time
+    deadline: LocalTime
     set_here: bool = Field(description="false: inherited from the nearest node above")
     red_overdue: Count
     red_overdue_days: Count
@@ -182,7 +182,7 @@ def _settings(node: Jurisdiction) -> SettingsOut:
     rules = config or ReportConfig()
     return SettingsOut(
         node_code=node.code,
-        deadline=config.deadline if config else services.deadline_for(node),
+        deadline=(config.deadline if config else services.deadline_for(node)).strftime("%H:%M"),
         set_here=config is not None,
         red_overdue=rules.red_overdue,
         red_overdue_days=rules.red_overdue_days,
@@ -197,7 +197,7 @@ def get_settings(request: HttpRequest, node: NodeCode = "") -> SettingsOut:
 
 class SettingsIn(Schema):
     node: NodeCode = ""
-    deadline: time = Field(description="Local time, e.g. 17:00")
+    deadline: LocalTime
     red_overdue: Annotated[int, Field(ge=1, le=1000)]
     red_overdue_days: Annotated[int, Field(ge=1, le=OVERDUE_AGE_CAP)] | None = None
 
@@ -211,7 +211,7 @@ def put_settings(request: HttpRequest, body: SettingsIn) -> SettingsOut:
     services.deadline_save(
         actor=_user(request),
         node=node,
-        deadline=body.deadline,
+        deadline=time.fromisoformat(body.deadline),
         red_overdue=body.red_overdue,
         red_overdue_days=body.red_overdue_days,
     )
