@@ -15,6 +15,7 @@ from fangkong.people.api import router as people_router
 from fangkong.people.api_registers import router as registers_router
 from fangkong.policy.api import router as policy_router
 from fangkong.reports.api import router as reports_router
+from fangkong.screening.api_lists import router as lists_router
 from fangkong.screening.api_returnees import router as returnees_router
 from fangkong.workorders.api import router as workorders_router
 
@@ -77,3 +78,4 @@ api.add_router("/notify", notify_router)
 api.add_router("/registers", registers_router)
 api.add_router("/people", people_router)
 api.add_router("/screening", returnees_router)
+api.add_router("/screening", lists_router)

@@ -5,16 +5,28 @@ one pipeline, with per-row results and the feedback file; sweeps and their cover
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from openpyxl import Workbook, load_workbook
 
-from fangkong.screening.models import MeasureStatus, PersonMeasure, ReturneeReport
+from fangkong.audit.models import AuditAction, AuditEvent
+from fangkong.core.models import Upload
+from fangkong.screening.models import (
+    MeasureStatus,
+    PersonMeasure,
+    PushedList,
+    PushedRow,
+    ReturneeReport,
+)
+from fangkong.screening.pushed import FEEDBACK_HEADERS
 from fangkong.workorders.models import WorkOrder
-from tests.world import RETURNEES, World, ensure_reports
+from tests.world import REGISTRY, RETURNEES, World, ensure_registry, ensure_reports
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +221,140 @@ def test_the_public_operation_and_the_form_share_their_limits(client, world):
     refused = _post(client, f"{API}/returnees/public", _report(village=village, phone=phone))
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert refused.json()["detail"] and ReturneeReport.objects.count() == 0
+
+
+# Pushed lists -------------------------------------------------------------------------
+
+LIST_HEADERS = ["序号", "姓名", "身份证号码", "联系电话", "备注"]
+
+
+@pytest.fixture
+def listed(world: World, settings: Any) -> World:
+    # The import job runs as soon as it is queued (the worker's path is the pages' tests').
+    settings.FANGKONG_IMPORT_SYNC = True
+    ensure_registry(world)
+    return world
+
+
+def _list_rows() -> list[list[str]]:
+    rows = [
+        [str(i + 1), REGISTRY[key][1], REGISTRY[key][2], REGISTRY[key][3], "请核查"]
+        for i, key in enumerate(("A1M1", "A2", "B1", "P1M1"))
+    ]
+    rows.append(["5", "查无此人", "", "13700000099", "县里补充"])
+    return rows
+
+
+def _xlsx(headers: list[str], rows: list[list[str]]) -> bytes:
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _meta(**changes: Any) -> dict[str, Any]:
+    deadline = timezone.localtime() + timedelta(days=1)
+    return {
+        "name": "红码核查第38批",
+        "source": "县指挥部",
+        "category": "red_code",
+        "deadline": deadline.isoformat(),
+    } | changes
+
+
+def _upload(client: Any, data: bytes, **meta: Any) -> Any:
+    return client.post(
+        f"{API}/lists",
+        {"file": SimpleUploadedFile("第38批.xlsx", data), **_meta(**meta)},
+    )
+
+
+def _results(client: Any, list_id: int) -> list[tuple[Any, ...]]:
+    items = client.get(f"{API}/lists/{list_id}/rows", {"limit": 200}).json()["items"]
+    return sorted(
+        (r["row_number"], r["name"], r["match"], r["person_id"], r["node_code"]) for r in items
+    )
+
+
+def test_a_file_and_the_same_rows_as_json_give_the_same_results_once(login, listed):
+    commander = login("commander")
+    data = _xlsx(LIST_HEADERS, _list_rows())
+    sent = _upload(commander, data)
+    assert sent.status_code == 200, sent.content
+    assert sent.json()["created"] is True
+    pushed = sent.json()["list"]
+    assert pushed["job"]["status"] == "done" and pushed["node_code"] == listed.nodes["T"].code
+    assert pushed["job"]["counts"]["matched"] == 3  # 戚桃居 lives in the other town
+    again = _upload(commander, data, name="又传一次")
+    assert again.json()["created"] is False and again.json()["list"]["id"] == pushed["id"]
+    assert PushedList.objects.count() == 1 and Upload.objects.count() == 0
+    body = _meta(name="同一批(JSON)", headers=LIST_HEADERS, rows=_list_rows())
+    as_json = _post(commander, f"{API}/lists/rows", body)
+    assert as_json.status_code == 200, as_json.content
+    assert as_json.json()["created"] is True
+    other = as_json.json()["list"]["id"]
+    assert _results(commander, other) == _results(commander, pushed["id"])
+    assert len(_results(commander, other)) == 5
+    assert _post(commander, f"{API}/lists/rows", body).json()["list"]["id"] == other
+    assert PushedList.objects.count() == 2 and PushedRow.objects.count() == 10
+
+
+def test_lists_are_read_in_scope_with_progress_by_village(login, listed):
+    commander = login("commander")
+    pushed = _upload(commander, _xlsx(LIST_HEADERS, _list_rows())).json()["list"]
+    detail = commander.get(f"{API}/lists/{pushed['id']}").json()
+    by_node = {p["node_name"]: (p["total"], p["done"], p["to_locate"]) for p in detail["progress"]}
+    assert by_node["四喜社区"] == (2, 0, 0) and by_node["建设村"] == (1, 0, 0)
+    assert by_node["王店镇"] == (2, 0, 2)  # not found: the town locates them
+    gw = login("gw_a1")
+    mine = gw.get(f"{API}/lists/{pushed['id']}")
+    assert mine.status_code == 200 and mine.json()["job"]["rows_total"] == 0
+    assert [r[1] for r in _results(gw, pushed["id"])] == [REGISTRY["A1M1"][1]]
+    assert login("commander_u").get(f"{API}/lists/{pushed['id']}").status_code == 404
+    assert login("commander_u").get(f"{API}/lists/{pushed['id']}/rows").status_code == 404
+    body = commander.get(f"{API}/lists/{pushed['id']}/rows").content.decode()
+    assert REGISTRY["A1M1"][2] not in body and REGISTRY["A1M1"][3] not in body
+
+
+def test_the_feedback_file_opens_in_the_senders_layout_and_is_audited(login, listed):
+    commander = login("commander")
+    pushed = _upload(commander, _xlsx(LIST_HEADERS, _list_rows())).json()["list"]
+    response = commander.get(f"{API}/lists/{pushed['id']}/feedback/xlsx")
+    assert response.status_code == 200
+    data = b"".join(response.streaming_content) if response.streaming else response.content
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    rows = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == [*LIST_HEADERS, *FEEDBACK_HEADERS]
+    assert [r[1] for r in rows[1:]] == [r[1] for r in _list_rows()]
+    assert {r[len(LIST_HEADERS)] for r in rows[1:]} == {"待核查"}
+    assert rows[1][4] == "请核查" and rows[5][4] == "县里补充"
+    event = AuditEvent.objects.get(action=AuditAction.EXPORT)
+    assert event.detail["via"] == "api" and event.detail["rows"] == 5
+    assert login("gw_a1").get(f"{API}/lists/{pushed['id']}/feedback/xlsx").status_code == 403
+
+
+def test_unknown_columns_are_refused_until_mapped_and_nothing_is_held(login, listed):
+    commander = login("commander")
+    headers = ["编号", "人员", "证件", "手机号码"]
+    rows = [[r[0], r[1], r[2], r[3]] for r in _list_rows()]
+    body = _meta(headers=headers, rows=rows)
+    refused = _post(commander, f"{API}/lists/rows", body)
+    assert refused.status_code == 422 and "mapping" in refused.json()["errors"], refused.content
+    assert PushedList.objects.count() == 0 and Upload.objects.count() == 0
+    bad = _post(commander, f"{API}/lists/rows", body | {"category": "purple"})
+    assert bad.status_code == 422 and "category" in bad.json()["errors"]
+    mapped = _post(
+        commander,
+        f"{API}/lists/rows",
+        body | {"mapping": {"人员": "name", "证件": "id_number", "编号": ""}},
+    )
+    assert mapped.status_code == 200, mapped.content
+    assert mapped.json()["list"]["job"]["counts"]["matched"] == 3
+    # Without people.import anywhere: refused before anything is read.
+    assert _post(login("gw_a1"), f"{API}/lists/rows", body).status_code == 403

@@ -78,6 +78,14 @@ def pushed_lists_visible(user: Any, perm: Perm = Perm.PEOPLE_VIEW) -> QuerySet[P
     ).select_related("jurisdiction", "import_job")
 
 
+def progress_groups(user: Any, pushed: PushedList) -> list[Jurisdiction]:
+    """The rows of a list's progress table: villages, or for someone whose area is
+    smaller than a village, their own grids."""
+    mine = Jurisdiction.objects.visible_to(user, Perm.PEOPLE_VIEW).within(pushed.jurisdiction.path)
+    villages = list(mine.filter(level=Level.VILLAGE))
+    return villages or list(mine.filter(level=Level.GRID))
+
+
 def pushed_list_for_user(user: Any, list_id: int, perm: Perm = Perm.PEOPLE_VIEW) -> PushedList:
     pushed = pushed_lists_visible(user, perm).filter(pk=list_id).first()
     if pushed is None:
