@@ -17,6 +17,7 @@ from fangkong.policy.api import router as policy_router
 from fangkong.reports.api import router as reports_router
 from fangkong.screening.api_lists import router as lists_router
 from fangkong.screening.api_returnees import router as returnees_router
+from fangkong.screening.api_sweeps import router as sweeps_router
 from fangkong.workorders.api import router as workorders_router
 
 api = NinjaAPI(
@@ -79,3 +80,4 @@ api.add_router("/registers", registers_router)
 api.add_router("/people", people_router)
 api.add_router("/screening", returnees_router)
 api.add_router("/screening", lists_router)
+api.add_router("/screening", sweeps_router)

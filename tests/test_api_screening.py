@@ -26,7 +26,7 @@ from fangkong.screening.models import (
 )
 from fangkong.screening.pushed import FEEDBACK_HEADERS
 from fangkong.workorders.models import WorkOrder
-from tests.world import REGISTRY, RETURNEES, World, ensure_registry, ensure_reports
+from tests.world import REGISTRY, RETURNEES, World, ensure_registry, ensure_reports, ensure_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -358,3 +358,25 @@ def test_unknown_columns_are_refused_until_mapped_and_nothing_is_held(login, lis
     assert mapped.json()["list"]["job"]["counts"]["matched"] == 3
     # Without people.import anywhere: refused before anything is read.
     assert _post(login("gw_a1"), f"{API}/lists/rows", body).status_code == 403
+
+
+# Sweeps -------------------------------------------------------------------------------
+
+
+def test_sweeps_and_their_coverage_are_read_in_scope(login, world: World):
+    sweep = ensure_sweep(world)
+    commander = login("commander")
+    listed = commander.get(f"{API}/sweeps").json()["items"]
+    assert [s["name"] for s in listed] == ["敲门行动第一轮"]
+    assert listed[0]["total"]["households"] == 3 and listed[0]["total"]["not_reached"] == 3
+    villages = commander.get(f"{API}/sweeps/{sweep.pk}/coverage").json()
+    assert {c["node_name"]: c["households"] for c in villages} == {"四喜社区": 2, "建设村": 1}
+    grids = commander.get(f"{API}/sweeps/{sweep.pk}/coverage", {"by": "grid"}).json()
+    assert {c["node_name"] for c in grids} == {"红星网格", "东风网格", "光明网格"}
+    gw = login("gw_a1")
+    assert gw.get(f"{API}/sweeps/{sweep.pk}").json()["total"]["households"] == 1
+    assert [c["node_name"] for c in gw.get(f"{API}/sweeps/{sweep.pk}/coverage?by=grid").json()] == [
+        "红星网格"
+    ]
+    assert login("commander_u").get(f"{API}/sweeps/{sweep.pk}").status_code == 404
+    assert login("commander_u").get(f"{API}/sweeps/{sweep.pk}/coverage").status_code == 404
