@@ -22,8 +22,8 @@ from fangkong.accounts.models import LoginThrottle
 from fangkong.core.models import Upload
 from fangkong.notify.models import Channel, Delivery, MessageTemplate, Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
-from fangkong.people.models import Household, ImportJob, Person, PersonChange
 from fangkong.org.roles import Perm, permissions_for
+from fangkong.people.models import Household, ImportJob, Person, PersonChange
 from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
 from fangkong.reports.models import Bulletin, DailyReport, ReportConfig, ReportField
 from fangkong.screening.models import (

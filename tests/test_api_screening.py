@@ -349,6 +349,9 @@ def test_unknown_columns_are_refused_until_mapped_and_nothing_is_held(login, lis
     assert PushedList.objects.count() == 0 and Upload.objects.count() == 0
     bad = _post(commander, f"{API}/lists/rows", body | {"category": "purple"})
     assert bad.status_code == 422 and "category" in bad.json()["errors"]
+    for deadline in ("0001-01-01T00:00:00", "9999-12-31T23:59:59+14:00"):
+        late = _post(commander, f"{API}/lists/rows", body | {"deadline": deadline})
+        assert late.status_code == 422 and "deadline" in late.json()["errors"], deadline
     mapped = _post(
         commander,
         f"{API}/lists/rows",

@@ -153,10 +153,22 @@ class ListForm(ListMeta):
         except ValueError:
             value = None
         if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            isinstance(k, str) and isinstance(v, str) and "\x00" not in k + v
+            for k, v in value.items()
         ):
             raise ValidationError({"mapping": [_("A JSON object of header: field.")]})
         return value
+
+
+MAX_DEADLINE_DAYS = 366
+
+
+def _deadline(value: datetime) -> datetime:
+    """A list's deadline is days away, never years: checked on the date alone, so a
+    year-1 date (which no time zone can shift) never reaches the arithmetic."""
+    if abs((value.date() - timezone.localdate()).days) > MAX_DEADLINE_DAYS:
+        raise ValidationError({"deadline": [_("A deadline within a year of today.")]})
+    return value if value.tzinfo is not None else timezone.make_aware(value)
 
 
 def _receive(
@@ -184,8 +196,7 @@ def _receive(
         return ListWriteOut(created=False, list=ListOut.of(existing, totals=True))
     if meta.category not in PushedCategory.values:
         raise ValidationError({"category": [_("Choose a category.")]})
-    if meta.deadline.tzinfo is None:
-        meta.deadline = timezone.make_aware(meta.deadline)
+    deadline = _deadline(meta.deadline)
     mapping = svc.saved_mapping(user, meta.source) | given
     problems = svc.mapping_problems(table, mapping)
     if problems:
@@ -198,7 +209,7 @@ def _receive(
         name=meta.name,
         source=meta.source,
         category=meta.category,
-        deadline=meta.deadline,
+        deadline=deadline,
     )
     if given:
         svc.pushed_mapping_save(actor=user, job=job, mapping=mapping)
