@@ -11,9 +11,13 @@ from fangkong.notify.api import router as notify_router
 from fangkong.org.access import ScopedRouter
 from fangkong.org.api import router as org_router
 from fangkong.org.selectors import home_cards
+from fangkong.people.api import router as people_router
 from fangkong.people.api_registers import router as registers_router
 from fangkong.policy.api import router as policy_router
 from fangkong.reports.api import router as reports_router
+from fangkong.screening.api_lists import router as lists_router
+from fangkong.screening.api_returnees import router as returnees_router
+from fangkong.screening.api_sweeps import router as sweeps_router
 from fangkong.workorders.api import router as workorders_router
 
 api = NinjaAPI(
@@ -73,3 +77,7 @@ api.add_router("/policy", policy_router)
 api.add_router("/reports", reports_router)
 api.add_router("/notify", notify_router)
 api.add_router("/registers", registers_router)
+api.add_router("/people", people_router)
+api.add_router("/screening", returnees_router)
+api.add_router("/screening", lists_router)
+api.add_router("/screening", sweeps_router)

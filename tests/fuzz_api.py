@@ -67,21 +67,42 @@ def _world_and_ids() -> tuple[Any, dict[str, dict[str, int]]]:
     """The world, and per persona the ids of objects that persona may reach."""
     from django.contrib.auth.hashers import make_password
 
-    from tests.world import PASSWORD, build_world, ensure_orders, ensure_photos
+    from tests.world import (
+        PASSWORD,
+        build_world,
+        ensure_orders,
+        ensure_photos,
+        ensure_pushed,
+        ensure_reports,
+        ensure_sweep,
+    )
 
     world = build_world(password_hash=make_password(PASSWORD))
     ensure_orders(world)
     ensure_photos(world)
+    reports = ensure_reports(world)
+    ensure_pushed(world)
+    ensure_sweep(world)
+    # The registry, screening and list operations on objects each persona reaches.
+    town = {"list_id": world.pushed_lists["T"].pk, "sweep_id": world.sweeps["T"].pk}
     ids: dict[str, dict[str, int]] = {
         "commander": {
             "staff_id": world.staff["A1"].pk,
             "team_id": world.teams["A"].pk,
             "order_id": world.orders["B1"].pk,
+            "person_id": world.persons["B1"].pk,
+            "household_id": world.households["B1"].pk,
+            "report_id": reports["B1"].pk,
+            **town,
         },
         "gw_a1": {
             "staff_id": world.staff["A1"].pk,
             "team_id": world.teams["A1"].pk,
             "order_id": world.orders["A1M1"].pk,
+            "person_id": world.persons["A1M1"].pk,
+            "household_id": world.households["A1M1"].pk,
+            "report_id": reports["A1"].pk,
+            **town,
         },
         "auditor": {"staff_id": world.staff["T"].pk, "team_id": world.teams["T"].pk},
     }

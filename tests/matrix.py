@@ -23,9 +23,17 @@ from fangkong.core.models import Upload
 from fangkong.notify.models import Channel, Delivery, MessageTemplate, Notice
 from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
 from fangkong.org.roles import Perm, permissions_for
+from fangkong.people.models import Household, ImportJob, Person, PersonChange
 from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
 from fangkong.reports.models import Bulletin, DailyReport, ReportConfig, ReportField
-from fangkong.screening.models import PushedList, PushedRow, ReturneeReport, Sweep, SweepVisit
+from fangkong.screening.models import (
+    PersonMeasure,
+    PushedList,
+    PushedRow,
+    ReturneeReport,
+    Sweep,
+    SweepVisit,
+)
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.world import (
     NODES,
@@ -60,10 +68,15 @@ FINGERPRINT_MODELS = (
     Edition,
     Measure,
     ReturneeReport,
+    PersonMeasure,
     PushedList,
     PushedRow,
     Sweep,
     SweepVisit,
+    Household,
+    Person,
+    PersonChange,
+    ImportJob,
     Channel,
     MessageTemplate,
     Delivery,

@@ -272,3 +272,45 @@ def registry_recount() -> None:
     jurisdiction_set_leaf_counts(
         counts={n: (households.get(n, 0), residents.get(n, 0)) for n in leaves}
     )
+
+
+def _same_person_in(household: Household, data: CleanPerson) -> Person | None:
+    """The member of `household` a create of `data` would repeat: the same ID number, or
+    without one the same name and no ID (a retried entry of a child or an elder)."""
+    members = Person.objects.filter(household=household)
+    if data.id_number:
+        return members.filter(id_number_hash=blind_index(data.id_number)).first()
+    return members.filter(name_key=name_key(data.name), id_number_hash__isnull=True).first()
+
+
+@transaction.atomic
+def person_register_once(
+    *,
+    data: CleanPerson,
+    household: Household,
+    actor: User | None = None,
+    source: str = "manual",
+) -> tuple[Person, bool]:
+    """Create a member of `household`, or return the one a retry of the same create made:
+    (person, created). The household row is locked first, so two retries racing each
+    other make one person. The same ID number in another household stays an error."""
+    Household.objects.select_for_update().filter(pk=household.pk).first()
+    existing = _same_person_in(household, data)
+    if existing is not None:
+        return existing, False
+    return person_register(data=data, household=household, actor=actor, source=source), True
+
+
+HOUSEHOLD_KEY = ("village_group", "street", "house_number", "building", "unit", "room")
+
+
+@transaction.atomic
+def household_create_once(*, jurisdiction: Jurisdiction, **fields: str) -> tuple[Household, bool]:
+    """`household_create`, unless the grid already has a household at this very address
+    (the same group, street, number, building, unit and room): (household, created)."""
+    Jurisdiction.objects.select_for_update().filter(pk=jurisdiction.pk).first()
+    key = {k: fields.get(k, "") for k in HOUSEHOLD_KEY}
+    existing = Household.objects.filter(jurisdiction=jurisdiction, **key).order_by("id").first()
+    if existing is not None:
+        return existing, False
+    return household_create(jurisdiction=jurisdiction, **fields), True

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from fangkong.core.crypto import blind_index
 from fangkong.org.access import object_for_user
+from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import at_or_above_q
+from fangkong.org.scoping import ancestor_paths, at_or_above_q, scope_paths
 from fangkong.screening.models import PushedList, PushedRow, ReturneeReport, Sweep
 
 
@@ -28,12 +30,60 @@ def returnee_report_for_user(user: Any, report_id: int, *, write: bool = False) 
     )
 
 
+def reports_visible(user: Any) -> QuerySet[ReturneeReport]:
+    return ReturneeReport.objects.visible_to(user, Perm.PEOPLE_VIEW).select_related(
+        "jurisdiction", "order"
+    )
+
+
+def public_village(code: str) -> Jurisdiction:
+    """A village by the code on its poster: public by design (anyone may report to it)."""
+    village = Jurisdiction.objects.filter(code=code, level=Level.VILLAGE).first()
+    if village is None:
+        raise Http404
+    return village
+
+
+def report_by_code(code: str, phone: str) -> ReturneeReport | None:
+    """A resident's own report, by the code they were given and their phone: both must
+    match, so a code alone (read over a shoulder) shows nothing."""
+    if not code or not phone:
+        return None
+    return (
+        ReturneeReport.objects.filter(code=code, phone_hash=blind_index(phone))
+        .select_related("jurisdiction")
+        .first()
+    )
+
+
+def report_destinations(user: Any) -> tuple[QuerySet[Jurisdiction], QuerySet[Jurisdiction]]:
+    """Villages a staff member may register returnees into (those holding any part of
+    their area), and the grids they may choose there."""
+    roots = scope_paths(user, Perm.PEOPLE_EDIT)
+    if not roots:
+        return Jurisdiction.objects.none(), Jurisdiction.objects.none()
+    near = Q()
+    for root in roots:
+        near |= Q(path__startswith=root) | Q(path__in=ancestor_paths(root))
+    villages = Jurisdiction.objects.filter(near, level=Level.VILLAGE).order_by("code")
+    grids = Jurisdiction.objects.visible_to(user, Perm.PEOPLE_EDIT).filter(level=Level.GRID)
+    return villages, grids
+
+
 def pushed_lists_visible(user: Any, perm: Perm = Perm.PEOPLE_VIEW) -> QuerySet[PushedList]:
     """Lists received at a node the user sees, or above it (a village sees the town's
     lists, with only its own rows)."""
     return PushedList.objects.filter(
         at_or_above_q(user, perm, "jurisdiction__path")
     ).select_related("jurisdiction", "import_job")
+
+
+def progress_groups(user: Any, pushed: PushedList) -> list[Jurisdiction]:
+    """The rows of a list's progress table: villages, or for someone whose area is
+    smaller than a village, their own grids."""
+    mine = Jurisdiction.objects.visible_to(user, Perm.PEOPLE_VIEW).within(pushed.jurisdiction.path)
+    villages = list(mine.filter(level=Level.VILLAGE))
+    return villages or list(mine.filter(level=Level.GRID))
 
 
 def pushed_list_for_user(user: Any, list_id: int, perm: Perm = Perm.PEOPLE_VIEW) -> PushedList:

@@ -16,80 +16,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.accounts.models import User
-from fangkong.audit.services import client_ip
-from fangkong.core.crypto import blind_index
 from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import public, requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths, has_perm, holds_at_a_root, scope_paths
+from fangkong.org.scoping import ancestor_paths, has_perm, holds_at_a_root
 from fangkong.org.selectors import node_or_top_for_user, top_node
 from fangkong.policy.engine import colour_of_record, colour_table
 from fangkong.policy.models import Category, Colour, Place
-from fangkong.screening import selectors, services
+from fangkong.screening import limits, selectors, services
 from fangkong.screening.forms import DeadlineFormSet, ReportForm, StatusForm
 from fangkong.screening.models import ReportStatus, ReturneeReport, Source
-
-# Public limits (docs/architecture.md § Screening). One network is often many people (a
-# family's Wi-Fi, a village office helping elders, a carrier's shared address), so it is
-# limited loosely and by accepted reports only. The one sending is limited tightly by the
-# phone and the ID number the form gives, on every post that carries them (mistakes
-# included): enough for a family reporting with one phone after a few corrections, not
-# for a script. The village's limit stops a flood from many addresses.
-REPORTS_PER_PHONE = (10, 600)
-REPORTS_PER_PHONE_DAY = (50, 86400)
-REPORTS_PER_ID = (5, 600)
-REPORTS_PER_ID_DAY = (20, 86400)
-REPORTS_PER_NETWORK = (30, 600)
-REPORTS_PER_NETWORK_DAY = (300, 86400)
-REPORTS_PER_VILLAGE = (300, 3600)
-LOOKUPS_PER_NETWORK = (30, 600)
-LOOKUPS_PER_CODE = (5, 3600)
-
-Limit = tuple[int, int]
-
-
-def _village(code: str) -> Jurisdiction:
-    village = Jurisdiction.objects.filter(code=code, level=Level.VILLAGE).first()
-    if village is None:
-        raise Http404
-    return village
-
-
-def _client(request: HttpRequest) -> str:
-    return blind_index(client_ip(request) or "unknown")[:20]
-
-
-def _submitter(kind: str, value: str) -> str:
-    # Its own keyed hash: the counters cannot be joined to the registry's hash columns.
-    return blind_index(f"public-limit:{kind}:{value}")[:20]
-
-
-def _refusing(checks: list[tuple[str, Limit]]) -> int:
-    """Count one use against each limit in turn; the seconds until the first one that
-    is exceeded frees up, or 0 when none is."""
-    for key, (limit, seconds) in checks:
-        if not services.hit(f"{key}:{seconds}", limit=limit, seconds=seconds):
-            return seconds - int(timezone.now().timestamp()) % seconds
-    return 0
-
-
-def _wait(seconds: int) -> str:
-    if seconds > 3600:
-        hours = -(-seconds // 3600)
-        return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
-    minutes = max(1, -(-seconds // 60))
-    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
 
 
 def _too_many(
     request: HttpRequest, template: str, context: dict[str, Any], message: str, retry: int
 ) -> HttpResponse:
-    context["throttled"] = message % {"wait": _wait(retry)}
+    context["throttled"] = message % {"wait": limits.wait_words(retry)}
     response = render(request, template, context, status=429)
     response["Retry-After"] = str(retry)
     return response
@@ -100,7 +46,7 @@ def _too_many(
 def public_report(request: HttpRequest, code: str) -> HttpResponse:
     """The returnee form behind a village's QR code. It shows nothing about anyone; after
     a report it shows that report's code and proposed measure only."""
-    village = _village(code)
+    village = selectors.public_village(code)
     today = timezone.localdate()
     form = ReportForm(
         request.POST or None,
@@ -112,41 +58,19 @@ def public_report(request: HttpRequest, code: str) -> HttpResponse:
     template = "screening/public_report.html"
     if request.method != "POST":
         return render(request, template, context)
-    retry = _refusing([(f"report:village:{village.pk}", REPORTS_PER_VILLAGE)])
+    retry = limits.village_refusal(village)
     if retry:
-        message = _("Many reports are arriving for this village just now. Try again in %(wait)s.")
-        return _too_many(request, template, context, message, retry)
+        return _too_many(request, template, context, limits.village_busy(), retry)
     valid = form.is_valid()
     phone, id_number = form.cleaned_data.get("phone"), form.cleaned_data.get("id_number")
-    submitter: list[tuple[str, Limit]] = []
-    if phone:
-        key = f"report:phone:{_submitter('phone', phone)}"
-        submitter += [(key, REPORTS_PER_PHONE), (key, REPORTS_PER_PHONE_DAY)]
-    if id_number:
-        key = f"report:id:{_submitter('id', id_number)}"
-        submitter += [(key, REPORTS_PER_ID), (key, REPORTS_PER_ID_DAY)]
-    retry = _refusing(submitter)
+    retry = limits.submitter_refusal(phone, id_number)
     if retry:
-        message = _(
-            "This phone number or ID number was just used for many reports. Try again in "
-            "%(wait)s; the reports already sent are kept."
-        )
-        return _too_many(request, template, context, message, retry)
+        return _too_many(request, template, context, limits.submitter_busy(), retry)
     if not valid:
         return render(request, template, context, status=400)
-    client = _client(request)
-    retry = _refusing(
-        [
-            (f"report:ip:{client}", REPORTS_PER_NETWORK),
-            (f"report:ipday:{client}", REPORTS_PER_NETWORK_DAY),
-        ]
-    )
+    retry = limits.network_refusal(request)
     if retry:
-        message = _(
-            "Many reports have come from this network just now. Try again in %(wait)s, or "
-            "use your phone's mobile data."
-        )
-        return _too_many(request, template, context, message, retry)
+        return _too_many(request, template, context, limits.network_busy(), retry)
     report, _created = services.report_submit(form.report_input(), source=Source.SELF)
     return render(
         request,
@@ -164,20 +88,17 @@ def public_status(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form}
     if request.method != "POST":
         return render(request, "screening/public_status.html", context)
-    template, message = (
-        "screening/public_status.html",
-        _("Too many lookups just now. Try again in %(wait)s."),
-    )
-    retry = _refusing([(f"status:ip:{_client(request)}", LOOKUPS_PER_NETWORK)])
+    template, message = "screening/public_status.html", limits.lookups_busy()
+    retry = limits.lookup_network_refusal(request)
     if retry:
         return _too_many(request, template, context, message, retry)
     if not form.is_valid():
         return render(request, template, context, status=400)
     code, phone = form.cleaned_data["code"], form.cleaned_data["phone"]
-    retry = _refusing([(f"status:code:{code[:12]}", LOOKUPS_PER_CODE)])
+    retry = limits.lookup_code_refusal(code)
     if retry:
         return _too_many(request, template, context, message, retry)
-    report = ReturneeReport.objects.filter(code=code, phone_hash=blind_index(phone)).first()
+    report = selectors.report_by_code(code, phone)
     if report is None:
         context["not_found"] = True
         return render(request, "screening/public_status.html", context, status=404)
@@ -216,27 +137,13 @@ def poster(request: HttpRequest, code: str = "") -> HttpResponse:
     return render(request, "screening/poster.html", {"posters": posters})
 
 
-def _destinations(user: User) -> tuple[Any, Any]:
-    """Villages a staff member may register returnees into (those holding any part of
-    their area), and the grids they may choose there."""
-    roots = scope_paths(user, Perm.PEOPLE_EDIT)
-    if not roots:
-        return Jurisdiction.objects.none(), Jurisdiction.objects.none()
-    near = Q()
-    for root in roots:
-        near |= Q(path__startswith=root) | Q(path__in=ancestor_paths(root))
-    villages = Jurisdiction.objects.filter(near, level=Level.VILLAGE).order_by("code")
-    grids = Jurisdiction.objects.visible_to(user, Perm.PEOPLE_EDIT).filter(level=Level.GRID)
-    return villages, grids
-
-
 @require_http_methods(["GET", "POST"])
 @requires(Perm.PEOPLE_EDIT, writes=("POST",))
 def staff_report(request: HttpRequest) -> HttpResponse:
     """A grid worker registers a returnee on their behalf, with the same form; someone
     whose area is a grid picks one of their grids."""
     user = cast(User, request.user)
-    villages, grids = _destinations(user)
+    villages, grids = selectors.report_destinations(user)
     chosen = request.POST.get("village") or request.GET.get("village") or ""
     village = villages.filter(code=chosen).first() or villages.first()
     if village is None:

@@ -25,7 +25,6 @@ from fangkong.core.masking import mask_id_number, mask_name, mask_personal, mask
 from fangkong.core.paging import CappedPaginator
 from fangkong.core.tabular import Table, TableError
 from fangkong.org.access import requires
-from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.org.selectors import top_node
@@ -48,14 +47,6 @@ def _lists(user: User) -> Any:
     return selectors.pushed_lists_visible(user)
 
 
-def _groups(user: User, pushed: PushedList) -> list[Jurisdiction]:
-    """The rows of the progress table: villages, or for someone whose area is smaller
-    than a village, their own grids."""
-    mine = Jurisdiction.objects.visible_to(user, Perm.PEOPLE_VIEW).within(pushed.jurisdiction.path)
-    villages = list(mine.filter(level=Level.VILLAGE))
-    return villages or list(mine.filter(level=Level.GRID))
-
-
 @require_GET
 @requires(Perm.PEOPLE_VIEW)
 def list_index(request: HttpRequest) -> HttpResponse:
@@ -65,7 +56,7 @@ def list_index(request: HttpRequest) -> HttpResponse:
     summary = []
     for pushed in lists:
         rows = PushedRow.objects.visible_to(user, Perm.PEOPLE_VIEW).filter(pushed=pushed)
-        cells = svc.progress(pushed, rows, now, _groups(user, pushed))
+        cells = svc.progress(pushed, rows, now, selectors.progress_groups(user, pushed))
         summary.append(
             (
                 pushed,
@@ -229,7 +220,7 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
     to_locate = rows.filter(person__isnull=True, outcome="").order_by("row_number")
     context.update(
         {
-            "progress": svc.progress(pushed, rows, now, _groups(user, pushed)),
+            "progress": svc.progress(pushed, rows, now, selectors.progress_groups(user, pushed)),
             "page": CappedPaginator(to_locate, 50).get_page(request.GET.get("page")),
             "can_export": has_perm(user, Perm.DATA_EXPORT, pushed.jurisdiction.path),
         }
