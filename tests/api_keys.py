@@ -60,11 +60,13 @@ def issue_persona_key(world: World, persona: str) -> IssuedKey:
 
 class KeyClient(Client):
     """Sends the key on every request and a fresh Idempotency-Key on every write; pass
-    `headers={"Idempotency-Key": "k1"}` for a chosen one, or None to send none."""
+    `headers={"Idempotency-Key": "k1"}` for a chosen one, or set `idempotency = False`
+    to send none."""
 
     def __init__(self, key: str, **defaults: Any) -> None:
         super().__init__(**defaults)
         self.key = key
+        self.idempotency = True
 
     def generic(  # type: ignore[override]
         self,
@@ -74,13 +76,12 @@ class KeyClient(Client):
         content_type: str | None = "application/octet-stream",
         secure: bool = False,
         *,
-        headers: dict[str, str | None] | None = None,
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> Any:
-        given = {"Authorization": f"Bearer {self.key}", **(headers or {})}
-        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            given.setdefault("Idempotency-Key", uuid.uuid4().hex)
-        sent = {name: value for name, value in given.items() if value is not None}
+        sent = {"Authorization": f"Bearer {self.key}", **(headers or {})}
+        if self.idempotency and method.upper() not in ("GET", "HEAD", "OPTIONS"):
+            sent.setdefault("Idempotency-Key", uuid.uuid4().hex)
         return super().generic(method, path, data, content_type, secure, headers=sent, **extra)
 
     @property
