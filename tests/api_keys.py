@@ -14,24 +14,8 @@ from django.test import Client
 
 from fangkong.org.clients import IssuedKey, api_client_issue
 from fangkong.org.models import ApiClient, Jurisdiction
-from fangkong.org.roles import Perm, permissions_for
-from tests.world import World
-
-# Key personas of the permission matrix: (node key, issuing persona, permissions).
-# key_a: village A's key with what its cadre may do there (less managing keys and people,
-# which a key is never given); key_t: the town's key, read-only.
-KEY_PERSONAS: dict[str, tuple[str, str, frozenset[Perm]]] = {
-    "key_a": (
-        "A",
-        "commander",
-        permissions_for("village_cadre") - {Perm.STAFF_MANAGE, Perm.CLIENTS_MANAGE},
-    ),
-    "key_t": (
-        "T",
-        "commander",
-        frozenset({Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.REPORTS_VIEW}),
-    ),
-}
+from fangkong.org.roles import Perm
+from tests.world import KEY_PERSONAS, World
 
 
 def issue_key(
@@ -51,6 +35,9 @@ def issue_key(
         perms=[str(p) for p in perms],
         days=days,
     )
+
+
+__all__ = ["KEY_PERSONAS", "KeyClient", "issue_key", "issue_persona_key"]
 
 
 def issue_persona_key(world: World, persona: str) -> IssuedKey:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Schema, Status
 
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
@@ -68,7 +70,12 @@ def list_clients(request: HttpRequest, cursor: Cursor = "", limit: Limit = 50) -
 def issue_client(request: HttpRequest, body: ClientIn) -> Status[IssuedOut]:
     """Issue a key bound to one node with permissions you hold there. The key is in this
     answer only; a replay of this request (same Idempotency-Key) shows it blank."""
-    node = selectors.jurisdiction_for_user(request.user, body.node_code, Perm.CLIENTS_MANAGE)
+    try:
+        node = selectors.jurisdiction_for_user(request.user, body.node_code, Perm.CLIENTS_MANAGE)
+    except Http404:
+        # A field of the body, not the resource addressed: a field error, the same for a
+        # node that does not exist and one outside the caller's area.
+        raise ValidationError({"node_code": [_("No such node in your jurisdiction.")]}) from None
     issued = api_client_issue(
         issuer=request.user, name=body.name, node=node, perms=body.perms, days=body.days
     )
