@@ -8,10 +8,14 @@ retry while the first is still running waits for nothing and gets 409.
 
 The body is fingerprinted without reading `request.body` for multipart requests (Django
 has already streamed it into `request.FILES`): form fields and each file's content.
+A stored answer may hold what an operation shows once (an unmasked phone, a webhook's
+secret), so it is kept encrypted like personal data (core.crypto), and an API key's
+secret is blanked before that.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import inspect
 from collections.abc import Callable
@@ -28,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 
+from fangkong.core.crypto import decrypt, encrypt
 from fangkong.org.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -91,7 +96,7 @@ def idempotency_begin(request: HttpRequest) -> HttpResponseBase | None:
         if found.status is None:
             raise HttpError(409, _("A request with this Idempotency-Key is in progress.")) from None
         response = HttpResponse(
-            bytes(found.body), status=found.status, content_type=found.content_type or None
+            _open(bytes(found.body)), status=found.status, content_type=found.content_type or None
         )
         response[REPLAYED_HEADER] = "true"
         return response
@@ -115,8 +120,16 @@ def idempotency_finish(request: HttpRequest, response: HttpResponseBase) -> None
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         status=response.status_code,
         content_type=response.get("Content-Type", ""),
-        body=body,
+        body=_seal(body),
     )
+
+
+def _seal(body: bytes) -> bytes:
+    return encrypt(base64.b64encode(body).decode("ascii")).encode("ascii")
+
+
+def _open(sealed: bytes) -> bytes:
+    return base64.b64decode(decrypt(sealed.decode("ascii"))) if sealed else b""
 
 
 def idempotent(op: Callable[..., Any]) -> Callable[..., Any]:
