@@ -1,7 +1,9 @@
-"""The root API under /api/v1/: one router per app, session authentication."""
+"""The root API under /api/v1/: one router per app; a session or a machine client's key
+(docs/api.md)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.security import django_auth
 
@@ -10,6 +12,8 @@ from fangkong.core.api_kit import validation_error_body
 from fangkong.notify.api import router as notify_router
 from fangkong.org.access import ScopedRouter
 from fangkong.org.api import router as org_router
+from fangkong.org.api_clients import router as clients_router
+from fangkong.org.clients import RateLimited
 from fangkong.org.selectors import home_cards
 from fangkong.people.api import router as people_router
 from fangkong.people.api_registers import router as registers_router
@@ -44,6 +48,16 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(request, validation_error_body(exc), status=422)
 
 
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    """A key past its calls per window: when to try again, in the one error shape."""
+    response = api.create_response(
+        request, {"detail": _("Too many requests: retry later."), "errors": {}}, status=429
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 class MembershipOut(Schema):
     code: str
     name: str
@@ -71,6 +85,7 @@ def me(request: HttpRequest) -> MeOut:
 
 api.add_router("", core_router)
 api.add_router("/org", org_router)
+api.add_router("/org", clients_router)
 api.add_router("/audit", audit_router)
 api.add_router("/orders", workorders_router)
 api.add_router("/policy", policy_router)

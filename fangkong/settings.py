@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fangkong.org.middleware.ApiCallMiddleware",
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -253,6 +254,11 @@ FANGKONG_NOTIFY_INTERNAL_HOSTS = [
 FANGKONG_WORKER_STALE_SECONDS = env_int("FANGKONG_WORKER_STALE_SECONDS", 300)
 
 NINJA_PAGINATION_PER_PAGE = 50
+# Calls per API key per fixed window (org.clients); past it, 429 with Retry-After.
+FANGKONG_API_KEY_RATE = env_int("FANGKONG_API_KEY_RATE", 600)
+FANGKONG_API_KEY_WINDOW_SECONDS = env_int("FANGKONG_API_KEY_WINDOW_SECONDS", 60)
+# How long an Idempotency-Key's answer is kept for replay (swept hourly).
+FANGKONG_IDEMPOTENCY_KEEP_HOURS = env_int("FANGKONG_IDEMPOTENCY_KEEP_HOURS", 24)
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,9 @@ PostgreSQL, in memory on SQLite) with the named test world and its objects, load
 OpenAPI schema from the app in-process (WSGI, no server), and lets schemathesis
 generate requests for every operation as each persona: the town commander, the grid
 worker of A1 and the auditor (the audit API's only reader), signed in with a session
-cookie and the CSRF header for writes. Each operation is fuzzed with valid and with
+cookie and the CSRF header for writes; and two machine clients' API keys (village A's
+with a cadre's permissions, the town's read-only: tests/world.KEY_PERSONAS), sent as a
+Bearer header with a fresh Idempotency-Key on every request. Each operation is fuzzed with valid and with
 invalid data, with generated ids and with the ids of the world's own objects (so a
 result is also submitted to an order the persona holds).
 
@@ -23,6 +25,7 @@ import os
 import sys
 import time
 import traceback
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,6 +63,8 @@ def _setup() -> None:
     override_settings(
         STORAGES={"default": settings.STORAGES["default"], "staticfiles": plain},
         WHITENOISE_USE_FINDERS=True,
+        # The keys' rate limit would answer most cases 429 and test nothing else.
+        FANGKONG_API_KEY_RATE=10**9,
     ).enable()
 
 
@@ -105,6 +110,8 @@ def _world_and_ids() -> tuple[Any, dict[str, dict[str, int]]]:
             **town,
         },
         "auditor": {"staff_id": world.staff["T"].pk, "team_id": world.teams["T"].pk},
+        "key_a": {"staff_id": world.staff["A2"].pk, "team_id": world.teams["A"].pk},
+        "key_t": {"staff_id": world.staff["B1"].pk, "team_id": world.teams["B"].pk},
     }
     return world, ids
 
@@ -184,6 +191,19 @@ def _credentials(user: Any) -> tuple[dict[str, str], dict[str, str]]:
     return cookies, {"X-CSRFToken": csrf}
 
 
+# Replaced by a fresh key on every request (see _one): a fixed one would make every
+# later write a replay or a 422 for its changed body, and test nothing else.
+FRESH = "fresh"
+
+
+def _key_credentials(world: Any, persona: str) -> tuple[dict[str, str], dict[str, str]]:
+    """No cookie: a Bearer key, and an Idempotency-Key for writes."""
+    from tests.api_keys import issue_persona_key
+
+    key = issue_persona_key(world, persona).key
+    return {}, {"Authorization": f"Bearer {key}", "Idempotency-Key": FRESH}
+
+
 def run(*, examples: int, seed: int, tally: Tally) -> None:
     import schemathesis
     from django.core.handlers.wsgi import WSGIHandler
@@ -214,7 +234,14 @@ def run(*, examples: int, seed: int, tally: Tally) -> None:
     got_request_exception.connect(on_exception, weak=False)
     app = WSGIHandler()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    personas = {name: _credentials(world.users[name]) for name in ids}
+    from tests.world import KEY_PERSONAS
+
+    personas = {
+        name: _key_credentials(world, name)
+        if name in KEY_PERSONAS
+        else _credentials(world.users[name])
+        for name in ids
+    }
     operations = []
     for result in schema.get_all_operations():
         if isinstance(result, Ok):
@@ -325,6 +352,8 @@ def _one(
     from schemathesis.specs.openapi.checks import response_schema_conformance
 
     errors.clear()
+    if headers.get("Idempotency-Key") == FRESH:
+        headers = {**headers, "Idempotency-Key": uuid.uuid4().hex}
     response = case.call(headers=headers, cookies=cookies)
     tally.cases += 1
     tally.statuses[response.status_code] += 1

@@ -21,7 +21,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from fangkong.accounts.models import LoginThrottle
 from fangkong.core.models import Upload
 from fangkong.notify.models import Channel, Delivery, MessageTemplate, Notice
-from fangkong.org.models import Jurisdiction, Membership, StaffProfile, Team, TeamMember
+from fangkong.org.models import (
+    ApiClient,
+    Jurisdiction,
+    Membership,
+    StaffProfile,
+    Team,
+    TeamMember,
+)
 from fangkong.org.roles import Perm, permissions_for
 from fangkong.people.models import Household, ImportJob, Person, PersonChange
 from fangkong.policy.models import Edition, Measure, RiskArea, RiskAreaChange
@@ -36,6 +43,7 @@ from fangkong.screening.models import (
 )
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.world import (
+    KEY_PERSONAS,
     NODES,
     PERSONAS,
     World,
@@ -47,12 +55,14 @@ from tests.world import (
     ensure_sweep,
 )
 
-PERSONA_NAMES = [*PERSONAS, "anonymous"]
+# People, machine clients' keys (API only: a key opens no page), and nobody.
+PERSONA_NAMES = [*PERSONAS, *KEY_PERSONAS, "anonymous"]
 DENIED = {401, 403, 404, 405}
 # Endpoints of the API framework itself: the schema and its docs page hold no data.
 FRAMEWORK_PUBLIC = {"api:openapi-json", "api:openapi-view"}
 # Public routes that change state on POST by design (they change the session only).
 FINGERPRINT_MODELS = (
+    ApiClient,
     Jurisdiction,
     StaffProfile,
     Membership,
@@ -319,6 +329,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
             )[0]
             out.append(Obj(str(delivery.pk), key))
         return out
+    if param == "client_id":
+        return [Obj(str(c.pk), key) for key, c in _api_clients(world).items()]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -360,6 +372,26 @@ def _bulletins(world: World) -> dict[str, Any]:
         node = world.nodes[key]
         found = Bulletin.objects.filter(node=node).first()
         out[key] = found or bulletin_generate(node=node, day=timezone.localdate())
+    return out
+
+
+def _api_clients(world: World) -> dict[str, ApiClient]:
+    """A machine client of each town's first village (idempotent per world)."""
+    from fangkong.org.clients import api_client_issue
+
+    out = {}
+    for key, persona in (("A", "commander"), ("P", "commander_u")):
+        node = world.nodes[key]
+        out[key] = (
+            ApiClient.objects.filter(jurisdiction=node, name="matrix client").first()
+            or api_client_issue(
+                issuer=world.users[persona],
+                name="matrix client",
+                node=node,
+                perms=[Perm.ORG_VIEW],
+                days=1,
+            ).client
+        )
     return out
 
 
@@ -413,15 +445,27 @@ def _fingerprint() -> tuple[int, ...]:
     return tuple(m.objects.count() for m in FINGERPRINT_MODELS)
 
 
-def _allowed(world: World, persona: str, access: str) -> bool:
+def perms_of(persona: str) -> frozenset[Perm]:
+    if persona in KEY_PERSONAS:
+        return KEY_PERSONAS[persona][2]
+    if persona in PERSONAS:
+        return permissions_for(PERSONAS[persona][4])
+    return frozenset()
+
+
+def _signed_in(persona: str, api: bool) -> bool:
+    """Whether the persona is anyone to this kind of route: a key only to the API."""
+    return persona != "anonymous" and (api or persona not in KEY_PERSONAS)
+
+
+def _allowed(world: World, persona: str, access: str, api: bool) -> bool:
     if access == "public":
         return True
-    if persona == "anonymous":
+    if not _signed_in(persona, api):
         return False
     if access == "signed_in" or access.startswith("assignee"):
         return True
-    role = PERSONAS[persona][4]
-    return Perm(access) in permissions_for(role)
+    return Perm(access) in perms_of(persona)
 
 
 def _at(world: World, persona: str, node: str) -> bool:
@@ -447,9 +491,8 @@ def _visible(world: World, persona: str, access: str, case: Case, method: str) -
             return True
         if access == "assignee":
             return False
-        role = PERSONAS[persona][4] if persona in PERSONAS else None
         perm = Perm(access.partition(":")[2])
-        return role is not None and perm in permissions_for(role) and _at(world, persona, node)
+        return perm in perms_of(persona) and _at(world, persona, node)
     return _at(world, persona, node)
 
 
@@ -470,15 +513,16 @@ def _check(
     label: str,
 ) -> list[str]:
     status = response.status_code
-    allowed = _allowed(world, persona, access)
-    visible = persona != "anonymous" and _visible(world, persona, access, case, method)
+    api = label == "API"
+    allowed = _allowed(world, persona, access, api)
+    visible = _signed_in(persona, api) and _visible(world, persona, access, case, method)
     if access == "public":
         return []
     where = f"{label} {method} {case.url} as {persona}"
     if not allowed or not visible:
         problems = []
         login_redirect = status == 302 and "/accounts/login/" in response.get("Location", "")
-        if status not in DENIED and not (persona == "anonymous" and login_redirect):
+        if status not in DENIED and not (not _signed_in(persona, api) and login_redirect):
             problems.append(f"{where}: expected a refusal, got {status}")
         if changed:
             problems.append(f"{where}: a refused request changed data")

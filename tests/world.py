@@ -22,7 +22,7 @@ from typing import Any
 
 from fangkong.accounts.models import User
 from fangkong.org.models import Jurisdiction, Level, StaffKind, StaffProfile, Team, TeamKind
-from fangkong.org.roles import Role
+from fangkong.org.roles import Perm, Role, permissions_for
 from fangkong.org.services import jurisdiction_create, membership_grant, staff_create, team_create
 
 PASSWORD = "Test-pass-2022!"
@@ -111,6 +111,29 @@ PERSONAS = {
         "13800000009",
     ),
 }
+# Machine clients' API keys (tests/api_keys.py issues them): persona -> (node key,
+# issuing persona, permissions). key_a: village A's key with what its cadre may do there
+# less managing staff (a key is never given clients.manage either); key_t: the town's
+# key, read-only. They sign in to no page; the matrix calls the API with them.
+KEY_PERSONAS: dict[str, tuple[str, str, frozenset[Perm]]] = {
+    "key_a": (
+        "A",
+        "commander",
+        permissions_for(Role.VILLAGE_CADRE) - {Perm.STAFF_MANAGE, Perm.CLIENTS_MANAGE},
+    ),
+    "key_t": (
+        "T",
+        "commander",
+        frozenset({Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.REPORTS_VIEW}),
+    ),
+}
+
+
+def home_node(persona: str) -> str:
+    """The node key a persona (a person's or a key's) works at."""
+    return KEY_PERSONAS[persona][0] if persona in KEY_PERSONAS else PERSONAS[persona][3]
+
+
 # Extra staff without logins worth testing, one per node, so every node has a marker.
 EXTRA_STAFF = {
     "C": ("华县员", "13900000020"),
@@ -174,14 +197,14 @@ class World:
         """Whether the persona's membership subtree contains the node."""
         if persona == "anonymous":
             return False
-        home = self.nodes[PERSONAS[persona][3]]
+        home = self.nodes[home_node(persona)]
         return self.nodes[node_key].path.startswith(home.path)
 
     def related(self, persona: str, node_key: str) -> bool:
         """Whether the node is in the persona's subtree or the persona works under it."""
         if persona == "anonymous":
             return False
-        home = self.nodes[PERSONAS[persona][3]]
+        home = self.nodes[home_node(persona)]
         return self.covers(persona, node_key) or home.path.startswith(self.nodes[node_key].path)
 
     def markers_outside(self, persona: str) -> list[str]:

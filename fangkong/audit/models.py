@@ -34,6 +34,8 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("Failed login")
     LOCKOUT = "lockout", _("Account locked")
     LOGOUT = "logout", _("Logout")
+    # One call of a machine client's API key (org.clients), whatever its answer.
+    API_CALL = "api_call", _("API call")
 
 
 class AuditQuerySet(ScopedQuerySet["AuditEvent"]):

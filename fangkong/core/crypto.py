@@ -68,6 +68,23 @@ def blind_index(normalised: str) -> str:
     return hmac.new(mac_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=4)
+def _secret_key(master_b64: str) -> bytes:
+    master = base64.urlsafe_b64decode(master_b64.encode())
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"fangkong secrets v1"
+    ).derive(master)
+
+
+def secret_digest(secret: str) -> str:
+    """Keyed hash of a credential we issue (an API key's secret): a copy of the table
+    alone cannot be replayed or brute-forced offline without the server's key. Its own
+    derived key, so it never collides with a blind index of personal data."""
+    return hmac.new(
+        _secret_key(settings.FIELD_ENCRYPTION_KEY), secret.encode("utf-8"), hashlib.sha256
+    ).hexdigest()
+
+
 def key_fingerprint(master_b64: str | None = None) -> str:
     """A short name for the key that reveals nothing of it: a backup carries the
     fingerprint of the key its data was encrypted with, so a restore can refuse to

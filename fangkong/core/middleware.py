@@ -64,7 +64,9 @@ class DefaultLanguageMiddleware:
 
     Django's LocaleMiddleware would follow the browser's Accept-Language; the command
     posts' machines and phones are often set to English while the work is in Chinese,
-    so the browser's preference is not taken as the user's choice.
+    so the browser's preference is not taken as the user's choice. The API (/api/) is
+    the exception: a machine client has no switcher and says what it reads in
+    Accept-Language, which its messages then follow (docs/api.md).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -74,6 +76,8 @@ class DefaultLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
         language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
+        if chosen not in self.supported and request.path.startswith("/api/"):
+            language = translation.get_language_from_request(request)
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)

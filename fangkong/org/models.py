@@ -268,3 +268,90 @@ class TeamMember(models.Model):
 
 def model_label(obj: Any) -> str:
     return f"{obj._meta.app_label}.{obj._meta.model_name}"
+
+
+class ApiClient(models.Model):
+    """A machine client's API key, issued at one node with a set of permissions.
+
+    The key acts through its own user row (`principal`): services record who did what by
+    user, so a client's writes and audit records name it like a person's would; the row
+    has no password and no membership, and its grant comes from the key alone (see
+    org.clients). Only a keyed hash of the secret is kept; the prefix finds the row.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="api_clients"
+    )
+    perms = models.JSONField(_("permissions"), default=list)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    principal = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+
+class ApiRateWindow(models.Model):
+    """Calls of one client in one fixed window: a row per (client, window) works the
+    same on SQLite and PostgreSQL and across worker processes, unlike a local cache."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateTimeField()
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "window_start"], name="apiratewindow_unique_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} @ {self.window_start:%H:%M}: {self.calls}"
+
+
+class IdempotencyRecord(models.Model):
+    """One write sent with an `Idempotency-Key`: claimed before the operation runs
+    (`status` null while in flight), then holding the response to replay."""
+
+    principal = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField(null=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal_id}: {self.key[:40]} ({self.status or 'in flight'})"

@@ -37,6 +37,9 @@ class Perm(StrEnum):
     BROADCAST = "notify.broadcast"
     # Outside channels (robots, the SMS gateway, their secrets), templates, delivery log.
     NOTIFY_MANAGE = "notify.manage"
+    # Issue and revoke API keys of machine clients at a node (never with more
+    # permissions than the issuer holds there).
+    CLIENTS_MANAGE = "clients.manage"
 
 
 class Role(models.TextChoices):
@@ -130,4 +133,5 @@ GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
 
 
 def grantable_by(role: str) -> frozenset[Role]:
-    return GRANTABLE_ROLES.get(Role(role), frozenset())
+    """A machine client's grant has no role (""): it hands out none."""
+    return GRANTABLE_ROLES.get(Role(role), frozenset()) if role else frozenset()

@@ -44,9 +44,14 @@ def subtree_q(field: str, path: str) -> Q:
 
 @dataclass(frozen=True)
 class Grant:
+    """What one principal may do over one subtree. A membership grants its role's
+    permissions; a machine client's key (org.clients) grants the permissions it was
+    issued with and has no role (""), so every check below reads `perms`, never `role`."""
+
     jurisdiction_id: int
     path: str
     role: str
+    perms: frozenset[Perm]
 
 
 def grants_of(user: User | AnonymousUser) -> tuple[Grant, ...]:
@@ -58,7 +63,7 @@ def grants_of(user: User | AnonymousUser) -> tuple[Grant, ...]:
         from fangkong.org.models import Membership
 
         cached = tuple(
-            Grant(m.jurisdiction_id, m.jurisdiction.path, m.role)
+            Grant(m.jurisdiction_id, m.jurisdiction.path, m.role, permissions_for(m.role))
             for m in Membership.objects.filter(user=user).select_related("jurisdiction")
         )
         user._fk_grants = cached  # type: ignore[attr-defined]
@@ -72,9 +77,7 @@ def forget_grants(user: Any) -> None:
 
 def scope_paths(user: User | AnonymousUser, perm: Perm | None = None) -> list[str]:
     """Minimal set of subtree roots the user may see (with `perm`, if given)."""
-    paths = sorted(
-        {g.path for g in grants_of(user) if perm is None or perm in permissions_for(g.role)}
-    )
+    paths = sorted({g.path for g in grants_of(user) if perm is None or perm in g.perms})
     roots: list[str] = []
     for p in paths:
         if not roots or not p.startswith(roots[-1]):
@@ -85,8 +88,7 @@ def scope_paths(user: User | AnonymousUser, perm: Perm | None = None) -> list[st
 def has_perm(user: User | AnonymousUser, perm: Perm, path: str | None = None) -> bool:
     """Whether some membership grants `perm` (at a node covering `path`, if given)."""
     return any(
-        perm in permissions_for(g.role) and (path is None or path.startswith(g.path))
-        for g in grants_of(user)
+        perm in g.perms and (path is None or path.startswith(g.path)) for g in grants_of(user)
     )
 
 

@@ -11,7 +11,7 @@ from django.http import Http404
 from fangkong.core.crypto import blind_index
 from fangkong.core.search_terms import identifier_in
 from fangkong.org.access import object_for_user
-from fangkong.org.models import Jurisdiction, Level, Membership, StaffProfile, Team
+from fangkong.org.models import ApiClient, Jurisdiction, Level, Membership, StaffProfile, Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, scope_paths
 
@@ -149,3 +149,20 @@ def home_cards(user: Any) -> list[HomeCard]:
         if m.responsibility:
             card.responsibility.append(m.get_responsibility_display())
     return sorted(cards.values(), key=lambda c: c.node.path)
+
+
+def clients_visible(user: Any) -> ScopedQuerySet[ApiClient]:
+    return ApiClient.objects.visible_to(user, Perm.CLIENTS_MANAGE).select_related(
+        "jurisdiction", "issued_by", "revoked_by"
+    )
+
+
+def api_client_for_user(user: Any, client_id: int, *, write: bool = False) -> ApiClient:
+    """404 outside the user's area, 403 when seen but not theirs to revoke."""
+    return object_for_user(
+        ApiClient.objects.select_related("jurisdiction"),
+        user,
+        Perm.CLIENTS_MANAGE,
+        write=Perm.CLIENTS_MANAGE if write else None,
+        pk=client_id,
+    )
