@@ -163,7 +163,9 @@ def test_writes_are_checked_at_the_objects_node(login, registry):
     gw = login("gw_a1")
     assert _patch(gw, f"{API}/{registry.persons['A2'].pk}", {"occupation": "x"}).status_code == 404
     body = {"household_id": registry.households["B1"].pk, "name": "杨小光", "no_id_reason": "无"}
-    assert _post(gw, API, body).status_code == 404
+    # A household named in the body and not in the area is bad input on that field.
+    refused = _post(gw, API, body)
+    assert refused.status_code == 422 and "household_id" in refused.json()["errors"]
     assert _post(login("volunteer"), API, body).status_code == 403
     assert _patch(login("auditor"), f"{API}/{registry.persons['A2'].pk}", {}).status_code == 403
     assert Person.objects.count() == 4
@@ -206,9 +208,7 @@ def test_households_are_listed_read_and_created_once(login, registry):
     # A grid with micro-grids holds no households; the other village's grid is not theirs.
     bad = _post(gw, f"{API}/households", body | {"node": registry.nodes["A1"].code})
     assert bad.status_code == 422 and "node" in bad.json()["errors"]
-    assert (
-        _post(gw, f"{API}/households", body | {"node": registry.nodes["B1"].code}).status_code
-        == 404
-    )
+    elsewhere = _post(gw, f"{API}/households", body | {"node": registry.nodes["B1"].code})
+    assert elsewhere.status_code == 422 and "node" in elsewhere.json()["errors"]
     phone = _post(gw, f"{API}/households", body | {"landlord_phone": "12"})
     assert phone.status_code == 422 and "landlord_phone" in phone.json()["errors"]

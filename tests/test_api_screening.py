@@ -75,7 +75,7 @@ def test_staff_file_a_report_once_and_see_it_masked(login, world: World):
     assert no_grid.status_code == 422 and "grid" in no_grid.json()["errors"]
     # Another town's village is not a destination of theirs.
     other = body | {"village": world.nodes["P"].code, "grid": ""}
-    assert _post(gw, f"{API}/returnees", other).status_code == 404
+    assert _post(gw, f"{API}/returnees", other).json()["errors"].keys() == {"village"}
     assert ReturneeReport.objects.count() == 1
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import Field
@@ -96,3 +98,12 @@ def validation_error_body(exc: ValidationError) -> dict[str, Any]:
         first = next(iter(errors.values()), [""])
         return {"detail": first[0] if first else "", "errors": errors}
     return {"detail": "; ".join(str(m) for m in exc.messages), "errors": {}}
+
+
+def referenced(field_name: str, load: Callable[[], T]) -> T:
+    """An object a request body names (not the path): one missing or outside the caller's
+    area is bad input on that field, 422, the same answer for both."""
+    try:
+        return load()
+    except Http404:
+        raise ValidationError({field_name: [_("Not found in your area.")]}) from None

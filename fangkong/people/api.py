@@ -22,7 +22,7 @@ from ninja import Field, Schema
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
-from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
+from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page, referenced
 from fangkong.core.bounds import Count, Id
 from fangkong.core.masking import mask_name, mask_phone
 from fangkong.core.purpose import clean_purpose
@@ -235,7 +235,10 @@ def create_person(request: HttpRequest, body: PersonIn) -> PersonWriteOut:
     """Add a member to a household (people.edit at the household's grid). Sent again, the
     same ID number in the same household (or, without one, the same name without an ID)
     returns the person already there with `created: false`, unchanged; PATCH changes it."""
-    household = selectors.household_for_user(request.user, body.household_id, write=True)
+    household = referenced(
+        "household_id",
+        lambda: selectors.household_for_user(request.user, body.household_id, write=True),
+    )
     data = _clean(body.raw())
     person, created = services.person_register_once(
         data=data, household=household, actor=_user(request), source="api"
@@ -437,8 +440,11 @@ class HouseholdWriteOut(Schema):
 def create_household(request: HttpRequest, body: HouseholdIn) -> HouseholdWriteOut:
     """A household at a grid or micro-grid (people.edit there). The same address parts at
     the same node again return the household already there (`created: false`)."""
-    node = jurisdiction_for_user(
-        request.user, body.node.strip(), Perm.PEOPLE_VIEW, write=Perm.PEOPLE_EDIT
+    node = referenced(
+        "node",
+        lambda: jurisdiction_for_user(
+            request.user, body.node.strip(), Perm.PEOPLE_VIEW, write=Perm.PEOPLE_EDIT
+        ),
     )
     if body.housing_type not in HousingType.values:
         raise ValidationError({"housing_type": [_("Choose a housing type.")]})

@@ -29,7 +29,7 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import uploads
-from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
+from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page, referenced
 from fangkong.core.bounds import Count, Id
 from fangkong.core.exports import export_response
 from fangkong.core.tabular import TableError
@@ -179,8 +179,11 @@ def _receive(
     nothing is held and the problems are the answer."""
     user = _user(request)
     if meta.node.strip():
-        node = jurisdiction_for_user(
-            user, meta.node.strip(), Perm.PEOPLE_VIEW, write=Perm.PEOPLE_IMPORT
+        node = referenced(
+            "node",
+            lambda: jurisdiction_for_user(
+                user, meta.node.strip(), Perm.PEOPLE_VIEW, write=Perm.PEOPLE_IMPORT
+            ),
         )
     else:
         found = top_node(user, Perm.PEOPLE_IMPORT)

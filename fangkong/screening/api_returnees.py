@@ -230,7 +230,7 @@ def file_returnee(request: HttpRequest, body: StaffReportIn) -> FiledOut:
     villages, grids = selectors.report_destinations(user)
     village = villages.filter(code=body.village.strip()).first()
     if village is None:
-        raise Http404
+        raise ValidationError({"village": [_("Not found in your area.")]})
     whole_village = has_perm(user, Perm.PEOPLE_EDIT, village.path)
     form = ReportForm(
         body.form_data(),
