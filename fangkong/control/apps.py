@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ControlConfig(AppConfig):
+    name = "fangkong.control"
+    verbose_name = _("Control")
+
+    def ready(self) -> None:
+        from fangkong.control import kinds, services
+        from fangkong.core.schedule import Periodic, register
+        from fangkong.screening.services import MEASURE_VERIFIED
+
+        kinds.register_kinds()
+        if services.measure_verified not in MEASURE_VERIFIED:
+            MEASURE_VERIFIED.append(services.measure_verified)
+        del Periodic, register  # the control jobs are registered as they land
