@@ -252,6 +252,9 @@ def param_cases(world: World, param: str) -> list[Obj]:
     if param == "sweep_id":
         ensure_sweep(world)
         return [Obj(str(sw.pk), f"~{town}") for town, sw in world.sweeps.items()]
+    if param == "token":
+        # A signed link or check code a resident holds; a made-up one shows nothing.
+        return [Obj("not-a-valid-token", None)]
     if param == "village":
         return [Obj(world.nodes[key].code, key) for key in ("A", "B", "P")]
     if param == "bulletin_id":

@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -14,4 +16,11 @@ class ControlConfig(AppConfig):
         kinds.register_kinds()
         if services.measure_verified not in MEASURE_VERIFIED:
             MEASURE_VERIFIED.append(services.measure_verified)
-        del Periodic, register  # the control jobs are registered as they land
+        # The evening round: whoever has not reported today's checks by then is visited.
+        register(
+            Periodic(
+                "control.missed_checks",
+                "fangkong.control.tasks.missed_checks_task",
+                daily_at=time(20, 0),
+            )
+        )
