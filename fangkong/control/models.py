@@ -246,7 +246,7 @@ class ControlEvent(models.Model):
         return f"{self.order_id} {self.action}"
 
 
-class TestResult(models.TextChoices):
+class SampleResult(models.TextChoices):
     PENDING = "pending", _("Pending")
     NEGATIVE = "negative", _("Negative")
     POSITIVE = "positive", _("Positive")
@@ -259,7 +259,7 @@ class ControlTest(models.Model):
     day = models.PositiveSmallIntegerField(_("day"))
     on = models.DateField(_("date"))
     result = models.CharField(
-        _("result"), max_length=10, choices=TestResult.choices, default=TestResult.PENDING
+        _("result"), max_length=10, choices=SampleResult.choices, default=SampleResult.PENDING
     )
     work_order = models.ForeignKey(
         "workorders.WorkOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

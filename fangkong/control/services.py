@@ -33,7 +33,7 @@ from fangkong.control.models import (
     OrderSource,
     OrderStatus,
     OrderType,
-    TestResult,
+    SampleResult,
 )
 from fangkong.org.models import StaffKind, StaffProfile
 from fangkong.org.roles import Perm, Role
@@ -524,15 +524,15 @@ def sample_done(work: WorkOrder, result: dict[str, Any], actor: User) -> None:
     if test is None:
         return
     outcome = str(result.get("result", ""))
-    if outcome in (TestResult.NEGATIVE, TestResult.POSITIVE):
-        test_record(test=test, result=outcome, actor=actor)
+    if outcome in (SampleResult.NEGATIVE, SampleResult.POSITIVE):
+        result_record(test=test, result=outcome, actor=actor)
 
 
-def test_record(
+def result_record(
     *, test: ControlTest, result: str, actor: User | None, now: datetime | None = None
 ) -> ControlTest:
     """Record a test's result (by hand here; the testing module feeds it later)."""
-    if result not in TestResult.values:
+    if result not in SampleResult.values:
         raise ValidationError({"result": _("Unknown test result.")})
     _require(actor, Perm.CONTROL_MANAGE, test.order.jurisdiction.path)
     test.result = result
@@ -545,7 +545,7 @@ def test_record(
         _("Day %(day)d: %(result)s")
         % {
             "day": test.day,
-            "result": TestResult(result).label,
+            "result": SampleResult(result).label,
         },
     )
     _audit(test.order, actor, AuditAction.UPDATE, f"test day {test.day}", result=result)

@@ -6,4 +6,6 @@ app_name = "control"
 urlpatterns: list[URLPattern | URLResolver] = [
     # The person's own link (sent by SMS) and the release notice's QR check: no account.
     path("self/<str:token>/", views.self_check, name="self_check"),
+    path("notice/<str:code>/", views.notice_check, name="notice_check"),
+    path("o/<id:control_id>/notice.docx", views.notice_download, name="notice_download"),
 ]
