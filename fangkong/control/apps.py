@@ -1,4 +1,4 @@
-from datetime import time
+from datetime import time, timedelta
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -22,5 +22,19 @@ class ControlConfig(AppConfig):
                 "control.missed_checks",
                 "fangkong.control.tasks.missed_checks_task",
                 daily_at=time(20, 0),
+            )
+        )
+        register(
+            Periodic(
+                "control.propose_releases",
+                "fangkong.control.tasks.propose_releases_task",
+                daily_at=time(7, 0),
+            )
+        )
+        register(
+            Periodic(
+                "control.transfers_overdue",
+                "fangkong.control.tasks.transfers_overdue_task",
+                every=timedelta(minutes=10),
             )
         )
