@@ -6,6 +6,7 @@ from ninja import NinjaAPI, Schema
 from ninja.security import django_auth
 
 from fangkong.audit.api import router as audit_router
+from fangkong.control.api import router as control_router
 from fangkong.core.api_kit import validation_error_body
 from fangkong.notify.api import router as notify_router
 from fangkong.org.access import ScopedRouter
@@ -73,3 +74,4 @@ api.add_router("/policy", policy_router)
 api.add_router("/reports", reports_router)
 api.add_router("/notify", notify_router)
 api.add_router("/registers", registers_router)
+api.add_router("/control", control_router)

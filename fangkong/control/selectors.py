@@ -4,9 +4,19 @@ node) and the lists."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from fangkong.control.models import ControlOrder, IsolationSite, Transfer
+from django.db.models import Count, Q, QuerySet
+
+from fangkong.control.models import (
+    ControlOrder,
+    IsolationSite,
+    OrderStatus,
+    Passenger,
+    SampleResult,
+    Transfer,
+)
 from fangkong.org.access import object_for_user
 from fangkong.org.roles import Perm
 
@@ -38,4 +48,48 @@ def transfer_for_user(user: Any, transfer_id: int, *, write: bool = False) -> Tr
         Perm.CONTROL_VIEW,
         write=Perm.CONTROL_MANAGE if write else None,
         pk=transfer_id,
+    )
+
+
+def under_control(
+    user: Any, *, today: date, node_path: str = "", type: str = ""
+) -> QuerySet[ControlOrder]:
+    """Active orders in the viewer's area (under `node_path`, of `type`), each with its
+    checks today, its tests due today and whether its release is due: one query."""
+    rows = (
+        ControlOrder.objects.visible_to(user, Perm.CONTROL_VIEW)
+        .filter(status=OrderStatus.ACTIVE)
+        .select_related("person", "jurisdiction", "room__site")
+        .annotate(
+            checks_today=Count("checks", filter=Q(checks__day=today), distinct=True),
+            tests_today=Count(
+                "tests",
+                filter=Q(tests__on=today, tests__result=SampleResult.PENDING),
+                distinct=True,
+            ),
+        )
+    )
+    if node_path:
+        rows = rows.filter(jurisdiction__path__startswith=node_path)
+    if type:
+        rows = rows.filter(type=type)
+    return rows.order_by("jurisdiction__path", "ends_on", "id")
+
+
+def in_transit_for(user: Any) -> QuerySet[Passenger]:
+    """Everyone on the road now, in the viewer's area."""
+    from fangkong.control.transfers import in_transit
+    from fangkong.org.scoping import scope_paths
+
+    return in_transit(scope_paths(user, Perm.CONTROL_VIEW))
+
+
+def history_of(order: ControlOrder) -> list[ControlOrder]:
+    """The person's orders in the same area, oldest first (a chain, what it superseded)."""
+    return list(
+        ControlOrder.objects.filter(
+            person_id=order.person_id, jurisdiction__path__startswith=order.jurisdiction.path
+        )
+        .prefetch_related("events__actor")
+        .order_by("created_at", "id")
     )

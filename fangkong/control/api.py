@@ -1,0 +1,165 @@
+"""Control API: orders under control (cursor pages, masked names), an order with its
+tests, checks by staff, releases, sites and the people in transit. Scoped like the
+pages: every operation on an order loads it through its accessor."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from ninja.errors import HttpError
+
+from fangkong.control import checks, release, selectors
+from fangkong.control.models import ControlOrder, OrderType
+from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
+from fangkong.core.bounds import Count, Id
+from fangkong.core.masking import mask_name
+from fangkong.org.access import ScopedRouter
+from fangkong.org.roles import Perm
+from fangkong.workorders.services import Conflict
+
+router = ScopedRouter(tags=["control"])
+
+Temperature = Annotated[Decimal, Field(ge=Decimal("34.0"), le=Decimal("43.0"), decimal_places=1)]
+
+
+class OrderOut(Schema):
+    id: int
+    person: str = Field(description="Masked name")
+    node: str
+    type: str
+    status: str
+    starts_on: date
+    ends_on: date
+    day: int = Field(description="Day N of the period today")
+    days: int
+    version: int
+
+    @classmethod
+    def of(cls, order: ControlOrder, today: date) -> OrderOut:
+        return cls(
+            id=order.pk,
+            person=mask_name(order.person.name),
+            node=order.jurisdiction.code,
+            type=order.type,
+            status=order.status,
+            starts_on=order.starts_on,
+            ends_on=order.ends_on,
+            day=order.day_number(today),
+            days=order.days,
+            version=order.version,
+        )
+
+
+class TestOut(Schema):
+    day: int
+    on: date
+    result: str
+
+
+class OrderDetailOut(OrderOut):
+    room: str
+    reason: str
+    tests: list[TestOut]
+    checks_today: Count
+    release_blockers: list[str]
+
+
+@router.read("/orders", perm=Perm.CONTROL_VIEW, response=Page[OrderOut])
+def list_orders(
+    request: HttpRequest, cursor: Cursor = "", limit: Limit = 50, type: OrderType | None = None
+) -> Page[OrderOut]:
+    today = timezone.localdate()
+    rows, after = cursor_page(
+        selectors.under_control(request.user, today=today, type=type or ""),
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page[OrderOut](items=[OrderOut.of(o, today) for o in rows], next_cursor=after)
+
+
+@router.read("/orders/{control_id}", perm=Perm.CONTROL_VIEW, response=OrderDetailOut)
+def get_order(request: HttpRequest, control_id: Id) -> OrderDetailOut:
+    order = selectors.control_order_for_user(request.user, control_id)
+    today = timezone.localdate()
+    return OrderDetailOut(
+        **OrderOut.of(order, today).dict(),
+        room=str(order.room) if order.room else "",
+        reason=order.reason,
+        tests=[TestOut(day=t.day, on=t.on, result=t.result) for t in order.tests.all()],
+        checks_today=order.checks.filter(day=today).count(),
+        release_blockers=release.release_blockers(order, today),
+    )
+
+
+class CheckIn(Schema):
+    temperature: Temperature
+    symptoms: Annotated[list[str], Field(max_length=10)] = []
+    note: Annotated[str, Field(max_length=200)] = ""
+    client_id: uuid.UUID
+
+
+class CheckOut(Schema):
+    id: int
+    created: bool
+    alarm: bool
+
+
+@router.write("/orders/{control_id}/checks", perm=Perm.CONTROL_MANAGE, response=CheckOut)
+def record_check(request: HttpRequest, control_id: Id, body: CheckIn) -> CheckOut:
+    order = selectors.control_order_for_user(request.user, control_id, write=Perm.CONTROL_MANAGE)
+    check, created = checks.check_record(
+        order=order,
+        temperature=body.temperature,
+        symptoms=body.symptoms,
+        note=body.note,
+        client_id=body.client_id,
+        actor=request.user,  # type: ignore[arg-type]
+    )
+    return CheckOut(id=check.pk, created=created, alarm=check.alarm)
+
+
+class ReleaseIn(Schema):
+    version: Annotated[int, Field(ge=0, le=2_000_000_000)]
+
+
+@router.write("/orders/{control_id}/release", perm=Perm.CONTROL_RELEASE, response=OrderOut)
+def release_order(request: HttpRequest, control_id: Id, body: ReleaseIn) -> OrderOut:
+    order = selectors.control_order_for_user(request.user, control_id, write=Perm.CONTROL_RELEASE)
+    try:
+        done = release.order_release(
+            order_id=order.pk,
+            actor=request.user,  # type: ignore[arg-type]
+            expected_version=body.version,
+        )
+    except Conflict:
+        raise HttpError(409, _("Someone changed this order first. Reload it.")) from None
+    return OrderOut.of(done, timezone.localdate())
+
+
+class InTransitOut(Schema):
+    transfer: int
+    person: str
+    vehicle: str
+    destination: str
+    departed_at: str
+
+
+@router.read("/in-transit", perm=Perm.CONTROL_VIEW, response=list[InTransitOut])
+def list_in_transit(request: HttpRequest) -> list[InTransitOut]:
+    return [
+        InTransitOut(
+            transfer=p.transfer_id,
+            person=mask_name(p.person.name),
+            vehicle=p.transfer.vehicle,
+            destination=p.transfer.destination.name,
+            departed_at=p.transfer.departed_at.isoformat() if p.transfer.departed_at else "",
+        )
+        for p in selectors.in_transit_for(request.user)[:500]
+    ]
