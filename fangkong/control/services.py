@@ -444,12 +444,17 @@ def orders_from_measures(
     """One click for many verified measures: each gets its orders in its own
     transaction, so one refused measure (no room, a stricter order already) leaves the
     others made, and says why it was skipped."""
+    from fangkong.control.sites import find_room
+
     result = BatchResult()
     for pm in measures:
+        room = (rooms or {}).get(pm.pk)
+        phases = plan_from_measure(pm)
+        if room is None and pm.person is not None and phases and phases[0].type in AT_SITE:
+            # One click places everyone: a room of their family, else a free one.
+            room = find_room(pm.person)
         try:
-            made = order_from_measure(
-                measure=pm, actor=actor, room=(rooms or {}).get(pm.pk), now=now
-            )
+            made = order_from_measure(measure=pm, actor=actor, room=room, now=now)
         except ValidationError as e:
             result.skipped.append((pm.pk, " ".join(e.messages)))
             continue
