@@ -29,20 +29,23 @@ router = ScopedRouter(tags=["control"])
 Temperature = Annotated[Decimal, Field(ge=Decimal("34.0"), le=Decimal("43.0"), decimal_places=1)]
 
 
-class OrderOut(Schema):
-    id: int
+DayNumber = Annotated[int, Field(ge=0, le=400)]
+
+
+class ControlOrderOut(Schema):
+    id: Id
     person: str = Field(description="Masked name")
     node: str
     type: str
     status: str
     starts_on: date
     ends_on: date
-    day: int = Field(description="Day N of the period today")
-    days: int
-    version: int
+    day: DayNumber  # day N of the period today
+    days: DayNumber
+    version: Count
 
     @classmethod
-    def of(cls, order: ControlOrder, today: date) -> OrderOut:
+    def of(cls, order: ControlOrder, today: date) -> ControlOrderOut:
         return cls(
             id=order.pk,
             person=mask_name(order.person.name),
@@ -51,68 +54,70 @@ class OrderOut(Schema):
             status=order.status,
             starts_on=order.starts_on,
             ends_on=order.ends_on,
-            day=order.day_number(today),
+            day=max(order.day_number(today), 0),
             days=order.days,
             version=order.version,
         )
 
 
-class TestOut(Schema):
-    day: int
+class ControlTestOut(Schema):
+    day: DayNumber
     on: date
     result: str
 
 
-class OrderDetailOut(OrderOut):
+class ControlOrderDetailOut(ControlOrderOut):
     room: str
     reason: str
-    tests: list[TestOut]
+    tests: list[ControlTestOut]
     checks_today: Count
     release_blockers: list[str]
 
 
-@router.read("/orders", perm=Perm.CONTROL_VIEW, response=Page[OrderOut])
+@router.read("/orders", perm=Perm.CONTROL_VIEW, response=Page[ControlOrderOut])
 def list_orders(
     request: HttpRequest, cursor: Cursor = "", limit: Limit = 50, type: OrderType | None = None
-) -> Page[OrderOut]:
+) -> Page[ControlOrderOut]:
     today = timezone.localdate()
     rows, after = cursor_page(
         selectors.under_control(request.user, today=today, type=type or ""),
         cursor=cursor,
         limit=limit,
     )
-    return Page[OrderOut](items=[OrderOut.of(o, today) for o in rows], next_cursor=after)
+    return Page[ControlOrderOut](
+        items=[ControlOrderOut.of(o, today) for o in rows], next_cursor=after
+    )
 
 
-@router.read("/orders/{control_id}", perm=Perm.CONTROL_VIEW, response=OrderDetailOut)
-def get_order(request: HttpRequest, control_id: Id) -> OrderDetailOut:
+@router.read("/orders/{control_id}", perm=Perm.CONTROL_VIEW, response=ControlOrderDetailOut)
+def get_order(request: HttpRequest, control_id: Id) -> ControlOrderDetailOut:
     order = selectors.control_order_for_user(request.user, control_id)
     today = timezone.localdate()
-    return OrderDetailOut(
-        **OrderOut.of(order, today).dict(),
+    return ControlOrderDetailOut(
+        **ControlOrderOut.of(order, today).dict(),
         room=str(order.room) if order.room else "",
         reason=order.reason,
-        tests=[TestOut(day=t.day, on=t.on, result=t.result) for t in order.tests.all()],
+        tests=[ControlTestOut(day=t.day, on=t.on, result=t.result) for t in order.tests.all()],
         checks_today=order.checks.filter(day=today).count(),
         release_blockers=release.release_blockers(order, today),
     )
 
 
-class CheckIn(Schema):
+class ControlCheckIn(Schema):
     temperature: Temperature
     symptoms: Annotated[list[str], Field(max_length=10)] = []
     note: Annotated[str, Field(max_length=200)] = ""
     client_id: uuid.UUID
 
 
-class CheckOut(Schema):
-    id: int
+class ControlCheckOut(Schema):
+    id: Id
     created: bool
     alarm: bool
 
 
-@router.write("/orders/{control_id}/checks", perm=Perm.CONTROL_MANAGE, response=CheckOut)
-def record_check(request: HttpRequest, control_id: Id, body: CheckIn) -> CheckOut:
+@router.write("/orders/{control_id}/checks", perm=Perm.CONTROL_MANAGE, response=ControlCheckOut)
+def record_check(request: HttpRequest, control_id: Id, body: ControlCheckIn) -> ControlCheckOut:
     order = selectors.control_order_for_user(request.user, control_id, write=Perm.CONTROL_MANAGE)
     check, created = checks.check_record(
         order=order,
@@ -122,15 +127,15 @@ def record_check(request: HttpRequest, control_id: Id, body: CheckIn) -> CheckOu
         client_id=body.client_id,
         actor=request.user,  # type: ignore[arg-type]
     )
-    return CheckOut(id=check.pk, created=created, alarm=check.alarm)
+    return ControlCheckOut(id=check.pk, created=created, alarm=check.alarm)
 
 
-class ReleaseIn(Schema):
+class ControlReleaseIn(Schema):
     version: Annotated[int, Field(ge=0, le=2_000_000_000)]
 
 
-@router.write("/orders/{control_id}/release", perm=Perm.CONTROL_RELEASE, response=OrderOut)
-def release_order(request: HttpRequest, control_id: Id, body: ReleaseIn) -> OrderOut:
+@router.write("/orders/{control_id}/release", perm=Perm.CONTROL_RELEASE, response=ControlOrderOut)
+def release_order(request: HttpRequest, control_id: Id, body: ControlReleaseIn) -> ControlOrderOut:
     order = selectors.control_order_for_user(request.user, control_id, write=Perm.CONTROL_RELEASE)
     try:
         done = release.order_release(
@@ -140,21 +145,21 @@ def release_order(request: HttpRequest, control_id: Id, body: ReleaseIn) -> Orde
         )
     except Conflict:
         raise HttpError(409, _("Someone changed this order first. Reload it.")) from None
-    return OrderOut.of(done, timezone.localdate())
+    return ControlOrderOut.of(done, timezone.localdate())
 
 
-class InTransitOut(Schema):
-    transfer: int
+class ControlInTransitOut(Schema):
+    transfer: Id
     person: str
     vehicle: str
     destination: str
     departed_at: str
 
 
-@router.read("/in-transit", perm=Perm.CONTROL_VIEW, response=list[InTransitOut])
-def list_in_transit(request: HttpRequest) -> list[InTransitOut]:
+@router.read("/in-transit", perm=Perm.CONTROL_VIEW, response=list[ControlInTransitOut])
+def list_in_transit(request: HttpRequest) -> list[ControlInTransitOut]:
     return [
-        InTransitOut(
+        ControlInTransitOut(
             transfer=p.transfer_id,
             person=mask_name(p.person.name),
             vehicle=p.transfer.vehicle,
