@@ -9,7 +9,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
@@ -116,7 +117,23 @@ class ControlCheckOut(Schema):
     alarm: bool
 
 
-@router.write("/orders/{control_id}/checks", perm=Perm.CONTROL_MANAGE, response=ControlCheckOut)
+def _may_record(user: object, kwargs: dict[str, object]) -> object:
+    """Runs before the body is parsed: nobody learns from a validation error about an
+    order they may not record checks for (one answer, 404, for missing and not yours)."""
+    try:
+        return selectors.control_order_for_user(
+            user, int(str(kwargs["control_id"])), write=Perm.CONTROL_MANAGE
+        )
+    except PermissionDenied:
+        raise Http404 from None
+
+
+@router.write(
+    "/orders/{control_id}/checks",
+    perm=Perm.CONTROL_MANAGE,
+    assignee=_may_record,
+    response=ControlCheckOut,
+)
 def record_check(request: HttpRequest, control_id: Id, body: ControlCheckIn) -> ControlCheckOut:
     order = selectors.control_order_for_user(request.user, control_id, write=Perm.CONTROL_MANAGE)
     check, created = checks.check_record(
