@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Schema
 from ninja.security import django_auth
 
 from fangkong.audit.api import router as audit_router
+from fangkong.control.api import router as control_router
 from fangkong.core.api_kit import validation_error_body
 from fangkong.notify.api import router as notify_router
 from fangkong.org.access import ScopedRouter
@@ -96,3 +97,4 @@ api.add_router("/people", people_router)
 api.add_router("/screening", returnees_router)
 api.add_router("/screening", lists_router)
 api.add_router("/screening", sweeps_router)
+api.add_router("/control", control_router)

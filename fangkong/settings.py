@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "fangkong.notify",
     "fangkong.policy",
     "fangkong.screening",
+    "fangkong.control",
     "fangkong.reports",
     "fangkong.retention",
 ]

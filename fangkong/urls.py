@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("fangkong.workorders.urls")),
     path("policy/", include("fangkong.policy.urls")),
     path("screening/", include("fangkong.screening.urls")),
+    path("control/", include("fangkong.control.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),

@@ -19,6 +19,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from fangkong.accounts.models import LoginThrottle
+from fangkong.control.models import (
+    ControlEvent,
+    ControlOrder,
+    HealthCheck,
+    IsolationRoom,
+    IsolationSite,
+    Transfer,
+)
 from fangkong.core.models import Upload
 from fangkong.notify.models import Channel, Delivery, MessageTemplate, Notice
 from fangkong.org.models import (
@@ -94,6 +102,12 @@ FINGERPRINT_MODELS = (
     DailyReport,
     ReportConfig,
     ReportField,
+    ControlOrder,
+    ControlEvent,
+    HealthCheck,
+    IsolationSite,
+    IsolationRoom,
+    Transfer,
 )
 
 
@@ -275,6 +289,11 @@ def param_cases(world: World, param: str) -> list[Obj]:
     if param == "sweep_id":
         ensure_sweep(world)
         return [Obj(str(sw.pk), f"~{town}") for town, sw in world.sweeps.items()]
+    if param == "control_id":
+        return [Obj(str(o.pk), key) for key, o in ensure_control(world).items()]
+    if param == "token":
+        # A signed link or check code a resident holds; a made-up one shows nothing.
+        return [Obj("not-a-valid-token", None)]
     if param == "village":
         return [Obj(world.nodes[key].code, key) for key in ("A", "B", "P")]
     if param == "bulletin_id":
@@ -334,6 +353,38 @@ def param_cases(world: World, param: str) -> list[Obj]:
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
+
+
+def ensure_control(world: World) -> dict[str, Any]:
+    """A released control order (a day of home monitoring) of each leaf's resident
+    (idempotent): every control route can be read, and a write to it is refused with
+    reasons rather than changing anything."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fangkong.control.models import ControlOrder, OrderStatus
+    from fangkong.control.release import order_release
+    from fangkong.control.services import order_create
+
+    ensure_registry(world)
+    out: dict[str, Any] = {}
+    for key in ("A1M1", "A2", "B1", "P1M1"):
+        person = world.persons[key]
+        found = ControlOrder.objects.filter(person=person, status=OrderStatus.RELEASED).first()
+        if found is None:
+            commander = world.users["commander_u" if key == "P1M1" else "commander"]
+            made = order_create(
+                person=person,
+                type="home_monitoring",
+                starts_on=timezone.localdate() - timedelta(days=1),
+                days=1,
+                actor=commander,
+                reason="矩阵检查",
+            ).orders[0]
+            found = order_release(order_id=made.pk, actor=commander, expected_version=made.version)
+        out[key] = found
+    return out
 
 
 def ensure_editions(world: World) -> dict[str, Edition]:
@@ -548,6 +599,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_pushed(world)
     ensure_sweep(world)
     ensure_editions(world)
+    ensure_control(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -40,6 +40,11 @@ class Perm(StrEnum):
     # Issue and revoke API keys of machine clients at a node (never with more
     # permissions than the issuer holds there).
     CLIENTS_MANAGE = "clients.manage"
+    # Control (管控): see the people under control; make, change and staff their orders,
+    # sites and transfers, and record their checks and tests; approve a release.
+    CONTROL_VIEW = "control.view"
+    CONTROL_MANAGE = "control.manage"
+    CONTROL_RELEASE = "control.release"
 
 
 class Role(models.TextChoices):
@@ -65,12 +70,16 @@ _FIELD = frozenset({Perm.ORG_VIEW})
 _REGISTRY = frozenset({Perm.PEOPLE_VIEW, Perm.PEOPLE_EDIT})
 _ORDERS = frozenset({Perm.ORDERS_VIEW, Perm.ORDERS_DISPATCH})
 _REPORTS = frozenset({Perm.REPORTS_VIEW, Perm.REPORTS_SUBMIT, Perm.BROADCAST})
+# Village cadres and grid workers keep their people's orders and checks; releasing is
+# the commander's (county officers and commanders hold every permission).
+_CONTROL = frozenset({Perm.CONTROL_VIEW, Perm.CONTROL_MANAGE})
 _CADRE = (
     frozenset(
         {Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.DATA_EXPORT, Perm.TEAM_MANAGE, Perm.PEOPLE_IMPORT}
     )
     | _REGISTRY
     | _ORDERS
+    | _CONTROL
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -88,18 +97,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     )
     | _REGISTRY
     | _ORDERS
-    | _REPORTS,
+    | _REPORTS
+    | _CONTROL,
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
-    Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW}) | _REGISTRY,
-    Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW},
+    Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
+    | _REGISTRY
+    | _CONTROL,
+    Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
     Role.CHECKPOINT_CREW: frozenset(),
     Role.SAMPLER: frozenset(),
     Role.LAB: frozenset(),
     Role.SUPERVISOR: frozenset(
-        {Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.REPORTS_VIEW}
+        {Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.REPORTS_VIEW, Perm.CONTROL_VIEW}
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.
     Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),

@@ -4,7 +4,7 @@ and a verification order, the verified measure, and the public pages' rate limit
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -276,6 +276,10 @@ def _verification_order(report: ReturneeReport, decision: Decision, now: datetim
 
 # The verification order's result ---------------------------------------------------------
 
+# What follows a verified measure, registered by the apps that act on it (control makes
+# the control order): screening knows none of them.
+MEASURE_VERIFIED: list[Callable[[PersonMeasure], object]] = []
+
 OUTCOME_STATUS = {
     "found_controlled": ReportStatus.VERIFIED,
     "found_not_applicable": ReportStatus.VERIFIED,
@@ -299,7 +303,7 @@ def returnee_verified(order: WorkOrder, result: dict[str, Any], actor: User) -> 
     if outcome == "found_not_applicable":
         place = Place.NONE
     proposed = report.measures.filter(status=MeasureStatus.PROPOSED).first()
-    PersonMeasure.objects.create(
+    verified = PersonMeasure.objects.create(
         jurisdiction=report.jurisdiction,
         person=report.person,
         report=report,
@@ -312,3 +316,5 @@ def returnee_verified(order: WorkOrder, result: dict[str, Any], actor: User) -> 
         status=MeasureStatus.VERIFIED,
         decided_by=actor,
     )
+    for follow in MEASURE_VERIFIED:
+        follow(verified)

@@ -1,0 +1,150 @@
+"""A positive test (entered by hand here; the testing module feeds it later): the person
+becomes a case on a transfer to the designated hospital, and the members of their
+household become close contacts under the edition in force, in rooms of the town's
+sites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.accounts.models import User
+from fangkong.audit.models import AuditAction
+from fangkong.control.models import (
+    AT_SITE,
+    ControlOrder,
+    ControlTest,
+    IsolationSite,
+    OrderSource,
+    OrderStatus,
+    SampleResult,
+    SiteKind,
+    Transfer,
+)
+from fangkong.control.services import (
+    Phase,
+    _audit,
+    _cancel_samples,
+    _create_chain,
+    _event,
+    result_record,
+)
+from fangkong.control.sites import find_room, room_leave
+from fangkong.control.transfers import Rider, transfer_create
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm
+from fangkong.people.models import Person
+from fangkong.policy.engine import edition_for
+from fangkong.policy.models import Category, Place
+
+_PLACE_TYPE: dict[str, str] = {
+    Place.CENTRAL: "central",
+    Place.HOME_ISOLATION: "home_isolation",
+    Place.HOME_MONITORING: "home_monitoring",
+}
+
+
+@dataclass
+class CaseResult:
+    transfer: Transfer
+    contacts: list[ControlOrder] = field(default_factory=list)
+    # Household members who could not be placed (no room free), with the reason.
+    unplaced: list[tuple[Person, str]] = field(default_factory=list)
+
+
+def _contact_phases(person: Person, exposed_on: datetime) -> list[Phase]:
+    """The close-contact measure of the edition in force for the person's place, day 1
+    the day after the last exposure."""
+    day = timezone.localtime(exposed_on).date()
+    edition = edition_for(day, person.jurisdiction.path)
+    measure = edition.measures.filter(category=Category.CLOSE_CONTACT).first() if edition else None
+    if measure is None or measure.place not in _PLACE_TYPE:
+        return []
+    start = day + timedelta(days=1)
+    phases = [Phase(_PLACE_TYPE[measure.place], start, measure.days, tuple(measure.tests))]
+    if measure.then_place in _PLACE_TYPE and measure.then_days:
+        phases.append(
+            Phase(
+                _PLACE_TYPE[measure.then_place],
+                phases[0].ends_on + timedelta(days=1),
+                measure.then_days,
+                tuple(measure.then_tests),
+            )
+        )
+    return phases
+
+
+@transaction.atomic
+def positive_case(
+    *,
+    test: ControlTest,
+    actor: User,
+    hospital: IsolationSite,
+    vehicle: str,
+    driver: str,
+    now: datetime | None = None,
+) -> CaseResult:
+    now = now or timezone.now()
+    order = ControlOrder.objects.select_for_update().select_related("person").get(pk=test.order_id)
+    if not has_perm(actor, Perm.CONTROL_MANAGE, order.jurisdiction.path):
+        raise PermissionDenied
+    if hospital.kind != SiteKind.HOSPITAL:
+        raise ValidationError({"hospital": _("A case goes to a designated hospital.")})
+    if order.status != OrderStatus.ACTIVE:
+        raise ValidationError(_("Only a person under an active order becomes a case here."))
+    result_record(test=test, result=SampleResult.POSITIVE, actor=actor, now=now)
+    person = order.person
+    order.status = OrderStatus.TRANSFERRED
+    order.version += 1
+    order.save()
+    _event(order, actor, "positive", _("Day %(day)d test positive.") % {"day": test.day})
+    _audit(order, actor, AuditAction.UPDATE, "positive: transferred")
+    _cancel_samples(order, actor, _("The person became a case."))
+    for planned in ControlOrder.objects.filter(person=person, status=OrderStatus.PLANNED):
+        planned.status = OrderStatus.SUPERSEDED
+        planned.version += 1
+        planned.save()
+        _cancel_samples(planned, actor, _("The person became a case."))
+    if order.room is not None:
+        room_leave(room=order.room, person=person)
+    transfer = transfer_create(
+        actor=actor,
+        jurisdiction=order.jurisdiction,
+        pickup=str(order.room)
+        if order.room
+        else (person.household.address if person.household else "-"),
+        destination=hospital,
+        vehicle=vehicle,
+        driver=driver,
+        escort=actor,
+        riders=[Rider(person, order)],
+    )
+    result = CaseResult(transfer)
+    if person.household is None:
+        return result
+    for member in Person.objects.filter(household=person.household).exclude(pk=person.pk):
+        phases = _contact_phases(member, now)
+        room = find_room(member) if phases and phases[0].type in AT_SITE else None
+        try:
+            with transaction.atomic():
+                made = _create_chain(
+                    person=member,
+                    phases=phases,
+                    source=OrderSource.CONTACT,
+                    actor=actor,
+                    reason=_("Lives with %(case)s, positive on %(day)s.")
+                    % {"case": person.name, "day": test.on.isoformat()},
+                    room=room,
+                    pm=None,
+                    now=now,
+                )
+        except ValidationError as e:
+            result.unplaced.append((member, " ".join(e.messages)))
+            continue
+        result.contacts.append(made.orders[0])
+    return result

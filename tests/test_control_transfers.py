@@ -1,0 +1,128 @@
+"""Transfers: a closed loop from pick-up to site, confirmed at both ends with the time;
+a live in-transit list; a transfer not received within 2 hours escalates; nobody who
+left is lost: each has arrived or is listed in transit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from fangkong.control.models import Passenger, Transfer, TransferStatus
+from fangkong.control.sites import site_create
+from fangkong.control.transfers import (
+    Rider,
+    escalate_overdue,
+    in_transit,
+    transfer_create,
+    transfer_depart,
+    transfer_receive,
+)
+from fangkong.notify.models import Notice
+from fangkong.workorders.services import Conflict
+from tests.world import World, ensure_registry
+
+pytestmark = pytest.mark.django_db
+
+
+def a_transfer(world: World, keys: tuple[str, ...], vehicle: str = "浙F12345") -> Transfer:
+    ensure_registry(world)
+    site = site_create(
+        actor=world.users["commander"],
+        jurisdiction=world.nodes["T"],
+        name=f"隔离点{vehicle}",
+        kind="hotel",
+        rooms=[("101", 2)],
+    )
+    return transfer_create(
+        actor=world.users["commander"],
+        jurisdiction=world.nodes["T"],
+        pickup="王店高速卡口",
+        destination=site,
+        vehicle=vehicle,
+        driver="驾驶员甲",
+        escort=world.users["cadre_a"],
+        riders=[Rider(world.persons[k]) for k in keys],
+    )
+
+
+def test_both_ends_confirm_with_the_time_and_the_escort_cannot_sign_for_the_site(world):
+    transfer = a_transfer(world, ("A1M1", "A2"))
+    now = timezone.now()
+    left = transfer_depart(
+        transfer_id=transfer.pk, actor=world.users["cadre_a"], expected_version=0, now=now
+    )
+    assert left.status == TransferStatus.IN_TRANSIT and left.departed_at == now
+    assert {p.person.name for p in in_transit()} == {"沈楼居", "韩东居"}
+    with pytest.raises(PermissionDenied):
+        transfer_receive(transfer_id=transfer.pk, actor=world.users["cadre_a"], expected_version=1)
+    with pytest.raises(PermissionDenied):
+        transfer_receive(transfer_id=transfer.pk, actor=world.users["gw_p1"], expected_version=1)
+    got = transfer_receive(
+        transfer_id=transfer.pk,
+        actor=world.users["commander"],
+        expected_version=1,
+        now=now + timedelta(minutes=40),
+    )
+    assert got.received_at == now + timedelta(minutes=40) and not in_transit().exists()
+    with pytest.raises(Conflict):
+        transfer_receive(transfer_id=transfer.pk, actor=world.users["county"], expected_version=1)
+
+
+def test_bad_transfers_are_refused(world):
+    a_transfer(world, ("A1M1",))
+    with pytest.raises(ValidationError):  # already on a transfer
+        a_transfer(world, ("A1M1",), vehicle="浙F99999")
+    with pytest.raises(ValidationError):  # lives in the other town
+        a_transfer(world, ("P1M1",), vehicle="浙F88888")
+    with pytest.raises(PermissionDenied):
+        transfer_create(
+            actor=world.users["gw_b1"],
+            jurisdiction=world.nodes["T"],
+            pickup="x",
+            destination=Transfer.objects.get().destination,
+            vehicle="x",
+            driver="x",
+            escort=world.users["gw_b1"],
+            riders=[Rider(world.persons["B1"])],
+        )
+    assert Transfer.objects.count() == 1
+
+
+def test_a_transfer_not_received_in_two_hours_escalates_once(world):
+    transfer = a_transfer(world, ("A2",))
+    now = timezone.now()
+    transfer_depart(
+        transfer_id=transfer.pk, actor=world.users["cadre_a"], expected_version=0, now=now
+    )
+    assert escalate_overdue(now + timedelta(minutes=119)) == 0
+    assert escalate_overdue(now + timedelta(minutes=121)) == 1
+    assert escalate_overdue(now + timedelta(minutes=150)) == 0
+    told = set(
+        Notice.objects.filter(key__startswith="control-transfer-late").values_list(
+            "user__username", flat=True
+        )
+    )
+    assert {"wd_commander", "xz_officer", "sx_cadre"} <= told and "hh_commander" not in told
+
+
+def test_nobody_is_lost_between_two_places(world):
+    """Every person who left on any transfer has arrived or is on the in-transit list."""
+    first = a_transfer(world, ("A1M1", "A2"), vehicle="浙F00001")
+    second = a_transfer(world, ("B1",), vehicle="浙F00002")
+    for t in (first, second):
+        transfer_depart(transfer_id=t.pk, actor=world.users["cadre_a"], expected_version=0)
+    transfer_receive(transfer_id=first.pk, actor=world.users["commander"], expected_version=1)
+    left = set(
+        Passenger.objects.exclude(transfer__departed_at=None).values_list("person_id", flat=True)
+    )
+    arrived = set(
+        Passenger.objects.filter(transfer__status=TransferStatus.RECEIVED).values_list(
+            "person_id", flat=True
+        )
+    )
+    moving = set(in_transit().values_list("person_id", flat=True))
+    assert left == arrived | moving and not arrived & moving
+    assert moving == {world.persons["B1"].pk}
