@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo setup test lint fmt bench bench-phone messages clean
+.PHONY: demo setup test lint fmt bench bench-phone bench-load messages clean
 
 .tools/bin/uv:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
@@ -57,6 +57,13 @@ bench: .venv/.synced
 # Phone pages on throttled 3G (chromium): bytes and first paint, cold and warm.
 bench-phone: .venv/.synced
 	$(RUN) python -m bench.phone_3g
+
+# `fangkong serve` against runserver under load, on PostgreSQL (bench/README.md, "Load").
+# LOAD_ARGS="--small" for a quick run on a small scratch database.
+LOAD_ARGS ?=
+bench-load: .venv/.synced
+	$(RUN) fangkong collectstatic --no-input -v 0
+	$(RUN) python -m bench.load $(LOAD_ARGS)
 
 # Re-extract the translatable strings (needs GNU gettext) and compile the catalogues.
 messages: .venv/.synced

@@ -101,6 +101,9 @@ INSTALLED_APPS = [
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
+    # /healthz first: a load balancer's probe skips the HTTPS redirect, the host check,
+    # sessions and authentication (core/health.py).
+    "fangkong.core.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages and fragments gzip-compressed; static files come compressed from WhiteNoise.
@@ -148,9 +151,20 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'fangkong.sqlite3'}"),
+        # Persistent connections in production: `fangkong serve` sets 600 s (a worker
+        # process reuses its connection); runserver's thread per request would leak them.
+        # The health check makes a reused connection the database dropped reconnect
+        # instead of failing the request.
         conn_max_age=env_int("FANGKONG_DB_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request (and /healthz) in seconds, not
+    # after the kernel's TCP timeout of minutes.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "FANGKONG_DB_CONNECT_TIMEOUT", 5
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the demo server read while a command writes; the busy timeout rides
     # out short write locks instead of failing with "database is locked".
@@ -253,6 +267,10 @@ FANGKONG_NOTIFY_INTERNAL_HOSTS = [
 # A `fangkong jobs` worker on another host not heard from for this long is taken for
 # dead, and the tasks it was running are queued again or failed (core.workers).
 FANGKONG_WORKER_STALE_SECONDS = env_int("FANGKONG_WORKER_STALE_SECONDS", 300)
+# /healthz fails when the oldest task ready to run waited longer than this, or the data
+# directory's disk has less free space than this (core/health.py).
+FANGKONG_HEALTH_QUEUE_LAG_SECONDS = env_int("FANGKONG_HEALTH_QUEUE_LAG_SECONDS", 300)
+FANGKONG_HEALTH_MIN_FREE_MB = env_int("FANGKONG_HEALTH_MIN_FREE_MB", 1024)
 
 NINJA_PAGINATION_PER_PAGE = 50
 # Calls per API key per fixed window (org.clients); past it, 429 with Retry-After.

@@ -138,7 +138,8 @@ def order_for_user(
     too, with `or_assignee`); anyone else who sees it gets 403."""
     order = (
         WorkOrder.objects.filter(pk=order_id)
-        .select_related("jurisdiction", "assignee", "subject_type")
+        # The task page names the assignee by their staff name: joined, not a query more.
+        .select_related("jurisdiction", "assignee__staff", "subject_type")
         .first()
     )
     if order is None:
@@ -168,7 +169,8 @@ def photo_for_user(user: User, photo_id: int) -> WorkOrderPhoto:
 
 
 def order_history(order: WorkOrder) -> list[WorkOrderEvent]:
-    return list(order.events.select_related("actor").order_by("id"))
+    # Each line names its actor by staff name: joined, not a query per line.
+    return list(order.events.select_related("actor__staff").order_by("id"))
 
 
 @dataclass

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -65,8 +65,14 @@ class Command(BaseCommand):
         stop = threading.Event()
         beat = threading.Thread(target=_beat, args=(worker_id, stop), daemon=True)
         beat.start()
+        # SIGTERM (systemd, `fangkong serve`) or Ctrl-C: finish the task at hand, leave
+        # the loop and unregister, rather than die mid-task and wait for a sweep.
+        quit_ = threading.Event()
+        if not options["once"]:  # a test's `call_command("jobs", "--once")` keeps pytest's
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda _s, _f: quit_.set())
         try:
-            while True:
+            while not quit_.is_set():
                 self._sweep()
                 started = tick()
                 if started:
@@ -74,7 +80,7 @@ class Command(BaseCommand):
                 run_queued(worker_id)
                 if options["once"]:
                     return
-                time.sleep(options["interval"])
+                quit_.wait(options["interval"])
                 # Like a request boundary: drop connections the database closed meanwhile.
                 close_old_connections()
         finally:
