@@ -204,8 +204,14 @@ _DERIVED = (
 )
 
 
-def _households(plan: ImportPlan, now: Any) -> tuple[list[Household | None], int, int]:
-    """The household of each planned household (created or updated), and the counts."""
+def _households(
+    plan: ImportPlan, now: Any, by_key: dict[str, int] | None = None
+) -> tuple[list[Household | None], int, int]:
+    """The household of each planned household (created or updated), and the counts.
+
+    `by_key` (a streamed import) holds the households its earlier parts wrote, by the
+    file's household key; a household whose rows are split between parts is one
+    household, and the new ones of this part are added to it."""
     villages = village_names(
         {hh.jurisdiction.pk: hh.jurisdiction for hh in plan.households}.values()
     )
@@ -216,6 +222,8 @@ def _households(plan: ImportPlan, now: Any) -> tuple[list[Household | None], int
         if p.existing is not None
     } - {None}
     existing: dict[int, Household] = {}
+    earlier = {hh.key: by_key[hh.key] for hh in plan.households if by_key and hh.key in by_key}
+    ids |= set(earlier.values())
     for part in chunks(sorted(i for i in ids if i is not None)):
         existing.update(Household.objects.in_bulk(list(part)))
     targets: list[Household | None] = []
@@ -228,6 +236,8 @@ def _households(plan: ImportPlan, now: Any) -> tuple[list[Household | None], int
         members = [plan.existing[p.existing] for p in hh.persons if p.existing is not None]
         members.sort(key=lambda m: m.relationship != Relationship.HEAD)
         current = next((existing[m.household_id] for m in members if m.household_id), None)
+        if current is None and hh.key in earlier:
+            current = existing[earlier[hh.key]]
         village = villages.get(hh.jurisdiction.pk, "")
         if current is None:
             household = Household(
@@ -260,6 +270,10 @@ def _households(plan: ImportPlan, now: Any) -> tuple[list[Household | None], int
             changed.append(current)
         targets.append(current)
     fast_insert(Household, new)
+    if by_key is not None:
+        for hh, target in zip(plan.households, targets, strict=True):
+            if target is not None and hh.key:
+                by_key.setdefault(hh.key, target.pk)
     Household.objects.bulk_update(
         changed,
         [*HOUSEHOLD_FIELDS, "landlord_phone_hash", "address", "jurisdiction", "updated_at"],
@@ -313,11 +327,16 @@ def import_pragmas() -> Iterator[None]:
 
 
 def write_plan(
-    *, plan: ImportPlan, actor: User | None, source: str, progress: Progress | None = None
+    *,
+    plan: ImportPlan,
+    actor: User | None,
+    source: str,
+    progress: Progress | None = None,
+    households_by_key: dict[str, int] | None = None,
 ) -> dict[str, int]:
     now = timezone.now()
     source = source[:100]
-    targets, households_created, households_updated = _households(plan, now)
+    targets, households_created, households_updated = _households(plan, now, households_by_key)
     # (row values for _NEW_PERSON, tags) of each new person: rows, not model instances.
     to_create: list[tuple[list[Any], set[str]]] = []
     to_update: list[Person] = []

@@ -110,6 +110,9 @@ class ImportScope:
     nodes: list[Jurisdiction]
     roots: list[str]
     persons: QuerySet[Person]
+    # Only persons up to this id count as registered: a streamed import matches each
+    # part of its file against the registry as it was, not against its own earlier parts.
+    registered_upto: int | None = None
 
     def __post_init__(self) -> None:
         self.by_code = {n.code: n for n in self.nodes}
@@ -354,9 +357,10 @@ def _match_existing(
     matched: dict[int, int] = {}  # row -> person pk
     hashes = list(by_hash)
     for part in chunks(hashes):
-        for pk, h, path in Person.objects.filter(id_number_hash__in=part).values_list(
-            "pk", "id_number_hash", "jurisdiction__path"
-        ):
+        found = Person.objects.filter(id_number_hash__in=part)
+        if scope.registered_upto is not None:
+            found = found.filter(pk__lte=scope.registered_upto)
+        for pk, h, path in found.values_list("pk", "id_number_hash", "jurisdiction__path"):
             if h is None:
                 continue
             number, person = by_hash[h][0], by_hash[h][1]
