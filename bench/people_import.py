@@ -16,8 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,30 +50,30 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
 
 
-def id_number(seq: int, rng: random.Random) -> str:
+def id_number(seq: int) -> str:
+    """A valid resident ID, unique by construction (a birth day per thousand rows, the
+    sequence code within it): no set of a million numbers is needed to avoid repeats."""
     from fangkong.core.identity import check_character
 
-    birth = f"{rng.randint(1940, 2020)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-    base = f"110105{birth}{seq % 1000:03d}"
+    birth = date(1940, 1, 1) + timedelta(days=(seq // 1000) * 17 % 25000)
+    base = f"110105{birth:%Y%m%d}{seq % 1000:03d}"
     return base + check_character(base)
 
 
-def generate_rows(n: int, grids: list[str], seed: int) -> list[list[Any]]:
+def generate_rows(n: int, grids: list[str], seed: int) -> Iterator[list[Any]]:
+    """The rows, generated as they are written: a million rows are never held."""
     rng = random.Random(seed)
-    rows: list[list[Any]] = []
+    done = 0
     household = 0
-    seen: set[str] = set()
-    while len(rows) < n:
+    while done < n:
         household += 1
         grid = grids[household % len(grids)]
         rented = rng.random() < 0.2
-        size = min(rng.randint(1, 6), n - len(rows))
+        size = min(rng.randint(1, 6), n - done)
         for member in range(size):
-            number = id_number(len(rows), rng)
-            while number in seen:
-                number = id_number(len(rows) + rng.randint(1, 999), rng)
-            seen.add(number)
-            rows.append(
+            number = id_number(done)
+            done += 1
+            yield (
                 [
                     f"H{household:06d}",
                     rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
@@ -93,10 +96,11 @@ def generate_rows(n: int, grids: list[str], seed: int) -> list[list[Any]]:
                     rng.choice(["", "", "", "", "慢性病", "独居", "孕妇"]),
                 ]
             )
-    return rows
 
 
-def write_files(rows: list[list[Any]], directory: Path) -> tuple[Path, Path]:
+def write_files(
+    rows: Callable[[], Iterator[list[Any]]], directory: Path, xlsx: bool = True
+) -> tuple[Path, Path]:
     import csv
 
     from openpyxl import Workbook
@@ -105,15 +109,63 @@ def write_files(rows: list[list[Any]], directory: Path) -> tuple[Path, Path]:
     with csv_path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(HEADER)
-        writer.writerows(rows)
+        writer.writerows(rows())
     xlsx_path = directory / "people.xlsx"
+    if not xlsx:  # writing it costs more than importing it; --only csv skips it
+        xlsx_path.write_bytes(b"")
+        return csv_path, xlsx_path
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append(HEADER)
-    for row in rows:
+    for row in rows():
         sheet.append(row)
     book.save(xlsx_path)
     return csv_path, xlsx_path
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_stream(label: str, path: Path, town: Any, chunk_rows: int) -> None:
+    """The streamed import (people.import_stream): the file is read in parts, twice."""
+    from django.db import transaction
+
+    from fangkong.core.tabular import Limits
+    from fangkong.people.import_stream import import_people_stream
+    from fangkong.people.importer import ImportOptions, scope_for_root
+
+    limits = Limits(rows=10_000_000, columns=200, cell_chars=2000, unpacked_bytes=2**34)
+    savepoint = transaction.savepoint()
+    before = peak_rss_mb()
+    marks: list[float] = []
+    start = time.perf_counter()
+    out = import_people_stream(
+        path,
+        scope_for_root(town),
+        ImportOptions(filename=path.name),
+        actor=None,
+        source=f"import:{path.name}",
+        limits=limits,
+        chunk_rows=chunk_rows,
+        progress=lambda done: marks.append(time.perf_counter()),
+    )
+    total = time.perf_counter() - start
+    if out.written is None:
+        raise SystemExit(f"the generated file does not import: {out.file_errors} {out.errors[:5]}")
+    n = out.rows_total
+    print(
+        f"{label} (streamed, parts of {chunk_rows}): {n} rows, "
+        f"{out.written['persons_created']} persons and "
+        f"{out.written['households_created']} households created"
+    )
+    print(f"  validate + commit: {total:6.1f} s {n / total:8.0f} rows/s")
+    print(
+        f"  peak RSS: {peak_rss_mb():6.0f} MB (before the import {before:.0f} MB; "
+        f"file {path.stat().st_size / 2**20:.0f} MB)"
+    )
+    transaction.savepoint_rollback(savepoint)
 
 
 def build_town(n_grids: int) -> tuple[Any, list[str]]:
@@ -174,6 +226,7 @@ def run_one(label: str, path: Path, town: Any) -> None:
     )
     print(f"  phase 2 (write, one transaction):       {t_commit:6.1f} s {n / t_commit:8.0f} rows/s")
     print(f"  total:                                  {t_plan + t_commit:6.1f} s")
+    print(f"  peak RSS so far:                        {peak_rss_mb():6.0f} MB")
     print(
         f"  re-import check of the same file:       {t_again:6.1f} s "
         f"({again.counts['persons_unchanged']} unchanged, "
@@ -188,6 +241,12 @@ def main() -> None:
     parser.add_argument("--grids", type=int, default=40)
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--only", choices=["csv", "xlsx"], default=None)
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="import through people.import_stream (parts; for --rows 1000000)",
+    )
+    parser.add_argument("--chunk", type=int, default=20_000, help="rows per part with --stream")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
     import django
@@ -209,16 +268,22 @@ def main() -> None:
         try:
             with transaction.atomic():
                 town, grids = build_town(args.grids)
-                rows = generate_rows(args.rows, grids, args.seed)
-                csv_path, xlsx_path = write_files(rows, Path(tmp))
+                csv_path, xlsx_path = write_files(
+                    lambda: generate_rows(args.rows, grids, args.seed),
+                    Path(tmp),
+                    xlsx=args.only != "csv",
+                )
                 print(
-                    f"generated {len(rows)} rows in {time.perf_counter() - start:.1f} s: "
+                    f"generated {args.rows} rows in {time.perf_counter() - start:.1f} s: "
                     f"csv {csv_path.stat().st_size / 2**20:.1f} MB, "
                     f"xlsx {xlsx_path.stat().st_size / 2**20:.1f} MB"
                 )
                 for label, path in (("csv", csv_path), ("xlsx", xlsx_path)):
                     if args.only in (None, label):
-                        run_one(label, path, town)
+                        if args.stream:
+                            run_stream(label, path, town, args.chunk)
+                        else:
+                            run_one(label, path, town)
                 raise _Rollback
         except _Rollback:
             pass

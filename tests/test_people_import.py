@@ -318,15 +318,15 @@ def test_person_without_id_is_matched_exactly_on_reimport(world):
 
 
 def test_failure_while_writing_leaves_nothing(world, monkeypatch):
-    real = import_commit.fast_insert
+    real = import_commit.insert_rows
 
-    def boom(model: Any, objs: Any) -> None:
+    def boom(model: Any, names: Any, rows: Any, *, ids: bool = False) -> list[int]:
         if model is PersonChange:  # the last write: persons and households exist by then
             raise RuntimeError("disk full")
-        real(model, objs)
+        return real(model, names, rows, ids=ids)
 
     plan = plan_of(world, csv_bytes([HEADER, *family("H1", A2, 1)]), "f.csv")
-    monkeypatch.setattr(import_commit, "fast_insert", boom)
+    monkeypatch.setattr(import_commit, "insert_rows", boom)
     with pytest.raises(RuntimeError):
         commit(world, plan)
     assert Person.objects.count() == 0 and Household.objects.count() == 0

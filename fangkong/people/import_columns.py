@@ -28,7 +28,6 @@ from fangkong.core.masking import (
 )
 from fangkong.core.tabular import Table, map_headers
 from fangkong.people.models import HousingType
-from fangkong.people.names import to_simplified
 
 # Order matters within a field: the first alias present wins, so the address people
 # live at (现住址) is preferred over the registered one (户籍地址) when both are there.
@@ -366,7 +365,7 @@ def mapping_from_form(
 
 def clean_household(raw: Mapping[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
     """The household columns of one row: cleaned values and errors per field."""
-    from fangkong.people.validation import clean_phone_number
+    from fangkong.people.validation import clean_phone_number, simplified_word
 
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
@@ -378,7 +377,7 @@ def clean_household(raw: Mapping[str, str]) -> tuple[dict[str, str], dict[str, l
                 % {"limit": limit, "n": len(text)}
             ]
         values[field] = text
-    housing = to_simplified(raw.get("housing_type", "").strip())
+    housing = simplified_word(raw.get("housing_type", ""))
     if not housing:
         values["housing_type"] = ""
     elif housing in HOUSING_WORDS:

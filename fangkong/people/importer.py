@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
-from fangkong.core.crypto import blind_index
+from fangkong.core.crypto import BlindIndexMemo, blind_index
 from fangkong.core.identity import normalise_id_number
 from fangkong.core.masking import mask_id_number, mask_middle, mask_name, mask_phone
 from fangkong.core.tabular import FORMULA_NO_VALUE, LONG_NUMBER, Table
@@ -110,6 +110,9 @@ class ImportScope:
     nodes: list[Jurisdiction]
     roots: list[str]
     persons: QuerySet[Person]
+    # Only persons up to this id count as registered: a streamed import matches each
+    # part of its file against the registry as it was, not against its own earlier parts.
+    registered_upto: int | None = None
 
     def __post_init__(self) -> None:
         self.by_code = {n.code: n for n in self.nodes}
@@ -176,6 +179,9 @@ class ImportPlan:
     row_keys: dict[int, str] = field(default_factory=dict)  # row -> household key
     # Columns of IDs or phones that nothing reads and nobody answered for.
     unread: list[str] = field(default_factory=list)
+    # Keyed hashes of this file's IDs and phones, each computed once for matching and
+    # for the stored keys.
+    blind: BlindIndexMemo = field(default_factory=BlindIndexMemo, repr=False)
 
     @property
     def invalid_rows(self) -> set[int]:
@@ -347,13 +353,14 @@ def _match_existing(
     """Registered persons for the rows: by ID number, exact name + birth, then matcher."""
     invalid = plan.invalid_rows
     rows = [p for p in parsed if p[0] not in invalid]
-    by_hash = {blind_index(p[1].id_number): p for p in rows if p[1].id_number}
+    by_hash = {plan.blind(p[1].id_number): p for p in rows if p[1].id_number}
     matched: dict[int, int] = {}  # row -> person pk
     hashes = list(by_hash)
     for part in chunks(hashes):
-        for pk, h, path in Person.objects.filter(id_number_hash__in=part).values_list(
-            "pk", "id_number_hash", "jurisdiction__path"
-        ):
+        found = Person.objects.filter(id_number_hash__in=part)
+        if scope.registered_upto is not None:
+            found = found.filter(pk__lte=scope.registered_upto)
+        for pk, h, path in found.values_list("pk", "id_number_hash", "jurisdiction__path"):
             if h is None:
                 continue
             number, person = by_hash[h][0], by_hash[h][1]
@@ -374,7 +381,7 @@ def _match_existing(
     # a file of newcomers costs two indexed queries per 2,000 rows, not a match each.
     keys = {name_key(p[1].name) for p in rest}
     exact: dict[tuple[int, str, date | None], list[int]] = defaultdict(list)
-    phones = {blind_index(p[1].phone) for p in rest if p[1].phone}
+    phones = {plan.blind(p[1].phone) for p in rest if p[1].phone}
     known_keys: set[str] = set()
     known_phones: set[str] = set()
     for part in chunks(sorted(keys)):
@@ -396,7 +403,7 @@ def _match_existing(
         if len(hits) == 1 and not person.id_number:
             matched[number] = hits[0]
         elif name_key(person.name) in known_keys or (
-            person.phone and blind_index(person.phone) in known_phones
+            person.phone and plan.blind(person.phone) in known_phones
         ):
             unsure.append((number, person))
     candidates = _run_matcher([p for _n, p in unsure], scope.persons)
@@ -617,9 +624,9 @@ def commit_plan(
     """Phase 2: write the plan atomically; returns the counts."""
     if plan.blocked:
         raise ValidationError(_("The file has errors; nothing was imported."))
-    from fangkong.people.import_commit import write_plan
+    from fangkong.people.import_commit import import_pragmas, write_plan
 
-    with transaction.atomic():
+    with import_pragmas(), transaction.atomic():
         return write_plan(plan=plan, actor=actor, source=source, progress=progress)
 
 

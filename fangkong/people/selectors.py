@@ -18,6 +18,7 @@ from fangkong.core.search_terms import identifier_in
 from fangkong.org.access import object_for_user
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, prefix_q
+from fangkong.people.address_search import address_q
 from fangkong.people.models import Household, ImportJob, Person, PersonStatus, PersonTag, Tag
 from fangkong.people.names import has_cjk, name_key
 from fangkong.people.services import last4_key
@@ -148,7 +149,7 @@ def person_list(user: Any, filters: PersonFilters, *, today: date) -> ScopedQuer
     if term is not None:
         qs = qs.filter(term.q)
     if filters.address:
-        qs = qs.filter(household__address__contains=fold_width(filters.address).strip())
+        qs = qs.filter(address_q(filters.address, prefix="household__"))
     if filters.tag in Tag.values:
         qs = qs.filter(Exists(PersonTag.objects.filter(person=OuterRef("pk"), tag=filters.tag)))
     if filters.residency:
