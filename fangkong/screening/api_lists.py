@@ -60,7 +60,7 @@ class ImportOut(Schema):
     status: str = Field(description="preview, queued, running, done or failed")
     rows_total: Count
     rows_done: Count
-    counts: dict[str, int] = Field(description="matched, to_confirm, unmatched once done")
+    counts: dict[str, Count] = Field(description="matched, to_confirm, unmatched once done")
     message: str
 
 
