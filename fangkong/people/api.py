@@ -298,21 +298,21 @@ def update_person(request: HttpRequest, person_id: Id, body: PersonFieldsIn) -> 
 Secret = Literal["id_number", "phone", "phone2"]
 
 
-class UnmaskIn(Schema):
+class PersonUnmaskIn(Schema):
     purpose: Annotated[str, Field(max_length=300, description="Why, in words; audited")]
     fields: list[Secret] = Field(
         default_factory=list, max_length=3, description="Default: all three"
     )
 
 
-class UnmaskOut(Schema):
+class PersonUnmaskOut(Schema):
     id_number: str | None = None
     phone: str | None = None
     phone2: str | None = None
 
 
-@router.write("/{int:person_id}/unmask", perm=Perm.PII_UNMASK, response=UnmaskOut)
-def unmask_person(request: HttpRequest, person_id: Id, body: UnmaskIn) -> UnmaskOut:
+@router.write("/{int:person_id}/unmask", perm=Perm.PII_UNMASK, response=PersonUnmaskOut)
+def unmask_person(request: HttpRequest, person_id: Id, body: PersonUnmaskIn) -> PersonUnmaskOut:
     """The ID number and phones in clear, for a stated purpose (pii.unmask at the
     person's grid). Every call is written to the audit log with its purpose and fields,
     as on the person's page."""
@@ -332,7 +332,7 @@ def unmask_person(request: HttpRequest, person_id: Id, body: UnmaskIn) -> Unmask
         fields=list(fields),
         via="api",
     )
-    return UnmaskOut(**{f: getattr(person, f) or "" for f in fields})
+    return PersonUnmaskOut(**{f: getattr(person, f) or "" for f in fields})
 
 
 # Households ----------------------------------------------------------------------------

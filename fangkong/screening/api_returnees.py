@@ -46,7 +46,7 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-class MeasureOut(Schema):
+class PersonMeasureOut(Schema):
     category: str
     place: str
     status: str = Field(description="proposed (by the rules) or verified (in person)")
@@ -113,12 +113,12 @@ class ReportOut(Schema):
 
 class ReportDetailOut(ReportOut):
     symptoms_note: str
-    measures: list[MeasureOut]
+    measures: list[PersonMeasureOut]
 
 
 def _detail(report: ReturneeReport) -> ReportDetailOut:
     measures = [
-        MeasureOut(
+        PersonMeasureOut(
             category=m.category,
             place=m.place,
             status=m.status,
