@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "fangkong.control",
     "fangkong.reports",
     "fangkong.retention",
+    "fangkong.demo",
 ]
 
 # Background jobs: django-tasks with its database backend (no broker for a town); the
@@ -141,7 +142,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "fangkong.core.context_processors.shell",
+                "fangkong.org.context_processors.shell",
                 "fangkong.notify.context_processors.inbox",
             ],
         },
@@ -178,7 +179,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["fangkong.accounts.backends.UsernameOrPhoneBackend"]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

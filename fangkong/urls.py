@@ -3,7 +3,7 @@ from django.urls import include, path
 from fangkong.api import api
 
 urlpatterns = [
-    path("", include("fangkong.core.urls")),
+    path("", include("fangkong.org.urls_home")),
     path("accounts/", include("fangkong.accounts.urls")),
     path("org/", include("fangkong.org.urls")),
     path("audit/", include("fangkong.audit.urls")),

@@ -39,7 +39,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 target, {request.get_host()}, request.is_secure()
             ):
                 target = ""
-            return redirect(target or "core:home")
+            return redirect(target or "home:home")
         if lock is None:
             lock = services.login_failed(identity=identity, request=request)
         if lock is not None:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from fangkong.core.duties import duties_for
-from fangkong.org.access import public, signed_in
+from fangkong.org.access import signed_in
 from fangkong.org.selectors import home_cards
 
 
@@ -22,11 +21,3 @@ def home(request: HttpRequest) -> HttpResponse:
         "cards": home_cards(request.user),
     }
     return render(request, "core/home.html", context)
-
-
-@public
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
