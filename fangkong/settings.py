@@ -279,6 +279,12 @@ FANGKONG_API_KEY_RATE = env_int("FANGKONG_API_KEY_RATE", 600)
 FANGKONG_API_KEY_WINDOW_SECONDS = env_int("FANGKONG_API_KEY_WINDOW_SECONDS", 60)
 # How long an Idempotency-Key's answer is kept for replay (swept hourly).
 FANGKONG_IDEMPOTENCY_KEEP_HOURS = env_int("FANGKONG_IDEMPOTENCY_KEEP_HOURS", 24)
+# How long a claimed Idempotency-Key may stay in flight: a claim older than this belongs
+# to a request that died (its process crashed or was killed) and the next retry takes it
+# over at once instead of answering 409. Longer than any write runs: the proxy gives up
+# on a request after 65 s and the web server replaces a stuck worker after 60 s
+# (FANGKONG_WEB_TIMEOUT).
+FANGKONG_IDEMPOTENCY_IN_FLIGHT_SECONDS = env_int("FANGKONG_IDEMPOTENCY_IN_FLIGHT_SECONDS", 300)
 
 LOGGING = {
     "version": 1,

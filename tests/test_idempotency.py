@@ -191,3 +191,83 @@ def test_old_records_are_swept_by_the_hourly_job(world):
     )
     sweep_api_records_task.call()
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_a_claim_left_by_a_dead_request_is_taken_over_by_the_retry(world, settings, monkeypatch):
+    """A process that crashed mid-write leaves its claim in flight. Younger than a request
+    can run, it still answers 409; older, the retry takes it over at once and the write
+    runs exactly once, and the dead request, were it to end after all, changes nothing."""
+    from datetime import timedelta
+
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from fangkong.org.idempotency import fingerprint, idempotency_finish
+    from fangkong.reports import services
+
+    calls = []
+    real = services.report_submit
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "report_submit", counting)
+    settings.FANGKONG_IDEMPOTENCY_IN_FLIGHT_SECONDS = 120
+    issued = issue_persona_key(world, "key_a")
+    same = RequestFactory().post(
+        f"{API}/reports/daily/{world.nodes['A'].code}",
+        b'{"values": {}}',
+        content_type="application/json",
+    )
+    dead = IdempotencyRecord.objects.create(
+        principal=issued.client.principal, key="crashed", fingerprint=fingerprint(same)
+    )
+    client = KeyClient(issued.key)
+    # Within the bound: maybe still running, so not taken.
+    recent = timezone.now() - timedelta(seconds=60)
+    IdempotencyRecord.objects.filter(pk=dead.pk).update(created_at=recent)
+    assert _submit(client, world, "crashed").status_code == 409
+    assert not calls and not DailyReport.objects.exists()
+    # Past it: the owner is dead; the retry runs the write, once.
+    old = timezone.now() - timedelta(seconds=121)
+    IdempotencyRecord.objects.filter(pk=dead.pk).update(created_at=old)
+    retry = _submit(client, world, "crashed")
+    assert retry.status_code == 200, retry.content
+    assert "Idempotent-Replayed" not in retry
+    assert len(calls) == 1 and DailyReport.objects.filter(village=world.nodes["A"]).count() == 1
+    again = _submit(client, world, "crashed")
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.content == retry.content and len(calls) == 1
+    # The presumed-dead request ending late neither overwrites nor frees the new claim.
+    from django.http import HttpResponse
+
+    late = RequestFactory().post("/x")
+    dead.created_at = old
+    late.fk_idempotency = dead  # type: ignore[attr-defined]
+    idempotency_finish(late, HttpResponse(b"late", status=201))
+    idempotency_finish(late, HttpResponse(b"late", status=500))
+    kept = IdempotencyRecord.objects.get(pk=dead.pk)
+    assert kept.status == 200
+    assert _submit(client, world, "crashed").content == retry.content
+    # Another request under the key is still refused, crashed claim or not.
+    assert _submit(client, world, "crashed", {"note": "改了"}).status_code == 422
+
+
+def test_only_one_of_two_retries_takes_over_a_dead_claim(world, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fangkong.org.idempotency import _take_over
+
+    issued = issue_persona_key(world, "key_a")
+    claim = IdempotencyRecord.objects.create(
+        principal=issued.client.principal, key="twice", fingerprint="f"
+    )
+    old = timezone.now() - timedelta(seconds=settings.FANGKONG_IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
+    IdempotencyRecord.objects.filter(pk=claim.pk).update(created_at=old)
+    # Both retries read the same dead claim; the second renewal finds it renewed.
+    first, second = (IdempotencyRecord.objects.get(pk=claim.pk) for _ in range(2))
+    assert _take_over(first) is not None
+    assert _take_over(second) is None

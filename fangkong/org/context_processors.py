@@ -27,6 +27,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "rules_manage": has_perm(user, Perm.RULES_MANAGE),
             "broadcast": has_perm(user, Perm.BROADCAST),
             "notify_manage": has_perm(user, Perm.NOTIFY_MANAGE),
+            "clients_manage": has_perm(user, Perm.CLIENTS_MANAGE),
             "tasks": user.is_authenticated,
         }
     }

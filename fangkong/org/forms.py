@@ -7,8 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
 from fangkong.core.purpose import clean_purpose
+from fangkong.org.clients import MAX_DAYS
 from fangkong.org.models import Responsibility, StaffKind, TeamKind, TeamTemplate
-from fangkong.org.roles import Perm, Role
+from fangkong.org.roles import PERM_LABELS, Perm, Role
 
 
 class UnmaskForm(forms.Form):
@@ -73,7 +74,37 @@ class TeamMembersForm(forms.Form):
     leader = forms.CharField(label=_("Leader's user name"), max_length=150, required=False)
 
 
-bootstrap_widgets(StaffForm, TeamForm, TeamMembersForm)
+def _key_perm_choices() -> list[tuple[str, Any]]:
+    # A key never manages keys (org.clients refuses it too): not offered at all.
+    return [(p.value, PERM_LABELS[p]) for p in Perm if p is not Perm.CLIENTS_MANAGE]
+
+
+class ApiClientForm(forms.Form):
+    """Issue an API key: what the API's `POST /org/clients` takes, as a page's form."""
+
+    name = forms.CharField(
+        label=_("Client name"),
+        max_length=100,
+        help_text=_("Who will use the key, e.g. the county CDC's platform."),
+    )
+    node = forms.CharField(
+        label=_("Node code"),
+        max_length=40,
+        help_text=_("The key sees this node's area and nothing else."),
+    )
+    perms = forms.MultipleChoiceField(
+        label=_("Permissions"),
+        choices=_key_perm_choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only permissions you hold at that node can be given."),
+        error_messages={"required": _("Choose at least one permission.")},
+    )
+    days = forms.IntegerField(
+        label=_("Valid for (days)"), min_value=1, max_value=MAX_DAYS, initial=90
+    )
+
+
+bootstrap_widgets(StaffForm, TeamForm, TeamMembersForm, ApiClientForm)
 
 
 def node_from_form(form: forms.Form, user: Any, perm: Perm, field: str = "node") -> Any:

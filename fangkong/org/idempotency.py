@@ -4,7 +4,9 @@ A client on a weak network cannot tell a lost request from a lost answer; it sen
 same write again with the same key. The first request claims (principal, key) before the
 operation runs; the answer is stored after it (org.middleware) and replayed to every
 retry with the same body. A different body under the same key is a client bug (422); a
-retry while the first is still running waits for nothing and gets 409.
+retry while the first is still running waits for nothing and gets 409 — unless the claim
+is older than any request runs (FANGKONG_IDEMPOTENCY_IN_FLIGHT_SECONDS): its request died
+with its process, and the retry takes the claim over and runs the write once.
 
 The body is fingerprinted without reading `request.body` for multipart requests (Django
 has already streamed it into `request.FILES`): form fields and each file's content.
@@ -94,7 +96,13 @@ def idempotency_begin(request: HttpRequest) -> HttpResponseBase | None:
                 {HEADER: [_("This Idempotency-Key was used with a different request.")]}
             ) from None
         if found.status is None:
-            raise HttpError(409, _("A request with this Idempotency-Key is in progress.")) from None
+            taken = _take_over(found)
+            if taken is None:
+                raise HttpError(
+                    409, _("A request with this Idempotency-Key is in progress.")
+                ) from None
+            request.fk_idempotency = taken  # type: ignore[attr-defined]
+            return None
         response = HttpResponse(
             _open(bytes(found.body)), status=found.status, content_type=found.content_type or None
         )
@@ -104,20 +112,45 @@ def idempotency_begin(request: HttpRequest) -> HttpResponseBase | None:
     return None
 
 
+def _take_over(claim: IdempotencyRecord) -> IdempotencyRecord | None:
+    """The claim, renewed for this request, if its owner is dead: in flight for longer
+    than a request can run. One retry wins: the renewal is a compare-and-set on the claim
+    time, so two retries at once cannot both take it."""
+    now = timezone.now()
+    bound = timedelta(seconds=settings.FANGKONG_IDEMPOTENCY_IN_FLIGHT_SECONDS)
+    if claim.created_at > now - bound:
+        return None
+    renewed = IdempotencyRecord.objects.filter(
+        pk=claim.pk, status__isnull=True, created_at=claim.created_at
+    ).update(created_at=now)
+    if not renewed:
+        return None
+    claim.created_at = now
+    return claim
+
+
+def _mine(record: IdempotencyRecord) -> Any:
+    """The claim while this request still holds it: a request presumed dead that ends
+    after all must not overwrite or free the claim a retry has taken over."""
+    return IdempotencyRecord.objects.filter(
+        pk=record.pk, status__isnull=True, created_at=record.created_at
+    )
+
+
 def idempotency_finish(request: HttpRequest, response: HttpResponseBase) -> None:
     """Store the answer to replay; a server error frees the key for a real retry."""
     record: IdempotencyRecord | None = getattr(request, "fk_idempotency", None)
     if record is None:
         return
     if response.status_code >= 500 or getattr(response, "streaming", False):
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        _mine(record).delete()
         return
     body = bytes(response.content)  # type: ignore[attr-defined]
     # A secret shown once (a new API key) is never kept: its replay shows it blank.
     secret: str | None = getattr(request, "fk_secret_in_response", None)
     if secret:
         body = body.replace(secret.encode(), b"")
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
+    _mine(record).update(
         status=response.status_code,
         content_type=response.get("Content-Type", ""),
         body=_seal(body),
@@ -145,6 +178,8 @@ def idempotent(op: Callable[..., Any]) -> Callable[..., Any]:
     # ninja resolves string annotations (`from __future__ import annotations`) in the
     # wrapper's module; hand it the operation's own, already resolved.
     wrapper.__signature__ = inspect.signature(op, eval_str=True)  # type: ignore[attr-defined]
+    # Marked, so a test can prove every write operation of the schema is wrapped.
+    wrapper.fk_idempotent = True  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,6 +46,35 @@ class Perm(StrEnum):
     CONTROL_VIEW = "control.view"
     CONTROL_MANAGE = "control.manage"
     CONTROL_RELEASE = "control.release"
+
+
+StrOrPromise = str | Promise
+
+# How each permission is named to a person (the API-key page's choices); the codes
+# themselves are what the API and the code use.
+PERM_LABELS: dict[Perm, StrOrPromise] = {
+    Perm.ORG_VIEW: _("Browse jurisdictions, staff and teams"),
+    Perm.ORG_MANAGE: _("Change the jurisdiction tree"),
+    Perm.STAFF_MANAGE: _("Register staff and grant roles"),
+    Perm.TEAM_MANAGE: _("Form teams and set their members"),
+    Perm.PII_UNMASK: _("See an ID number or phone in full, with a purpose"),
+    Perm.DATA_EXPORT: _("Download lists and feedback files"),
+    Perm.AUDIT_VIEW: _("Read the audit log"),
+    Perm.PEOPLE_VIEW: _("Read the population registry (masked)"),
+    Perm.PEOPLE_EDIT: _("Add and correct households and persons"),
+    Perm.PEOPLE_IMPORT: _("Import lists: the registry and pushed lists"),
+    Perm.ORDERS_VIEW: _("Read work orders and sweeps"),
+    Perm.ORDERS_DISPATCH: _("Create, reassign, verify and cancel work orders"),
+    Perm.RULES_MANAGE: _("Manage rules, risk areas and editions"),
+    Perm.REPORTS_VIEW: _("Read daily reports, bulletins and the dashboard"),
+    Perm.REPORTS_SUBMIT: _("Submit a village's daily report"),
+    Perm.BROADCAST: _("Send a broadcast"),
+    Perm.NOTIFY_MANAGE: _("Manage channels, templates, webhooks and deliveries"),
+    Perm.CLIENTS_MANAGE: _("Issue and revoke API keys"),
+    Perm.CONTROL_VIEW: _("See the people under control"),
+    Perm.CONTROL_MANAGE: _("Manage control orders, sites, checks and transfers"),
+    Perm.CONTROL_RELEASE: _("Approve a release from control"),
+}
 
 
 class Role(models.TextChoices):
