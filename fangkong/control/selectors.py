@@ -4,6 +4,7 @@ node) and the lists."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from fangkong.control.models import (
     Passenger,
     SampleResult,
     Transfer,
+    TransferStatus,
 )
 from fangkong.org.access import object_for_user
 from fangkong.org.roles import Perm
@@ -93,3 +95,39 @@ def history_of(order: ControlOrder) -> list[ControlOrder]:
         .prefetch_related("events__actor")
         .order_by("created_at", "id")
     )
+
+
+# Counts for the dashboard and the bulletin ---------------------------------------------
+
+# What control adds to a village's day (reports' pre-aggregated `VillageDay`).
+COUNT_KEYS = ("control_new", "control_active", "control_released", "control_in_transit")
+
+
+def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[str, int]]:
+    """[(node path, n)] of one of COUNT_KEYS under any of the path `prefixes`, in one
+    grouped query: people put under control on `day` (an order begun that day that is
+    not the next period of a chain nor a stricter order for someone already under
+    control), under control now, released on `day`, on a vehicle now (by where the
+    passenger lives). A past day's refresh keeps the snapshots ("now") of that evening."""
+    if key not in COUNT_KEYS:
+        raise ValueError(key)
+    field = "person__jurisdiction__path" if key == "control_in_transit" else "jurisdiction__path"
+    within = Q(pk__in=[])
+    for prefix in prefixes:
+        within |= Q(**{f"{field}__startswith": prefix})
+    rows: QuerySet[Any]
+    if key == "control_in_transit":
+        rows = Passenger.objects.filter(within, transfer__status=TransferStatus.IN_TRANSIT)
+    else:
+        orders = ControlOrder.objects.filter(within)
+        if key == "control_new":
+            rows = (
+                orders.filter(starts_on=day)
+                .exclude(status=OrderStatus.PLANNED)
+                .exclude(previous__status__in=[OrderStatus.RELEASED, OrderStatus.SUPERSEDED])
+            )
+        elif key == "control_active":
+            rows = orders.filter(status=OrderStatus.ACTIVE)
+        else:
+            rows = orders.filter(status=OrderStatus.RELEASED, released_on=day)
+    return [(p, int(n)) for p, n in rows.values_list(field).annotate(n=Count("pk")).order_by()]
