@@ -77,7 +77,8 @@ def test_a_site_is_made_and_run_from_its_pages(world, login):
     boss.post(f"/control/sites/{site.pk}/rooms/", {"number": "104", "capacity": "3"})
     boss.post(f"/control/sites/{site.pk}/rooms/", {"number": "104", "capacity": "1"})
     assert site.rooms.filter(number="104").get().capacity == 3
-    room = IsolationRoom.objects.get(pk=order.room_id)
+    assert order.room is not None
+    room = IsolationRoom.objects.get(pk=order.room.pk)
     refused = boss.post(
         f"/control/rooms/{room.pk}/",
         {"capacity": "1", "state": RoomState.FREE, "version": room.version},
