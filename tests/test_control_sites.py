@@ -249,6 +249,13 @@ def test_sites_and_transfers_through_the_api(world, login):
         content_type=JSON,
     )
     assert full.status_code == 422
+    # A room that does not exist: 404 on the page and the API, nothing made.
+    missing = api.post(
+        "/api/v1/control/rooms/99999999",
+        {"capacity": 1, "state": "free", "version": 0},
+        content_type=JSON,
+    )
+    assert missing.status_code == 404 and api.get("/control/rooms/99999999/").status_code == 404
     order = at_the_site(world, IsolationSite.objects.get(pk=site["id"]))
     trip = api.post(
         "/api/v1/control/transfers",

@@ -338,10 +338,10 @@ def order_team(request: HttpRequest, control_id: int) -> HttpResponse:
     )
     context = {"form": form, "order": order, "name": mask_name(order.person.name)}
     if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "control/team.html", context, status=400)
         if order.status not in (OrderStatus.ACTIVE, OrderStatus.PLANNED):
             form.add_error(None, _("Only an active or planned order's team is changed."))
-            return render(request, "control/team.html", context, status=400)
-        if not form.is_valid():
             return render(request, "control/team.html", context, status=400)
         team = {
             role: staff_for_user(request.user, form.cleaned_data[role])
