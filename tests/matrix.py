@@ -426,7 +426,8 @@ def ensure_sites(world: World) -> dict[str, dict[str, Any]]:
                 escort=world.users[persona],
                 riders=[Rider(world.persons[rider])],
             )
-        out[key] = {"site_id": site, "room_id": site.rooms.get(), "transfer_id": transfer}
+        room = site.rooms.order_by("id").first()
+        out[key] = {"site_id": site, "room_id": room, "transfer_id": transfer}
         if name not in world.extra_markers.get(key, []):
             world.extra_markers.setdefault(key, []).append(name)
     return out

@@ -275,3 +275,19 @@ def site_staff_choices(user: Any, site: IsolationSite) -> QuerySet[StaffProfile]
         .filter(jurisdiction__path__startswith=site.jurisdiction.path)
         .order_by("jurisdiction__path", "kind", "name")
     )
+
+
+def team_of(user: Any, order: ControlOrder) -> list[tuple[str, str]]:
+    """The order's 四包一 as (role, name) for the viewer: a member the viewer may see in
+    the staff registry by name, one above their area (a grid worker's village cadre)
+    masked, like any person outside one's area."""
+    from fangkong.core.masking import mask_name
+    from fangkong.org.selectors import staff_visible
+
+    members = {role: getattr(order, role) for role in ("cadre", "grid_worker", "doctor", "police")}
+    ids = [s.pk for s in members.values() if s is not None]
+    seen = set(staff_visible(user).filter(pk__in=ids).values_list("pk", flat=True))
+    return [
+        (role, "" if s is None else s.name if s.pk in seen else mask_name(s.name))
+        for role, s in members.items()
+    ]
