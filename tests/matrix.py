@@ -291,6 +291,9 @@ def param_cases(world: World, param: str) -> list[Obj]:
         return [Obj(str(sw.pk), f"~{town}") for town, sw in world.sweeps.items()]
     if param == "control_id":
         return [Obj(str(o.pk), key) for key, o in ensure_control(world).items()]
+    if param in ("site_id", "room_id", "transfer_id"):
+        made = ensure_sites(world)
+        return [Obj(str(made[key][param].pk), key) for key in ("T", "U")]
     if param == "token":
         # A signed link or check code a resident holds; a made-up one shows nothing.
         return [Obj("not-a-valid-token", None)]
@@ -384,6 +387,49 @@ def ensure_control(world: World) -> dict[str, Any]:
             ).orders[0]
             found = order_release(order_id=made.pk, actor=commander, expected_version=made.version)
         out[key] = found
+    return out
+
+
+def ensure_sites(world: World) -> dict[str, dict[str, Any]]:
+    """An isolation site of each town with a room, and a planned transfer of one of the
+    town's residents to it (idempotent): {town key: {"site_id": site, "room_id": room,
+    "transfer_id": transfer}}."""
+    from fangkong.control.models import IsolationSite, Transfer
+    from fangkong.control.sites import site_create
+    from fangkong.control.transfers import Rider, transfer_create
+
+    ensure_registry(world)
+    out: dict[str, dict[str, Any]] = {}
+    for key, persona, rider, name in (
+        ("T", "commander", "A1M1", "王店矩阵隔离点"),
+        ("U", "commander_u", "P1M1", "洪合矩阵隔离点"),
+    ):
+        node = world.nodes[key]
+        site = IsolationSite.objects.filter(jurisdiction=node, name=name).first()
+        if site is None:
+            site = site_create(
+                actor=world.users[persona],
+                jurisdiction=node,
+                name=name,
+                kind="hotel",
+                rooms=[("901", 2)],
+            )
+        transfer = Transfer.objects.filter(destination=site).first()
+        if transfer is None:
+            transfer = transfer_create(
+                actor=world.users[persona],
+                jurisdiction=node,
+                pickup="矩阵卡口",
+                destination=site,
+                vehicle="浙F90000",
+                driver="矩阵司机",
+                escort=world.users[persona],
+                riders=[Rider(world.persons[rider])],
+            )
+        room = site.rooms.order_by("id").first()
+        out[key] = {"site_id": site, "room_id": room, "transfer_id": transfer}
+        if name not in world.extra_markers.get(key, []):
+            world.extra_markers.setdefault(key, []).append(name)
     return out
 
 
@@ -600,6 +646,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_sweep(world)
     ensure_editions(world)
     ensure_control(world)
+    ensure_sites(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from docx import Document
 
 from fangkong.control.cases import positive_case
@@ -27,6 +28,7 @@ from fangkong.control.models import (
     ControlTest,
     OrderStatus,
     OrderType,
+    Passenger,
     SampleResult,
     TransferStatus,
 )
@@ -188,6 +190,17 @@ def test_thirty_arrivals_and_ten_close_contacts_under_the_9th_edition(world):
     assert home.count() == 10
     doc = Document(io.BytesIO(notice_docx(released[0], "https://fk.example")))
     assert "2022年7月16日" in "\n".join(p.text for p in doc.paragraphs)
+    # The contacts' 3 days at home are not served on 07-18: refused, nothing changed.
+    early = home.first()
+    assert early is not None
+    with pytest.raises(ValidationError):
+        order_release(
+            order_id=early.pk,
+            actor=commander,
+            expected_version=early.version,
+            today=date(2022, 7, 18),
+        )
+    assert ControlOrder.objects.get(pk=early.pk).status == OrderStatus.ACTIVE
     for order in home:
         order_release(
             order_id=order.pk,
@@ -197,4 +210,29 @@ def test_thirty_arrivals_and_ten_close_contacts_under_the_9th_edition(world):
         )
     left = ControlOrder.objects.filter(status=OrderStatus.ACTIVE)
     assert {o.person.name for o in left} == {"场景家属甲", "场景家属乙"}
-    assert ControlOrder.objects.filter(status=OrderStatus.RELEASED).count() == 49
+    done = ControlOrder.objects.filter(status=OrderStatus.RELEASED)
+    assert done.count() == 49
+    # Each released period has its notice, dated the day it ended: the arrivals and the
+    # contacts' stay at the site on 07-16, the contacts' home monitoring on 07-19.
+    assert {(o.type, o.released_on) for o in done} == {
+        (OrderType.CENTRAL, date(2022, 7, 16)),
+        (OrderType.HOME_MONITORING, date(2022, 7, 19)),
+    }
+    assert all(o.notice_code for o in done) and len({o.notice_code for o in done}) == 49
+    last = done.filter(type=OrderType.HOME_MONITORING).first()
+    assert last is not None
+    text = "\n".join(
+        p.text for p in Document(io.BytesIO(notice_docx(last, "https://fk.example"))).paragraphs
+    )
+    assert "2022年7月19日" in text
+    # Nobody lost on the road: whoever left on a transfer arrived or is in transit.
+    left_on = set(
+        Passenger.objects.exclude(transfer__departed_at=None).values_list("person_id", flat=True)
+    )
+    arrived = set(
+        Passenger.objects.filter(transfer__status=TransferStatus.RECEIVED).values_list(
+            "person_id", flat=True
+        )
+    )
+    assert left_on == arrived | set(in_transit().values_list("person_id", flat=True))
+    assert left_on == {case.pk}

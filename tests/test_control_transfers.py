@@ -126,3 +126,79 @@ def test_nobody_is_lost_between_two_places(world):
     moving = set(in_transit().values_list("person_id", flat=True))
     assert left == arrived | moving and not arrived & moving
     assert moving == {world.persons["B1"].pk}
+
+
+def test_nobody_is_lost_through_a_day_of_transfers_with_mistakes(world):
+    """Sixty random steps (new transfers of anyone, some already on the road; departures
+    and arrivals, some with a stale version, some signed by the escort at the wrong end):
+    after each, whoever left has arrived or is in transit, never both, nobody rides two
+    transfers at once, and a refused step changed nothing."""
+    import random
+
+    from fangkong.control.sites import site_create
+
+    ensure_registry(world)
+    rng = random.Random(16)  # a reproducible sequence
+    site = site_create(
+        actor=world.users["commander"],
+        jurisdiction=world.nodes["T"],
+        name="随机隔离点",
+        kind="hotel",
+        rooms=[("101", 2)],
+    )
+    keys = ["A1M1", "A2", "B1"]
+    refused = 0
+    for step in range(60):
+        before = (
+            Passenger.objects.count(),
+            list(Transfer.objects.order_by("id").values_list("status", "version")),
+        )
+        op = rng.choice(["create", "depart", "receive"])
+        try:
+            if op == "create":
+                transfer_create(
+                    actor=world.users["commander"],
+                    jurisdiction=world.nodes["T"],
+                    pickup="卡口",
+                    destination=site,
+                    vehicle=f"浙F{step:05d}",
+                    driver="司机",
+                    escort=world.users["cadre_a"],
+                    riders=[Rider(world.persons[k]) for k in rng.sample(keys, rng.randint(1, 2))],
+                )
+            else:
+                wanted = TransferStatus.PLANNED if op == "depart" else TransferStatus.IN_TRANSIT
+                open_ones = list(Transfer.objects.filter(status=wanted))
+                if not open_ones:
+                    continue
+                t = rng.choice(open_ones)
+                version = t.version - (1 if rng.random() < 0.2 else 0)
+                actor = world.users["cadre_a" if rng.random() < 0.3 else "commander"]
+                confirm = transfer_depart if op == "depart" else transfer_receive
+                confirm(transfer_id=t.pk, actor=actor, expected_version=version)
+        except (ValidationError, PermissionDenied, Conflict):
+            refused += 1
+            after = (
+                Passenger.objects.count(),
+                list(Transfer.objects.order_by("id").values_list("status", "version")),
+            )
+            assert after == before, f"step {step}: a refused {op} changed something"
+        # Per trip (a person may travel again after arriving): every seat that left is
+        # on a received transfer or on the in-transit list, never both.
+        left = set(
+            Passenger.objects.exclude(transfer__departed_at=None).values_list("pk", flat=True)
+        )
+        arrived = set(
+            Passenger.objects.filter(transfer__status=TransferStatus.RECEIVED).values_list(
+                "pk", flat=True
+            )
+        )
+        moving = set(in_transit().values_list("pk", flat=True))
+        assert left == arrived | moving and not arrived & moving, step
+        open_riders = list(
+            Passenger.objects.filter(
+                transfer__status__in=[TransferStatus.PLANNED, TransferStatus.IN_TRANSIT]
+            ).values_list("person_id", flat=True)
+        )
+        assert len(open_riders) == len(set(open_riders)), f"step {step}: someone rides twice"
+    assert refused and Transfer.objects.filter(status=TransferStatus.RECEIVED).exists()

@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,7 +95,6 @@ def order_for_token(token: str, today: date | None = None) -> ControlOrder | Non
 # Recording ----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def check_record(
     *,
     order: ControlOrder,
@@ -107,9 +107,43 @@ def check_record(
     now: datetime | None = None,
 ) -> tuple[HealthCheck, bool]:
     """Record one check; returns (check, created). The same client id again returns the
-    check it made (a phone retrying its submit). A check for someone not under an active
-    order (released, superseded, not begun) is refused and changes nothing."""
-    now = now or timezone.now()
+    check it made (a phone retrying its submit), also when the two sends arrive at the
+    same moment on two connections (the unique client id decides; the loser reads the
+    winner's check). A check for someone not under an active order (released,
+    superseded, not begun) is refused and changes nothing."""
+    kwargs: dict[str, Any] = {
+        "order": order,
+        "temperature": temperature,
+        "symptoms": symptoms,
+        "note": note,
+        "client_id": client_id,
+        "actor": actor,
+        "by_self": by_self,
+        "now": now or timezone.now(),
+    }
+    try:
+        with transaction.atomic():
+            return _record(**kwargs)
+    except IntegrityError:
+        same = HealthCheck.objects.filter(client_id=client_id).first()
+        if same is None:
+            raise
+        if same.order_id != order.pk:
+            raise ValidationError(_("This check was already sent for someone else.")) from None
+        return same, False
+
+
+def _record(
+    *,
+    order: ControlOrder,
+    temperature: object,
+    symptoms: Sequence[str],
+    note: str,
+    client_id: uuid.UUID,
+    actor: User | None,
+    by_self: bool,
+    now: datetime,
+) -> tuple[HealthCheck, bool]:
     existing = HealthCheck.objects.filter(client_id=client_id).first()
     if existing is not None:
         if existing.order_id != order.pk:

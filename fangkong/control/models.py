@@ -70,6 +70,11 @@ class IsolationSite(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=12, choices=SiteKind.choices)
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # The people working at the site (its manager, doctors, security): staff of the
+    # site's area, named on the site's page and in its daily count.
+    staff = models.ManyToManyField(
+        StaffProfile, blank=True, related_name="isolation_sites", verbose_name=_("staff")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     scope_path = "jurisdiction__path"

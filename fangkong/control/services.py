@@ -177,6 +177,8 @@ def team_set(
     """Name the order's 四包一; each named person must be staff of the order's area."""
     order = _locked(order_id, expected_version)
     _require(actor, Perm.CONTROL_MANAGE, order.jurisdiction.path)
+    if order.status not in (OrderStatus.ACTIVE, OrderStatus.PLANNED):
+        raise ValidationError(_("Only an active or planned order's team is changed."))
     for role, staff in team.items():
         if role not in ("cadre", "grid_worker", "doctor", "police"):
             raise ValidationError({role: _("Unknown team role.")})

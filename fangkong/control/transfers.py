@@ -23,11 +23,12 @@ from fangkong.control.models import (
     ControlOrder,
     IsolationRoom,
     IsolationSite,
+    OrderStatus,
     Passenger,
     Transfer,
     TransferStatus,
 )
-from fangkong.org.models import Jurisdiction, Membership
+from fangkong.org.models import Jurisdiction, Membership, StaffProfile
 from fangkong.org.roles import Perm, Role
 from fangkong.org.scoping import ancestor_paths, has_perm
 from fangkong.people.models import Person
@@ -101,6 +102,56 @@ def transfer_create(
     )
     _audit(transfer, actor, "created", passengers=len(riders))
     return transfer
+
+
+def transfer_plan(
+    *,
+    actor: User,
+    orders: Sequence[ControlOrder],
+    pickup: str,
+    destination: IsolationSite,
+    vehicle: str,
+    driver: str,
+    escort: User | StaffProfile,
+) -> Transfer:
+    """A transfer of people under control (the page's and the API's form): organised by
+    the passengers' town when they share one, else where the destination is; each rides
+    to their own room when it is at the destination."""
+    from fangkong.control.checks import town_of
+
+    if isinstance(escort, StaffProfile):
+        if escort.user is None:
+            raise ValidationError({"escort": _("The escort has no account to confirm with.")})
+        escort = escort.user
+    if not orders:
+        raise ValidationError({"passengers": _("A transfer carries at least one person.")})
+    closed = [o for o in orders if o.status not in (OrderStatus.ACTIVE, OrderStatus.PLANNED)]
+    if closed:
+        raise ValidationError(
+            {
+                "passengers": _("%(n)d of the people are no longer under control.")
+                % {"n": len(closed)}
+            }
+        )
+    towns = {town_of(o.jurisdiction).pk: town_of(o.jurisdiction) for o in orders}
+    node = next(iter(towns.values())) if len(towns) == 1 else destination.jurisdiction
+    return transfer_create(
+        actor=actor,
+        jurisdiction=node,
+        pickup=pickup,
+        destination=destination,
+        vehicle=vehicle,
+        driver=driver,
+        escort=escort,
+        riders=[
+            Rider(
+                o.person,
+                o,
+                o.room if o.room is not None and o.room.site_id == destination.pk else None,
+            )
+            for o in orders
+        ],
+    )
 
 
 def _locked(transfer_id: int, expected_version: int) -> Transfer:

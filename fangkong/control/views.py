@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.control import checks, release, selectors
-from fangkong.control.forms import CheckForm
+from fangkong.control.forms import TEAM_ROLES, CheckForm
 from fangkong.control.models import OrderStatus, OrderType
 from fangkong.core.masking import mask_name
 from fangkong.core.paging import CappedPaginator
@@ -131,6 +131,7 @@ def order_detail(request: HttpRequest, control_id: int) -> HttpResponse:
             "name": mask_name(order.person.name),
             "day": order.day_number(today),
             "history": selectors.history_of(order),
+            "team": [(role, TEAM_ROLES[role], who) for role, who in selectors.team_of(user, order)],
             "tests": order.tests.all(),
             "checks": order.checks.order_by("-taken_at")[:20],
             "blockers": release.release_blockers(order, today),

@@ -40,15 +40,20 @@ def _grouped(qs: QuerySet[Any], path: str, total: str = "") -> list[tuple[str, i
     return list(qs.values_list(path).annotate(n=agg).order_by())
 
 
-def _within(villages: Sequence[Jurisdiction], field: str) -> Q:
-    """Rows under any of the villages. Many villages are filtered by their parents' few
-    subtrees (the roll-up drops rows of villages not asked for): a county's 300 villages
-    as 300 ORed prefixes cost a query 50 ms even on an empty table."""
+def _prefixes(villages: Sequence[Jurisdiction]) -> list[str]:
+    """The subtrees that hold the villages. Many villages are filtered by their parents'
+    few subtrees (the roll-up drops rows of villages not asked for): a county's 300
+    villages as 300 ORed prefixes cost a query 50 ms even on an empty table."""
     paths = {v.path for v in villages}
     if len(paths) > 8:
         paths = {p.rstrip("/").rsplit("/", 1)[0] + "/" for p in paths}
+    return sorted(paths)
+
+
+def _within(villages: Sequence[Jurisdiction], field: str) -> Q:
+    """Rows under any of the villages."""
     q = Q(pk__in=[])
-    for path in sorted(paths):
+    for path in _prefixes(villages):
         q |= subtree_q(field, path)
     return q
 
@@ -127,6 +132,18 @@ def orders_overdue(villages: Sequence[Jurisdiction], day: date) -> Counts:
     return _by_village(villages, _grouped(qs, "jurisdiction__path", "open"))
 
 
+def _control(key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
+    """A count of control's (people put under control, under control, released, in
+    transit), read through its selector: reports knows nothing of control's tables."""
+
+    def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
+        from fangkong.control.selectors import counts_by_node
+
+        return _by_village(villages, counts_by_node(key, _prefixes(villages), day))
+
+    return metric
+
+
 # Overdue orders are kept by how many days past their due day they are, up to this
 # ("7 days or more"): enough for any town's red-light rule (`ReportConfig`).
 OVERDUE_AGE_CAP = 7
@@ -173,6 +190,10 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     # Counted by due day, unlike a home page's "overdue" (past the due time): an order
     # due at 09:00 today is not in it until tomorrow.
     "orders_overdue": (_("Work orders open past their due day"), orders_overdue),
+    "control_new": (_("Put under control"), _control("control_new")),
+    "control_active": (_("Under control"), _control("control_active")),
+    "control_released": (_("Released from control"), _control("control_released")),
+    "control_in_transit": (_("In transit"), _control("control_in_transit")),
 }
 
 

@@ -38,6 +38,11 @@ KEY_METRICS = (
     "pushed_pending",
     "orders_done",
     "orders_overdue",
+    # Control (管控): new today, under control, released today, on a vehicle now.
+    "control_new",
+    "control_active",
+    "control_released",
+    "control_in_transit",
 )
 # The trend's panels, each on its own axes: people are counted in ones and tens a day,
 # work orders in hundreds, which on one axis pressed the returnees flat on the floor.

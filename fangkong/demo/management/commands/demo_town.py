@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from fangkong.control.demo import build_demo_control, delete_control_under
 from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delete_demo_town
 from fangkong.org.models import Jurisdiction
 from fangkong.people.demo import build_demo_people, delete_people_under
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_control_under(f"/{COUNTY_CODE}/")
             delete_screening_under(f"/{COUNTY_CODE}/")
             delete_orders_under(f"/{COUNTY_CODE}/")
             delete_people_under(f"/{COUNTY_CODE}/")
@@ -65,6 +67,7 @@ class Command(BaseCommand):
         screening = (
             build_demo_screening(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         )
+        control = build_demo_control(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
             self.style.SUCCESS(
@@ -73,6 +76,8 @@ class Command(BaseCommand):
                 f"{households} households, {residents} residents, {orders} work orders, "
                 f"{screening.get('returnees', 0)} returnee reports, "
                 f"{screening.get('visits', 0)} households in a door-knocking sweep, "
+                f"{control.get('orders', 0)} people under control at {control.get('sites', 0)} "
+                f"sites and at home with {control.get('transfers', 0)} transfers, "
                 f"{reports.get('reports', 0)} daily reports and {reports.get('bulletins', 0)} "
                 "bulletins."
             )
