@@ -5,12 +5,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
+from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import django_auth
 
 from fangkong.audit.api import router as audit_router
 from fangkong.control.api import router as control_router
 from fangkong.control.api_sites import router as control_sites_router
-from fangkong.core.api_kit import validation_error_body
+from fangkong.core.api_kit import request_error_body, validation_error_body
 from fangkong.notify.api import router as notify_router
 from fangkong.org.access import ScopedRouter
 from fangkong.org.api import router as org_router
@@ -48,6 +49,13 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     """A service refused the input: 422 with the one error shape (`core.api_kit`), so an
     operation lets the service's ValidationError through instead of catching it."""
     return api.create_response(request, validation_error_body(exc), status=422)
+
+
+@api.exception_handler(RequestInvalid)
+def request_invalid(request: HttpRequest, exc: RequestInvalid) -> HttpResponse:
+    """The request does not fit the schema (a type, a bound, a missing field): 422 in the
+    one error shape too, by field and in the caller's language."""
+    return api.create_response(request, request_error_body(list(exc.errors)), status=422)
 
 
 @api.exception_handler(RateLimited)

@@ -40,3 +40,39 @@ def test_error_body_names_fields():
     body = validation_error_body(ValidationError({"phone": ["Not a mobile number."]}))
     assert body == {"detail": "Not a mobile number.", "errors": {"phone": ["Not a mobile number."]}}
     assert validation_error_body(ValidationError("Closed."))["errors"] == {}
+
+
+def test_a_request_the_schema_refuses_answers_the_one_shape_by_field_in_its_language(world):
+    """Types, bounds and missing fields are refused before an operation runs: in the same
+    shape as a service's refusal, each field named, in the caller's language."""
+    from django.test import Client
+
+    from tests.api_keys import KeyClient, issue_persona_key
+
+    body = {
+        "name": "红码核查",
+        "source": "县指挥部",
+        "category": "x" * 30,
+        "deadline": "明天",
+        "headers": [],
+    }
+    client = KeyClient(issue_persona_key(world, "key_a").key)
+    for language, words in (("en", "At most 14 characters."), ("zh-Hans", "最多 14 个字符。")):
+        refused = client.post(
+            "/api/v1/screening/lists/rows",
+            body,
+            content_type="application/json",
+            headers={"Accept-Language": language},
+        )
+        assert refused.status_code == 422, refused.content
+        answer = refused.json()
+        assert set(answer) == {"detail", "errors", "issues"}
+        assert set(answer["errors"]) == {"category", "deadline", "headers", "rows"}
+        assert answer["errors"]["category"] == [words]
+        assert answer["detail"].startswith("category: ")
+        assert {tuple(i["loc"][-1:]) for i in answer["issues"]} >= {("category",), ("rows",)}
+    missing = Client().get("/api/v1/org/teams/abc")
+    assert missing.status_code in (401, 404, 422)
+    bad_id = client.get("/api/v1/orders/0", headers={"Accept-Language": "en"})
+    assert bad_id.status_code == 422
+    assert bad_id.json()["errors"] == {"order_id": ["At least 1."]}

@@ -107,3 +107,90 @@ def referenced(field_name: str, load: Callable[[], T]) -> T:
         return load()
     except Http404:
         raise ValidationError({field_name: [_("Not found in your area.")]}) from None
+
+
+# Request validation (the schema's types and bounds, checked before an operation runs)
+# answers in the same shape as a service's refusal: `errors` by field, in the caller's
+# language. The parser's own items stay beside it as `issues` (type, loc, msg) for a
+# program that wants the exact place.
+_LOCATIONS = frozenset({"body", "query", "path", "form", "file", "header", "cookie"})
+
+
+def _field_of(loc: Any) -> str:
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+        # A body parameter's own name (`body`) is no field of the request.
+        if len(parts) > 1 and parts[0] == "body":
+            parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(issue: dict[str, Any]) -> str:
+    kind = str(issue.get("type", ""))
+    ctx = issue.get("ctx") or {}
+    fixed = {
+        "missing": _("This field is required."),
+        "int_parsing": _("A whole number."),
+        "int_type": _("A whole number."),
+        "int_from_float": _("A whole number."),
+        "float_parsing": _("A number."),
+        "float_type": _("A number."),
+        "decimal_parsing": _("A number."),
+        "decimal_type": _("A number."),
+        "bool_parsing": _("true or false."),
+        "bool_type": _("true or false."),
+        "date_parsing": _("A date, YYYY-MM-DD."),
+        "date_type": _("A date, YYYY-MM-DD."),
+        "date_from_datetime_parsing": _("A date, YYYY-MM-DD."),
+        "datetime_parsing": _("A date and time, ISO 8601 with its offset."),
+        "datetime_type": _("A date and time, ISO 8601 with its offset."),
+        "datetime_from_date_parsing": _("A date and time, ISO 8601 with its offset."),
+        "uuid_parsing": _("A UUID."),
+        "uuid_type": _("A UUID."),
+        "string_type": _("Text."),
+        "string_pattern_mismatch": _("Not in the expected format."),
+        "list_type": _("A list."),
+        "dict_type": _("An object."),
+        "model_type": _("An object."),
+        "model_attributes_type": _("An object."),
+        "json_invalid": _("The body is not valid JSON."),
+    }
+    if kind in fixed:
+        return fixed[kind]
+    if kind == "string_too_long" and "max_length" in ctx:
+        return _("At most %(n)s characters.") % {"n": ctx["max_length"]}
+    if kind == "string_too_short" and "min_length" in ctx:
+        return _("At least %(n)s characters.") % {"n": ctx["min_length"]}
+    if kind == "too_long" and "max_length" in ctx:
+        return _("At most %(n)s items.") % {"n": ctx["max_length"]}
+    if kind == "too_short" and "min_length" in ctx:
+        return _("At least %(n)s items.") % {"n": ctx["min_length"]}
+    bounds = {
+        "greater_than_equal": ("ge", _("At least %(n)s.")),
+        "less_than_equal": ("le", _("At most %(n)s.")),
+        "greater_than": ("gt", _("More than %(n)s.")),
+        "less_than": ("lt", _("Less than %(n)s.")),
+    }
+    if kind in bounds and bounds[kind][0] in ctx:
+        key, text = bounds[kind]
+        return text % {"n": ctx[key]}
+    if kind in ("enum", "literal_error") and "expected" in ctx:
+        return _("One of: %(choices)s.") % {"choices": ctx["expected"]}
+    # A rarer check (or one of ours, already translated): its own words.
+    return str(issue.get("msg", "")) or _("Not valid.")
+
+
+def request_error_body(issues: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one error shape for a request the schema refused."""
+    errors: dict[str, list[str]] = {}
+    for issue in issues:
+        errors.setdefault(_field_of(issue.get("loc", ())), []).append(_message(issue))
+    field, messages = next(iter(errors.items()), ("", [""]))
+    detail = f"{field}: {messages[0]}" if field else messages[0]
+    plain = [
+        {k: issue[k] for k in ("type", "loc", "msg") if k in issue}
+        | {"loc": [str(p) if not isinstance(p, int) else p for p in issue.get("loc", ())]}
+        for issue in issues
+    ]
+    return {"detail": detail, "errors": errors, "issues": plain}

@@ -140,6 +140,8 @@ class RejectNulMiddleware:
         field = ".".join(str(part) for part in where[1:]) or where[0]
         message = _("%(field)s: text cannot contain the NUL character (0x00).") % {"field": field}
         if request.path.startswith("/api/"):
-            detail = [{"type": "nul_character", "loc": list(where), "msg": message}]
-            return JsonResponse({"detail": detail}, status=400)
+            # The API's one error shape (core.api_kit), with the parser's kind of item.
+            issues = [{"type": "nul_character", "loc": list(where), "msg": message}]
+            body = {"detail": message, "errors": {field: [message]}, "issues": issues}
+            return JsonResponse(body, status=400)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

@@ -228,10 +228,7 @@ def _check_path_ids(kwargs: dict[str, Any]) -> None:
                 id_adapter.validate_python(value)
             except PydanticValidationError as e:
                 raise ValidationError(
-                    [
-                        {**err, "loc": ("path", name)}
-                        for err in e.errors(include_url=False, include_context=False)
-                    ]
+                    [{**err, "loc": ("path", name)} for err in e.errors(include_url=False)]
                 ) from None
 
 
