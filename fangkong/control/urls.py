@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from fangkong.control import views
+from fangkong.control import urls_recheck, views
 
 app_name = "control"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("self/<str:token>/", views.self_check, name="self_check"),
     path("notice/<str:code>/", views.notice_check, name="notice_check"),
     path("o/<id:control_id>/notice.docx", views.notice_download, name="notice_download"),
+    *urls_recheck.urlpatterns,
 ]

@@ -1,0 +1,616 @@
+"""The re-check when the rules change (issue 16, "When the rules change").
+
+When a risk area is added, changed or lifted, or an edition comes into force, everyone
+who arrived from that area inside the look-back and everyone under an active order
+that came from an arrival is decided again by the one decision function
+(`policy.engine.decide`, with `as_of`: the rules of the day). What differs from what
+they are under becomes a `RecheckProposal` in the town commander's review list, with
+the reason in words; nothing changes until it is accepted (`recheck_apply.py`).
+
+Two ways to the same proposals:
+- `recheck_bulk` (the job): reads the candidates in a few queries, groups them by the
+  inputs the decision reads (arrival day, origin, departure day, edition), decides once
+  per group with the catalogue in memory, then writes the proposals in bulk;
+- `recheck_each`: the same person by person through the ORM, kept as the benchmark's
+  baseline and as the test's reference (the two must propose exactly the same).
+
+Both run `draft_for` on a decision and the person's active order: that is the only
+place that turns a decision into a proposed change. Running again proposes nothing
+twice: a proposal is unique per person and fingerprint (what it proposes), and a
+pending one that a later run no longer makes is marked outdated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from fangkong.control.models import (
+    TYPE_RANK,
+    ControlOrder,
+    OrderSource,
+    OrderStatus,
+    OrderType,
+)
+from fangkong.control.models_recheck import (
+    ProposalKind,
+    ProposalStatus,
+    RecheckProposal,
+    RecheckRun,
+    RunStatus,
+)
+from fangkong.control.services import PLACE_TYPE
+from fangkong.org.models import Jurisdiction
+from fangkong.policy.engine import Decision, Origin, Rules, decide, edition_for
+from fangkong.policy.hooks import RulesChange
+from fangkong.policy.models import Place
+from fangkong.screening.models import ReportStatus, ReturneeReport
+
+# Reports that say nobody arrived (wrong information, not in town, a duplicate) are
+# not re-checked.
+SKIPPED_REPORTS = (ReportStatus.WRONG, ReportStatus.NOT_IN_TOWN, ReportStatus.DUPLICATE)
+# Only orders that came from an arrival are shortened, ended or made milder by a
+# re-check of that arrival; a case's contact, a positive or a judgement by hand is
+# only ever made stricter by it.
+FROM_ARRIVAL = frozenset({OrderSource.REPORT, OrderSource.PUSHED, OrderSource.RECHECK})
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What the decision function reads about one person's latest arrival."""
+
+    report_id: int
+    person_id: int
+    node_id: int
+    code: str
+    place: str
+    left_on: date
+    arrived_on: date
+
+
+@dataclass(frozen=True)
+class Current:
+    """The person's active order, as read."""
+
+    order_id: int
+    version: int
+    type: str
+    starts_on: date
+    ends_on: date
+    source: str
+    node_id: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A proposed change, before it is written."""
+
+    kind: str
+    type: str = ""
+    starts_on: date | None = None
+    ends_on: date | None = None
+    test_days: tuple[int, ...] = ()
+    then_type: str = ""
+    then_days: int = 0
+    then_test_days: tuple[int, ...] = ()
+
+    def fingerprint(self, current: Current | None) -> str:
+        parts = [
+            self.kind,
+            str(current.order_id) if current else "",
+            str(current.version) if current else "",
+            self.type,
+            self.starts_on.isoformat() if self.starts_on else "",
+            self.ends_on.isoformat() if self.ends_on else "",
+            ",".join(map(str, self.test_days)),
+            self.then_type,
+            str(self.then_days),
+            ",".join(map(str, self.then_test_days)),
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class Scope:
+    """Who a run re-checks: arrivals from these division codes' counties (the engine's
+    rule for the rest of a county reaches that far), or every arrival and every active
+    order when an edition changed (`codes` None)."""
+
+    as_of: date
+    codes: frozenset[str] | None = None
+    horizon_days: int = 0
+
+    def report_q(self) -> Q:
+        q = Q(
+            person__isnull=False,
+            arrived_on__gte=self.as_of - timedelta(days=self.horizon_days),
+            arrived_on__lte=self.as_of,
+        ) & ~Q(status__in=SKIPPED_REPORTS)
+        if self.codes is not None:
+            county = Q(pk__in=[])
+            for prefix in sorted({c[:6] for c in self.codes}):
+                county |= Q(origin_code__startswith=prefix)
+            q &= county
+        return q
+
+
+def horizon_days(as_of: date, rules: Rules) -> int:
+    """How far back arrivals are looked at: the longest arrivals window of an edition
+    in force on `as_of` plus its longest measure (someone still inside a period when an
+    area is found to have been risky needs an order)."""
+    longest = 0
+    for edition in rules.editions:
+        if edition.effective_from > as_of or (
+            edition.effective_to is not None and edition.effective_to <= as_of
+        ):
+            continue
+        days = max(
+            (max(m.days, m.within_days) + m.then_days for m in edition.measures.all()),
+            default=0,
+        )
+        longest = max(longest, edition.arrival_window_days + days + 1)
+    return longest or 30
+
+
+# From a decision to a proposal ------------------------------------------------------------
+
+
+def _day_numbers(dates: Iterable[date], start: date, end: date) -> tuple[int, ...]:
+    return tuple((d - start).days + 1 for d in dates if start <= d <= end)
+
+
+def _fmt(day: date | None) -> str:
+    return date_format(day, "DATE_FORMAT") if day else ""
+
+
+def draft_for(decision: Decision, current: Current | None, as_of: date) -> Draft | None:
+    """The change a decision calls for against the person's active order (None: none).
+
+    The decision's period that covers `as_of` (or the next one) is compared with the
+    order: none and no order — nothing; none and an order from an arrival — end it;
+    a period and no order — a new order (with the period after it); a stricter type —
+    a stricter order; a milder one — end this order and start the milder one today;
+    the same type ending on another day — shorter or longer."""
+    periods = [p for p in decision.periods if p.end >= as_of and p.place in PLACE_TYPE]
+    now = periods[0] if periods else None
+    after = periods[1] if len(periods) > 1 else None
+    then: dict[str, Any] = {}
+    if now is not None and after is not None:
+        then = {
+            "then_type": PLACE_TYPE[Place(after.place)],
+            "then_days": after.days,
+            "then_test_days": _day_numbers(after.test_dates, after.start, after.end),
+        }
+    adjustable = current is not None and current.source in FROM_ARRIVAL
+    if now is None:
+        if current is None or not adjustable:
+            return None
+        return Draft(ProposalKind.END)
+    new_type = PLACE_TYPE[Place(now.place)]
+    tests = _day_numbers(now.test_dates, now.start, now.end)
+    if current is None:
+        return Draft(ProposalKind.NEW, new_type, now.start, now.end, tests, **then)
+    rank, current_rank = TYPE_RANK[OrderType(new_type)], TYPE_RANK[OrderType(current.type)]
+    if rank > current_rank:
+        return Draft(ProposalKind.STRICTER, new_type, now.start, now.end, tests, **then)
+    if not adjustable:
+        return None
+    if rank < current_rank:
+        # The milder period runs from today: what was served under the stricter order
+        # counts, and its test days from today on are kept.
+        tests = _day_numbers(now.test_dates, as_of, now.end)
+        return Draft(ProposalKind.MILDER, new_type, as_of, now.end, tests, **then)
+    if now.end == current.ends_on:
+        return None
+    kind = ProposalKind.SHORTEN if now.end < current.ends_on else ProposalKind.EXTEND
+    tests = _day_numbers(now.test_dates, current.starts_on, now.end)
+    return Draft(kind, new_type, current.starts_on, now.end, tests, **then)
+
+
+def reason_for(draft: Draft, decision: Decision, current: Current | None, as_of: date) -> str:
+    """The decision's reason, then what is proposed, in words."""
+    if current is not None:
+        where = _("Now on day %(day)d of %(days)d of %(type)s.") % {
+            "day": max((as_of - current.starts_on).days + 1, 1),
+            "days": (current.ends_on - current.starts_on).days + 1,
+            "type": OrderType(current.type).label,
+        }
+    else:
+        where = _("Not under a control order now.")
+    values = {
+        "type": OrderType(draft.type).label if draft.type else "",
+        "start": _fmt(draft.starts_on),
+        "end": _fmt(draft.ends_on),
+        "old": _fmt(current.ends_on) if current else "",
+        "old_type": OrderType(current.type).label if current else "",
+    }
+    proposal = {
+        ProposalKind.NEW: _("Proposed: %(type)s from %(start)s to %(end)s."),
+        ProposalKind.STRICTER: _("Proposed: %(type)s from %(start)s to %(end)s instead."),
+        ProposalKind.EXTEND: _("Proposed: extend it to %(end)s (was %(old)s)."),
+        ProposalKind.SHORTEN: _("Proposed: shorten it to end on %(end)s (was %(old)s)."),
+        ProposalKind.MILDER: _(
+            "Proposed: end %(old_type)s today and continue with %(type)s until %(end)s."
+        ),
+        ProposalKind.END: _("Proposed: end %(old_type)s early."),
+    }[ProposalKind(draft.kind)] % values
+    return f"{decision.reason} {where} {proposal}"
+
+
+# Writing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a run found: persons re-checked, groups decided (the fast path), proposals
+    made, pending ones outdated, persons under an order with no arrival to re-check."""
+
+    checked: int = 0
+    groups: int = 0
+    proposed: int = 0
+    outdated: int = 0
+    no_arrival: int = 0
+    proposals: list[RecheckProposal] = field(default_factory=list)
+
+
+def _proposal(
+    run: RecheckRun,
+    arrival: Arrival,
+    current: Current | None,
+    draft: Draft,
+    decision: Decision,
+    reason: str,
+) -> RecheckProposal:
+    return RecheckProposal(
+        jurisdiction_id=current.node_id if current else arrival.node_id,
+        person_id=arrival.person_id,
+        report_id=arrival.report_id,
+        order_id=current.order_id if current else None,
+        order_version=current.version if current else None,
+        run=run,
+        kind=draft.kind,
+        type=draft.type,
+        starts_on=draft.starts_on,
+        ends_on=draft.ends_on,
+        test_days=list(draft.test_days),
+        then_type=draft.then_type,
+        then_days=draft.then_days,
+        then_test_days=list(draft.then_test_days),
+        edition=decision.edition.key if decision.edition else "",
+        category=decision.category,
+        reason=reason,
+        fingerprint=draft.fingerprint(current),
+    )
+
+
+def _write(
+    run: RecheckRun, persons: Sequence[int], made: list[RecheckProposal], outcome: Outcome
+) -> None:
+    """Outdate the pending proposals of the persons checked that this run does not make
+    again, then insert the new ones (those already made, whatever became of them, are
+    skipped by the unique fingerprint)."""
+    wanted = {p.person_id: p.fingerprint for p in made}
+    stale: list[int] = []
+    for i in range(0, len(persons), CHUNK):
+        chunk = persons[i : i + CHUNK]
+        for pk, person_id, fingerprint in RecheckProposal.objects.filter(
+            person_id__in=chunk, status=ProposalStatus.PENDING
+        ).values_list("pk", "person_id", "fingerprint"):
+            if wanted.get(person_id) != fingerprint:
+                stale.append(pk)
+    for i in range(0, len(stale), CHUNK):
+        outcome.outdated += RecheckProposal.objects.filter(
+            pk__in=stale[i : i + CHUNK], status=ProposalStatus.PENDING
+        ).update(status=ProposalStatus.OUTDATED, version=1)
+    before = RecheckProposal.objects.filter(run=run).count()
+    RecheckProposal.objects.bulk_create(made, batch_size=CHUNK, ignore_conflicts=True)
+    outcome.proposed += RecheckProposal.objects.filter(run=run).count() - before
+
+
+# The fast path ---------------------------------------------------------------------------
+
+
+def _arrival(row: tuple[Any, ...]) -> Arrival:
+    return Arrival(*row)
+
+
+ARRIVAL_FIELDS = (
+    "pk",
+    "person_id",
+    "jurisdiction_id",
+    "origin_code",
+    "origin_place",
+    "left_on",
+    "arrived_on",
+)
+CURRENT_FIELDS = ("pk", "version", "type", "starts_on", "ends_on", "source", "jurisdiction_id")
+
+
+def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[int, Arrival]:
+    latest: dict[int, Arrival] = {}
+    for row in rows:
+        a = _arrival(row)
+        held = latest.get(a.person_id)
+        if held is None or (a.arrived_on, a.report_id) > (held.arrived_on, held.report_id):
+            latest[a.person_id] = a
+    return latest
+
+
+def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> Outcome:
+    """Re-check every candidate in a few queries: group by what the decision reads,
+    decide once per group, propose per person in memory, write in bulk."""
+    rules = rules or Rules.load()
+    outcome = Outcome()
+    paths = dict(Jurisdiction.objects.values_list("pk", "path"))
+    arrivals = _latest(
+        ReturneeReport.objects.filter(scope.report_q())
+        .values_list(*ARRIVAL_FIELDS)
+        .iterator(chunk_size=CHUNK)
+    )
+    currents: dict[int, Current] = {}
+    orders = ControlOrder.objects.filter(status=OrderStatus.ACTIVE)
+    if scope.codes is not None:
+        # An area's change concerns only those who arrived from its county.
+        ids = list(arrivals)
+        for i in range(0, len(ids), CHUNK):
+            for person_id, *rest in orders.filter(person_id__in=ids[i : i + CHUNK]).values_list(
+                "person_id", *CURRENT_FIELDS
+            ):
+                currents[person_id] = Current(*rest)
+    else:
+        for person_id, *rest in orders.values_list("person_id", *CURRENT_FIELDS).iterator(
+            chunk_size=CHUNK
+        ):
+            currents[person_id] = Current(*rest)
+        missing = [p for p in currents if p not in arrivals]
+        for i in range(0, len(missing), CHUNK):
+            arrivals.update(
+                _latest(
+                    ReturneeReport.objects.filter(person_id__in=missing[i : i + CHUNK])
+                    .exclude(status__in=SKIPPED_REPORTS)
+                    .values_list(*ARRIVAL_FIELDS)
+                )
+            )
+        outcome.no_arrival = sum(1 for p in currents if p not in arrivals)
+    editions: dict[int, str] = {}
+
+    def edition_key(node_id: int) -> str:
+        if node_id not in editions:
+            edition = edition_for(scope.as_of, paths.get(node_id, ""), rules)
+            editions[node_id] = edition.key if edition else ""
+        return editions[node_id]
+
+    decisions: dict[tuple[Any, ...], Decision] = {}
+    reasons: dict[tuple[Any, ...], str] = {}
+    made: list[RecheckProposal] = []
+    for person_id, a in arrivals.items():
+        key = (a.arrived_on, a.code, a.place, a.left_on, edition_key(a.node_id))
+        decision = decisions.get(key)
+        if decision is None:
+            decision = decide(
+                a.arrived_on,
+                [Origin(a.code, a.left_on, a.place)] if a.code else [],
+                path=paths.get(a.node_id, ""),
+                as_of=scope.as_of,
+                rules=rules,
+            )
+            decisions[key] = decision
+        current = currents.get(person_id)
+        draft = draft_for(decision, current, scope.as_of)
+        if draft is None:
+            continue
+        words = (
+            key,
+            draft,
+            current.type if current else "",
+            current.starts_on if current else None,
+            current.ends_on if current else None,
+        )
+        reason = reasons.get(words)
+        if reason is None:
+            reason = reasons[words] = reason_for(draft, decision, current, scope.as_of)
+        made.append(_proposal(run, a, current, draft, decision, reason))
+    outcome.checked = len(arrivals)
+    outcome.groups = len(decisions)
+    _write(run, list(arrivals), made, outcome)
+    return outcome
+
+
+# The per-person way (baseline and reference) ----------------------------------------------
+
+
+def recheck_each(run: RecheckRun, scope: Scope) -> Outcome:
+    """The same re-check, one person at a time through the ORM."""
+    outcome = Outcome()
+    candidates = set(
+        ReturneeReport.objects.filter(scope.report_q()).values_list("person_id", flat=True)
+    )
+    if scope.codes is None:
+        candidates |= set(
+            ControlOrder.objects.filter(status=OrderStatus.ACTIVE).values_list(
+                "person_id", flat=True
+            )
+        )
+    for person_id in sorted(candidates):
+        report = (
+            ReturneeReport.objects.filter(scope.report_q(), person_id=person_id)
+            .order_by("-arrived_on", "-id")
+            .select_related("jurisdiction")
+            .first()
+        )
+        if report is None:
+            report = (
+                ReturneeReport.objects.filter(person_id=person_id)
+                .exclude(status__in=SKIPPED_REPORTS)
+                .order_by("-arrived_on", "-id")
+                .select_related("jurisdiction")
+                .first()
+            )
+        if report is None:
+            outcome.no_arrival += 1
+            continue
+        outcome.checked += 1
+        order = ControlOrder.objects.filter(person_id=person_id, status=OrderStatus.ACTIVE).first()
+        current = (
+            Current(
+                order.pk,
+                order.version,
+                order.type,
+                order.starts_on,
+                order.ends_on,
+                order.source,
+                order.jurisdiction_id,
+            )
+            if order
+            else None
+        )
+        decision = decide(
+            report.arrived_on,
+            [Origin(report.origin_code, report.left_on, report.origin_place)]
+            if report.origin_code
+            else [],
+            path=report.jurisdiction.path,
+            as_of=scope.as_of,
+        )
+        draft = draft_for(decision, current, scope.as_of)
+        arrival = Arrival(
+            report.pk,
+            person_id,
+            report.jurisdiction_id,
+            report.origin_code,
+            report.origin_place,
+            report.left_on,
+            report.arrived_on,
+        )
+        fingerprint = draft.fingerprint(current) if draft else ""
+        for stale in RecheckProposal.objects.filter(
+            person_id=person_id, status=ProposalStatus.PENDING
+        ).exclude(fingerprint=fingerprint):
+            stale.status = ProposalStatus.OUTDATED
+            stale.version = 1
+            stale.save(update_fields=["status", "version"])
+            outcome.outdated += 1
+        if draft is None:
+            continue
+        if RecheckProposal.objects.filter(person_id=person_id, fingerprint=fingerprint).exists():
+            continue
+        _proposal(
+            run,
+            arrival,
+            current,
+            draft,
+            decision,
+            reason_for(draft, decision, current, scope.as_of),
+        ).save()
+        outcome.proposed += 1
+    return outcome
+
+
+# Runs ------------------------------------------------------------------------------------
+
+
+def _change_json(change: RulesChange) -> dict[str, Any]:
+    return {
+        "kind": change.kind,
+        "label": change.label,
+        "action": change.action,
+        "codes": list(change.area_codes),
+        "edition": change.edition_key,
+    }
+
+
+def recheck_request(change: RulesChange, enqueue: Callable[[int], object] | None = None) -> int:
+    """Registered with policy (`RULES_CHANGED`): ask for a re-check. Changes arriving
+    while a run waits in the queue join it (an import of fifty areas is one run)."""
+    with transaction.atomic():
+        run = (
+            RecheckRun.objects.select_for_update()
+            .filter(status=RunStatus.QUEUED)
+            .order_by("id")
+            .first()
+        )
+        if run is not None:
+            run.changes = [*run.changes, _change_json(change)]
+            run.save(update_fields=["changes"])
+            return run.pk
+        run = RecheckRun.objects.create(changes=[_change_json(change)])
+        transaction.on_commit(lambda: (enqueue or _enqueue)(run.pk))
+    return run.pk
+
+
+def _enqueue(run_id: int) -> None:
+    from fangkong.control.tasks_recheck import recheck_task
+
+    recheck_task.enqueue(run_id)
+
+
+def scope_of(run: RecheckRun, as_of: date, rules: Rules) -> Scope:
+    codes: set[str] = set()
+    everyone = False
+    for change in run.changes:
+        if change.get("kind") == "area":
+            codes.update(str(c) for c in change.get("codes", []))
+        else:
+            everyone = True
+    return Scope(
+        as_of=as_of,
+        codes=None if everyone or not codes else frozenset(codes),
+        horizon_days=horizon_days(as_of, rules),
+    )
+
+
+def recheck_run(run_id: int, as_of: date | None = None) -> RecheckRun:
+    """Run a queued re-check (the job). A run already done is not run again."""
+    with transaction.atomic():
+        run = RecheckRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.QUEUED:
+            return run
+        run.status = RunStatus.RUNNING
+        run.started_at = timezone.now()
+        run.as_of = as_of or timezone.localdate()
+        run.save()
+    rules = Rules.load()
+    try:
+        with transaction.atomic():
+            outcome = recheck_bulk(run, scope_of(run, run.as_of, rules), rules)
+    except Exception as e:
+        RecheckRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=str(e)[:500], finished_at=timezone.now()
+        )
+        raise
+    run.status = RunStatus.DONE
+    run.checked, run.groups = outcome.checked, outcome.groups
+    run.proposed, run.outdated = outcome.proposed, outcome.outdated
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def rules_due_today(today: date | None = None) -> int:
+    """The morning scan: an edition coming into force or ending today, an area becoming
+    risky or lifted today (entered in advance) changes the rules without anyone saving
+    anything, so the scan asks for the re-check that a save would have asked for."""
+    from fangkong.policy.models import Edition, RiskArea
+
+    today = today or timezone.localdate()
+    asked = 0
+    for edition in Edition.objects.filter(Q(effective_from=today) | Q(effective_to=today)):
+        recheck_request(RulesChange(kind="edition", label=edition.name, edition_key=edition.key))
+        asked += 1
+    for area in RiskArea.objects.filter(Q(effective_from=today) | Q(effective_to=today)):
+        action = "lifted" if area.effective_to == today else "created"
+        recheck_request(
+            RulesChange(kind="area", label=area.name, action=action, area_codes=(area.code,))
+        )
+        asked += 1
+    return asked
