@@ -143,7 +143,7 @@ class BatchOut(Schema):
     not_found: list[Id]
 
 
-@router.write("/proposals/decide", perm=Perm.CONTROL_RELEASE, response=BatchOut)
+@router.write("/decide", perm=Perm.CONTROL_RELEASE, response=BatchOut)
 def decide_batch(request: HttpRequest, body: BatchIn) -> BatchOut:
     """Accept or reject many; each checked at its own node. Ids outside the caller's
     area are listed as not found, like missing ones."""

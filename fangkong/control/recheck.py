@@ -244,7 +244,12 @@ def reason_for(draft: Draft, decision: Decision, current: Current | None, as_of:
         ),
         ProposalKind.END: _("Proposed: end %(old_type)s early."),
     }[ProposalKind(draft.kind)] % values
-    return f"{decision.reason} {where} {proposal}"
+    # Translators: the decision's reason, where the person stands, what is proposed.
+    return _("%(decision)s %(where)s %(proposal)s") % {
+        "decision": decision.reason,
+        "where": where,
+        "proposal": proposal,
+    }
 
 
 # Writing ---------------------------------------------------------------------------------
