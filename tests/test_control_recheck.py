@@ -295,7 +295,8 @@ def test_accepting_after_the_order_changed_is_refused_and_changes_nothing(arriva
     area_lift(actor=None, area=area, on=date(2022, 7, 12))
     run({CHAOYANG}, as_of=date(2022, 7, 12))
     (end,) = pending(person=w.persons["A1M1"])
-    order = ControlOrder.objects.get(pk=end.order_id)
+    order = end.order
+    assert order is not None
     order_extend(
         order_id=order.pk,
         actor=w.users["commander"],
