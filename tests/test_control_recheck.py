@@ -193,7 +193,7 @@ def test_accept_applies_through_control_and_is_audited_reject_is_final(arrivals)
     recheck_apply.proposal_accept(proposal_id=t_one.pk, actor=w.users["commander"])
     assert ControlOrder.objects.filter(person=w.persons["A1M1"]).count() == 1
     recheck_apply.proposal_reject(proposal_id=u_one.pk, actor=w.users["commander_u"], note="已离开")
-    with pytest.raises(ValidationError, match="already"):
+    with pytest.raises(ValidationError, match="已驳回"):
         recheck_apply.proposal_accept(proposal_id=u_one.pk, actor=w.users["commander_u"])
     assert not ControlOrder.objects.filter(person=w.persons["P1M1"]).exists()
     # The rules as they are now: nothing left to propose, and the rejection stands.
@@ -304,7 +304,7 @@ def test_accepting_after_the_order_changed_is_refused_and_changes_nothing(arriva
         days=2,
         reason="复核",
     )
-    with pytest.raises(ValidationError, match="changed since"):
+    with pytest.raises(ValidationError, match="管控单已变更"):
         recheck_apply.proposal_accept(proposal_id=end.pk, actor=w.users["commander"])
     order.refresh_from_db()
     end.refresh_from_db()
@@ -511,7 +511,7 @@ def test_api_lists_accepts_and_rejects_idempotently(arrivals, login):
     refused = t_client.post(
         f"/api/v1/control/recheck/proposals/{pk}/reject", {"note": ""}, "application/json"
     )
-    assert refused.status_code == 422 and "already" in refused.content.decode()
+    assert refused.status_code == 422 and "已采纳" in refused.json()["detail"]
     (u_one,) = pending(person=w.persons["P1M1"])
     batch = u_client.post(
         "/api/v1/control/recheck/decide",

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.org.models import Jurisdiction
 from fangkong.org.scoping import ScopedQuerySet
@@ -58,7 +59,7 @@ class ProposalKind(models.TextChoices):
 
 class ProposalStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for review")
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", pgettext_lazy("proposal", "Accepted")
     REJECTED = "rejected", _("Rejected")
     OUTDATED = "outdated", _("Outdated by a later re-check")
 

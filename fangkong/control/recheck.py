@@ -23,12 +23,13 @@ pending one that a later run no longer makes is marked outdated.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -265,7 +266,6 @@ class Outcome:
     proposed: int = 0
     outdated: int = 0
     no_arrival: int = 0
-    proposals: list[RecheckProposal] = field(default_factory=list)
 
 
 def _proposal(
@@ -298,35 +298,132 @@ def _proposal(
     )
 
 
-def _write(
-    run: RecheckRun, persons: Sequence[int], made: list[RecheckProposal], outcome: Outcome
-) -> None:
-    """Outdate the pending proposals of the persons checked that this run does not make
-    again, then insert the new ones (those already made, whatever became of them, are
-    skipped by the unique fingerprint)."""
-    wanted = {p.person_id: p.fingerprint for p in made}
+PROPOSAL_COLUMNS = (
+    "jurisdiction_id",
+    "person_id",
+    "report_id",
+    "order_id",
+    "order_version",
+    "run_id",
+    "kind",
+    "type",
+    "starts_on",
+    "ends_on",
+    "test_days",
+    "then_type",
+    "then_days",
+    "then_test_days",
+    "edition",
+    "category",
+    "reason",
+    "fingerprint",
+    "status",
+    "note",
+    "version",
+    "created_at",
+)
+
+
+def _row(
+    run: RecheckRun,
+    a: Arrival,
+    current: Current | None,
+    draft: Draft,
+    decision: Decision,
+    reason: str,
+    now: Any,
+) -> tuple[Any, ...]:
+    """`_proposal` as a row for the bulk insert (the same values, column by column)."""
+    return (
+        current.node_id if current else a.node_id,
+        a.person_id,
+        a.report_id,
+        current.order_id if current else None,
+        current.version if current else None,
+        run.pk,
+        draft.kind,
+        draft.type,
+        draft.starts_on,
+        draft.ends_on,
+        json.dumps(list(draft.test_days)),
+        draft.then_type,
+        draft.then_days,
+        json.dumps(list(draft.then_test_days)),
+        decision.edition.key if decision.edition else "",
+        decision.category,
+        reason,
+        draft.fingerprint(current),
+        ProposalStatus.PENDING,
+        "",
+        0,
+        now,
+    )
+
+
+def _insert(rows: list[tuple[Any, ...]]) -> int:
+    """Insert proposal rows, skipping any the unique constraints refuse (made before);
+    COPY through a temporary table on PostgreSQL, executemany on SQLite. Returns how
+    many were inserted."""
+    if not rows:
+        return 0
+    table = RecheckProposal._meta.db_table
+    columns = ", ".join(PROPOSAL_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE TEMP TABLE recheck_in ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY recheck_in ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM recheck_in "  # noqa: S608
+                "ON CONFLICT DO NOTHING"
+            )
+            inserted = cursor.rowcount
+            cursor.execute("DROP TABLE recheck_in")
+            return int(inserted)
+        marks = ", ".join("%s" for _c in PROPOSAL_COLUMNS)
+        inserted = 0
+        for i in range(0, len(rows), 50_000):
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks}) "  # noqa: S608
+                "ON CONFLICT DO NOTHING",
+                rows[i : i + 50_000],
+            )
+            inserted += max(int(cursor.rowcount), 0)
+        return inserted
+
+
+def _write(run: RecheckRun, checked: Q, made: list[tuple[Any, ...]], outcome: Outcome) -> None:
+    """Outdate the pending proposals of the persons checked (`checked`: a filter on
+    `person_id`) that this run does not make again, then insert the new ones; those
+    already made, whatever became of them, are not made again."""
+    person_at, fingerprint_at = (
+        PROPOSAL_COLUMNS.index("person_id"),
+        PROPOSAL_COLUMNS.index("fingerprint"),
+    )
+    wanted = {row[person_at]: row[fingerprint_at] for row in made}
+    known: set[tuple[int, str]] = set()
     stale: list[int] = []
-    for i in range(0, len(persons), CHUNK):
-        chunk = persons[i : i + CHUNK]
-        for pk, person_id, fingerprint in RecheckProposal.objects.filter(
-            person_id__in=chunk, status=ProposalStatus.PENDING
-        ).values_list("pk", "person_id", "fingerprint"):
-            if wanted.get(person_id) != fingerprint:
-                stale.append(pk)
+    for pk, person_id, fingerprint, status in (
+        RecheckProposal.objects.filter(checked)
+        .values_list("pk", "person_id", "fingerprint", "status")
+        .iterator(chunk_size=CHUNK)
+    ):
+        known.add((person_id, fingerprint))
+        if status == ProposalStatus.PENDING and wanted.get(person_id) != fingerprint:
+            stale.append(pk)
     for i in range(0, len(stale), CHUNK):
         outcome.outdated += RecheckProposal.objects.filter(
             pk__in=stale[i : i + CHUNK], status=ProposalStatus.PENDING
         ).update(status=ProposalStatus.OUTDATED, version=1)
-    before = RecheckProposal.objects.filter(run=run).count()
-    RecheckProposal.objects.bulk_create(made, batch_size=CHUNK, ignore_conflicts=True)
-    outcome.proposed += RecheckProposal.objects.filter(run=run).count() - before
+    fresh = [row for row in made if (row[person_at], row[fingerprint_at]) not in known]
+    outcome.proposed += _insert(fresh)
 
 
 # The fast path ---------------------------------------------------------------------------
-
-
-def _arrival(row: tuple[Any, ...]) -> Arrival:
-    return Arrival(*row)
 
 
 ARRIVAL_FIELDS = (
@@ -344,7 +441,7 @@ CURRENT_FIELDS = ("pk", "version", "type", "starts_on", "ends_on", "source", "ju
 def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[int, Arrival]:
     latest: dict[int, Arrival] = {}
     for row in rows:
-        a = _arrival(row)
+        a = Arrival(*row)
         held = latest.get(a.person_id)
         if held is None or (a.arrived_on, a.report_id) > (held.arrived_on, held.report_id):
             latest[a.person_id] = a
@@ -357,35 +454,32 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
     rules = rules or Rules.load()
     outcome = Outcome()
     paths = dict(Jurisdiction.objects.values_list("pk", "path"))
-    arrivals = _latest(
-        ReturneeReport.objects.filter(scope.report_q())
-        .values_list(*ARRIVAL_FIELDS)
-        .iterator(chunk_size=CHUNK)
-    )
-    currents: dict[int, Current] = {}
-    orders = ControlOrder.objects.filter(status=OrderStatus.ACTIVE)
+    in_scope = ReturneeReport.objects.filter(scope.report_q())
+    arrivals = _latest(in_scope.values_list(*ARRIVAL_FIELDS).iterator(chunk_size=CHUNK))
+    active = ControlOrder.objects.filter(status=OrderStatus.ACTIVE)
+    # Persons are named by subqueries, never by long lists of ids.
+    checked = Q(person_id__in=in_scope.values("person_id"))
     if scope.codes is not None:
         # An area's change concerns only those who arrived from its county.
-        ids = list(arrivals)
-        for i in range(0, len(ids), CHUNK):
-            for person_id, *rest in orders.filter(person_id__in=ids[i : i + CHUNK]).values_list(
-                "person_id", *CURRENT_FIELDS
-            ):
-                currents[person_id] = Current(*rest)
+        active = active.filter(checked)
     else:
-        for person_id, *rest in orders.values_list("person_id", *CURRENT_FIELDS).iterator(
+        checked |= Q(person_id__in=active.values("person_id"))
+    currents = {
+        person_id: Current(*rest)
+        for person_id, *rest in active.values_list("person_id", *CURRENT_FIELDS).iterator(
             chunk_size=CHUNK
-        ):
-            currents[person_id] = Current(*rest)
-        missing = [p for p in currents if p not in arrivals]
-        for i in range(0, len(missing), CHUNK):
-            arrivals.update(
-                _latest(
-                    ReturneeReport.objects.filter(person_id__in=missing[i : i + CHUNK])
-                    .exclude(status__in=SKIPPED_REPORTS)
-                    .values_list(*ARRIVAL_FIELDS)
-                )
-            )
+        )
+    }
+    if scope.codes is None:
+        earlier = _latest(
+            ReturneeReport.objects.filter(person_id__in=active.values("person_id"))
+            .exclude(status__in=SKIPPED_REPORTS)
+            .values_list(*ARRIVAL_FIELDS)
+            .iterator(chunk_size=CHUNK)
+        )
+        for person_id in currents:
+            if person_id not in arrivals and person_id in earlier:
+                arrivals[person_id] = earlier[person_id]
         outcome.no_arrival = sum(1 for p in currents if p not in arrivals)
     editions: dict[int, str] = {}
 
@@ -397,7 +491,8 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
 
     decisions: dict[tuple[Any, ...], Decision] = {}
     reasons: dict[tuple[Any, ...], str] = {}
-    made: list[RecheckProposal] = []
+    made: list[tuple[Any, ...]] = []
+    now = timezone.now()
     for person_id, a in arrivals.items():
         key = (a.arrived_on, a.code, a.place, a.left_on, edition_key(a.node_id))
         decision = decisions.get(key)
@@ -424,29 +519,34 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
         reason = reasons.get(words)
         if reason is None:
             reason = reasons[words] = reason_for(draft, decision, current, scope.as_of)
-        made.append(_proposal(run, a, current, draft, decision, reason))
+        made.append(_row(run, a, current, draft, decision, reason, now))
     outcome.checked = len(arrivals)
     outcome.groups = len(decisions)
-    _write(run, list(arrivals), made, outcome)
+    _write(run, checked, made, outcome)
     return outcome
 
 
 # The per-person way (baseline and reference) ----------------------------------------------
 
 
-def recheck_each(run: RecheckRun, scope: Scope) -> Outcome:
-    """The same re-check, one person at a time through the ORM."""
-    outcome = Outcome()
-    candidates = set(
-        ReturneeReport.objects.filter(scope.report_q()).values_list("person_id", flat=True)
-    )
+def candidates(scope: Scope) -> set[int]:
+    """Who a run re-checks (the per-person way reads them first)."""
+    found = set(ReturneeReport.objects.filter(scope.report_q()).values_list("person_id", flat=True))
     if scope.codes is None:
-        candidates |= set(
+        found |= set(
             ControlOrder.objects.filter(status=OrderStatus.ACTIVE).values_list(
                 "person_id", flat=True
             )
         )
-    for person_id in sorted(candidates):
+    return found
+
+
+def recheck_each(run: RecheckRun, scope: Scope, persons: Iterable[int] | None = None) -> Outcome:
+    """The same re-check, one person at a time through the ORM (`persons`: only these
+    of the candidates, for a benchmark's sample)."""
+    outcome = Outcome()
+    chosen = candidates(scope) if persons is None else set(persons)
+    for person_id in sorted(chosen):
         report = (
             ReturneeReport.objects.filter(scope.report_q(), person_id=person_id)
             .order_by("-arrived_on", "-id")
