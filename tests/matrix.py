@@ -291,6 +291,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
         return [Obj(str(sw.pk), f"~{town}") for town, sw in world.sweeps.items()]
     if param == "control_id":
         return [Obj(str(o.pk), key) for key, o in ensure_control(world).items()]
+    if param == "proposal_id":
+        return [Obj(str(p.pk), key) for key, p in ensure_recheck(world).items()]
     if param == "token":
         # A signed link or check code a resident holds; a made-up one shows nothing.
         return [Obj("not-a-valid-token", None)]
@@ -384,6 +386,30 @@ def ensure_control(world: World) -> dict[str, Any]:
             ).orders[0]
             found = order_release(order_id=made.pk, actor=commander, expected_version=made.version)
         out[key] = found
+    return out
+
+
+def ensure_recheck(world: World) -> dict[str, Any]:
+    """A re-check proposal of each leaf's resident, already rejected (idempotent): the
+    review routes can be read, and deciding one again changes nothing."""
+    from fangkong.control.models_recheck import RecheckProposal, RecheckRun
+
+    ensure_registry(world)
+    run = RecheckRun.objects.get_or_create(status="done", changes=[{"kind": "matrix"}])[0]
+    out: dict[str, Any] = {}
+    for key in ("A1M1", "A2", "B1", "P1M1"):
+        person = world.persons[key]
+        out[key] = RecheckProposal.objects.get_or_create(
+            person=person,
+            fingerprint="matrix",
+            defaults={
+                "jurisdiction": person.jurisdiction,
+                "run": run,
+                "kind": "end",
+                "reason": "矩阵检查",
+                "status": "rejected",
+            },
+        )[0]
     return out
 
 
@@ -600,6 +626,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_sweep(world)
     ensure_editions(world)
     ensure_control(world)
+    ensure_recheck(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

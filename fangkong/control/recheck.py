@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -324,22 +324,17 @@ PROPOSAL_COLUMNS = (
 )
 
 
-def _row(
+def _shared(
     run: RecheckRun,
-    a: Arrival,
     current: Current | None,
     draft: Draft,
     decision: Decision,
     reason: str,
     now: Any,
 ) -> tuple[Any, ...]:
-    """`_proposal` as a row for the bulk insert (the same values, column by column)."""
+    """The columns of a proposal row after (node, person, report, order, order version):
+    `_proposal`'s values, column by column, the same for a whole group."""
     return (
-        current.node_id if current else a.node_id,
-        a.person_id,
-        a.report_id,
-        current.order_id if current else None,
-        current.version if current else None,
         run.pk,
         draft.kind,
         draft.type,
@@ -396,21 +391,33 @@ def _insert(rows: list[tuple[Any, ...]]) -> int:
         return inserted
 
 
+def _raw(queryset: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a `values_list` queryset straight from the driver: without the ORM's
+    per-value converters (dates stay ISO text on SQLite; see `_as_date`)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def _write(run: RecheckRun, checked: Q, made: list[tuple[Any, ...]], outcome: Outcome) -> None:
     """Outdate the pending proposals of the persons checked (`checked`: a filter on
     `person_id`) that this run does not make again, then insert the new ones; those
     already made, whatever became of them, are not made again."""
-    person_at, fingerprint_at = (
-        PROPOSAL_COLUMNS.index("person_id"),
-        PROPOSAL_COLUMNS.index("fingerprint"),
-    )
+    person_at = PROPOSAL_COLUMNS.index("person_id")
+    fingerprint_at = PROPOSAL_COLUMNS.index("fingerprint")
     wanted = {row[person_at]: row[fingerprint_at] for row in made}
     known: set[tuple[int, str]] = set()
     stale: list[int] = []
-    for pk, person_id, fingerprint, status in (
-        RecheckProposal.objects.filter(checked)
-        .values_list("pk", "person_id", "fingerprint", "status")
-        .iterator(chunk_size=CHUNK)
+    for pk, person_id, fingerprint, status in _raw(
+        RecheckProposal.objects.filter(checked).values_list(
+            "pk", "person_id", "fingerprint", "status"
+        )
     ):
         known.add((person_id, fingerprint))
         if status == ProposalStatus.PENDING and wanted.get(person_id) != fingerprint:
@@ -419,7 +426,11 @@ def _write(run: RecheckRun, checked: Q, made: list[tuple[Any, ...]], outcome: Ou
         outcome.outdated += RecheckProposal.objects.filter(
             pk__in=stale[i : i + CHUNK], status=ProposalStatus.PENDING
         ).update(status=ProposalStatus.OUTDATED, version=1)
-    fresh = [row for row in made if (row[person_at], row[fingerprint_at]) not in known]
+    fresh = (
+        [row for row in made if (row[person_at], row[fingerprint_at]) not in known]
+        if known
+        else made
+    )
     outcome.proposed += _insert(fresh)
 
 
@@ -438,24 +449,32 @@ ARRIVAL_FIELDS = (
 CURRENT_FIELDS = ("pk", "version", "type", "starts_on", "ends_on", "source", "jurisdiction_id")
 
 
-def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[int, Arrival]:
-    latest: dict[int, Arrival] = {}
+def _latest(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[Any, ...]]:
+    """Each person's latest arrival (by arrival day, then id), as raw rows."""
+    latest: dict[int, tuple[Any, ...]] = {}
     for row in rows:
-        a = Arrival(*row)
-        held = latest.get(a.person_id)
-        if held is None or (a.arrived_on, a.report_id) > (held.arrived_on, held.report_id):
-            latest[a.person_id] = a
+        held = latest.get(row[1])
+        if held is None or (row[6], row[0]) > (held[6], held[0]):
+            latest[row[1]] = row
     return latest
+
+
+def _current(row: tuple[Any, ...]) -> Current:
+    pk, version, type_, starts, ends, source, node = row
+    return Current(pk, version, type_, _as_date(starts), _as_date(ends), source, node)
 
 
 def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> Outcome:
     """Re-check every candidate in a few queries: group by what the decision reads,
-    decide once per group, propose per person in memory, write in bulk."""
+    decide once per group, propose per person in memory, write in bulk.
+
+    Most people are under no order: their proposal depends on their group alone, so it
+    is made once per group and only the person's ids are added per person."""
     rules = rules or Rules.load()
     outcome = Outcome()
     paths = dict(Jurisdiction.objects.values_list("pk", "path"))
     in_scope = ReturneeReport.objects.filter(scope.report_q())
-    arrivals = _latest(in_scope.values_list(*ARRIVAL_FIELDS).iterator(chunk_size=CHUNK))
+    arrivals = _latest(_raw(in_scope.values_list(*ARRIVAL_FIELDS)))
     active = ControlOrder.objects.filter(status=OrderStatus.ACTIVE)
     # Persons are named by subqueries, never by long lists of ids.
     checked = Q(person_id__in=in_scope.values("person_id"))
@@ -465,61 +484,77 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
     else:
         checked |= Q(person_id__in=active.values("person_id"))
     currents = {
-        person_id: Current(*rest)
-        for person_id, *rest in active.values_list("person_id", *CURRENT_FIELDS).iterator(
-            chunk_size=CHUNK
-        )
+        row[0]: _current(row[1:]) for row in _raw(active.values_list("person_id", *CURRENT_FIELDS))
     }
     if scope.codes is None:
         earlier = _latest(
-            ReturneeReport.objects.filter(person_id__in=active.values("person_id"))
-            .exclude(status__in=SKIPPED_REPORTS)
-            .values_list(*ARRIVAL_FIELDS)
-            .iterator(chunk_size=CHUNK)
+            _raw(
+                ReturneeReport.objects.filter(person_id__in=active.values("person_id"))
+                .exclude(status__in=SKIPPED_REPORTS)
+                .values_list(*ARRIVAL_FIELDS)
+            )
         )
         for person_id in currents:
             if person_id not in arrivals and person_id in earlier:
                 arrivals[person_id] = earlier[person_id]
         outcome.no_arrival = sum(1 for p in currents if p not in arrivals)
     editions: dict[int, str] = {}
-
-    def edition_key(node_id: int) -> str:
-        if node_id not in editions:
-            edition = edition_for(scope.as_of, paths.get(node_id, ""), rules)
-            editions[node_id] = edition.key if edition else ""
-        return editions[node_id]
-
     decisions: dict[tuple[Any, ...], Decision] = {}
-    reasons: dict[tuple[Any, ...], str] = {}
+    shared: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
     made: list[tuple[Any, ...]] = []
     now = timezone.now()
-    for person_id, a in arrivals.items():
-        key = (a.arrived_on, a.code, a.place, a.left_on, edition_key(a.node_id))
+
+    def decision_of(key: tuple[Any, ...], node_id: int) -> Decision:
         decision = decisions.get(key)
         if decision is None:
-            decision = decide(
-                a.arrived_on,
-                [Origin(a.code, a.left_on, a.place)] if a.code else [],
-                path=paths.get(a.node_id, ""),
+            arrived, code, place, left = _as_date(key[0]), key[1], key[2], _as_date(key[3])
+            decision = decisions[key] = decide(
+                arrived,
+                [Origin(code, left, place)] if code else [],
+                path=paths.get(node_id, ""),
                 as_of=scope.as_of,
                 rules=rules,
             )
-            decisions[key] = decision
-        current = currents.get(person_id)
+        return decision
+
+    reasons: dict[tuple[Any, ...], str] = {}
+
+    def proposed(key: tuple[Any, ...], node_id: int, current: Current | None) -> Any:
+        decision = decision_of(key, node_id)
         draft = draft_for(decision, current, scope.as_of)
         if draft is None:
-            continue
+            return None
+        # The words depend on the group, the draft and where the person stands.
         words = (
             key,
             draft,
-            current.type if current else "",
-            current.starts_on if current else None,
-            current.ends_on if current else None,
+            *((current.type, current.starts_on, current.ends_on) if current else ()),
         )
         reason = reasons.get(words)
         if reason is None:
             reason = reasons[words] = reason_for(draft, decision, current, scope.as_of)
-        made.append(_row(run, a, current, draft, decision, reason, now))
+        return _shared(run, current, draft, decision, reason, now)
+
+    for person_id, (report_id, _p, node_id, code, place, left, arrived) in arrivals.items():
+        edition = editions.get(node_id)
+        if edition is None:
+            found = edition_for(scope.as_of, paths.get(node_id, ""), rules)
+            edition = editions[node_id] = found.key if found else ""
+        key = (arrived, code, place, left, edition)
+        current = currents.get(person_id)
+        if current is None:
+            if key in shared:
+                common = shared[key]
+            else:
+                common = shared[key] = proposed(key, node_id, None)
+            if common is not None:
+                made.append((node_id, person_id, report_id, None, None, *common))
+            continue
+        common = proposed(key, node_id, current)
+        if common is not None:
+            made.append(
+                (current.node_id, person_id, report_id, current.order_id, current.version, *common)
+            )
     outcome.checked = len(arrivals)
     outcome.groups = len(decisions)
     _write(run, checked, made, outcome)
