@@ -218,16 +218,17 @@ def draft_for(decision: Decision, current: Current | None, as_of: date) -> Draft
     return Draft(kind, new_type, current.starts_on, now.end, tests, **then)
 
 
-def reason_for(draft: Draft, decision: Decision, current: Current | None, as_of: date) -> str:
-    """The decision's reason, then what is proposed, in words."""
-    if current is not None:
-        where = _("Now on day %(day)d of %(days)d of %(type)s.") % {
-            "day": max((as_of - current.starts_on).days + 1, 1),
-            "days": (current.ends_on - current.starts_on).days + 1,
-            "type": OrderType(current.type).label,
-        }
-    else:
-        where = _("Not under a control order now.")
+def _where(current: Current | None, as_of: date) -> str:
+    if current is None:
+        return _("Not under a control order now.")
+    return _("Now on day %(day)d of %(days)d of %(type)s.") % {
+        "day": max((as_of - current.starts_on).days + 1, 1),
+        "days": (current.ends_on - current.starts_on).days + 1,
+        "type": OrderType(current.type).label,
+    }
+
+
+def _proposal_words(draft: Draft, current: Current | None) -> str:
     values = {
         "type": OrderType(draft.type).label if draft.type else "",
         "start": _fmt(draft.starts_on),
@@ -235,7 +236,7 @@ def reason_for(draft: Draft, decision: Decision, current: Current | None, as_of:
         "old": _fmt(current.ends_on) if current else "",
         "old_type": OrderType(current.type).label if current else "",
     }
-    proposal = {
+    return {
         ProposalKind.NEW: _("Proposed: %(type)s from %(start)s to %(end)s."),
         ProposalKind.STRICTER: _("Proposed: %(type)s from %(start)s to %(end)s instead."),
         ProposalKind.EXTEND: _("Proposed: extend it to %(end)s (was %(old)s)."),
@@ -245,12 +246,31 @@ def reason_for(draft: Draft, decision: Decision, current: Current | None, as_of:
         ),
         ProposalKind.END: _("Proposed: end %(old_type)s early."),
     }[ProposalKind(draft.kind)] % values
-    # Translators: the decision's reason, where the person stands, what is proposed.
-    return _("%(decision)s %(where)s %(proposal)s") % {
-        "decision": decision.reason,
-        "where": where,
-        "proposal": proposal,
-    }
+
+
+def reason_for(
+    draft: Draft,
+    decision: Decision,
+    current: Current | None,
+    as_of: date,
+    cache: dict[tuple[Any, ...], str] | None = None,
+) -> str:
+    """The decision's reason, where the person stands, then what is proposed, in
+    words. `cache` keeps the pieces across many people (a run's few distinct ones)."""
+    pieces = {} if cache is None else cache
+    at = ("where", *((current.type, current.starts_on, current.ends_on) if current else ()))
+    where = pieces.get(at)
+    if where is None:
+        where = pieces[at] = _where(current, as_of)
+    said = ("proposal", draft, *((current.type, current.ends_on) if current else ()))
+    proposal = pieces.get(said)
+    if proposal is None:
+        proposal = pieces[said] = _proposal_words(draft, current)
+    frame = pieces.get(("frame",))
+    if frame is None:
+        # Translators: the decision's reason, where the person stands, what is proposed.
+        frame = pieces[("frame",)] = _("%(decision)s %(where)s %(proposal)s")
+    return frame % {"decision": decision.reason, "where": where, "proposal": proposal}
 
 
 # Writing ---------------------------------------------------------------------------------
@@ -517,7 +537,7 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
             )
         return decision
 
-    reasons: dict[tuple[Any, ...], str] = {}
+    reasons: dict[tuple[Any, ...], str] = {}  # the pieces of the reasons, made once
 
     def proposed(key: tuple[Any, ...], node_id: int, current: Current | None) -> Any:
         decision = decision_of(key, node_id)
