@@ -94,7 +94,7 @@ def _may_decide(user: object, kwargs: dict[str, object]) -> object:
         raise Http404 from None
 
 
-class RejectIn(Schema):
+class RecheckRejectIn(Schema):
     note: Annotated[str, Field(max_length=300)] = ""
 
 
@@ -116,7 +116,9 @@ def accept_proposal(request: HttpRequest, proposal_id: Id) -> RecheckProposalOut
     assignee=_may_decide,
     response=RecheckProposalOut,
 )
-def reject_proposal(request: HttpRequest, proposal_id: Id, body: RejectIn) -> RecheckProposalOut:
+def reject_proposal(
+    request: HttpRequest, proposal_id: Id, body: RecheckRejectIn
+) -> RecheckProposalOut:
     proposal = recheck_apply.proposal_for_user(request.user, proposal_id, write=True)
     done = recheck_apply.proposal_reject(
         proposal_id=proposal.pk,
@@ -126,25 +128,25 @@ def reject_proposal(request: HttpRequest, proposal_id: Id, body: RejectIn) -> Re
     return RecheckProposalOut.of(recheck_apply.proposal_for_user(request.user, done.pk))
 
 
-class BatchIn(Schema):
+class RecheckBatchIn(Schema):
     ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
     accept: bool
     note: Annotated[str, Field(max_length=300)] = ""
 
 
-class SkippedOut(Schema):
+class RecheckSkippedOut(Schema):
     id: Id
     reason: str
 
 
-class BatchOut(Schema):
+class RecheckBatchOut(Schema):
     done: list[Id]
-    skipped: list[SkippedOut]
+    skipped: list[RecheckSkippedOut]
     not_found: list[Id]
 
 
-@router.write("/decide", perm=Perm.CONTROL_RELEASE, response=BatchOut)
-def decide_batch(request: HttpRequest, body: BatchIn) -> BatchOut:
+@router.write("/decide", perm=Perm.CONTROL_RELEASE, response=RecheckBatchOut)
+def decide_batch(request: HttpRequest, body: RecheckBatchIn) -> RecheckBatchOut:
     """Accept or reject many; each checked at its own node. Ids outside the caller's
     area are listed as not found, like missing ones."""
     chosen = list(recheck_apply.visible(request.user).filter(pk__in=body.ids))
@@ -155,8 +157,8 @@ def decide_batch(request: HttpRequest, body: BatchIn) -> BatchOut:
         note=body.note,
     )
     found = {p.pk for p in chosen}
-    return BatchOut(
+    return RecheckBatchOut(
         done=done.done,
-        skipped=[SkippedOut(id=pk, reason=why) for pk, why in done.skipped],
+        skipped=[RecheckSkippedOut(id=pk, reason=why) for pk, why in done.skipped],
         not_found=[pk for pk in body.ids if pk not in found],
     )
