@@ -528,3 +528,20 @@ def test_api_lists_accepts_and_rejects_idempotently(arrivals, login):
         "/api/v1/control/recheck/decide",
     ):
         assert path in schema
+
+
+def test_the_morning_scan_asks_for_rules_that_take_effect_today(arrivals):
+    # Entered in advance: nothing is saved on the day, so the scan asks for the run.
+    RiskArea.objects.create(
+        code=CHAOYANG, name="朝阳区", level="high", effective_from=date(2022, 7, 9)
+    )
+    assert recheck.rules_due_today(date(2022, 7, 8)) == 0
+    assert recheck.rules_due_today(date(2022, 7, 9)) == 1
+    (queued,) = RecheckRun.objects.filter(status=RunStatus.QUEUED)
+    assert queued.changes[0]["codes"] == [CHAOYANG]
+    # The 9th edition came into force on 2022-06-28 (and the 8th ended that day).
+    assert recheck.rules_due_today(date(2022, 6, 28)) == 2
+    done = recheck.recheck_run(queued.pk, as_of=DAY)
+    assert done.status == RunStatus.DONE
+    # Run again: a run already done is not run twice.
+    assert recheck.recheck_run(queued.pk, as_of=DAY).proposed == done.proposed
