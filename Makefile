@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo setup test lint fmt bench bench-phone bench-load messages clean
+.PHONY: demo setup test lint fmt bench bench-phone bench-load bench-recheck messages clean
 
 .tools/bin/uv:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
@@ -57,6 +57,11 @@ bench: .venv/.synced
 # Phone pages on throttled 3G (chromium): bytes and first paint, cold and warm.
 bench-phone: .venv/.synced
 	$(RUN) python -m bench.phone_3g
+
+# The re-check of 1,000,000 arrivals after an area change, fast path against the
+# per-person loop (bench/README.md, "Re-check"); DATABASE_URL=postgres://... for PostgreSQL.
+bench-recheck: .venv/.synced
+	$(RUN) python -m bench.recheck
 
 # `fangkong serve` against runserver under load, on PostgreSQL (bench/README.md, "Load").
 # LOAD_ARGS="--small" for a quick run on a small scratch database.

@@ -10,6 +10,7 @@ from ninja.security import django_auth
 
 from fangkong.audit.api import router as audit_router
 from fangkong.control.api import router as control_router
+from fangkong.control.api_recheck import router as recheck_router
 from fangkong.control.api_sites import router as control_sites_router
 from fangkong.core.api_kit import request_error_body, validation_error_body
 from fangkong.notify.api import router as notify_router
@@ -108,3 +109,4 @@ api.add_router("/screening", lists_router)
 api.add_router("/screening", sweeps_router)
 api.add_router("/control", control_router)
 api.add_router("/control", control_sites_router)
+api.add_router("/control/recheck", recheck_router)

@@ -294,6 +294,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
     if param in ("site_id", "room_id", "transfer_id"):
         made = ensure_sites(world)
         return [Obj(str(made[key][param].pk), key) for key in ("T", "U")]
+    if param == "proposal_id":
+        return [Obj(str(p.pk), key) for key, p in ensure_recheck(world).items()]
     if param == "token":
         # A signed link or check code a resident holds; a made-up one shows nothing.
         return [Obj("not-a-valid-token", None)]
@@ -430,6 +432,30 @@ def ensure_sites(world: World) -> dict[str, dict[str, Any]]:
         out[key] = {"site_id": site, "room_id": room, "transfer_id": transfer}
         if name not in world.extra_markers.get(key, []):
             world.extra_markers.setdefault(key, []).append(name)
+    return out
+
+
+def ensure_recheck(world: World) -> dict[str, Any]:
+    """A re-check proposal of each leaf's resident, already rejected (idempotent): the
+    review routes can be read, and deciding one again changes nothing."""
+    from fangkong.control.models_recheck import RecheckProposal, RecheckRun
+
+    ensure_registry(world)
+    run = RecheckRun.objects.get_or_create(status="done", changes=[{"kind": "matrix"}])[0]
+    out: dict[str, Any] = {}
+    for key in ("A1M1", "A2", "B1", "P1M1"):
+        person = world.persons[key]
+        out[key] = RecheckProposal.objects.get_or_create(
+            person=person,
+            fingerprint="matrix",
+            defaults={
+                "jurisdiction": person.jurisdiction,
+                "run": run,
+                "kind": "end",
+                "reason": "矩阵检查",
+                "status": "rejected",
+            },
+        )[0]
     return out
 
 
@@ -647,6 +673,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_editions(world)
     ensure_control(world)
     ensure_sites(world)
+    ensure_recheck(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -41,7 +41,7 @@ PUBLIC: dict[str, frozenset[str]] = {
         {"validation", "names", "matching", "import_columns", "import_jobs", "filters"}
     ),
     # The one decision function and the national division codes.
-    "policy": frozenset({"engine", "divisions"}),
+    "policy": frozenset({"engine", "divisions", "hooks"}),
     # Kinds are registered by the apps that create work orders; dispatch places them.
     "workorders": frozenset({"kinds", "dispatch"}),
     # Structured events for integrators, emitted where things happen.

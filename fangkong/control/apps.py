@@ -9,13 +9,24 @@ class ControlConfig(AppConfig):
     verbose_name = _("Control")
 
     def ready(self) -> None:
-        from fangkong.control import kinds, services
+        from fangkong.control import kinds, recheck, services
         from fangkong.core.schedule import Periodic, register
+        from fangkong.policy.hooks import RULES_CHANGED
         from fangkong.screening.services import MEASURE_VERIFIED
 
         kinds.register_kinds()
         if services.measure_verified not in MEASURE_VERIFIED:
             MEASURE_VERIFIED.append(services.measure_verified)
+        # A change of the rules (an area, an edition) re-checks everyone it concerns.
+        if recheck.recheck_request not in RULES_CHANGED:
+            RULES_CHANGED.append(recheck.recheck_request)
+        register(
+            Periodic(
+                "control.rules_due",
+                "fangkong.control.tasks_recheck.rules_due_task",
+                daily_at=time(0, 30),
+            )
+        )
         # The evening round: whoever has not reported today's checks by then is visited.
         register(
             Periodic(

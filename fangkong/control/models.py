@@ -45,6 +45,7 @@ class OrderSource(models.TextChoices):
     CONTACT = "contact", _("A case's contact")
     POSITIVE = "positive", _("Positive test")
     MANUAL = "manual", _("By hand")
+    RECHECK = "recheck", _("Re-check after the rules changed")
 
 
 class OrderStatus(models.TextChoices):
@@ -368,3 +369,13 @@ class Passenger(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transfer_id} {self.person_id}"
+
+
+# The re-check when the rules change keeps its models in their own module.
+from fangkong.control.models_recheck import (  # noqa: E402, F401
+    ProposalKind,
+    ProposalStatus,
+    RecheckProposal,
+    RecheckRun,
+    RunStatus,
+)

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from fangkong.control import views, views_sites
+from fangkong.control import urls_recheck, views, views_sites
 
 app_name = "control"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -29,4 +29,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views_sites.transfer_receive,
         name="transfer_receive",
     ),
+    *urls_recheck.urlpatterns,
 ]

@@ -13,7 +13,11 @@ Rules (docs/reference/domain-rules.md):
   spent elsewhere counts (填平补齐, R1.4.3); day 1 is the next day unless the edition
   says otherwise; tests-only measures ("三天两检") count from the arrival;
 - with several origins or exposures the strictest measure wins (place first, then
-  length, then the later end).
+  length, then the later end);
+- a re-check (`as_of`: the rules as they stand on that day, for someone who arrived
+  earlier) applies the edition in force on `as_of`, and an area lifted by then no
+  longer counts (a lifted area's arrivals go back to routine, as their health code
+  turns green, domain rules R3.1): control's re-check proposes the changes.
 """
 
 from __future__ import annotations
@@ -167,25 +171,54 @@ def _in_force(start: date, end: date | None, day: date) -> bool:
     return start <= day and (end is None or day < end)
 
 
-def edition_for(day: date, path: str = "") -> Edition | None:
+@dataclass
+class Rules:
+    """The editions (with their measures) and the risk areas held in memory, so that
+    many decisions in a row (a re-check of a town) make no query each. `decide` reads
+    the database when it is given none."""
+
+    editions: list[Edition]
+    areas: list[RiskArea]
+
+    @classmethod
+    def load(cls) -> Rules:
+        return cls(
+            list(Edition.objects.select_related("scope").prefetch_related("measures")),
+            list(RiskArea.objects.all()),
+        )
+
+
+def edition_for(day: date, path: str = "", rules: Rules | None = None) -> Edition | None:
     """The edition in force on `day` at `path`: the deepest local edition covering it,
     else the national one that took effect last."""
-    editions = [
-        e
-        for e in Edition.objects.filter(effective_from__lte=day)
+    found = (
+        [e for e in rules.editions if _in_force(e.effective_from, e.effective_to, day)]
+        if rules is not None
+        else Edition.objects.filter(effective_from__lte=day)
         .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=day))
         .select_related("scope")
         .prefetch_related("measures")
-        if e.scope is None or path.startswith(e.scope.path)
-    ]
+    )
+    editions = [e for e in found if e.scope is None or path.startswith(e.scope.path)]
     if not editions:
         return None
     return max(editions, key=lambda e: (len(e.scope.path) if e.scope else 0, e.effective_from))
 
 
-def _areas_for(origins: Sequence[Origin]) -> list[RiskArea]:
+def _areas_for(origins: Sequence[Origin], rules: Rules | None = None) -> list[RiskArea]:
     """Areas that may cover an origin, and every area of its county (for the implied
     low-risk rest of a county)."""
+    if rules is not None:
+        wanted = [
+            ({o.code[:n] for n in (2, 4, 6, 9, 12) if len(o.code) >= n}, o.code[:6])
+            for o in origins
+            if o.code
+        ]
+        return [
+            a
+            for a in rules.areas
+            if any(a.code in prefixes or a.code.startswith(county) for prefixes, county in wanted)
+        ]
     q = Q(pk__in=[])
     for o in origins:
         if not o.code:
@@ -290,13 +323,24 @@ def _measured(
     return finding
 
 
+def _lifted_by(area: RiskArea, as_of: date | None) -> bool:
+    return as_of is not None and area.effective_to is not None and area.effective_to <= as_of
+
+
 def _origin_finding(
-    o: Origin, on: date, edition: Edition, measures: dict[str, Measure], areas: list[RiskArea]
+    o: Origin,
+    on: date,
+    edition: Edition,
+    measures: dict[str, Measure],
+    areas: list[RiskArea],
+    as_of: date | None = None,
 ) -> Finding:
     covering = [
         a for a in areas if o.code.startswith(a.code) and (not a.place or a.place in o.place)
     ]
-    active = [a for a in covering if _in_force(a.effective_from, a.effective_to, o.left_on)]
+    then = [a for a in covering if _in_force(a.effective_from, a.effective_to, o.left_on)]
+    # On a re-check, an area lifted since no longer calls for anything.
+    active = [a for a in then if not _lifted_by(a, as_of)]
     left = _("Left %(origin)s on %(left)s") % {"origin": o.label, "left": _day(o.left_on)}
     if active:
         area = max(active, key=lambda a: (LEVEL_RANK[RiskLevel(a.level)], a.effective_from))
@@ -320,7 +364,16 @@ def _origin_finding(
         category = LEVEL_CATEGORY[RiskLevel(area.level)]
         return _measured(Finding(category, text, area=area), measures, edition, o.left_on, on)
     notes = [left]
+    for a in then:
+        if a.effective_to is None:
+            continue
+        notes.append(
+            _("%(area)s was %(level)s when they left and was lifted on %(to)s")
+            % {"area": a.name, "level": _level_text(a.level), "to": _day(a.effective_to)}
+        )
     for a in covering:
+        if a in then:
+            continue
         if a.effective_from > o.left_on:
             notes.append(
                 _("%(area)s only became %(level)s on %(from)s, after they left")
@@ -342,6 +395,7 @@ def _origin_finding(
         and a not in covering
         and LEVEL_RANK[RiskLevel(a.level)] >= 2
         and _in_force(a.effective_from, a.effective_to, o.left_on)
+        and not _lifted_by(a, as_of)
     ]
     if county and (on - o.left_on).days <= edition.arrival_window_days:
         area = max(county, key=lambda a: LEVEL_RANK[RiskLevel(a.level)])
@@ -405,9 +459,16 @@ def decide(
     origins: Sequence[Origin] = (),
     exposures: Sequence[Exposure] = (),
     path: str = "",
+    *,
+    as_of: date | None = None,
+    rules: Rules | None = None,
 ) -> Decision:
-    """The measure for someone arriving (or assessed) on `on` at the place `path`."""
-    edition = edition_for(on, path)
+    """The measure for someone arriving (or assessed) on `on` at the place `path`.
+
+    `as_of` re-checks an earlier arrival under the rules of that day: the edition in
+    force on `as_of`, and areas lifted by then no longer counting. `rules` is the
+    catalogue already in memory (see `Rules`)."""
+    edition = edition_for(as_of or on, path, rules)
     if edition is None:
         return Decision(
             on,
@@ -415,12 +476,12 @@ def decide(
             "",
             None,
             [],
-            _("No control rules were in force on %(on)s.") % {"on": _day(on)},
+            _("No control rules were in force on %(on)s.") % {"on": _day(as_of or on)},
             [],
         )
     measures = {m.category: m for m in edition.measures.all()}
-    areas = _areas_for(origins)
-    findings = [_origin_finding(o, on, edition, measures, areas) for o in origins if o.code]
+    areas = _areas_for(origins, rules)
+    findings = [_origin_finding(o, on, edition, measures, areas, as_of) for o in origins if o.code]
     findings += [_exposure_finding(x, on, edition, measures) for x in exposures]
     if not findings:
         findings = [

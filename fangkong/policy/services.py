@@ -23,6 +23,7 @@ from fangkong.org.models import Jurisdiction
 from fangkong.people.names import to_simplified
 from fangkong.people.validation import parse_date
 from fangkong.policy import divisions
+from fangkong.policy.hooks import RulesChange, rules_changed
 from fangkong.policy.models import (
     Category,
     Edition,
@@ -128,6 +129,16 @@ def _record(
 ) -> None:
     RiskAreaChange.objects.create(
         area=area, actor=actor, action=action, before=before, after=_snapshot(area), note=note[:300]
+    )
+    # Whoever arrived from there (before or after the change) is re-checked by control.
+    codes = {area.code, str(before.get("code") or area.code)}
+    rules_changed(
+        RulesChange(
+            kind="area",
+            label=area.name,
+            action=action,
+            area_codes=tuple(sorted(codes)),
+        )
     )
 
 
@@ -354,6 +365,7 @@ def edition_copy(
         object_repr=name,
         detail={"based_on": source.key},
     )
+    rules_changed(RulesChange(kind="edition", label=name, edition_key=copy.key))
     return copy
 
 
@@ -462,6 +474,7 @@ def edition_update(
             jurisdiction_path=edition.scope.path if edition.scope else "",
             detail={"changed": changed, "measures": [m.category for m in touched]},
         )
+        rules_changed(RulesChange(kind="edition", label=edition.name, edition_key=edition.key))
     return changed + [f"measures.{m.category}" for m in touched]
 
 
