@@ -417,6 +417,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--skip-runserver", action="store_true")
     parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument(
+        "--template", default="", help="template database (default fangkong_load_tpl_<size>)"
+    )
+    parser.add_argument(
+        "--run-db", default="", help="the run's copy (default fangkong_load_run_<pid>)"
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the template if missing, then stop"
+    )
     parser.add_argument("--build-template", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.build_template:
@@ -429,10 +438,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not base.startswith(("postgres://", "postgresql://")):
         parser.error("needs DATABASE_URL=postgres://... (its server holds the scratch databases)")
     size = "small" if args.small else f"{args.orders}_{args.persons}"
-    template = f"fangkong_load_tpl_{size}"
+    template = args.template or f"fangkong_load_tpl_{size}"
     ensure_template(base, template, args.orders, args.persons, args.seed)
-    run_db = f"fangkong_load_run_{os.getpid()}"
+    if args.build_only:
+        return
+    run_db = args.run_db or f"fangkong_load_run_{os.getpid()}"
     url = copy_database(base, template, run_db)
+    # The template may be older than the code: bring the copy's schema (its indexes)
+    # to this checkout's migrations, as an upgrade of a county's database would.
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as data:
+        subprocess.run(
+            [sys.executable, "-m", "fangkong", "migrate", "--no-input", "-v", "0"],
+            cwd=ROOT,
+            env=_env(url, Path(data), DJANGO_SETTINGS_MODULE="fangkong.settings"),
+            check=True,
+        )
+    print(f"{run_db}: migrated in {time.monotonic() - started:.0f} s", flush=True)
     os.environ.update(_env(url, ROOT / "var", DJANGO_SETTINGS_MODULE="fangkong.settings"))
     import django
 
