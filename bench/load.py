@@ -369,7 +369,8 @@ def _settle(url: str, label: str, limit: float = 900) -> None:
                 "WHERE status IN ('READY', 'RUNNING')"
             ).fetchone()
             pending = int(row[0]) if row else 0
-            if pending == 0:
+            # The worker needs some seconds to start and enqueue what is due.
+            if pending == 0 and time.monotonic() - started > 30:
                 break
     print(
         f"{label}: task queue {'empty' if pending == 0 else f'still {pending}'} "
