@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
@@ -32,7 +30,7 @@ class UsernameOrPhoneBackend(ModelBackend):
             return user
         return None
 
-    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+    def get_user(self, user_id: Any) -> User | None:
         """The signed-in user of every request, with their staff name in the same query:
         every page names them in its menu, which cost a query of its own per request
         (one in seven of 我的任务's). The encrypted phone and ID number are left for
