@@ -446,6 +446,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--workers", type=int, default=0, help="gunicorn workers (0: 2 x cores + 1)"
     )
     parser.add_argument("--skip-runserver", action="store_true")
+    parser.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="fangkong serve without its task worker (to see what the worker's jobs cost)",
+    )
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument(
         "--template", default="", help="template database (default fangkong_load_tpl_<size>)"
@@ -496,7 +501,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             servers = [
                 (
                     "fangkong serve",
-                    ["serve"] + (["--workers", str(args.workers)] if args.workers else []),
+                    ["serve"]
+                    + (["--workers", str(args.workers)] if args.workers else [])
+                    + (["--no-jobs"] if args.no_jobs else []),
                 )
             ]
             if not args.skip_runserver:
@@ -548,7 +555,7 @@ def run_scenarios(server: Server, accounts: list[Account], url: str, args: Any) 
 
             await asyncio.gather(*(one(a) for a in accounts))
 
-    if server.label == "fangkong serve":  # runserver runs no worker: nothing to settle
+    if server.label == "fangkong serve" and not args.no_jobs:  # no worker, nothing to settle
         _settle(url, server.label)
     if not accounts[0].cookie:  # the sessions are in the database both servers share
         started = time.monotonic()
