@@ -15,8 +15,8 @@ from tests.world import ensure_orders, ensure_registry
 
 pytestmark = pytest.mark.django_db
 
-# session, user, memberships, unread count, the menu's name, and the page's own
-BOUNDS = {"/tasks/": 7, "task": 10, "/people/?q=王": 6}
+# session, user (with the menu's staff name), memberships, unread count, and the page's own
+BOUNDS = {"/tasks/": 6, "task": 9, "/people/?q=王": 5}
 
 
 def _writes_session(queries: list[dict[str, str]]) -> bool:
@@ -83,3 +83,12 @@ def test_templates_are_compiled_once():
     # template_partials wraps the loaders Django chose; inside is the cached one.
     assert loaders[0][0] == "template_partials.loader.Loader"
     assert loaders[0][1][0][0] == "django.template.loaders.cached.Loader"
+
+
+def test_the_menu_names_the_user_without_a_query_of_its_own(world, worker):
+    with CaptureQueriesContext(connection) as ctx:
+        response = worker.get("/tasks/")
+    name = response.wsgi_request.user.staff.name
+    assert name and name in response.content.decode()
+    own = [q["sql"][:120] for q in ctx.captured_queries if 'FROM "org_staffprofile"' in q["sql"]]
+    assert own == []

@@ -17,11 +17,31 @@ class Upload(models.Model):
     kind = models.CharField(max_length=40)
     filename = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
+    # A small file in one piece; a large one (spooled to disk by Django, of a kind that
+    # reads streamed) is empty here and held in `UploadChunk`s, never whole in memory.
     data = models.BinaryField()
+    chunked = models.BooleanField(default=False)
+    size = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.filename
+
+
+class UploadChunk(models.Model):
+    """One piece (up to `uploads.CHUNK_BYTES`) of a large held upload, in order."""
+
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "seq"], name="uploadchunk_upload_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id}#{self.seq}"
 
 
 class ScheduledRun(models.Model):

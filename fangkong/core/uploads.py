@@ -10,6 +10,11 @@
              ID numbers and phones masked
     stage    hold it (`Upload`, in the database: no shared disk between web processes)
              between the preview and the confirmation
+    stream   a kind that reads streamed (`UploadKind.streams`, the registry) takes a
+             file Django spooled to disk (over FILE_UPLOAD_MAX_MEMORY_SIZE) without ever
+             reading it whole: hashed and sniffed in pieces, held as `UploadChunk`s, and
+             handed to its reader as a file (`held_file`) that `tabular_stream` reads
+             row by row
     commit   read the held file again the same way, apply it, and drop it in the same
              transaction
     purge    uploads nobody confirmed, by the periodic job `core.purge_uploads`
@@ -21,7 +26,9 @@ shared, so the limits and the encodings are the same on every path.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.masking import mask_personal
-from fangkong.core.models import Upload
+from fangkong.core.models import Upload, UploadChunk
 from fangkong.core.tabular import Limits, Table, TableError, check_size, read_table, sniff_kind
 
 if TYPE_CHECKING:
@@ -53,6 +60,13 @@ class UploadKind:
     skip_title: bool = True
     # A file with a header and no rows under it is an error, not an empty import.
     require_rows: bool = True
+    # Its importer reads a large file row by row from disk (`held_file`); `read`, which
+    # makes a whole table, refuses such a file.
+    streams: bool = False
+
+
+# The piece a large file is hashed, held and written back in: the most of it in memory.
+CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,15 +77,51 @@ class Received:
     filename: str
     data: bytes
     sha256: str
+    # A large file of a streaming kind: on disk (Django's spooled copy), `data` empty.
+    path: Path | None = None
+    size: int = 0
+
+    @property
+    def streamed(self) -> bool:
+        return self.path is not None
 
 
 def receive(file: UploadedFile[bytes], kind: UploadKind) -> Received:
     """Take a file from a form (Django's UploadedFile). Its size is checked before it is
-    read: an oversized upload never comes into memory."""
+    read: an oversized upload never comes into memory. A file Django spooled to disk,
+    of a kind that streams, stays there (`receive_spooled`)."""
     if file.size is not None:
         check_size(file.size)
+    spooled = getattr(file, "temporary_file_path", None)
+    if kind.streams and spooled is not None:
+        return receive_spooled(Path(spooled()), file.name or "", kind)
     data = file.read(settings.FANGKONG_MAX_UPLOAD_BYTES + 1)
     return receive_bytes(data, file.name or "", kind)
+
+
+def _pieces(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while piece := f.read(CHUNK_BYTES):
+            yield piece
+
+
+def receive_spooled(path: Path, filename: str, kind: UploadKind) -> Received:
+    """A file on disk taken as it is: the same checks as `receive_bytes` (size, empty,
+    type from its first bytes, sha256) made a piece at a time."""
+    size = path.stat().st_size
+    check_size(size)
+    with path.open("rb") as f:
+        head = f.read(8192)
+    if not head or (size <= len(head) and head.isspace()):
+        raise TableError(_("The file is empty."))
+    sniff_kind(head, filename)
+    digest = hashlib.sha256()
+    for piece in _pieces(path):
+        digest.update(piece)
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255]
+    return Received(
+        kind=kind, filename=name, data=b"", sha256=digest.hexdigest(), path=path, size=size
+    )
 
 
 def receive_path(path: Path, kind: UploadKind) -> Received:
@@ -93,6 +143,8 @@ def read(source: Received | Upload, kind: UploadKind, *, limits: Limits | None =
     """The file's table, read the way its kind asks and within the limits."""
     if isinstance(source, Upload) and source.kind != kind.name:
         raise ValueError(f"upload {source.pk} is a {source.kind}, not a {kind.name}")
+    if is_streamed(source):
+        raise ValueError(f"{source.filename} is held in pieces: read it through held_file")
     data = source.data if isinstance(source.data, bytes) else bytes(source.data)
     return read_table(
         data,
@@ -101,6 +153,47 @@ def read(source: Received | Upload, kind: UploadKind, *, limits: Limits | None =
         require_rows=kind.require_rows,
         limits=limits,
     )
+
+
+def is_streamed(source: Received | Upload) -> bool:
+    return source.chunked if isinstance(source, Upload) else source.streamed
+
+
+@contextmanager
+def held_file(source: Received | Upload) -> Iterator[Path]:
+    """The file as a path for a streamed reader: a received file where Django spooled
+    it; a held upload written back from its pieces, one at a time, to a temporary file
+    removed afterwards (the web and worker processes share the database, not a disk)."""
+    if isinstance(source, Received):
+        if source.path is None:
+            raise ValueError(f"{source.filename} was received in memory")
+        yield source.path
+        return
+    with tempfile.TemporaryDirectory(prefix="fangkong-upload-") as tmp:
+        path = Path(tmp) / (Path(source.filename).name or "upload")
+        with path.open("wb") as f:
+            pieces = UploadChunk.objects.filter(upload=source).order_by("seq")
+            for piece in pieces.values_list("data", flat=True).iterator(chunk_size=1):
+                f.write(piece)
+        yield path
+
+
+def head(source: Received | Upload, kind: UploadKind, rows: int) -> Table:
+    """The header and the first `rows` rows of a streamed file (for its preview and
+    column mapping), read from its start; the rest of the file is not read."""
+    from fangkong.core.tabular_stream import open_rows
+
+    with held_file(source) as path:
+        stream = open_rows(path, limits=Limits.from_settings(), skip_title=kind.skip_title)
+        try:
+            first = []
+            for row in stream.rows:
+                first.append(row)
+                if len(first) >= rows:
+                    break
+            return stream.table(first)
+        finally:
+            stream.close()
 
 
 # Preview ----------------------------------------------------------------------------
@@ -156,13 +249,20 @@ def preview(table: Table, *, masks: Mapping[int, Callable[[str], str]] | None = 
 def stage(*, owner: AbstractBaseUser, received: Received) -> Upload:
     """Hold a checked file until its import is confirmed (or purged)."""
     # By id: core does not import the user model of `accounts`.
-    return Upload.objects.create(
-        owner_id=owner.pk,
-        kind=received.kind.name,
-        filename=received.filename,
-        sha256=received.sha256,
-        data=received.data,
-    )
+    with transaction.atomic():
+        upload = Upload.objects.create(
+            owner_id=owner.pk,
+            kind=received.kind.name,
+            filename=received.filename,
+            sha256=received.sha256,
+            data=received.data,
+            chunked=received.streamed,
+            size=received.size or len(received.data),
+        )
+        if received.path is not None:
+            for seq, piece in enumerate(_pieces(received.path)):
+                UploadChunk.objects.create(upload=upload, seq=seq, data=piece)
+    return upload
 
 
 def upload_for_user(user: AbstractBaseUser, kind: UploadKind, upload_id: object) -> Upload:

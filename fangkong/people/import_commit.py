@@ -326,6 +326,24 @@ def import_pragmas() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
+def _set_heads(pairs: Sequence[tuple[int, int]]) -> None:
+    """household.head_id = person for each (person, household). bulk_update builds a
+    CASE expression per row, which costs seconds at this size; on PostgreSQL one
+    UPDATE joins the pairs sent as two arrays (a statement per household was 28,000
+    round trips at 100,000 rows), SQLite runs its statement per pair in-process."""
+    table = Household._meta.db_table  # a name from the model's meta; values are parameters
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS h SET head_id = v.person "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(person, household) "
+                "WHERE h.id = v.household",
+                [[p for p, _h in pairs], [h for _p, h in pairs]],
+            )
+        else:
+            cursor.executemany(f"UPDATE {table} SET head_id = %s WHERE id = %s", pairs)  # noqa: S608
+
+
 def write_plan(
     *,
     plan: ImportPlan,
@@ -438,13 +456,7 @@ def write_plan(
         if h.head_id != pk:
             new_heads.append((pk, h.pk))
     if new_heads:
-        # bulk_update builds a CASE expression per row, which costs seconds at this size.
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                # Table name from the model's meta, values as parameters.
-                f"UPDATE {Household._meta.db_table} SET head_id = %s WHERE id = %s",  # noqa: S608
-                new_heads,
-            )
+        _set_heads(new_heads)
     return {
         "persons_created": len(to_create),
         "persons_updated": len(to_update),

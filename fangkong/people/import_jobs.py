@@ -27,12 +27,14 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import uploads
-from fangkong.core.tabular import Table, TableError
+from fangkong.core.tabular import Limits, Table, TableError
 from fangkong.core.uploads import UploadKind
+from fangkong.people.import_stream import StreamOutcome, import_people_stream
 from fangkong.people.importer import (
     MAX_STORED_ERRORS,
     ImportOptions,
@@ -45,7 +47,8 @@ from fangkong.people.models import ImportJob, ImportStatus
 from fangkong.people.services import registry_recount
 
 logger = logging.getLogger(__name__)
-PEOPLE_UPLOAD = UploadKind("people.import")
+# A large registry file (spooled to disk by Django) is read row by row (import_stream).
+PEOPLE_UPLOAD = UploadKind("people.import", streams=True)
 _LIVE: dict[int, int] = {}
 _LOCK = threading.Lock()
 
@@ -72,6 +75,55 @@ def store_preview(job: ImportJob, plan: ImportPlan) -> None:
     job.confirmations = [c.as_dict() for c in plan.confirmations]
     job.message = " ".join(plan.file_errors)
     job.save()
+
+
+def store_stream_preview(job: ImportJob, out: StreamOutcome) -> None:
+    """`store_preview` for a file read in parts: its counts and errors. Its uncertain
+    matches cannot be listed for a decision row by row (they are not kept); they block
+    the import with a message saying so."""
+    job.rows_total = out.rows_total
+    job.counts = out.counts
+    messages = list(out.file_errors)
+    if out.confirmations:
+        messages.append(
+            ngettext(
+                "%(n)d row may be a person already registered. A file this large is not "
+                "confirmed row by row: import those rows in a smaller file.",
+                "%(n)d rows may be persons already registered. A file this large is not "
+                "confirmed row by row: import those rows in a smaller file.",
+                out.confirmations,
+            )
+            % {"n": out.confirmations}
+        )
+    errors = [{"row": 0, "column": "", "value": "", "message": m} for m in messages]
+    errors += [e.as_dict() for e in sorted(out.errors, key=lambda e: e.row)]
+    job.errors = errors[:MAX_STORED_ERRORS]
+    job.error_count = out.error_count + len(messages)
+    job.warnings = []
+    job.confirmations = []
+    job.message = " ".join(messages)
+    job.save()
+
+
+def plan_stream(job: ImportJob, source: uploads.Received | None = None) -> None:
+    """Check a held (or just received) large file part by part, as its import will,
+    and store what the preview shows. Nothing is written."""
+    owner = job.owner
+    if owner is None or (source is None and job.upload is None):
+        return
+    held = source or job.upload
+    assert held is not None  # noqa: S101 - narrowed above, for the type checker
+    with uploads.held_file(held) as path:
+        out = import_people_stream(
+            path,
+            scope_for_user(owner),
+            options_of(job),
+            actor=owner,
+            source="",
+            limits=Limits.from_settings(),
+            dry_run=True,
+        )
+    store_stream_preview(job, out)
 
 
 def live_rows_done(job: ImportJob) -> int:
@@ -192,6 +244,8 @@ def _run_people(job: ImportJob, progress: Callable[[int], None]) -> Outcome:
     if job.upload is None or job.owner is None:
         raise TableError(_("The file is no longer held; upload it again."))
     owner = job.owner
+    if job.upload.chunked:
+        return _run_people_stream(job, owner, progress)
 
     def apply(table: Table) -> tuple[ImportPlan, dict[str, int]]:
         plan = plan_people_import(table, scope_for_user(owner), options_of(job))
@@ -217,6 +271,39 @@ def _run_people(job: ImportJob, progress: Callable[[int], None]) -> Outcome:
         detail={"kind": "people", "source": "web", **result},
     )
     return Outcome(ImportStatus.DONE, counts=result, rows_done=plan.rows_total)
+
+
+def _run_people_stream(job: ImportJob, owner: Any, progress: Callable[[int], None]) -> Outcome:
+    """A large file: validated again and written part by part from its held pieces
+    (import_stream), in one transaction with the dropping of the held file."""
+    upload = job.upload
+    assert upload is not None  # noqa: S101 - checked by the caller
+    with uploads.held_file(upload) as path, transaction.atomic():
+        out = import_people_stream(
+            path,
+            scope_for_user(owner),
+            options_of(job),
+            actor=owner,
+            source=f"import:{job.filename}",
+            limits=Limits.from_settings(),
+            progress=progress,
+        )
+        if out.written is None:
+            store_stream_preview(job, out)
+            return Outcome(
+                ImportStatus.FAILED,
+                counts=job.counts,
+                message=_("The file has errors; nothing was imported."),
+            )
+        uploads.discard(upload)
+    registry_recount()
+    audit_record(
+        action=AuditAction.IMPORT,
+        actor=owner,
+        object_repr=job.filename[:200],
+        detail={"kind": "people", "source": "web", "streamed": True, **out.written},
+    )
+    return Outcome(ImportStatus.DONE, counts=out.written, rows_done=out.rows_total)
 
 
 register_kind("people", _run_people)

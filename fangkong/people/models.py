@@ -108,8 +108,13 @@ class PersonStatus(models.TextChoices):
 
 class Person(MaskedIdentity, models.Model):
     # Denormalised from the household so scoping needs no extra join.
+    # Indexed by person_grid_household (its first column), not by an index of its own.
     jurisdiction = models.ForeignKey(
-        Jurisdiction, on_delete=models.PROTECT, related_name="persons", verbose_name=_("grid")
+        Jurisdiction,
+        on_delete=models.PROTECT,
+        related_name="persons",
+        verbose_name=_("grid"),
+        db_index=False,
     )
     household = models.ForeignKey(
         Household,
@@ -124,24 +129,24 @@ class Person(MaskedIdentity, models.Model):
     )
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     # Search keys: the name in simplified script without spaces, and its pinyin initials.
-    name_key = models.CharField(max_length=50, db_index=True)
-    name_initials = models.CharField(max_length=50, db_index=True)
+    name_key = models.CharField(max_length=50)
+    name_initials = models.CharField(max_length=50)
     id_type = models.CharField(
         _("ID type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT_ID
     )
     id_number = EncryptedTextField(_("ID number"), blank=True)
-    id_number_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
+    id_number_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     # Keyed hash of the last four characters: "search by the last 4 ID digits" without
     # storing any digits of the number. Absent values are NULL, not "": a million equal
     # empty strings make SQLite's planner think the index useless for every lookup.
-    id_last4_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
+    id_last4_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     no_id_reason = models.CharField(_("reason for no ID"), max_length=100, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True, db_index=True)
     phone = EncryptedTextField(_("phone"), blank=True)
-    phone_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
+    phone_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     phone2 = EncryptedTextField(_("second phone"), blank=True)
-    phone2_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
+    phone2_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     residency = models.CharField(
         _("residency"), max_length=10, choices=Residency.choices, default=Residency.HUJI
     )
@@ -163,8 +168,27 @@ class Person(MaskedIdentity, models.Model):
         ordering = ["jurisdiction_id", "household_id", "id"]
         # Lists go grid by grid and household by household; this index serves that order
         # (and a grid's members) without sorting a town's population for one page.
+        # Every index is paid for by each imported row (ADR 0015): one per lookup, no
+        # more. `db_index=True` on a CharField gives PostgreSQL two (a plain one and a
+        # varchar_pattern_ops copy for LIKE); the keyed hashes are only compared with =,
+        # so they get the plain one; the name keys are compared with = / IN and by
+        # prefix (search), which the pattern index alone serves (its operator family
+        # has =). SQLite ignores the operator class: a plain index there, which its
+        # range form of the prefix uses.
         indexes = [
-            models.Index(fields=["jurisdiction", "household", "id"], name="person_grid_household")
+            models.Index(fields=["jurisdiction", "household", "id"], name="person_grid_household"),
+            models.Index(
+                fields=["name_key"], name="person_name_key", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["name_initials"],
+                name="person_name_initials",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(fields=["id_number_hash"], name="person_id_number_hash"),
+            models.Index(fields=["id_last4_hash"], name="person_id_last4_hash"),
+            models.Index(fields=["phone_hash"], name="person_phone_hash"),
+            models.Index(fields=["phone2_hash"], name="person_phone2_hash"),
         ]
         verbose_name = _("person")
         verbose_name_plural = _("persons")

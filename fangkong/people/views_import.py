@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.accounts.models import User
 from fangkong.core import uploads
 from fangkong.core.masking import mask_id_number, mask_name, mask_phone
+from fangkong.core.models import Upload
 from fangkong.core.tabular import Table, TableError
 from fangkong.org.access import requires
 from fangkong.org.models import Jurisdiction, Level
@@ -32,6 +34,7 @@ from fangkong.people.import_jobs import (
     PEOPLE_UPLOAD,
     live_rows_done,
     options_of,
+    plan_stream,
     start_job,
     store_preview,
 )
@@ -71,12 +74,25 @@ def _leaves(user: User) -> list[Jurisdiction]:
     return list(nodes.filter(children__isnull=True).order_by("path"))
 
 
-def _replan(job: ImportJob, table: Table | None = None) -> None:
+def _replan(
+    job: ImportJob, table: Table | None = None, received: uploads.Received | None = None
+) -> None:
     if job.upload is None:
+        return
+    if job.upload.chunked:
+        plan_stream(job, received)  # part by part; the file is never whole in memory
         return
     table = table or uploads.read(job.upload, PEOPLE_UPLOAD)
     plan = plan_people_import(table, scope_for_user(cast(User, job.owner)), options_of(job))
     store_preview(job, plan)
+
+
+def _page_table(source: uploads.Received | Upload) -> Table:
+    """What the pages read of a file: all of a small one; the first rows of a large one
+    (its header, mapping and preview need no more; it is checked part by part)."""
+    if uploads.is_streamed(source):
+        return uploads.head(source, PEOPLE_UPLOAD, settings.FANGKONG_PREVIEW_ROWS)
+    return uploads.read(source, PEOPLE_UPLOAD)
 
 
 @require_http_methods(["GET", "POST"])
@@ -87,7 +103,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             received = uploads.receive(form.cleaned_data["file"], PEOPLE_UPLOAD)
-            table = uploads.read(received, PEOPLE_UPLOAD)
+            table = _page_table(received)
         except TableError as exc:
             form.add_error("file", str(exc))
             return render(request, "people/import.html", {"form": form}, status=400)
@@ -105,7 +121,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             mapping=saved.columns if saved else {},
             upload=uploads.stage(owner=user, received=received),
         )
-        _replan(job, table)
+        _replan(job, table, received)
         return HttpResponseRedirect(reverse("people:import_preview", args=[job.pk]))
     status = 400 if request.method == "POST" else 200
     return render(request, "people/import.html", {"form": form}, status=status)
@@ -131,7 +147,7 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
             context["error"] = _("This import is no longer waiting for confirmation.")
             return render(request, "people/import_preview.html", context, status=400)
         try:
-            table = uploads.read(job.upload, PEOPLE_UPLOAD)
+            table = _page_table(job.upload)
         except TableError as exc:
             context["error"] = str(exc)
             return render(request, "people/import_preview.html", context, status=400)
@@ -149,7 +165,7 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
         return HttpResponseRedirect(reverse("people:import_preview", args=[job.pk]))
     if job.status == ImportStatus.PREVIEW and job.upload is not None:
         try:
-            table = uploads.read(job.upload, PEOPLE_UPLOAD)
+            table = _page_table(job.upload)
         except TableError as exc:
             context["error"] = str(exc)
             return render(request, "people/import_preview.html", context, status=400)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.core.replica import reads_replica
 from fangkong.org.access import requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
@@ -147,6 +148,7 @@ def village_report(request: HttpRequest, village: str) -> HttpResponse:
 
 @require_GET
 @requires(Perm.REPORTS_VIEW)
+@reads_replica
 def bulletin_list(request: HttpRequest) -> HttpResponse:
     bulletins = selectors.bulletins_visible(request.user)[:60]
     return render(request, "reports/bulletins.html", {"bulletins": bulletins})
@@ -239,6 +241,7 @@ def _every(request: HttpRequest) -> int:
 
 @require_GET
 @requires(Perm.REPORTS_VIEW)
+@reads_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     node = _node(request)
     return render(
@@ -254,6 +257,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @requires(Perm.REPORTS_VIEW)
+@reads_replica
 def dashboard_panel(request: HttpRequest) -> HttpResponse:
     """The part of the dashboard htmx swaps in on each refresh."""
     return render(

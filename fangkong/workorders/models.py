@@ -134,6 +134,22 @@ class WorkOrder(models.Model):
                 name="wo_open_due",
                 condition=models.Q(status__in=[s.value for s in OPEN_STATUSES]),
             ),
+            # 我的任务, the page every field worker loads most: a grid worker's open
+            # orders in the page's order, so a page is 20 index entries and its counts an
+            # index-only scan. Without it PostgreSQL walked wo_open_due (every open order
+            # of the county by due time) filtering on the assignee: ~200 ms and 23,000
+            # buffers a page at 200,000 open orders.
+            models.Index(
+                fields=["assignee", "due_at", "priority", "id"],
+                name="wo_assignee_open_due",
+                condition=models.Q(status__in=[s.value for s in OPEN_STATUSES]),
+            ),
+            # Its "done today" count and tab, latest first.
+            models.Index(
+                fields=["assignee", "done_at", "id"],
+                name="wo_assignee_done",
+                condition=models.Q(status__in=[s.value for s in DONE_STATUSES]),
+            ),
         ]
 
     def __str__(self) -> str:
