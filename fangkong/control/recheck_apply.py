@@ -93,7 +93,7 @@ def pending_count(user: Any) -> int:
 
 def _locked(proposal_id: int) -> RecheckProposal:
     return (
-        RecheckProposal.objects.select_for_update()
+        RecheckProposal.objects.select_for_update(of=("self",))
         .select_related("person__jurisdiction", "person__household", "jurisdiction")
         .get(pk=proposal_id)
     )
@@ -138,7 +138,7 @@ def _current_order(proposal: RecheckProposal) -> ControlOrder | None:
             )
         return None
     order = (
-        ControlOrder.objects.select_for_update()
+        ControlOrder.objects.select_for_update(of=("self",))
         .select_related("jurisdiction", "person__household", "room")
         .get(pk=proposal.order_id)
     )
