@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.test import Client, override_settings
+from django.utils import translation
 
 from tests.world import PASSWORD, World, build_world
 
@@ -13,6 +14,14 @@ from tests.world import PASSWORD, World, build_world
 def _fast_hashing(settings):
     # PBKDF2 at production strength would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    # A request with another language's cookie leaves that language active in the
+    # thread; the next test would read its messages in it.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True, scope="session")
