@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TestingConfig(AppConfig):
+    name = "fangkong.testing"
+    label = "testing"
+    verbose_name = _("Mass testing")
+
+    def ready(self) -> None:
+        from fangkong.testing import kinds
+
+        kinds.register_kinds()
