@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from fangkong.control.models import ControlOrder, OrderStatus, OrderType
 from fangkong.people.models import Household, Person, PersonStatus
 from fangkong.testing.codes import person_id_of, resident_code
+from fangkong.testing.counts import counts_differences, counts_recount
 from fangkong.testing.coverage import coverage, not_tested
 from fangkong.testing.models import Recall, RecallStatus, Sample, Tube, TubeStatus
 from fangkong.testing.results import ResultRow, results_record
@@ -218,9 +219,9 @@ def test_samplers_of_another_town_and_grid_workers_cannot_sample(world):
 
 
 def _sampled_round(world):
-    round_ = a_round(world)
     grid1 = people(world, "A1", 12, "甲")
     grid2 = people(world, "A2", 8, "乙")
+    round_ = a_round(world)
     records = [rec("P01", p) for p in grid1[:10]] + [rec("P02", p) for p in grid2[:6]]
     samples_sync(round_=round_, records=records, actor=world.users["sampler"])
     samples_sync(
@@ -321,6 +322,8 @@ def test_positive_pool_recalls_holds_and_a_single_positive_becomes_a_case(world)
     single_rows = [ResultRow(i + 2, f"S{i:02d}", "阳性" if i == 3 else "阴性") for i in range(10)]
     results_record(round_=round_, rows=single_rows, actor=world.users["lab"], source="api")
     assert Recall.objects.filter(status=RecallStatus.NEGATIVE).count() == 9
+    # Recall samples are no routine samples: the kept counts are still exact.
+    assert counts_differences(round_, NOW.date()) == {}
     positive = Recall.objects.get(status=RecallStatus.POSITIVE)
     hospital = site_create(
         actor=world.users["county"], jurisdiction=world.nodes["C"], name="定点医院", kind="hospital"
@@ -353,10 +356,16 @@ def test_coverage_by_grid_with_exclusions(world):
         reason="away",
         until=NOW.date() + timedelta(days=5),
     )
-    Person.objects.filter(pk=grid2[6].pk).update(status=PersonStatus.MOVED_OUT)
     results_record(
         round_=round_, rows=[ResultRow(2, "P01", "阴性")], actor=world.users["lab"], source="api"
     )
+    # The kept counts followed every write exactly.
+    assert counts_differences(round_, NOW.date()) == {}
+    # A registry change reaches them with the periodic recount.
+    Person.objects.filter(pk=grid2[6].pk).update(status=PersonStatus.MOVED_OUT)
+    assert counts_differences(round_, NOW.date()) != {}
+    assert counts_recount(round_, NOW.date()) == 1
+    assert counts_differences(round_, NOW.date()) == {}
     cov = coverage(round_, today=NOW.date())
     rows = {r.node.name: r for r in cov.grids}
     red, east = rows["红星网格"], rows["东风网格"]

@@ -28,5 +28,9 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "broadcast": has_perm(user, Perm.BROADCAST),
             "notify_manage": has_perm(user, Perm.NOTIFY_MANAGE),
             "tasks": user.is_authenticated,
+            "testing": any(
+                has_perm(user, p)
+                for p in (Perm.TESTING_VIEW, Perm.TESTING_SAMPLE, Perm.TESTING_RESULTS)
+            ),
         }
     }

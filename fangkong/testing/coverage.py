@@ -3,9 +3,9 @@
 Expected: the registry's residents living in the round's scope, present (not away,
 moved out or deceased), of the round's age or older, not declared excluded for the
 round, and not under centralised isolation (tested at their site). Tested: expected
-people with a routine sample this round. The per-grid table is two grouped queries
-(persons with an EXISTS on their sample; samples with their tube's outcome), whatever
-the size of the round; a grid's not-tested list is its own small query.
+people with a routine sample this round. The per-grid table reads the round's kept
+counts per node (`counts.py`: a few hundred rows for a city's round), rolled up to grids
+and villages; a grid's not-tested list is its own query, exact.
 """
 
 from __future__ import annotations
@@ -15,23 +15,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from fangkong.control.models import ControlOrder, OrderStatus, OrderType
 from fangkong.core.masking import mask_name
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ancestor_paths, scope_paths
-from fangkong.people.models import Person, PersonStatus
-from fangkong.testing.models import Exclusion, Outcome, Round, Sample
+from fangkong.people.models import Person
+from fangkong.testing.counts import FIELDS, expected_q, tested_exists
+from fangkong.testing.models import Round, RoundCount
 from fangkong.testing.rounds import scope_paths as round_paths
-
-
-def _years_ago(today: date, years: int) -> date:
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
 
 
 def _within(field: str, paths: list[str]) -> Q:
@@ -41,28 +34,12 @@ def _within(field: str, paths: list[str]) -> Q:
     return q
 
 
-def expected_q(round_: Round, today: date) -> Q:
-    """The condition on persons of the round's scope that makes them expected."""
-    q = Q(status=PersonStatus.PRESENT)
-    if round_.min_age_years:
-        q &= Q(birth_date__isnull=True) | Q(birth_date__lte=_years_ago(today, round_.min_age_years))
-    excluded = Exclusion.objects.filter(round=round_, person_id=OuterRef("pk"))
-    isolated = ControlOrder.objects.filter(
-        person_id=OuterRef("pk"), status=OrderStatus.ACTIVE, type=OrderType.CENTRAL
-    )
-    return q & ~Exists(excluded) & ~Exists(isolated)
-
-
 def residents(round_: Round, user: Any | None = None) -> QuerySet[Person]:
     """The round's residents, within the user's testing view if a user is given."""
     nodes = Jurisdiction.objects.filter(_within("path", round_paths(round_)))
     if user is not None:
         nodes = nodes.filter(_within("path", scope_paths(user, Perm.TESTING_VIEW)))
     return Person.objects.filter(jurisdiction__in=nodes.values("pk"))
-
-
-def _tested_exists(round_: Round) -> Exists:
-    return Exists(Sample.objects.filter(round_id=round_.pk, person_id=OuterRef("pk"), recall=False))
 
 
 @dataclass
@@ -94,35 +71,10 @@ class Coverage:
 def coverage(round_: Round, *, today: date, user: Any | None = None) -> Coverage:
     """Per grid and village (micro-grids count in their grid): expected, tested, not
     tested, samples, results back, positive."""
-    people = residents(round_, user)
-    by_node = (
-        people.filter(expected_q(round_, today))
-        .annotate(done=_tested_exists(round_))
-        .values("jurisdiction_id")
-        .annotate(expected=Count("pk"), tested=Count("pk", filter=Q(done=True)))
-        .order_by()
-    )
-    samples = (
-        Sample.objects.filter(
-            round=round_, recall=False, jurisdiction_id__in=people.values("jurisdiction_id")
-        )
-        .values("jurisdiction_id")
-        .annotate(
-            n=Count("pk"),
-            back=Count("pk", filter=~Q(tube__outcome="")),
-            positive=Count("pk", filter=Q(tube__outcome=Outcome.POSITIVE)),
-        )
-        .order_by()
-    )
-    counts: dict[int, list[int]] = {}
-    for r in by_node:
-        counts.setdefault(r["jurisdiction_id"], [0] * 5)[:2] = [r["expected"], r["tested"]]
-    for r in samples:  # type: ignore[assignment]
-        counts.setdefault(r["jurisdiction_id"], [0] * 5)[2:] = [
-            r["n"],  # type: ignore[misc]
-            r["back"],  # type: ignore[misc]
-            r["positive"],  # type: ignore[misc]
-        ]
+    counts = RoundCount.objects.filter(round=round_)
+    if user is not None:
+        counts = counts.filter(_within("jurisdiction__path", scope_paths(user, Perm.TESTING_VIEW)))
+    kept = {r[0]: r[1:] for r in counts.values_list("jurisdiction_id", *FIELDS)}
     nodes = {
         n.pk: n
         for n in Jurisdiction.objects.filter(_within("path", round_paths(round_)))
@@ -132,7 +84,7 @@ def coverage(round_: Round, *, today: date, user: Any | None = None) -> Coverage
     grids: dict[int, Row] = {}
     villages: dict[int, Row] = {}
     total = Row(round_.jurisdiction)
-    for node_id, values in counts.items():
+    for node_id, values in kept.items():
         node = nodes.get(node_id)
         if node is None:
             continue
@@ -181,7 +133,7 @@ def not_tested(
         people = people.filter(jurisdiction__path__startswith=node.path)
     return (
         people.filter(expected_q(round_, today))
-        .exclude(_tested_exists(round_))
+        .exclude(tested_exists(round_))
         .select_related("jurisdiction", "household")
         .order_by("jurisdiction__path", "household_id", "pk")
     )

@@ -319,3 +319,25 @@ class Recall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool_id}/{self.person_id} {self.status}"
+
+
+class RoundCount(models.Model):
+    """A round's counts at one node (where residents live), kept by the writes (samples,
+    results, exclusions) and recounted exactly by a periodic job: the coverage page
+    reads these few rows instead of a million residents."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="counts")
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="+")
+    expected = models.IntegerField(default=0)
+    tested = models.IntegerField(default=0)
+    samples = models.IntegerField(default=0)
+    results = models.IntegerField(default=0)
+    positive = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "jurisdiction"], name="testing_count_node")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}@{self.jurisdiction_id}"

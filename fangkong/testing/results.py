@@ -311,6 +311,7 @@ def _record(
             outcome=outcome
         )
     report.recorded = len(fresh)
+    _count_results(round_, fresh)
     for tube, c in fresh:
         _consequences(round_, tube, c.outcome, now, report)
     audit_record(
@@ -329,6 +330,27 @@ def _record(
         },
     )
     return report
+
+
+def _count_results(round_: Round, fresh: list[tuple[Tube, _Clean]]) -> None:
+    from django.db.models import Count
+
+    from fangkong.testing.counts import counts_add
+    from fangkong.testing.models import Sample
+
+    positive = {t.pk for t, c in fresh if c.outcome == Outcome.POSITIVE}
+    deltas: dict[int, list[int]] = {}
+    rows = (
+        Sample.objects.filter(tube_id__in=[t.pk for t, _c in fresh], recall=False)
+        .values("jurisdiction_id", "tube_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for r in rows:
+        values = deltas.setdefault(r["jurisdiction_id"], [0, 0, 0, 0, 0])
+        values[3] += r["n"]
+        values[4] += r["n"] if r["tube_id"] in positive else 0
+    counts_add(round_.pk, deltas)
 
 
 def _consequences(round_: Round, tube: Tube, outcome: str, now: datetime, report: Any) -> None:

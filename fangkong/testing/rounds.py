@@ -10,6 +10,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
@@ -109,6 +111,9 @@ def round_create(
         created_by=actor,
     )
     round_.scope.set(scope)
+    from fangkong.testing.counts import counts_recount
+
+    counts_recount(round_, timezone.localdate())
     audit(
         actor,
         round_,
@@ -208,5 +213,20 @@ def exclusion_add(
             defaults={"reason": reason, "until": until, "note": note.strip(), "created_by": actor},
         )
         if created:
+            _uncount(round_, person)
             audit(actor, exclusion, person.jurisdiction.path, "created", reason=reason)
     return exclusion
+
+
+def _uncount(round_: Round, person: Person) -> None:
+    """A newly excluded resident leaves the round's expected (and tested) counts, if they
+    were in them."""
+    from fangkong.testing.counts import counts_add, isolated_q, present_and_of_age
+    from fangkong.testing.models import Sample
+
+    if not present_and_of_age(round_, person.status, person.birth_date, timezone.localdate()):
+        return
+    if type(person).objects.filter(pk=person.pk).filter(Exists(isolated_q())).exists():
+        return
+    tested = Sample.objects.filter(round=round_, person=person, recall=False).exists()
+    counts_add(round_.pk, {person.jurisdiction_id: [-1, -int(tested), 0, 0, 0]})

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +34,8 @@ from fangkong.org.roles import Perm
 from fangkong.people.import_commit import insert_rows
 from fangkong.people.models import Person
 from fangkong.testing.codes import person_id_of
-from fangkong.testing.models import Round, RoundStatus, Sample, Tube, TubeStatus
+from fangkong.testing.counts import counts_add, isolated_q, present_and_of_age
+from fangkong.testing.models import Exclusion, Round, RoundStatus, Sample, Tube, TubeStatus
 from fangkong.testing.selectors import rounds_visible
 
 # How a record names its person.
@@ -180,10 +181,30 @@ def _sync(
         within |= Q(path__startswith=path)
     nodes = set(Jurisdiction.objects.filter(within).values_list("pk", flat=True))
     persons: dict[int, int] = {}
-    if wanted:
-        for start in range(0, len(wanted), 50_000):
-            chunk = sorted(wanted)[start : start + 50_000]
-            persons.update(Person.objects.filter(pk__in=chunk).values_list("pk", "jurisdiction_id"))
+    # Residents the round does not expect (away, under age, excluded, isolated at a
+    # site): their samples count as samples, not towards coverage.
+    unexpected: set[int] = set()
+    today = timezone.localtime(now).date()
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 50_000):
+        chunk = ordered[start : start + 50_000]
+        for found, node_id, status, birth in Person.objects.filter(pk__in=chunk).values_list(
+            "pk", "jurisdiction_id", "status", "birth_date"
+        ):
+            persons[found] = node_id
+            if not present_and_of_age(round_, status, birth, today):
+                unexpected.add(found)
+    if persons:
+        unexpected.update(
+            Exclusion.objects.filter(round=round_, person_id__in=ordered).values_list(
+                "person_id", flat=True
+            )
+        )
+        unexpected.update(
+            Person.objects.filter(pk__in=ordered)
+            .filter(Exists(isolated_q()))
+            .values_list("pk", flat=True)
+        )
     sampled: dict[int, str] = dict(
         Sample.objects.filter(round=round_, recall=False, person_id__in=list(persons)).values_list(
             "person_id", "tube__barcode"
@@ -306,6 +327,12 @@ def _sync(
         )
         answer.status, answer.size, answer.closed = RECORDED, tube.size, tube.closed
     _write(round_, tubes, rows, sampler_id, now)
+    deltas: dict[int, list[int]] = {}
+    for _b, pk, node, *_rest in rows:
+        values = deltas.setdefault(node, [0, 0, 0, 0, 0])
+        values[1] += pk not in unexpected
+        values[2] += 1
+    counts_add(round_.pk, deltas)
     result.recorded = len(rows)
     if rows or any(t.changed for t in tubes.values()):
         audit_record(

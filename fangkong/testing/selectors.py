@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
+from fangkong.org.access import object_for_user
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import at_or_above_q, scope_paths
 from fangkong.testing.models import Recall, Round
@@ -45,3 +47,19 @@ def recalls_visible(user: Any, round_: Round) -> QuerySet[Recall]:
         .select_related("person", "pool", "single", "jurisdiction")
         .order_by("pool__barcode", "person_id")
     )
+
+
+def recall_for_user(user: Any, recall_id: int, *, write: bool = False) -> Recall:
+    """A recalled member of a round (pool positive or a single positive): 404 outside the user's testing view, 403 without
+    testing.manage at the person's node for a write."""
+    try:
+        return object_for_user(
+            Recall.objects.select_related("jurisdiction", "person"),
+            user,
+            Perm.TESTING_VIEW,
+            write=Perm.TESTING_MANAGE if write else None,
+            pk=recall_id,
+        )
+    except PermissionDenied:
+        # Before the body is parsed (the API's guard), one answer for all refusals.
+        raise Http404 from None
