@@ -12,21 +12,23 @@ offline queue may be sent any number of times.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.control.models import ControlOrder, OrderStatus, OrderType
 from fangkong.core.crypto import blind_index
 from fangkong.core.identity import normalise_id_number
 from fangkong.org.models import Jurisdiction
@@ -34,7 +36,7 @@ from fangkong.org.roles import Perm
 from fangkong.people.import_commit import insert_rows
 from fangkong.people.models import Person
 from fangkong.testing.codes import person_id_of
-from fangkong.testing.counts import counts_add, isolated_q, present_and_of_age
+from fangkong.testing.counts import counts_add, present_and_of_age
 from fangkong.testing.models import Exclusion, Round, RoundStatus, Sample, Tube, TubeStatus
 from fangkong.testing.selectors import rounds_visible
 
@@ -164,18 +166,24 @@ def _sync(
 ) -> SyncResult:
     from fangkong.testing.rounds import scope_paths
 
+    # One batch of a round at a time: its counts are added to, and a recount waits.
+    Round.objects.select_for_update().filter(pk=round_.pk).first()
     result = SyncResult()
+    sample_t, tube_t = Sample._meta.db_table, Tube._meta.db_table
+    client_ids = [r.client_id for r in records if r.action == SAMPLE]
     seen = {
-        cid: (barcode, pid)
-        for cid, barcode, pid in Sample.objects.filter(
-            client_id__in=[r.client_id for r in records if r.action == SAMPLE]
-        ).values_list("client_id", "tube__barcode", "person_id")
+        _uuid(cid): (barcode, pid)
+        for cid, barcode, pid in _rows(
+            f"SELECT s.client_id, t.barcode, s.person_id FROM {sample_t} s "  # noqa: S608
+            f"JOIN {tube_t} t ON t.id = s.tube_id WHERE {_any('s.client_id')}",
+            [_uuids(client_ids)],
+        )
     }
     by_hash = _by_id_number(records)
     keys: list[tuple[int | None, str]] = [
         _person_key(r, by_hash) if r.action == SAMPLE else (None, "") for r in records
     ]
-    wanted = {pk for pk, _e in keys if pk}
+    wanted = sorted({pk for pk, _e in keys if pk})
     within = Q(pk__in=[])
     for path in scope_paths(round_):
         within |= Q(path__startswith=path)
@@ -185,51 +193,60 @@ def _sync(
     # site): their samples count as samples, not towards coverage.
     unexpected: set[int] = set()
     today = timezone.localtime(now).date()
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), 50_000):
-        chunk = ordered[start : start + 50_000]
-        for found, node_id, status, birth in Person.objects.filter(pk__in=chunk).values_list(
-            "pk", "jurisdiction_id", "status", "birth_date"
-        ):
-            persons[found] = node_id
-            if not present_and_of_age(round_, status, birth, today):
-                unexpected.add(found)
+    person_t = Person._meta.db_table
+    for found, node_id, status, birth in _rows(
+        f"SELECT id, jurisdiction_id, status, birth_date FROM {person_t} "  # noqa: S608
+        f"WHERE {_any('id')}",
+        [_ints(wanted)],
+    ):
+        persons[found] = node_id
+        if not present_and_of_age(round_, status, _date(birth), today):
+            unexpected.add(found)
     if persons:
         unexpected.update(
-            Exclusion.objects.filter(round=round_, person_id__in=ordered).values_list(
-                "person_id", flat=True
+            pk
+            for (pk,) in _rows(
+                f"SELECT person_id FROM {Exclusion._meta.db_table} "  # noqa: S608
+                f"WHERE round_id = %s AND {_any('person_id')}",
+                [round_.pk, _ints(wanted)],
             )
         )
-        unexpected.update(
-            Person.objects.filter(pk__in=ordered)
-            .filter(Exists(isolated_q()))
-            .values_list("pk", flat=True)
-        )
+        unexpected.update(_isolated(wanted))
     sampled: dict[int, str] = dict(
-        Sample.objects.filter(round=round_, recall=False, person_id__in=list(persons)).values_list(
-            "person_id", "tube__barcode"
+        _rows(
+            f"SELECT s.person_id, t.barcode FROM {sample_t} s JOIN {tube_t} t "  # noqa: S608
+            f"ON t.id = s.tube_id WHERE s.round_id = %s AND NOT s.recall "
+            f"AND {_any('s.person_id')}",
+            [round_.pk, _ints(list(persons))],
         )
     )
-    barcodes = {r.barcode.strip() for r in records}
+    barcodes = sorted({r.barcode.strip() for r in records})
     tubes: dict[str, _TubeState] = {}
-    for t in Tube.objects.select_for_update().filter(barcode__in=barcodes):
-        tubes[t.barcode] = _TubeState(
-            t.pk,
-            t.round_id,
-            t.pool_size,
-            t.size,
-            t.status == TubeStatus.CLOSED,
-            t.recall,
-            t.point_id,
-            t.jurisdiction_id,
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    for pk, barcode, round_id, pool_size, size, status, recall, point_id, node_id in _rows(
+        "SELECT id, barcode, round_id, pool_size, size, status, recall, point_id, "  # noqa: S608
+        f"jurisdiction_id FROM {tube_t} WHERE {_any('barcode')}{lock}",
+        [_texts(barcodes)],
+    ):
+        tubes[barcode] = _TubeState(
+            pk,
+            round_id,
+            pool_size,
+            size,
+            status == TubeStatus.CLOSED,
+            bool(recall),
+            point_id,
+            node_id,
         )
     in_tube: set[tuple[str, int]] = set()
     if tubes:
         in_tube = {
             (b, p)
-            for b, p in Sample.objects.filter(
-                tube_id__in=[t.pk for t in tubes.values()]
-            ).values_list("tube__barcode", "person_id")
+            for b, p in _rows(
+                f"SELECT t.barcode, s.person_id FROM {sample_t} s JOIN {tube_t} t "  # noqa: S608
+                f"ON t.id = s.tube_id WHERE {_any('s.tube_id')}",
+                [_ints([t.pk for t in tubes.values() if t.pk])],
+            )
         }
     points = dict(round_.points.values_list("pk", "jurisdiction_id"))
     earliest = timezone.make_aware(
@@ -423,3 +440,58 @@ def _write(
             for b, pk, node, pos, size, cid, taken in rows
         ],
     )
+
+
+# Batches name tens of thousands of rows: one array parameter on PostgreSQL (= ANY), a
+# JSON array on SQLite (json_each), never a list of placeholders per value.
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _any(column: str) -> str:
+    if _pg():
+        return f"{column} = ANY(%s)"
+    return f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608 - our own column names
+
+
+def _ints(values: Sequence[int]) -> Any:
+    return list(values) if _pg() else json.dumps(list(values))
+
+
+def _texts(values: Sequence[str]) -> Any:
+    return list(values) if _pg() else json.dumps(list(values))
+
+
+def _uuids(values: Sequence[uuid.UUID]) -> Any:
+    # SQLite keeps a UUIDField as 32 hex digits.
+    return list(values) if _pg() else json.dumps([v.hex for v in values])
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _isolated(person_ids: Sequence[int]) -> set[int]:
+    """Of these residents, those under centralised isolation now (tested at their site,
+    not expected in the round)."""
+    table = ControlOrder._meta.db_table
+    return {
+        pk
+        for (pk,) in _rows(
+            f"SELECT person_id FROM {table} WHERE status = %s AND type = %s "  # noqa: S608
+            f"AND {_any('person_id')}",
+            [OrderStatus.ACTIVE, OrderType.CENTRAL, _ints(person_ids)],
+        )
+    }
