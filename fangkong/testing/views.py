@@ -162,10 +162,11 @@ def results_confirm(request: HttpRequest, results_upload_id: int) -> HttpRespons
     upload = uploads.upload_for_user(
         cast(User, request.user), results.RESULTS_UPLOAD, results_upload_id
     )
-    round_id = request.POST.get("round", "")
+    text = request.POST.get("round", "")
+    round_id = int(text) if text.isdigit() and len(text) < 19 else 0
     if not is_id(round_id):
         return HttpResponse(_("Which round? Send the file again from its page."), status=400)
-    round_ = _lab_round(request, int(round_id))
+    round_ = _lab_round(request, round_id)
     context: dict[str, object] = {"round": round_, "form": UploadForm()}
 
     def apply(table: Table) -> results.Report:
