@@ -142,7 +142,7 @@ def test_the_sampler_page_works_offline_and_syncs_each_sample_once(browser, site
     assert Sample.objects.count() == 6
     assert Tube.objects.get(barcode="BRT0001").status == "closed"
     assert page.is_visible("#fk-refused-box")
-    assert "No resident with this ID number" in page.inner_text("#fk-refused")
+    assert "台账中没有此身份证号的居民" in page.inner_text("#fk-refused")
     # A second device (or a lost answer) sends the same queue again: nothing doubles.
     page.evaluate(f"localStorage.setItem('fk-samples-{round_.pk}:pending', {queued!r})")
     page.reload()
