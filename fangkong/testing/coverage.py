@@ -77,7 +77,9 @@ def coverage(round_: Round, *, today: date, user: Any | None = None) -> Coverage
     kept = {r[0]: r[1:] for r in counts.values_list("jurisdiction_id", *FIELDS)}
     nodes = {
         n.pk: n
-        for n in Jurisdiction.objects.filter(_within("path", round_paths(round_)))
+        for n in Jurisdiction.objects.filter(_within("path", round_paths(round_))).only(
+            "pk", "code", "name", "level", "path"
+        )
         if n.level >= Level.VILLAGE
     }
     by_path = {n.path: n for n in nodes.values()}
