@@ -387,3 +387,26 @@ def test_coverage_by_grid_with_exclusions(world):
     # A grid worker of 红星 sees only their grid.
     mine = coverage(round_, today=NOW.date(), user=world.users["gw_a1"])
     assert [r.node.name for r in mine.grids] == ["红星网格"]
+
+
+def test_boxes_are_scanned_out_at_the_point_and_in_at_the_lab(world):
+    from fangkong.testing.boxes import box_in, box_out
+
+    round_, _g1, _g2 = _sampled_round(world)
+    samples_sync(
+        round_=round_,
+        records=[rec("OPEN1", people(world, "A1", 1, "开")[0])],
+        actor=world.users["sampler"],
+    )
+    sampler, lab = world.users["sampler"], world.users["lab"]
+    with pytest.raises(ValidationError):  # an open tube is not packed
+        box_out(round_=round_, code="BOX1", barcodes=["P01", "OPEN1"], actor=sampler)
+    box = box_out(round_=round_, code="BOX1", barcodes=["P01", "P02"], actor=sampler)
+    assert set(Tube.objects.filter(box=box).values_list("barcode", flat=True)) == {"P01", "P02"}
+    with pytest.raises(ValidationError):  # a tube goes in one box
+        box_out(round_=round_, code="BOX2", barcodes=["P01"], actor=sampler)
+    with pytest.raises(PermissionDenied):
+        box_out(round_=round_, code="BOX3", barcodes=["P02"], actor=world.users["gw_a1"])
+    assert box_in(code="BOX1", barcodes=["P01", "X9"], actor=lab) == ["P02", "X9"]
+    with pytest.raises(ValidationError):
+        box_in(code="BOX1", barcodes=[], actor=lab)
