@@ -410,3 +410,20 @@ def test_boxes_are_scanned_out_at_the_point_and_in_at_the_lab(world):
     assert box_in(code="BOX1", barcodes=["P01", "X9"], actor=lab) == ["P02", "X9"]
     with pytest.raises(ValidationError):
         box_in(code="BOX1", barcodes=[], actor=lab)
+
+
+def test_one_tap_sends_the_not_tested_to_their_grid_workers(world):
+    from fangkong.testing.chase import chase_not_tested
+    from fangkong.testing.kinds import CHASE_KIND
+
+    round_, grid1, grid2 = _sampled_round(world)
+    orders = chase_not_tested(round_=round_, node=world.nodes["A"], actor=world.users["cadre_a"])
+    assert {o.subject_id for o in orders} == {p.pk for p in grid1[10:] + grid2[6:]}
+    assert all(o.kind == CHASE_KIND for o in orders)
+    assert {o.assignee for o in orders if o.subject_id in {p.pk for p in grid1}} == {
+        world.users["gw_a1"]
+    }
+    # 东风 has no grid worker in this world: its orders wait for someone to dispatch them.
+    assert {o.assignee for o in orders if o.subject_id in {p.pk for p in grid2}} == {None}
+    with pytest.raises(PermissionDenied):
+        chase_not_tested(round_=round_, node=world.nodes["A"], actor=world.users["gw_a1"])
