@@ -427,3 +427,25 @@ def test_one_tap_sends_the_not_tested_to_their_grid_workers(world):
     assert {o.assignee for o in orders if o.subject_id in {p.pk for p in grid2}} == {None}
     with pytest.raises(PermissionDenied):
         chase_not_tested(round_=round_, node=world.nodes["A"], actor=world.users["gw_a1"])
+
+
+def test_odd_values_are_refused_with_reasons_not_errors(world):
+    round_, _g1, _g2 = _sampled_round(world)
+    report = results_record(
+        round_=round_,
+        rows=[
+            ResultRow(2, "P01", "阴性", "NaN"),
+            ResultRow(3, "P01", "阴性", "Infinity"),
+            ResultRow(4, "P02", "阴性", "", "", "0001-01-01 00:00"),
+        ],
+        actor=world.users["lab"],
+        source="api",
+    )
+    assert report.recorded == 0 and len(report.problems) == 3
+    (late,) = people(world, "A1", 1, "钟")
+    naive = samples_sync(
+        round_=round_,
+        records=[rec("NV1", late, taken_at=NOW.replace(tzinfo=None))],
+        actor=world.users["sampler"],
+    )
+    assert naive.answers[0].status == RECORDED

@@ -132,7 +132,7 @@ def _ct(text: str) -> Decimal | None:
         raise ValueError(
             _("A Ct value is a number such as 32.5, not “%(v)s”.") % {"v": text}
         ) from None
-    if not Decimal(0) <= value <= Decimal(50):
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(50):
         raise ValueError(_("A Ct value lies between 0 and 50."))
     return value.quantize(Decimal("0.1"))
 
@@ -147,6 +147,8 @@ def _when(text: str, now: datetime) -> datetime:
             continue
         if moment > now + timedelta(minutes=10):
             raise ValueError(_("The test time is in the future."))
+        if moment < now - timedelta(days=60):
+            raise ValueError(_("The test time is more than 60 days ago."))
         return moment
     raise ValueError(_("Write the test time as 2022-07-10 14:30."))
 

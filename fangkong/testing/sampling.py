@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -257,6 +257,9 @@ def _sync(
     sampler_id = actor.pk if actor else None
     for record, (pk, person_error) in zip(records, keys, strict=True):
         barcode = record.barcode.strip()
+        if timezone.is_naive(record.taken_at):
+            # A phone's clock without its zone: the installation's.
+            record = replace(record, taken_at=timezone.make_aware(record.taken_at))
         answer = Answer(record.client_id, REFUSED, barcode=barcode)
         result.answers.append(answer)
         error = _barcode_error(barcode)
