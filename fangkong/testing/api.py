@@ -61,7 +61,8 @@ class TestingRoundIn(Schema):
     scope: Annotated[list[Code], Field(min_length=1, max_length=200)]
     starts_on: date
     ends_on: date
-    pool_size: Literal[1, 5, 10, 20]
+    # 1, 5, 10 or 20 (domain-rules R2.1); the service names the field for any other.
+    pool_size: Annotated[int, Field(ge=1, le=20, description="1, 5, 10 or 20")]
     min_age_years: Annotated[int, Field(ge=0, le=18)] = 0
     recall_hours: Annotated[int, Field(ge=1, le=48)] = 2
     hold_days: Annotated[int, Field(ge=1, le=14)] = 2
