@@ -175,7 +175,7 @@ def _sync(
         _uuid(cid): (barcode, pid)
         for cid, barcode, pid in _rows(
             f"SELECT s.client_id, t.barcode, s.person_id FROM {sample_t} s "  # noqa: S608
-            f"JOIN {tube_t} t ON t.id = s.tube_id WHERE {_any('s.client_id')}",
+            f"JOIN {tube_t} t ON t.id = s.tube_id WHERE {_any('s.client_id', 'uuid')}",
             [_uuids(client_ids)],
         )
     }
@@ -225,7 +225,7 @@ def _sync(
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     for pk, barcode, round_id, pool_size, size, status, recall, point_id, node_id in _rows(
         "SELECT id, barcode, round_id, pool_size, size, status, recall, point_id, "  # noqa: S608
-        f"jurisdiction_id FROM {tube_t} WHERE {_any('barcode')}{lock}",
+        f"jurisdiction_id FROM {tube_t} WHERE {_any('barcode', 'text')}{lock}",
         [_texts(barcodes)],
     ):
         tubes[barcode] = _TubeState(
@@ -453,9 +453,11 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _any(column: str) -> str:
+def _any(column: str, kind: str = "bigint") -> str:
     if _pg():
-        return f"{column} = ANY(%s)"
+        # A set the planner can hash, not an array scanned for every row (= ANY is
+        # quadratic when the table's statistics are stale after a big batch).
+        return f"{column} IN (SELECT unnest(%s::{kind}[]))"
     return f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608 - our own column names
 
 
