@@ -445,7 +445,7 @@ def _write(
     )
 
 
-# Batches name tens of thousands of rows: one array parameter on PostgreSQL (= ANY), a
+# Batches name tens of thousands of rows: one array parameter on PostgreSQL (unnested), a
 # JSON array on SQLite (json_each), never a list of placeholders per value.
 
 
