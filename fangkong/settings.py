@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "fangkong.policy",
     "fangkong.screening",
     "fangkong.control",
+    "fangkong.testing",
     "fangkong.reports",
     "fangkong.retention",
     "fangkong.demo",

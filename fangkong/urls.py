@@ -12,6 +12,7 @@ urlpatterns = [
     path("policy/", include("fangkong.policy.urls")),
     path("screening/", include("fangkong.screening.urls")),
     path("control/", include("fangkong.control.urls")),
+    path("testing/", include("fangkong.testing.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),

@@ -355,6 +355,21 @@ def param_cases(world: World, param: str) -> list[Obj]:
         return out
     if param == "client_id":
         return [Obj(str(c.pk), key) for key, c in _api_clients(world).items()]
+    if param == "round_id":
+        # A testing round concerns its town's every village and grid (seen at, above
+        # and below the town).
+        return [Obj(str(r.pk), f"~{town}") for town, r in ensure_testing(world)[0].items()]
+    if param == "recall_id":
+        return [Obj(str(r.pk), key) for key, r in ensure_testing(world)[1].items()]
+    if param == "results_upload_id":
+        upload = Upload.objects.create(
+            owner=world.users["lab"],
+            kind="testing.results",
+            filename="x.csv",
+            sha256="0",
+            data=b"x",
+        )
+        return [Obj(str(upload.pk), "@lab")]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -457,6 +472,57 @@ def ensure_recheck(world: World) -> dict[str, Any]:
             },
         )[0]
     return out
+
+
+def ensure_testing(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A testing round of each town over the town, and a pool-positive member recalled
+    at each leaf, already negative (idempotent)."""
+    from django.utils import timezone
+
+    from fangkong.testing.models import Recall, RecallStatus, Round, Tube
+    from fangkong.testing.rounds import round_create
+
+    ensure_registry(world)
+    rounds: dict[str, Any] = {}
+    for town, name, persona in (
+        ("T", "王店核酸一轮", "commander"),
+        ("U", "洪合核酸一轮", "commander_u"),
+    ):
+        node = world.nodes[town]
+        rounds[town] = Round.objects.filter(jurisdiction=node).first() or round_create(
+            actor=world.users[persona],
+            jurisdiction=node,
+            name=name,
+            starts_on=timezone.localdate(),
+            ends_on=timezone.localdate(),
+            pool_size=10,
+            scope=[node],
+        )
+        if name not in world.shared_markers.get(town, []):
+            world.shared_markers.setdefault(town, []).append(name)
+    recalls: dict[str, Any] = {}
+    for key in ("A1M1", "A2", "B1", "P1M1"):
+        person = world.persons[key]
+        found = Recall.objects.filter(person=person).first()
+        if found is None:
+            round_ = rounds["U" if key == "P1M1" else "T"]
+            tube = Tube.objects.create(
+                barcode=f"MATRIX{key}",
+                round=round_,
+                jurisdiction=person.jurisdiction,
+                pool_size=10,
+                size=1,
+                opened_at=timezone.now(),
+            )
+            found = Recall.objects.create(
+                round=round_,
+                person=person,
+                jurisdiction=person.jurisdiction,
+                pool=tube,
+                status=RecallStatus.NEGATIVE,
+            )
+        recalls[key] = found
+    return rounds, recalls
 
 
 def ensure_editions(world: World) -> dict[str, Edition]:
@@ -674,6 +740,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_control(world)
     ensure_sites(world)
     ensure_recheck(world)
+    ensure_testing(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -38,12 +38,22 @@ PUBLIC: dict[str, frozenset[str]] = {
     # The one cleaning function, the name keys, the matcher and the import pipeline's
     # columns and jobs that pushed lists reuse; the registry's filters.
     "people": frozenset(
-        {"validation", "names", "matching", "import_columns", "import_jobs", "filters"}
+        {
+            "validation",
+            "names",
+            "matching",
+            "import_columns",
+            "import_jobs",
+            "import_commit",
+            "filters",
+        }
     ),
     # The one decision function and the national division codes.
     "policy": frozenset({"engine", "divisions", "hooks"}),
     # Kinds are registered by the apps that create work orders; dispatch places them.
     "workorders": frozenset({"kinds", "dispatch"}),
+    # Control's services, split by what they serve.
+    "control": frozenset({"cases", "checks", "release", "sites", "transfers"}),
     # Structured events for integrators, emitted where things happen.
     "notify": frozenset({"webhooks"}),
 }

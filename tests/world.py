@@ -110,6 +110,9 @@ PERSONAS = {
         Role.COUNTY_OFFICER,
         "13800000009",
     ),
+    # Mass testing: a sampler of 四喜社区's points, and the town's lab.
+    "sampler": ("sx_sampler", "柏采样", StaffKind.OTHER, "A", Role.SAMPLER, "13800000010"),
+    "lab": ("wd_lab", "葛检验", StaffKind.OTHER, "T", Role.LAB, "13800000011"),
 }
 # Machine clients' API keys (tests/api_keys.py issues them): persona -> (node key,
 # issuing persona, permissions). key_a: village A's key with what its cadre may do there

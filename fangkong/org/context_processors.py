@@ -29,5 +29,9 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "notify_manage": has_perm(user, Perm.NOTIFY_MANAGE),
             "clients_manage": has_perm(user, Perm.CLIENTS_MANAGE),
             "tasks": user.is_authenticated,
+            "testing": any(
+                has_perm(user, p)
+                for p in (Perm.TESTING_VIEW, Perm.TESTING_SAMPLE, Perm.TESTING_RESULTS)
+            ),
         }
     }

@@ -46,6 +46,12 @@ class Perm(StrEnum):
     CONTROL_VIEW = "control.view"
     CONTROL_MANAGE = "control.manage"
     CONTROL_RELEASE = "control.release"
+    # Mass testing (核酸): see rounds, coverage and the not-tested lists; organise rounds
+    # and act on positives; take samples (the sampler); send results (the lab).
+    TESTING_VIEW = "testing.view"
+    TESTING_MANAGE = "testing.manage"
+    TESTING_SAMPLE = "testing.sample"
+    TESTING_RESULTS = "testing.results"
 
 
 StrOrPromise = str | Promise
@@ -110,6 +116,7 @@ _CADRE = (
     | _REGISTRY
     | _ORDERS
     | _CONTROL
+    | {Perm.TESTING_VIEW}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -128,20 +135,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | _REGISTRY
     | _ORDERS
     | _REPORTS
-    | _CONTROL,
+    | _CONTROL
+    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE},
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
-    | _CONTROL,
+    | _CONTROL
+    | {Perm.TESTING_VIEW},
     Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
     Role.CHECKPOINT_CREW: frozenset(),
-    Role.SAMPLER: frozenset(),
-    Role.LAB: frozenset(),
+    # The sampler records samples at points of rounds around their node; the lab sends
+    # results by barcode. Neither browses the registry.
+    Role.SAMPLER: frozenset({Perm.TESTING_SAMPLE}),
+    Role.LAB: frozenset({Perm.TESTING_RESULTS}),
     Role.SUPERVISOR: frozenset(
-        {Perm.ORG_VIEW, Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.REPORTS_VIEW, Perm.CONTROL_VIEW}
+        {
+            Perm.ORG_VIEW,
+            Perm.PEOPLE_VIEW,
+            Perm.ORDERS_VIEW,
+            Perm.REPORTS_VIEW,
+            Perm.CONTROL_VIEW,
+            Perm.TESTING_VIEW,
+        }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.
     Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),

@@ -1,0 +1,183 @@
+"""The sampler's phone page in a real browser, on a phone: a tube fills to its pool size
+and closes, the connection drops and the page keeps recording with a visible "not yet
+sent" count, and when it returns the queue is sent, each sample recorded once even when
+sent again; the page is light and its controls big enough to tap. The lab's upload page
+records a file.
+
+Debian's chromium driven by Playwright against Django's live server, as in
+test_browser_tasks.py; skipped the same way when chromium is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    browser_available,
+    live_server_as_in_production,
+    served_as_in_production,
+    small_targets,
+)
+from tests.world import PASSWORD, build_world
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+if not browser_available():
+    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
+    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def site(transactional_db, live_server):
+    return build_world(), live_server.url
+
+
+def sign_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def _poll(page: Any, check: Any, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("never happened")
+        page.wait_for_timeout(100)
+
+
+def _round(world: Any, pool_size: int) -> Any:
+    from fangkong.people.models import Household, Person
+    from fangkong.testing.rounds import round_create
+
+    people = []
+    for i in range(7):
+        household = Household.objects.create(jurisdiction=world.nodes["A1"], address=f"采样路{i}号")
+        people.append(
+            Person.objects.create(
+                jurisdiction=world.nodes["A1"], household=household, name=f"采样{i}"
+            )
+        )
+    today = timezone.localdate()
+    round_ = round_create(
+        actor=world.users["commander"],
+        jurisdiction=world.nodes["T"],
+        name="浏览器核酸",
+        starts_on=today,
+        ends_on=today + timedelta(days=1),
+        pool_size=pool_size,
+        scope=[world.nodes["A"]],
+    )
+    return round_, people
+
+
+def test_the_sampler_page_works_offline_and_syncs_each_sample_once(browser, site):
+    from fangkong.testing.codes import resident_code
+    from fangkong.testing.models import Sample, Tube
+
+    world, base = site
+    round_, people = _round(world, pool_size=5)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, base, "sx_sampler")
+    page.goto(f"{base}/testing/r/{round_.pk}/sample/")
+    assert small_targets(page) == []
+
+    def add(code: str) -> None:
+        page.fill("#fk-person", code)
+        page.click("#fk-add")
+
+    page.fill("#fk-tube", "BRT0001")
+    page.press("#fk-tube", "Enter")
+    add(resident_code(people[0].pk))
+    _poll(page, lambda: Sample.objects.count() == 1)
+    expect_text(page, "#fk-pending", "0")
+
+    # The connection drops: the page keeps recording, and says what is not yet sent.
+    context.set_offline(True)
+    for p in people[1:5]:
+        add(resident_code(p.pk))
+    expect_text(page, "#fk-pending", "4")
+    # The fifth closes the tube: the page asks for the next tube.
+    assert page.input_value("#fk-tube") == ""
+    page.fill("#fk-tube", "BRT0002")
+    page.press("#fk-tube", "Enter")
+    add(resident_code(people[5].pk))
+    add("110101199003079999")  # an ID number nobody holds: refused once sent
+    expect_text(page, "#fk-pending", "6")
+    assert Sample.objects.count() == 1
+    queued = page.evaluate(f"localStorage.getItem('fk-samples-{round_.pk}:pending')")
+
+    # The connection returns: the queue is sent and emptied, each sample once.
+    context.set_offline(False)
+    page.click("#fk-send")
+    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    assert Sample.objects.count() == 6
+    assert Tube.objects.get(barcode="BRT0001").status == "closed"
+    assert page.is_visible("#fk-refused-box")
+    assert "台账中没有此身份证号的居民" in page.inner_text("#fk-refused")
+    # A second device (or a lost answer) sends the same queue again: nothing doubles.
+    page.evaluate(f"localStorage.setItem('fk-samples-{round_.pk}:pending', {queued!r})")
+    page.reload()
+    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    assert Sample.objects.count() == 6
+    assert not errors, errors
+    context.close()
+
+
+def test_the_sampler_page_is_light_cold_as_served(browser, transactional_db, tmp_path):
+    """≤ 100 KB over the wire on a cold load, served as production serves it (hashed,
+    gzipped static files through WhiteNoise)."""
+    with served_as_in_production(tmp_path / "static"), live_server_as_in_production() as base:
+        world = build_world()
+        round_, _people = _round(world, pool_size=10)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        sign_in(page, base, "sx_sampler")
+        session = context.storage_state()
+        context.close()
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, storage_state=session
+        )
+        page = context.new_page()
+        finished: list[Any] = []
+        page.on("requestfinished", lambda r: finished.append(r))
+        page.goto(f"{base}/testing/r/{round_.pk}/sample/", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        weight = sum(
+            r.sizes()["responseBodySize"] for r in finished if not r.url.startswith("data:")
+        )
+        assert weight <= 100 * 1024, weight
+        assert small_targets(page) == []
+        context.close()
+
+
+def expect_text(page: Any, selector: str, text: str) -> None:
+    _poll(page, lambda: page.inner_text(selector).strip() == text)
