@@ -532,10 +532,10 @@ def test_a_village_broadcast_reaches_only_the_village_staff(cadre, world, routes
     response = cadre.post("/notify/broadcast/", _letter_post(world), follow=True)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Sent: 7 to inboxes, 7 by SMS, 1 to group robots." in page
+    assert "Sent: 8 to inboxes, 8 by SMS, 1 to group robots." in page
 
     expected = _staff_under(world, "A")
-    assert len(expected) == 7
+    assert len(expected) == 8
     notices = Notice.objects.filter(key__startswith="broadcast:")
     assert set(notices.values_list("user_id", flat=True)) == expected
     notice = notices.first()
@@ -548,7 +548,7 @@ def test_a_village_broadcast_reaches_only_the_village_staff(cadre, world, routes
         assert not Notice.objects.filter(user=world.staff[key].user).exists()
 
     sms = list(Delivery.objects.filter(channel=routes_of["sms"]))
-    phones = {PERSONAS[p][5] for p in ("cadre_a", "gw_a1", "volunteer")}
+    phones = {PERSONAS[p][5] for p in ("cadre_a", "gw_a1", "volunteer", "sampler")}
     phones |= {EXTRA_STAFF[k][1] for k in ("A", "A1", "A2", "A1M1")}
     assert {d.recipient for d in sms} == phones
     assert {d.recipient_label for d in sms} == {p[:3] + "****" + p[-4:] for p in phones}
@@ -563,7 +563,7 @@ def test_a_village_broadcast_reaches_only_the_village_staff(cadre, world, routes
     event = AuditEvent.objects.get(object_repr__startswith="broadcast:")
     assert event.actor == world.users["cadre_a"]
     assert event.jurisdiction_path == world.nodes["A"].path
-    assert (event.detail["inbox"], event.detail["sms"], event.detail["robots"]) == (7, 7, 1)
+    assert (event.detail["inbox"], event.detail["sms"], event.detail["robots"]) == (8, 8, 1)
 
 
 def test_a_double_submit_sends_once(cadre, world, routes_of):
@@ -689,7 +689,7 @@ def test_the_broadcast_page_fills_in_the_templates_variables_and_previews(cadre,
     assert response.status_code == 200
     page = response.content.decode()
     assert "Preview" in page and "0573-87654321" in page
-    assert "Reaches 7 staff members in the inbox" in page and "7 phones by SMS" in page
+    assert "Reaches 8 staff members in the inbox" in page and "8 phones by SMS" in page
     assert "1 group robot" in page
     assert not Notice.objects.exists() and not Delivery.objects.exists()
 
@@ -697,9 +697,9 @@ def test_the_broadcast_page_fills_in_the_templates_variables_and_previews(cadre,
 def test_sms_without_a_gateway_says_so(cadre, world):
     response = cadre.post("/notify/broadcast/", _letter_post(world), follow=True)
     page = response.content.decode()
-    assert "Sent: 7 to inboxes, 0 by SMS, 0 to group robots." in page
+    assert "Sent: 8 to inboxes, 0 by SMS, 0 to group robots." in page
     assert "No SMS gateway is set up for this node" in page
-    assert Notice.objects.count() == 7 and not Delivery.objects.exists()
+    assert Notice.objects.count() == 8 and not Delivery.objects.exists()
 
 
 # Delivery log -----------------------------------------------------------------------------

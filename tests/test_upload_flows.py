@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fangkong.core.models import Upload
 from fangkong.org.models import Jurisdiction
@@ -197,6 +197,7 @@ def test_a_pushed_list_is_read_from_unicode_text(world, manager, settings):
 # The commands ------------------------------------------------------------------------
 
 
+@translation.override("en")  # the messages it matches
 def test_the_import_commands_read_unicode_text_and_refuse_the_wide_file(world, tmp_path: Path):
     tree = tmp_path / "tree.txt"
     tree.write_bytes(unicode_text([FLOWS["org-tree"].header, [f"{A}-G04", "河西网格", "网格", A]]))

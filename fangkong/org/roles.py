@@ -80,6 +80,10 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.CONTROL_VIEW: _("See the people under control"),
     Perm.CONTROL_MANAGE: _("Manage control orders, sites, checks and transfers"),
     Perm.CONTROL_RELEASE: _("Approve a release from control"),
+    Perm.TESTING_VIEW: _("See testing rounds, coverage and results"),
+    Perm.TESTING_MANAGE: _("Run testing rounds: points, recalls, cases"),
+    Perm.TESTING_SAMPLE: _("Record samples into tubes"),
+    Perm.TESTING_RESULTS: _("Send a lab's results"),
 }
 
 
