@@ -26,6 +26,30 @@ def browser_available() -> bool:
     return Path(CHROMIUM).exists()
 
 
+def require_browser() -> None:
+    """Called at the top of a browser test module: without chromium the module is
+    skipped, unless the run demands the browser tests (FANGKONG_REQUIRE_BROWSER=1, as CI
+    does), where a missing browser is an error rather than a silent skip. The module's
+    tests take the `browser` fixture of tests/conftest.py."""
+    if browser_available():
+        return
+    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
+    import pytest
+
+    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+
+
+@contextmanager
+def launched_browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright  # imported late: optional at collection
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
 # What a phone page must meet (issue 13): text contrast (WCAG AA) and tap targets.
 MIN_CONTRAST, MIN_CONTRAST_LARGE, MIN_TARGET_PX = 4.5, 3.0, 44
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -22,6 +23,15 @@ def _default_language() -> Iterator[None]:
     # thread; the next test would read its messages in it.
     yield
     translation.deactivate()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium per browser test module (each calls `require_browser()` first)."""
+    from tests.browser_support import launched_browser
+
+    with launched_browser() as instance:
+        yield instance
 
 
 @pytest.fixture(autouse=True, scope="session")

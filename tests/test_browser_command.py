@@ -11,19 +11,16 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, browser_available
+from tests.browser_support import require_browser
 from tests.world import build_world
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # as in test_browser.py
 
-if not browser_available():
-    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
-    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+require_browser()
 
-from playwright.sync_api import expect  # only once chromium is known to exist
+from playwright.sync_api import expect  # noqa: E402 - only once chromium is known to exist
 
-from tests.test_browser import ARTIFACTS, _wait_for, sign_in
+from tests.test_browser import ARTIFACTS, _wait_for, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.browser
 WALL = {"width": 1920, "height": 1080}
@@ -46,16 +43,6 @@ _GEOMETRY = """selector => {
     scrolls: page.scrollHeight > innerHeight || page.scrollWidth > innerWidth,
   };
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

@@ -11,19 +11,19 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, browser_available, small_targets
+from tests.browser_support import (
+    require_browser,
+    small_targets,
+)
 from tests.world import World, build_world, ensure_registry
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-if not browser_available():
-    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
-    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+require_browser()
 
-from playwright.sync_api import expect  # only once chromium is known to exist
+from playwright.sync_api import expect  # noqa: E402 - only once chromium is known to exist
 
-from tests.test_browser import ARTIFACTS, sign_in
+from tests.test_browser import ARTIFACTS, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.browser
 PHONE = {
@@ -32,16 +32,6 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
@@ -76,8 +66,8 @@ def at_home(transactional_db, live_server) -> tuple[World, Any, str]:
     return world, order, live_server.url
 
 
-def _page(chromium: Any) -> tuple[Any, Any, list[str]]:
-    context = chromium.new_context(**PHONE)
+def _page(browser: Any) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     errors: list[str] = []
     page.on(
@@ -89,11 +79,11 @@ def _page(chromium: Any) -> tuple[Any, Any, list[str]]:
     return context, page, errors
 
 
-def test_a_grid_worker_checks_a_person_at_home_on_a_phone(chromium, at_home):
+def test_a_grid_worker_checks_a_person_at_home_on_a_phone(browser, at_home):
     from fangkong.control.models import HealthCheck
 
     world, order, base = at_home
-    context, page, errors = _page(chromium)
+    context, page, errors = _page(browser)
     sign_in(page, base, world.users["gw_a1"].username)
     page.goto(f"{base}/control/")
     row = page.locator(f'[data-order="{order.pk}"]')
@@ -120,7 +110,7 @@ def test_a_grid_worker_checks_a_person_at_home_on_a_phone(chromium, at_home):
     context.close()
 
 
-def test_a_resident_checks_themself_through_the_link_and_a_fever_is_heard(chromium, at_home):
+def test_a_resident_checks_themself_through_the_link_and_a_fever_is_heard(browser, at_home):
     from fangkong.control.checks import self_check_token
     from fangkong.control.kinds import FEVER_KIND
     from fangkong.control.models import HealthCheck
@@ -128,7 +118,7 @@ def test_a_resident_checks_themself_through_the_link_and_a_fever_is_heard(chromi
     from fangkong.workorders.models import WorkOrder
 
     world, order, base = at_home
-    context, page, errors = _page(chromium)
+    context, page, errors = _page(browser)
     page.goto(f"{base}/control/self/{self_check_token(order)}/")
     # Nothing but the masked name and the day; large type, big targets.
     body = page.locator("body").inner_text()

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 # Importing it skips this module as it skips that one when there is no chromium (or
 # fails with FANGKONG_REQUIRE_BROWSER=1); its fixtures start chromium and the server.
-from tests.test_browser import ARTIFACTS, browser, sign_in, site  # noqa: F401 - fixtures
+from tests.test_browser import ARTIFACTS, sign_in, site  # noqa: F401 - fixtures
 from tests.world import REGISTRY, ensure_registry
 
 pytestmark = pytest.mark.browser

@@ -11,42 +11,29 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, browser_available
+from tests.browser_support import require_browser
 from tests.world import build_world
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-if not browser_available():
-    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
-    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+require_browser()
 
-from playwright.sync_api import expect  # only once chromium is known to exist
+from playwright.sync_api import expect  # noqa: E402 - only once chromium is known to exist
 
-from tests.test_browser import ARTIFACTS, _edition_in_force_today, _pick_lujiazui
+from tests.test_browser import ARTIFACTS, _edition_in_force_today, _pick_lujiazui  # noqa: E402
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN", "is_mobile": True}
 OLDER_RESIDENT = "330411195803151217"  # born 1958; 330411 was coded in 1983
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
-
-
 @pytest.fixture
-def phone(chromium, transactional_db, live_server):
+def phone(browser, transactional_db, live_server):
     """A phone on the public form of 四喜社区, with the rules of today, and the console's
     errors (a script refused by the CSP, say)."""
     world = build_world()
     _edition_in_force_today()
-    context = chromium.new_context(**PHONE, has_touch=True)
+    context = browser.new_context(**PHONE, has_touch=True)
     page = context.new_page()
     errors: list[str] = []
 

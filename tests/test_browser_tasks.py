@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from fangkong.audit.models import AuditAction, AuditEvent
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, browser_available
+from tests.browser_support import require_browser
 from tests.world import PASSWORD, build_world, ensure_orders, ensure_registry
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
@@ -28,24 +28,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
-if not browser_available():
-    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
-    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+require_browser()
 
 from playwright.sync_api import expect  # noqa: E402 - only once chromium is known to exist
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright  # imported late: optional at collection
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

@@ -15,11 +15,9 @@ from typing import Any
 import pytest
 
 from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    browser_available,
     live_server_as_in_production,
     low_contrast,
+    require_browser,
     served_as_in_production,
     small_targets,
 )
@@ -27,10 +25,7 @@ from tests.world import PASSWORD, World, build_world, ensure_orders
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/test_browser.py
 
-if not browser_available():
-    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
-    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+require_browser()
 
 pytestmark = pytest.mark.browser
 
@@ -41,16 +36,6 @@ PHONE: dict[str, Any] = {
     "locale": "zh-CN",
 }
 COLD_KB, WARM_KB = 100, 15
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def sign_in(page: Any, base: str, username: str) -> None:

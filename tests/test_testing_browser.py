@@ -19,10 +19,8 @@ import pytest
 from django.utils import timezone
 
 from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    browser_available,
     live_server_as_in_production,
+    require_browser,
     served_as_in_production,
     small_targets,
 )
@@ -30,22 +28,9 @@ from tests.world import PASSWORD, build_world
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-if not browser_available():
-    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"FANGKONG_REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM}")
-    pytest.skip(f"no chromium at {CHROMIUM}: browser tests skipped", allow_module_level=True)
+require_browser()
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
