@@ -15,6 +15,7 @@ from fangkong.control.models import (
     ControlOrder,
     IsolationRoom,
     IsolationSite,
+    OrderSource,
     OrderStatus,
     OrderType,
     RoomState,
@@ -38,6 +39,11 @@ def test_the_demo_town_has_a_site_transfers_and_people_under_control():
     assert IsolationSite.objects.filter(kind="hospital").exists()
     rooms = IsolationRoom.objects.filter(site=hotel)
     assert rooms.count() == 20
+    # Each order says where it came from in a known word and why in a sentence (SQLite
+    # would keep a sentence in the 10-character source column; PostgreSQL refuses it).
+    orders = ControlOrder.objects.all()
+    assert set(orders.values_list("source", flat=True)) <= set(OrderSource.values)
+    assert all(len(o.reason) > 10 for o in orders)
     states = set(rooms.values_list("state", flat=True))
     assert {RoomState.FREE, RoomState.OCCUPIED, RoomState.CLEANING} <= states
     active = ControlOrder.objects.filter(status=OrderStatus.ACTIVE)

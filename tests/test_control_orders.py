@@ -161,6 +161,8 @@ def test_orders_made_by_hand_need_a_reason_and_sane_days(world):
         make(type=home, starts_on=DAY, days=7, reason="x", test_days=[8])
     with pytest.raises(ValidationError):
         make(type=home, starts_on=date(2099, 1, 1), days=7, reason="x")
+    with pytest.raises(ValidationError, match="来源"):
+        make(type=home, starts_on=DAY, days=7, reason="x", source="密切接触者集中隔离")
     with pytest.raises(ValidationError, match="房间"):
         make(type=OrderType.CENTRAL, starts_on=DAY, days=7, reason="x")
     assert not ControlOrder.objects.exists()

@@ -47,8 +47,8 @@ class Plan:
     started: int
     days: int
     tests: tuple[int, ...]
-    source: str
     reason: str
+    source: str
     then: tuple[str, int, tuple[int, ...]] | None = None
 
 

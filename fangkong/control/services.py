@@ -491,6 +491,8 @@ def order_create(
         raise ValidationError({"reason": _("An order made by hand needs a reason.")})
     if type not in OrderType.values:
         raise ValidationError({"type": _("Unknown type of control order.")})
+    if source not in OrderSource.values:
+        raise ValidationError({"source": _("Unknown source of a control order.")})
     if not 1 <= days <= 60:
         raise ValidationError({"days": _("An order runs for 1 to 60 days.")})
     bad = [d for d in test_days if not 1 <= int(d) <= days]
