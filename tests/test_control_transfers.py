@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 
-from fangkong.control.models import Passenger, Transfer, TransferStatus
+from fangkong.control.models import ControlOrder, OrderType, Passenger, Transfer, TransferStatus
 from fangkong.control.sites import site_create
 from fangkong.control.transfers import (
     Rider,
@@ -202,3 +203,66 @@ def test_nobody_is_lost_through_a_day_of_transfers_with_mistakes(world):
         )
         assert len(open_riders) == len(set(open_riders)), f"step {step}: someone rides twice"
     assert refused and Transfer.objects.filter(status=TransferStatus.RECEIVED).exists()
+
+
+def test_a_transfer_to_another_town_s_site_is_the_county_s_and_seen_at_both_ends(world):
+    from fangkong.control.selectors import passengers_of, transfer_for_user, transfers_visible
+    from fangkong.control.services import order_create
+    from fangkong.control.transfers import transfer_plan
+
+    ensure_registry(world)
+    theirs = site_create(
+        actor=world.users["commander_u"],
+        jurisdiction=world.nodes["U"],
+        name="洪合隔离点",
+        kind="hotel",
+        rooms=[("201", 2)],
+    )
+    ours, also = (
+        order_create(
+            person=world.persons[key],
+            # At home until the county's vehicle takes them to the site.
+            type=OrderType.HOME_ISOLATION,
+            starts_on=timezone.localdate(),
+            days=7,
+            test_days=[1, 3, 7],
+            actor=world.users[persona],
+            reason="密接",
+        ).orders[0]
+        for key, persona in (("A1M1", "commander"), ("P1M1", "commander_u"))
+    )
+
+    def plan(persona: str, orders: list[ControlOrder]) -> Transfer:
+        return transfer_plan(
+            actor=world.users[persona],
+            orders=orders,
+            pickup="王店高速卡口",
+            destination=theirs,
+            vehicle="浙F77777",
+            driver="驾驶员乙",
+            escort=world.users["cadre_a"],
+        )
+
+    # Neither town sends people into the other's site on its own.
+    with pytest.raises(PermissionDenied):
+        plan("commander", [ours])
+    transfer = plan("county", [ours, also])
+    assert transfer.jurisdiction == world.nodes["T"].parent  # the county
+    # The receiving town sees it (everyone on board) and receives it; the sending town
+    # follows its person on their order, not through another town's transfer.
+    for persona in ("commander_u", "county"):
+        assert transfer_for_user(world.users[persona], transfer.pk) == transfer
+        assert transfer in transfers_visible(world.users[persona])
+        assert {p.person_id for p in passengers_of(transfer)} == {ours.person_id, also.person_id}
+    with pytest.raises(Http404):
+        transfer_for_user(world.users["commander"], transfer.pk)
+    transfer_depart(transfer_id=transfer.pk, actor=world.users["cadre_a"], expected_version=0)
+    with pytest.raises(PermissionDenied):  # the sending town does not sign for the site
+        transfer_receive(
+            transfer_id=transfer.pk, actor=world.users["commander"], expected_version=1
+        )
+    got = transfer_receive(
+        transfer_id=transfer.pk, actor=world.users["commander_u"], expected_version=1
+    )
+    assert got.status == TransferStatus.RECEIVED
+    assert not transfers_visible(world.users["gw_b1"]).filter(pk=transfer.pk).exists()

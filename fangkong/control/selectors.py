@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404
 
 from fangkong.control.models import (
     ControlOrder,
@@ -25,6 +27,7 @@ from fangkong.control.models import (
 from fangkong.org.access import object_for_user
 from fangkong.org.models import StaffProfile
 from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm
 
 
 def control_order_for_user(user: Any, order_id: int, *, write: Perm | None = None) -> ControlOrder:
@@ -49,16 +52,34 @@ def site_for_user(user: Any, site_id: int, *, write: bool = False) -> IsolationS
     )
 
 
-def transfer_for_user(user: Any, transfer_id: int, *, write: bool = False) -> Transfer:
-    return object_for_user(
-        Transfer.objects.select_related(
-            "jurisdiction", "destination__jurisdiction", "escort", "received_by"
-        ),
-        user,
-        Perm.CONTROL_VIEW,
-        write=Perm.CONTROL_MANAGE if write else None,
-        pk=transfer_id,
+def _transfers(user: Any) -> QuerySet[Transfer]:
+    """Transfers organised in the viewer's area and those coming to a site of it: the
+    receiving site sees what is on its way, whoever organised it (a county's transfer
+    between two towns; the sending town follows its people on their orders)."""
+    return Transfer.objects.filter(
+        Q(pk__in=Transfer.objects.visible_to(user, Perm.CONTROL_VIEW).values("pk"))
+        | Q(destination__in=IsolationSite.objects.visible_to(user, Perm.CONTROL_VIEW).values("pk"))
     )
+
+
+def transfer_for_user(user: Any, transfer_id: int, *, write: bool = False) -> Transfer:
+    """404 for a transfer neither organised in nor coming to the viewer's area; with
+    `write`, 403 without control.manage at either end (the organiser departs it, the
+    receiving site receives it; the services say which)."""
+    transfer = (
+        _transfers(user)
+        .select_related("jurisdiction", "destination__jurisdiction", "escort", "received_by")
+        .filter(pk=transfer_id)
+        .first()
+    )
+    if transfer is None:
+        raise Http404
+    if write and not any(
+        has_perm(user, Perm.CONTROL_MANAGE, path)
+        for path in (transfer.jurisdiction.path, transfer.destination.jurisdiction.path)
+    ):
+        raise PermissionDenied
+    return transfer
 
 
 def under_control(
@@ -220,7 +241,7 @@ def site_day(site: IsolationSite, day: date) -> SiteDay:
 
 def transfers_visible(user: Any) -> QuerySet[Transfer]:
     return (
-        Transfer.objects.visible_to(user, Perm.CONTROL_VIEW)
+        _transfers(user)
         .select_related("destination", "escort", "jurisdiction")
         .annotate(people=Count("passengers"))
         .order_by("-created_at", "-id")

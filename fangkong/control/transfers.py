@@ -133,8 +133,15 @@ def transfer_plan(
                 % {"n": len(closed)}
             }
         )
-    towns = {town_of(o.jurisdiction).pk: town_of(o.jurisdiction) for o in orders}
-    node = next(iter(towns.values())) if len(towns) == 1 else destination.jurisdiction
+    # Organised by the command over every town involved: the passengers' town when the
+    # site is theirs too, else the county above both (neither town sends people into
+    # the other's site on its own).
+    towns = [town_of(o.jurisdiction) for o in orders] + [town_of(destination.jurisdiction)]
+    node = common_node(towns)
+    if node is None:
+        raise ValidationError(
+            {"destination": _("No command covers both the passengers and this site.")}
+        )
     return transfer_create(
         actor=actor,
         jurisdiction=node,
@@ -151,6 +158,19 @@ def transfer_plan(
             )
             for o in orders
         ],
+    )
+
+
+def common_node(nodes: Sequence[Jurisdiction]) -> Jurisdiction | None:
+    """The lowest node at or above every one of `nodes` (None across two trees)."""
+    common = ancestor_paths(nodes[0].path)
+    for node in nodes[1:]:
+        above = set(ancestor_paths(node.path))
+        common = [p for p in common if p in above]
+    if not common:
+        return None
+    return next((n for n in nodes if n.path == common[-1]), None) or (
+        Jurisdiction.objects.get(path=common[-1])
     )
 
 
