@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"org"}),
     frozenset({"people", "notify"}),
     frozenset({"policy", "workorders"}),
-    frozenset({"screening", "control", "testing", "checkpoints", "places"}),
+    frozenset({"screening", "control", "testing", "vaccination", "checkpoints", "places"}),
     frozenset({"tracing", "response", "retention"}),
     frozenset({"reports"}),
     frozenset({"demo"}),
