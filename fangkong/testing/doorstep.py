@@ -28,7 +28,7 @@ from fangkong.control.models import ControlOrder, OrderStatus, OrderType
 from fangkong.core.masking import mask_name
 from fangkong.org.models import Jurisdiction, Level, Team
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm, scope_paths, subtree_q
+from fangkong.org.scoping import ancestor_paths, has_perm, scope_paths, subtree_q
 from fangkong.people.models import Person, PersonStatus, PersonTag
 from fangkong.testing.kinds_periodic import DOORSTEP_KIND
 from fangkong.testing.models import Exclusion, Round, RoundStatus, Sample
@@ -142,10 +142,11 @@ def route(people: QuerySet[Person]) -> list[Group]:
 
 
 def _villages(paths: set[str]) -> dict[str, str]:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(path__in=[path[: i + 1] for i, c in enumerate(path) if c == "/"])
-    return dict(Jurisdiction.objects.filter(q, level=Level.VILLAGE).values_list("path", "name"))
+    """The villages above (or at) the grids of the route: path -> name."""
+    above = sorted({a for path in paths for a in ancestor_paths(path)})
+    return dict(
+        Jurisdiction.objects.filter(path__in=above, level=Level.VILLAGE).values_list("path", "name")
+    )
 
 
 def team_round(user: Any, team: Team, perm: Perm, round_id: str = "") -> Round | None:
