@@ -351,3 +351,32 @@ def test_a_team_route_becomes_urgent_orders_once(world, homebound):
     )
     api = client.get(f"/api/v1/testing/rounds/{round_.pk}/doorstep").json()
     assert [s["address"] for s in api][:3] == ["红星路1号", "红星路2号", "红星路9号"]
+
+
+def test_the_overdue_page_takes_the_same_queries_for_few_and_many(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(world, "commander")
+    since = timezone.localdate() - timedelta(days=3)
+
+    def add(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            periodic.assignment_set(
+                person=person(world, "A1", f"工人{i:02d}", f"厂路{i}号"),
+                occupation=occupation("express"),
+                employer=f"单位{i % 3}",
+                since=since,
+                actor=world.users["commander"],
+            )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert signed_in(world, "commander").get("/testing/periodic/").status_code == 200
+        return len(seen)
+
+    add(2, 0)
+    few = queries()
+    add(20, 2)
+    assert queries() == few and few <= 25
+    assert client.get("/testing/periodic/").status_code == 200

@@ -395,3 +395,24 @@ def test_contraindication_is_cleared_from_the_list_and_recorded_once(world, elde
     assert Contraindication.objects.get(person=person).reason == "过敏史，医生建议暂缓"
     with pytest.raises(ValidationError):
         services.contraindication_set(person=person, reason="  ", actor=commander)
+
+
+def test_the_pages_take_the_same_queries_for_few_and_many(world, elders):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(world, "commander")
+
+    def counts() -> list[int]:
+        out = []
+        for url in ("/vaccination/", "/vaccination/mobilise/"):
+            with CaptureQueriesContext(connection) as seen:
+                assert client.get(url).status_code == 200
+            out.append(len(seen))
+        return out
+
+    few = counts()
+    for i in range(15):
+        resident(world, "A2", date(1945, 1, 1 + i), 100 + i, f"吴老{i:02d}")
+    assert counts() == few
+    assert max(few) <= 25
