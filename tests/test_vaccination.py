@@ -416,3 +416,22 @@ def test_the_pages_take_the_same_queries_for_few_and_many(world, elders):
         resident(world, "A2", date(1945, 1, 1 + i), 100 + i, f"吴老{i:02d}")
     assert counts() == few
     assert max(few) <= 25
+
+
+def test_the_demo_town_holds_doses_a_mobilisation_list_and_key_workers():
+    from django.core.management import call_command
+
+    from fangkong.testing.models_periodic import OccupationAssignment
+
+    call_command("demo_town", "--residents", "2000")
+    from fangkong.accounts.models import User
+
+    user = User.objects.get(username="commander")
+    today = timezone.localdate()
+    cov = selectors.coverage(user, today=today)
+    total, dosed = cov.total.counts[60][0], cov.total.counts[60][1]
+    assert total > 50 and 0.6 * total < dosed < total
+    assert selectors.mobilisation(user, today=today).exists()
+    assert WorkOrder.objects.filter(kind=VISIT_KIND).exists()
+    assert Contraindication.objects.exists()
+    assert OccupationAssignment.objects.count() > 20

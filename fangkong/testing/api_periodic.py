@@ -117,8 +117,8 @@ class TestingOverdueOut(Schema):
 class TestingOverdueListOut(Schema):
     node: str
     total: Count
-    by_employer: dict[str, int]
-    by_grid: dict[str, int]
+    by_employer: dict[str, Count]
+    by_grid: dict[str, Count]
     items: list[TestingOverdueOut]
 
 
