@@ -149,6 +149,17 @@ def _villages(paths: set[str]) -> dict[str, str]:
     )
 
 
+def teams_for(round_: Round, user: Any, perm: Perm) -> list[Team]:
+    """Teams whose home node lies in the round's scope and the user's reach."""
+    paths = _mine(user, perm, round_paths(round_))
+    return list(
+        Team.objects.visible_to(user, perm)
+        .filter(_paths_q("jurisdiction__path", paths))
+        .select_related("jurisdiction")
+        .order_by("jurisdiction__path", "name")[:200]
+    )
+
+
 def team_round(user: Any, team: Team, perm: Perm, round_id: str = "") -> Round | None:
     """The round a team's route is for: the one named, else the latest open round the
     user reaches whose scope holds the team's node."""

@@ -161,7 +161,12 @@ def round_doorstep(request: HttpRequest, round_id: int) -> HttpResponse:
     return render(
         request,
         "testing/doorstep.html",
-        {"round": round_, "groups": doorstep.route(people), "team": None},
+        {
+            "round": round_,
+            "groups": doorstep.route(people),
+            "team": None,
+            "teams": doorstep.teams_for(round_, user, Perm.TESTING_SAMPLE),
+        },
     )
 
 
