@@ -94,7 +94,7 @@ def test_the_team_route_on_a_phone(browser, site):
     page.click("#fk-doorstep-teams a")
     page.wait_for_selector(".fk-doorstep-route")
     stops = page.locator(".fk-doorstep-route li").all_inner_texts()
-    assert [s.split(" · ")[0] for s in stops] == ["红星路1号", "红星路2号", "东风路5号"]
+    assert [s.split(" · ")[0] for s in stops] == ["1. 红星路1号", "2. 红星路2号", "1. 东风路5号"]
     assert "已采" in stops[1] and "已采" not in stops[0]
     assert all(p.name not in " ".join(stops) for p in people)
     assert small_targets(page) == []

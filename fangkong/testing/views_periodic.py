@@ -21,6 +21,7 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.exports import export_response
+from fangkong.core.forms import bootstrap_widgets
 from fangkong.core.masking import mask_name
 from fangkong.org.access import object_for_user, requires
 from fangkong.org.roles import Perm
@@ -108,6 +109,9 @@ class AssignmentForm(forms.Form):
     )
     employer = forms.CharField(label=gettext_lazy("Employer"), max_length=100)
     since = forms.DateField(label=gettext_lazy("Since"), required=False)
+
+
+bootstrap_widgets(AssignmentForm)
 
 
 @require_http_methods(["GET", "POST"])

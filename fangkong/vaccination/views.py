@@ -23,6 +23,7 @@ from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import uploads
 from fangkong.core.exports import export_response
+from fangkong.core.forms import bootstrap_widgets
 from fangkong.core.masking import mask_name
 from fangkong.core.tabular import Table, TableError
 from fangkong.org.access import requires
@@ -185,6 +186,9 @@ class ContraindicationForm(forms.Form):
 class TransportForm(forms.Form):
     site = forms.CharField(label=gettext_lazy("Vaccination site"), max_length=100)
     at = forms.DateTimeField(label=gettext_lazy("Appointment"))
+
+
+bootstrap_widgets(DoseForm, ContraindicationForm, TransportForm)
 
 
 def _person_page(
