@@ -35,37 +35,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from bench.common import Rollback
-from bench.search import _write
+from bench.common import Rollback, bench_town, copy_rows
 
-BENCH_COUNTY = "999903000000"
+BENCH_PREFIX = "999903"
 STREETS = ["110105001000", "110105002000", "110105003000", "110105010000", "110105"]
-
-
-def _tree(villages: int, grids: int) -> list[Any]:
-    from fangkong.org.models import Jurisdiction, Level
-    from fangkong.org.services import child_path
-
-    def node(code: str, name: str, level: int, parent: Any) -> Any:
-        return Jurisdiction(
-            code=code, name=name, level=level, parent=parent, path=child_path(parent, code)
-        )
-
-    county = node(BENCH_COUNTY, "复核县", Level.COUNTY, None)
-    county.save()
-    town = node("999903101000", "复核镇", Level.TOWN, county)
-    town.save()
-    vs = [
-        node(f"999903101{v:03d}", f"复核村{v}", Level.VILLAGE, town) for v in range(1, villages + 1)
-    ]
-    Jurisdiction.objects.bulk_create(vs)
-    gs = [
-        node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
-        for v in vs
-        for g in range(1, grids + 1)
-    ]
-    Jurisdiction.objects.bulk_create(gs)
-    return list(Jurisdiction.objects.filter(code__startswith="999903101", level=Level.GRID))
 
 
 def build(n: int, as_of: date, seed: int) -> None:
@@ -76,10 +49,10 @@ def build(n: int, as_of: date, seed: int) -> None:
     from fangkong.people.models import Person
 
     rng = random.Random(seed)
-    grids = _tree(villages=40, grids=8)
+    _town, grids = bench_town(BENCH_PREFIX, "复核", villages=40, grids=8)
     now = timezone.now().isoformat()
     t0 = time.perf_counter()
-    _write(
+    copy_rows(
         "people_person",
         [
             "jurisdiction_id",
@@ -165,7 +138,7 @@ def build(n: int, as_of: date, seed: int) -> None:
                 now,
             )
         )
-    _write(
+    copy_rows(
         "screening_returneereport",
         [
             "jurisdiction_id",

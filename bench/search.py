@@ -14,7 +14,6 @@ page's count plus its first page of 50), and rolls everything back.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 from collections.abc import Callable, Sequence
@@ -24,53 +23,11 @@ from typing import Any
 import opencc
 
 from bench.common import Rollback as _Rollback
-from bench.common import time_it
+from bench.common import bench_town, copy_rows, time_it
 
-BENCH_COUNTY = "999902000000"
+BENCH_PREFIX = "999902"
+BENCH_COUNTY = f"{BENCH_PREFIX}000000"
 REGIONS = ["433122", "433101", "433123", "433124", "433125", "433126", "433127", "433130"]
-
-
-def _tree(villages: int, grids: int) -> tuple[Any, list[Any]]:
-    from fangkong.org.models import Jurisdiction, Level
-    from fangkong.org.services import child_path
-
-    def node(code: str, name: str, level: int, parent: Any) -> Any:
-        return Jurisdiction(
-            code=code, name=name, level=level, parent=parent, path=child_path(parent, code)
-        )
-
-    county = node(BENCH_COUNTY, "基准县", Level.COUNTY, None)
-    county.save()
-    town = node("999902101000", "基准镇", Level.TOWN, county)
-    town.save()
-    vs = [
-        node(f"999902101{v:03d}", f"基准村{v}", Level.VILLAGE, town) for v in range(1, villages + 1)
-    ]
-    Jurisdiction.objects.bulk_create(vs)
-    gs = [
-        node(f"{v.code}-G{g:02d}", f"{v.name}{g}网格", Level.GRID, v)
-        for v in vs
-        for g in range(1, grids + 1)
-    ]
-    Jurisdiction.objects.bulk_create(gs)
-    return town, gs
-
-
-def _write(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            buffer = io.StringIO()
-            for row in rows:
-                buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
-            buffer.seek(0)
-            raw = cursor.cursor
-            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(buffer.read())
-        else:
-            marks = ", ".join("%s" for _ in columns)
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
 def build(n_persons: int, seed: int) -> dict[str, Any]:
@@ -85,7 +42,7 @@ def build(n_persons: int, seed: int) -> dict[str, Any]:
     from fangkong.people.services import last4_key
 
     rng = random.Random(seed)
-    town, grids = _tree(villages=40, grids=8)
+    town, grids = bench_town(BENCH_PREFIX, "基准", villages=40, grids=8)
     now = timezone.now().isoformat()
     n_households = n_persons // 3
     hh_rows = [
@@ -107,7 +64,7 @@ def build(n_persons: int, seed: int) -> dict[str, Any]:
         )
         for i in range(n_households)
     ]
-    _write(
+    copy_rows(
         "people_household",
         [
             "jurisdiction_id",
@@ -176,7 +133,7 @@ def build(n_persons: int, seed: int) -> dict[str, Any]:
         )
         if i == n_persons // 2:
             probes = {"name": name, "id": number, "phone": phone, "grid": str(grid_id)}
-    _write(
+    copy_rows(
         "people_person",
         [
             "jurisdiction_id",

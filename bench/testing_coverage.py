@@ -31,7 +31,8 @@ def build_round(persons: int, seed: int) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
-    from bench.search import _write, build
+    from bench.common import copy_rows
+    from bench.search import build
     from fangkong.org.roles import Role
     from fangkong.org.services import membership_grant, staff_create
     from fangkong.testing.models import Exclusion, Round, Tube
@@ -90,7 +91,7 @@ def build_round(persons: int, seed: int) -> dict[str, Any]:
                 now.isoformat(),
             )
         )
-    _write(
+    copy_rows(
         "testing_tube",
         [
             "barcode",
@@ -124,7 +125,7 @@ def build_round(persons: int, seed: int) -> dict[str, Any]:
                     now.isoformat(),
                 )
             )
-    _write(
+    copy_rows(
         "testing_sample",
         [
             "tube_id",

@@ -132,7 +132,8 @@ def test_a_missed_check_opens_one_visit_for_the_grid_worker(world):
     check_record(
         order=short, temperature="36.4", client_id=uuid.uuid4(), actor=world.users["cadre_a"]
     )
-    evening = timezone.now().replace(hour=12) + timedelta(hours=8)
+    # 20:00 of the local day the checks were recorded on, whatever the clock says in UTC.
+    evening = timezone.localtime().replace(hour=20, minute=0, second=0, microsecond=0)
     (visit,) = missed_checks(now=evening)
     assert visit.kind == MISSED_CHECK_KIND and visit.subject_id == short.pk
     assert visit.assignee == world.users["gw_a1"]

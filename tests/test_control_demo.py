@@ -26,6 +26,7 @@ from fangkong.control.transfers import in_transit
 from fangkong.notify.models import Notice
 from fangkong.org.demo import DEMO_PASSWORD
 from fangkong.org.models import Level, Membership
+from fangkong.org.roles import Role
 from fangkong.workorders.models import Priority, WorkOrder
 from fangkong.workorders.services import tally_differences
 
@@ -62,8 +63,8 @@ def test_the_demo_town_has_a_site_transfers_and_people_under_control():
     # Yesterday's missed checks opened visits; this morning's fever told the medical group.
     assert WorkOrder.objects.filter(kind=MISSED_CHECK_KIND).count() == 3
     assert WorkOrder.objects.filter(kind=FEVER_KIND, priority=Priority.URGENT).count() == 1
-    sampler = Membership.objects.get(user__username="sampler1").user
-    fever = Notice.objects.get(user=sampler, key__startswith="control-alarm:")
+    doctor = Membership.objects.get(user__username="doctor1", role=Role.MEDICAL_GROUP).user
+    fever = Notice.objects.get(user=doctor, key__startswith="control-alarm:")
     assert "38.3" in fever.body
     assert WorkOrder.objects.filter(kind=SAMPLE_KIND, status="done").exists()
     # Releases: one done today with its notice, the others due today and free to go.

@@ -147,6 +147,19 @@ def test_new_area_proposes_orders_with_reasons_and_running_twice_proposes_nothin
     assert RecheckProposal.objects.count() == 2
 
 
+def test_a_run_at_the_same_time_writing_the_same_proposals_writes_them_once(arrivals):
+    high_area()
+    run({CHAOYANG})
+    # What a second run that read before the first committed would write: the same rows.
+    rows = [
+        tuple(json.dumps(v) if isinstance(v, list) else v for v in row)
+        for row in RecheckProposal.objects.values_list(*recheck.PROPOSAL_COLUMNS)
+    ]
+    assert len(rows) == 2
+    assert recheck._insert(rows) == 0  # the straight COPY collides; the fallback skips them
+    assert RecheckProposal.objects.count() == 2  # and the transaction goes on
+
+
 def test_the_reason_is_in_chinese_by_default(arrivals):
     high_area()
     with translation.override("zh-hans"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpRequest, HttpResponse
@@ -14,8 +12,7 @@ from django.views.i18n import set_language as django_set_language
 
 from fangkong.accounts import services
 from fangkong.accounts.forms import LoginForm
-from fangkong.accounts.models import User
-from fangkong.accounts.selectors import login_identity
+from fangkong.accounts.selectors import login_identity, request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.org.access import public, signed_in
@@ -71,7 +68,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @signed_in
 def password_change(request: HttpRequest) -> HttpResponse:
-    user = cast(User, request.user)
+    user = request_user(request)
     forced = user.must_change_password
     # The form checks the old password and runs AUTH_PASSWORD_VALIDATORS on the new one.
     form = PasswordChangeForm(user, request.POST or None)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.errors import HttpError
 
+from fangkong.accounts.selectors import request_user
 from fangkong.control import checks, release, selectors
 from fangkong.control.models import ControlOrder, OrderType
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
@@ -142,7 +143,7 @@ def record_check(request: HttpRequest, control_id: Id, body: ControlCheckIn) -> 
         symptoms=body.symptoms,
         note=body.note,
         client_id=body.client_id,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
     )
     return ControlCheckOut(id=check.pk, created=created, alarm=check.alarm)
 
@@ -157,7 +158,7 @@ def release_order(request: HttpRequest, control_id: Id, body: ControlReleaseIn) 
     try:
         done = release.order_release(
             order_id=order.pk,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             expected_version=body.version,
         )
     except Conflict:

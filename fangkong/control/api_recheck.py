@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from ninja import Field, Schema
 
+from fangkong.accounts.selectors import request_user
 from fangkong.control import recheck_apply
 from fangkong.control.models_recheck import ProposalKind, ProposalStatus, RecheckProposal
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
@@ -106,7 +107,7 @@ class RecheckRejectIn(Schema):
 )
 def accept_proposal(request: HttpRequest, proposal_id: Id) -> RecheckProposalOut:
     proposal = recheck_apply.proposal_for_user(request.user, proposal_id, write=True)
-    done = recheck_apply.proposal_accept(proposal_id=proposal.pk, actor=request.user)  # type: ignore[arg-type]
+    done = recheck_apply.proposal_accept(proposal_id=proposal.pk, actor=request_user(request))
     return RecheckProposalOut.of(recheck_apply.proposal_for_user(request.user, done.pk))
 
 
@@ -122,7 +123,7 @@ def reject_proposal(
     proposal = recheck_apply.proposal_for_user(request.user, proposal_id, write=True)
     done = recheck_apply.proposal_reject(
         proposal_id=proposal.pk,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         note=body.note,
     )
     return RecheckProposalOut.of(recheck_apply.proposal_for_user(request.user, done.pk))
@@ -152,7 +153,7 @@ def decide_batch(request: HttpRequest, body: RecheckBatchIn) -> RecheckBatchOut:
     chosen = list(recheck_apply.visible(request.user).filter(pk__in=body.ids))
     done = recheck_apply.proposals_decide(
         proposals=chosen,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         accept=body.accept,
         note=body.note,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.errors import HttpError
 
+from fangkong.accounts.selectors import request_user
 from fangkong.control import selectors, services, sites, transfers
 from fangkong.control.models import (
     ControlOrder,
@@ -199,7 +201,7 @@ def create_site(request: HttpRequest, body: ControlSiteIn) -> ControlSiteDetailO
         ),
     )
     site = sites.site_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         jurisdiction=node,
         name=body.name,
         kind=body.kind,
@@ -223,7 +225,7 @@ def get_site(request: HttpRequest, site_id: Id) -> ControlSiteDetailOut:
 def edit_site(request: HttpRequest, site_id: Id, body: ControlSiteEditIn) -> ControlSiteDetailOut:
     site = selectors.site_for_user(request.user, site_id, write=True)
     sites.site_update(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         site=site,
         name=body.name,
         kind=body.kind,
@@ -241,7 +243,7 @@ def edit_site(request: HttpRequest, site_id: Id, body: ControlSiteEditIn) -> Con
 def add_room(request: HttpRequest, site_id: Id, body: ControlRoomIn) -> ControlRoomOut:
     site = selectors.site_for_user(request.user, site_id, write=True)
     room = sites.room_add(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         site=site,
         number=body.number,
         capacity=body.capacity,
@@ -262,7 +264,7 @@ def edit_room(request: HttpRequest, room_id: Id, body: ControlRoomEditIn) -> Con
     room = selectors.room_for_user(request.user, room_id, write=True)
     try:
         done = sites.room_update(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             room=room,
             capacity=body.capacity,
             state=body.state,
@@ -290,10 +292,10 @@ def set_site_staff(
 ) -> ControlSiteDetailOut:
     site = selectors.site_for_user(request.user, site_id, write=True)
     picked = [
-        referenced("staff", lambda pk=pk: staff_for_user(request.user, pk))  # type: ignore[misc]
+        referenced("staff", partial(staff_for_user, request_user(request), pk))
         for pk in dict.fromkeys(body.staff)
     ]
-    sites.site_staff_set(actor=request.user, site=site, staff=picked)  # type: ignore[arg-type]
+    sites.site_staff_set(actor=request_user(request), site=site, staff=picked)
     return _site_detail(site)
 
 
@@ -469,7 +471,7 @@ def set_team(request: HttpRequest, control_id: Id, body: ControlTeamIn) -> Contr
     sees, working at, above or below the order's node; omitted or null is nobody."""
     order = selectors.control_order_for_user(request.user, control_id, write=Perm.CONTROL_MANAGE)
     team = {
-        role: referenced(role, lambda pk=pk: staff_for_user(request.user, pk))  # type: ignore[misc]
+        role: referenced(role, partial(staff_for_user, request_user(request), pk))
         if pk is not None
         else None
         for role, pk in (
@@ -482,7 +484,7 @@ def set_team(request: HttpRequest, control_id: Id, body: ControlTeamIn) -> Contr
     try:
         done = services.team_set(
             order_id=order.pk,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             expected_version=body.version,
             team=team,
         )

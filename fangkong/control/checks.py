@@ -24,7 +24,7 @@ from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.control.kinds import FEVER_KIND, MISSED_CHECK_KIND
 from fangkong.control.models import ControlEvent, ControlOrder, HealthCheck, OrderStatus
-from fangkong.org.models import Jurisdiction, Level, StaffKind, StaffProfile
+from fangkong.org.models import Jurisdiction, Level, Membership, StaffKind, StaffProfile
 from fangkong.org.roles import Perm, Role
 from fangkong.org.scoping import ancestor_paths, has_perm
 from fangkong.workorders.dispatch import Strategy
@@ -214,15 +214,21 @@ def town_of(node: Jurisdiction) -> Jurisdiction:
 
 
 def medical_group(node: Jurisdiction) -> list[int]:
-    """Users of the town's medical group: the medical staff listed in the town."""
+    """Users of the town's medical group: the medical staff listed in the town, and those
+    holding the medical group's role at the town, below it or above it (a county's)."""
     town = town_of(node)
-    return list(
-        StaffProfile.objects.filter(
-            kind=StaffKind.MEDICAL,
-            jurisdiction__path__startswith=town.path,
-            user__is_active=True,
-        ).values_list("user_id", flat=True)
-    )
+    staff = StaffProfile.objects.filter(
+        kind=StaffKind.MEDICAL,
+        jurisdiction__path__startswith=town.path,
+        user__is_active=True,
+    ).values_list("user_id", flat=True)
+    members = Membership.objects.filter(
+        Q(jurisdiction__path__startswith=town.path)
+        | Q(jurisdiction__path__in=ancestor_paths(town.path)),
+        role=Role.MEDICAL_GROUP,
+        user__is_active=True,
+    ).values_list("user_id", flat=True)
+    return sorted(set(staff) | set(members))
 
 
 def _alert(order: ControlOrder, check: HealthCheck, now: datetime) -> None:

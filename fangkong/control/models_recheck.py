@@ -72,8 +72,14 @@ class RecheckProposal(models.Model):
     same proposal is never made twice for a person, whatever happened to the first
     (a rejected one stays rejected)."""
 
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    # No index of their own on the node and the person: (node, status) and (person,
+    # fingerprint) lead with them, and a run writes hundreds of thousands of rows.
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     report = models.ForeignKey(
         "screening.ReturneeReport",
         null=True,
@@ -109,8 +115,14 @@ class RecheckProposal(models.Model):
         choices=ProposalStatus.choices,
         default=ProposalStatus.PENDING,
     )
+    # Never looked up by who decided (accounts are deactivated, not deleted): no index.
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)

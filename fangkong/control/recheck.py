@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from fangkong.control.models import (
     TYPE_RANK,
@@ -228,6 +229,19 @@ def _where(current: Current | None, as_of: date) -> str:
     }
 
 
+# What each kind of proposal says, translated when it is said (English msgids here).
+_PROPOSAL_WORDS = {
+    ProposalKind.NEW: gettext_noop("Proposed: %(type)s from %(start)s to %(end)s."),
+    ProposalKind.STRICTER: gettext_noop("Proposed: %(type)s from %(start)s to %(end)s instead."),
+    ProposalKind.EXTEND: gettext_noop("Proposed: extend it to %(end)s (was %(old)s)."),
+    ProposalKind.SHORTEN: gettext_noop("Proposed: shorten it to end on %(end)s (was %(old)s)."),
+    ProposalKind.MILDER: gettext_noop(
+        "Proposed: end %(old_type)s today and continue with %(type)s until %(end)s."
+    ),
+    ProposalKind.END: gettext_noop("Proposed: end %(old_type)s early."),
+}
+
+
 def _proposal_words(draft: Draft, current: Current | None) -> str:
     values = {
         "type": OrderType(draft.type).label if draft.type else "",
@@ -236,16 +250,7 @@ def _proposal_words(draft: Draft, current: Current | None) -> str:
         "old": _fmt(current.ends_on) if current else "",
         "old_type": OrderType(current.type).label if current else "",
     }
-    return {
-        ProposalKind.NEW: _("Proposed: %(type)s from %(start)s to %(end)s."),
-        ProposalKind.STRICTER: _("Proposed: %(type)s from %(start)s to %(end)s instead."),
-        ProposalKind.EXTEND: _("Proposed: extend it to %(end)s (was %(old)s)."),
-        ProposalKind.SHORTEN: _("Proposed: shorten it to end on %(end)s (was %(old)s)."),
-        ProposalKind.MILDER: _(
-            "Proposed: end %(old_type)s today and continue with %(type)s until %(end)s."
-        ),
-        ProposalKind.END: _("Proposed: end %(old_type)s early."),
-    }[ProposalKind(draft.kind)] % values
+    return _(_PROPOSAL_WORDS[ProposalKind(draft.kind)]) % values
 
 
 def reason_for(
@@ -385,6 +390,21 @@ def _insert(rows: list[tuple[Any, ...]]) -> int:
     columns = ", ".join(PROPOSAL_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Straight into the table: nothing this run makes was made before (`_write`
+            # left those out), so only a run at the same time can collide, and then the
+            # rows go again through a temporary table, skipping the ones it made.
+            try:
+                with (
+                    transaction.atomic(savepoint=True),
+                    # The driver's own COPY: its errors made Django's, as execute()'s are.
+                    connection.wrap_database_errors,
+                    cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                ):
+                    for row in rows:
+                        copy.write_row(row)
+                return len(rows)
+            except IntegrityError:
+                pass
             cursor.execute(
                 f"CREATE TEMP TABLE recheck_in ON COMMIT DROP AS "  # noqa: S608
                 f"SELECT {columns} FROM {table} WITH NO DATA"
@@ -537,7 +557,8 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
             )
         return decision
 
-    reasons: dict[tuple[Any, ...], str] = {}  # the pieces of the reasons, made once
+    reasons: dict[tuple[Any, ...], str] = {}  # whole reasons, made once per distinct words
+    pieces: dict[tuple[Any, ...], str] = {}  # and their parts, shared between reasons
 
     def proposed(key: tuple[Any, ...], node_id: int, current: Current | None) -> Any:
         decision = decision_of(key, node_id)
@@ -552,7 +573,9 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
         )
         reason = reasons.get(words)
         if reason is None:
-            reason = reasons[words] = reason_for(draft, decision, current, scope.as_of)
+            reason = reasons[words] = reason_for(
+                draft, decision, current, scope.as_of, cache=pieces
+            )
         return _shared(run, current, draft, decision, reason, now)
 
     for person_id, (report_id, _p, node_id, code, place, left, arrived) in arrivals.items():

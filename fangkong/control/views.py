@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fangkong.accounts.selectors import request_user
 from fangkong.control import checks, release, selectors
 from fangkong.control.forms import TEAM_ROLES, CheckForm
 from fangkong.control.models import OrderStatus, OrderType
@@ -160,7 +161,7 @@ def staff_check(request: HttpRequest, control_id: int) -> HttpResponse:
                 symptoms=form.cleaned_data["symptoms"],
                 note=form.cleaned_data["note"],
                 client_id=form.cleaned_data["client_id"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
             )
         except ValidationError as e:
             form.add_error(None, e)
@@ -177,7 +178,7 @@ def order_release(request: HttpRequest, control_id: int) -> HttpResponse:
         version = int(request.POST.get("version", ""))
         release.order_release(
             order_id=order.pk,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             expected_version=version,
         )
     except (ValueError, ValidationError, Conflict) as e:

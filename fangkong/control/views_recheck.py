@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from fangkong.accounts.selectors import request_user
 from fangkong.control import recheck_apply
 from fangkong.control.models_recheck import ProposalKind, ProposalStatus, RecheckProposal
 from fangkong.core.paging import CappedPaginator
@@ -55,12 +56,12 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
 def _decide(request: HttpRequest, proposal: RecheckProposal, accept: bool) -> None:
     try:
         if accept:
-            recheck_apply.proposal_accept(proposal_id=proposal.pk, actor=request.user)  # type: ignore[arg-type]
+            recheck_apply.proposal_accept(proposal_id=proposal.pk, actor=request_user(request))
             messages.success(request, _("Accepted and applied."))
         else:
             recheck_apply.proposal_reject(
                 proposal_id=proposal.pk,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 note=request.POST.get("note", ""),
             )
             messages.success(request, _("Rejected: nothing changes."))
@@ -95,7 +96,7 @@ def batch(request: HttpRequest) -> HttpResponse:
     accept = request.POST.get("action") == "accept"
     done = recheck_apply.proposals_decide(
         proposals=chosen,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         accept=accept,
         note=request.POST.get("note", ""),
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fangkong.accounts.selectors import request_user
 from fangkong.control import selectors, services, sites, transfers
 from fangkong.control.forms import (
     TEAM_ROLES,
@@ -74,7 +75,7 @@ def site_new(request: HttpRequest) -> HttpResponse:
         )
         try:
             site = sites.site_create(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 jurisdiction=node,
                 name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"],
@@ -121,7 +122,7 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
             return render(request, "control/site_form.html", context, status=400)
         try:
             sites.site_update(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 site=site,
                 name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"],
@@ -142,7 +143,7 @@ def room_add(request: HttpRequest, site_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             sites.room_add(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 site=site,
                 number=form.cleaned_data["number"],
                 capacity=form.cleaned_data["capacity"],
@@ -168,7 +169,7 @@ def room_edit(request: HttpRequest, room_id: int) -> HttpResponse:
             return render(request, "control/room_form.html", context, status=400)
         try:
             sites.room_update(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 room=room,
                 capacity=form.cleaned_data["capacity"],
                 state=form.cleaned_data["state"],
@@ -199,7 +200,7 @@ def site_staff(request: HttpRequest, site_id: int) -> HttpResponse:
             raise Http404 from None
         try:
             sites.site_staff_set(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 site=site,
                 staff=picked,
             )
@@ -258,7 +259,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
         ]
         try:
             transfer = transfers.transfer_plan(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 orders=orders,
                 pickup=data["pickup"],
                 destination=destination,
@@ -352,7 +353,7 @@ def order_team(request: HttpRequest, control_id: int) -> HttpResponse:
         try:
             services.team_set(
                 order_id=order.pk,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 expected_version=form.cleaned_data["version"],
                 team=team,
             )

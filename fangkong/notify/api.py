@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
 from fangkong.core.bounds import Count, Id
 from fangkong.notify import selectors, services, webhooks
@@ -28,10 +28,6 @@ router = ScopedRouter(tags=["notify"])
 NodeCode = Annotated[str, Field(min_length=1, max_length=40, description="A node's code")]
 # The keys of webhooks.EVENTS (tests/test_webhooks.py keeps them equal).
 EventName = Literal["pushed_row.verified", "report.late", "bulletin.made"]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 # Broadcasts -------------------------------------------------------------------------
@@ -62,7 +58,7 @@ class BroadcastOut(Schema):
 @router.write("/broadcasts", perm=Perm.BROADCAST, response=BroadcastOut)
 def broadcast(request: HttpRequest, body: BroadcastIn) -> BroadcastOut:
     """Send a message to the staff under a node where you may broadcast."""
-    user = _user(request)
+    user = request_user(request)
     node = jurisdiction_for_user(user, body.node, Perm.BROADCAST)
     team = team_for_user(user, body.team_id, Perm.BROADCAST) if body.team_id else None
     if team is not None and body.roles:
@@ -115,7 +111,7 @@ def list_notices(
     request: HttpRequest, unread: bool = False, cursor: Cursor = "", limit: Limit = 50
 ) -> Page[NoticeOut]:
     """Your own notices, newest first (`unread=true`: those not read yet)."""
-    notices = Notice.objects.filter(user=_user(request))
+    notices = Notice.objects.filter(user=request_user(request))
     if unread:
         notices = notices.filter(read_at__isnull=True)
     rows, after = cursor_page(notices, cursor=cursor, limit=limit)
@@ -135,7 +131,7 @@ class ReadOut(Schema):
 @router.write("/notices/read", perm=None, response=ReadOut)
 def mark_read(request: HttpRequest, body: ReadIn) -> ReadOut:
     """Mark notices read. Only your own are touched: another's id changes nothing."""
-    user = _user(request)
+    user = request_user(request)
     marked = services.notices_mark_read(user=user, ids=body.ids, everything=body.all)
     return ReadOut(marked=marked, unread=selectors.unread_count(user))
 
@@ -199,7 +195,7 @@ class WebhookCreatedOut(Schema):
 @router.write("/webhooks", perm=Perm.NOTIFY_MANAGE, response=WebhookCreatedOut)
 def create_webhook(request: HttpRequest, body: WebhookIn) -> WebhookCreatedOut:
     """Subscribe an address to events at a node where you manage notifications."""
-    user = _user(request)
+    user = request_user(request)
     node: Jurisdiction = jurisdiction_for_user(
         user, body.node, Perm.NOTIFY_MANAGE, write=Perm.NOTIFY_MANAGE
     )
@@ -229,7 +225,7 @@ class ChannelChangeIn(Schema):
     "/channels/{channel_id}", perm=Perm.NOTIFY_MANAGE, method="PATCH", response=ChannelOut
 )
 def change_channel(request: HttpRequest, channel_id: Id, body: ChannelChangeIn) -> ChannelOut:
-    user = _user(request)
+    user = request_user(request)
     channel = selectors.channel_for_user(user, channel_id)
     return ChannelOut.of(webhooks.webhook_enable(actor=user, channel=channel, enabled=body.enabled))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core.forms import add_validation_errors
 from fangkong.core.paging import CappedPaginator
 from fangkong.notify import selectors, services
@@ -26,10 +26,6 @@ from fangkong.org.access import requires
 from fangkong.org.models import StaffProfile
 from fangkong.org.roles import Perm
 from fangkong.org.selectors import top_node
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _status(request: HttpRequest, form: Any) -> int:
@@ -44,7 +40,7 @@ def _status(request: HttpRequest, form: Any) -> int:
 def channel_list(request: HttpRequest) -> HttpResponse:
     channels = [
         (c, [services.EVENT_LABELS.get(e, e) for e in c.events])
-        for c in selectors.channel_list(_user(request), timezone.now())
+        for c in selectors.channel_list(request_user(request), timezone.now())
     ]
     return render(request, "notify/channels.html", {"channels": channels})
 
@@ -52,7 +48,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def channel_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = ChannelForm(request.POST or None, user=user, initial={"enabled": True})
     if request.method == "POST" and form.is_valid():
         channel = services.channel_save(
@@ -71,7 +67,7 @@ def channel_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     channel = selectors.channel_for_user(user, channel_id)
     # The form writes the posted values onto its instance while validating; the page
     # header and the service keep the stored ones.
@@ -100,7 +96,7 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
     """Queue a test message on the channel (an SMS goes to the sender's own phone)."""
-    user = _user(request)
+    user = request_user(request)
     channel = selectors.channel_for_user(user, channel_id)
     if not channel.enabled:
         messages.error(request, _("The channel is disabled; enable it before testing it."))
@@ -163,7 +159,7 @@ def _template_form(request: HttpRequest, template: MessageTemplate | None) -> Ht
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.template_save(
-                actor=_user(request), template=template, data=form.cleaned_data
+                actor=request_user(request), template=template, data=form.cleaned_data
             )
         except ValidationError as e:
             form.add_error(None, e.messages)
@@ -193,7 +189,7 @@ _BROADCAST_FIELDS = ("key", "template", "title", "body", "node", "team", "sms", 
 def broadcast(request: HttpRequest) -> HttpResponse:
     """Write or pick a message, choose who gets it, preview, send. "Load" (the template
     changed, without JavaScript) and "preview" send nothing."""
-    user = _user(request)
+    user = request_user(request)
     action = request.POST.get("action", "send")
     context: dict[str, Any] = {}
     if request.method == "POST" and action == "load":
@@ -270,7 +266,7 @@ def _tell(request: HttpRequest, result: services.BroadcastResult) -> None:
 @require_GET
 @requires(Perm.NOTIFY_MANAGE)
 def delivery_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = DeliveryFilterForm(request.GET or None, user=user)
     rows = selectors.deliveries_visible(user, form.filters())
     page = CappedPaginator(rows, 50).get_page(request.GET.get("page"))
@@ -287,7 +283,7 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @requires(Perm.NOTIFY_MANAGE, writes=("POST",))
 def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     delivery = selectors.delivery_for_user(user, delivery_id)
     if services.delivery_retry(actor=user, delivery=delivery):
         messages.success(request, _("Queued again; the worker sends it within a minute."))

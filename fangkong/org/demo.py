@@ -351,6 +351,9 @@ def build_demo_town(
     login(Role.SAMPLER, _first(b, "sampler1"), town)
     b.person("lab1", StaffKind.MEDICAL, county, Role.LAB, unit="泸溪县人民医院检验科")
     login(Role.LAB, _first(b, "lab1"), county)
+    for i in range(1, 3):
+        b.person(f"doctor{i}", StaffKind.MEDICAL, town, Role.MEDICAL_GROUP, unit="浦市镇卫生院")
+    login(Role.MEDICAL_GROUP, _first(b, "doctor1"), town)
     b.flush_people()
     progress(f"  {len(b.profiles)} staff with {len(b.memberships)} memberships")
 

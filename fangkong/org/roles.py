@@ -111,6 +111,7 @@ class Role(models.TextChoices):
     CHECKPOINT_CREW = "checkpoint_crew", _("Checkpoint crew")
     SAMPLER = "sampler", _("Sampler")
     LAB = "lab", _("Lab")
+    MEDICAL_GROUP = "medical_group", _("Medical group")
     SUPERVISOR = "supervisor", _("Supervisor")
     AUDITOR = "auditor", _("Auditor")
     SYSTEM_ADMIN = "system_admin", _("System administrator")
@@ -168,6 +169,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     # results by barcode. Neither browses the registry.
     Role.SAMPLER: frozenset({Perm.TESTING_SAMPLE}),
     Role.LAB: frozenset({Perm.TESTING_RESULTS}),
+    # The town's medical group (医疗组): hears of every fever of people under control, calls
+    # them (unmasking, audited), records their checks and tests and approves releases.
+    Role.MEDICAL_GROUP: frozenset(
+        {
+            Perm.ORG_VIEW,
+            Perm.PEOPLE_VIEW,
+            Perm.PII_UNMASK,
+            Perm.ORDERS_VIEW,
+            Perm.CONTROL_RELEASE,
+            Perm.TESTING_VIEW,
+            Perm.VACCINATION_VIEW,
+        }
+    )
+    | _CONTROL,
     Role.SUPERVISOR: frozenset(
         {
             Perm.ORG_VIEW,
@@ -199,6 +214,7 @@ _TOWN_GRANTS = _FIELD_ROLES | {
     Role.VILLAGE_CADRE,
     Role.CHECKPOINT_CREW,
     Role.SAMPLER,
+    Role.MEDICAL_GROUP,
     Role.SUPERVISOR,
 }
 GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import search_terms, uploads
@@ -198,7 +196,7 @@ def tree_import(request: HttpRequest) -> HttpResponse:
             % {"codes": ", ".join(outside[:5])},
         )
         return render(request, "org/import.html", context, status=400)
-    context["upload"] = uploads.stage(owner=cast(User, request.user), received=received)
+    context["upload"] = uploads.stage(owner=request_user(request), received=received)
     return render(request, "org/import.html", context)
 
 
@@ -212,7 +210,7 @@ def _apply_tree(table: Table) -> dict[str, int]:
 @require_POST
 @requires(Perm.ORG_MANAGE, writes=("POST",))
 def tree_import_confirm(request: HttpRequest, upload_id: int) -> HttpResponse:
-    upload = uploads.upload_for_user(cast(User, request.user), TREE_UPLOAD, upload_id)
+    upload = uploads.upload_for_user(request_user(request), TREE_UPLOAD, upload_id)
     context: dict[str, object] = {"form": UploadForm()}
     try:
         result = uploads.commit(upload, TREE_UPLOAD, _apply_tree)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.forms import add_validation_errors
@@ -33,7 +33,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
             password = secrets.token_urlsafe(9)  # shown once; the person changes it
             try:
                 profile = staff_register(
-                    by=cast(User, request.user),
+                    by=request_user(request),
                     jurisdiction=node,
                     password=password,
                     **{

@@ -10,7 +10,7 @@ holding digits (an ID number, a phone) travels in a POST body, never in an addre
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count as CountOf
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page, referenced
@@ -41,10 +41,6 @@ router = ScopedRouter(tags=["people"])
 NodeCode = Annotated[str, Field(max_length=40, description="A node's code; empty: your area")]
 Text = Annotated[str, Field(max_length=100)]
 Short = Annotated[str, Field(max_length=60)]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 # Persons -----------------------------------------------------------------------------
@@ -111,7 +107,7 @@ class Filters(Schema):
 
 
 def _persons(request: HttpRequest, q: str, f: Filters, cursor: str, limit: int) -> Page[PersonOut]:
-    user = _user(request)
+    user = request_user(request)
     node = jurisdiction_for_user(user, f.node.strip(), Perm.PEOPLE_VIEW) if f.node.strip() else None
     filters = selectors.PersonFilters(
         q=q, node=node, tag=f.tag, residency=f.residency, status=f.status, age=f.age
@@ -241,7 +237,7 @@ def create_person(request: HttpRequest, body: PersonIn) -> PersonWriteOut:
     )
     data = _clean(body.raw())
     person, created = services.person_register_once(
-        data=data, household=household, actor=_user(request), source="api"
+        data=data, household=household, actor=request_user(request), source="api"
     )
     if created:
         audit_record(
@@ -277,7 +273,9 @@ def update_person(request: HttpRequest, person_id: Id, body: PersonFieldsIn) -> 
     sent = body.raw()
     kept = {f: v for f, v in stored.items() if f not in sent}
     data = _clean(current | sent, kept)
-    changed = services.person_update(person=person, data=data, actor=_user(request), source="api")
+    changed = services.person_update(
+        person=person, data=data, actor=request_user(request), source="api"
+    )
     if changed:
         audit_record(
             action=AuditAction.UPDATE,

@@ -133,7 +133,12 @@ def insert_rows(
                 new_ids = [row[0] for row in cursor.fetchall()]
             names_pg = [meta.pk.column] * ids + [f.column for f in fields]
             head = ", ".join(qn(c) for c in names_pg)
-            with cursor.cursor.copy(f"COPY {table} ({head}) FROM STDIN") as copy:
+            # The driver's own COPY: its errors made Django's (IntegrityError, ...), as
+            # execute()'s are, so callers that retry a lost race catch them.
+            with (
+                conn.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({head}) FROM STDIN") as copy,
+            ):
                 prepared = _prepared(fields, rows, conn)
                 if ids:
                     for new_id, values in zip(new_ids, prepared, strict=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import search_terms
@@ -105,7 +105,7 @@ def _save_person(
     request: HttpRequest, form: PersonForm, *, person: Any = None, household: Any = None
 ) -> Any:
     assert form.person is not None  # noqa: S101 - form.is_valid() guarantees it
-    actor = cast(User, request.user)
+    actor = request_user(request)
     try:
         if person is None:
             person = person_register(data=form.person, household=household, actor=actor)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core import uploads
 from fangkong.core.masking import mask_id_number, mask_name, mask_phone
 from fangkong.core.models import Upload
@@ -98,7 +99,7 @@ def _page_table(source: uploads.Received | Upload) -> Table:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.PEOPLE_IMPORT, writes=("POST",))
 def import_upload(request: HttpRequest) -> HttpResponse:
-    user = cast(User, request.user)
+    user = request_user(request)
     form = PeopleUploadForm(request.POST or None, request.FILES or None, leaves=_leaves(user))
     if request.method == "POST" and form.is_valid():
         try:
@@ -156,7 +157,7 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
         job.save(update_fields=["mapping", "updated_at"])
         if job.source:
             ImportMapping.objects.update_or_create(
-                owner=cast(User, request.user),
+                owner=request_user(request),
                 kind="people",
                 source=job.source,
                 defaults={"columns": mapping},

@@ -10,7 +10,7 @@ rules.manage at its town.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter, require_top
@@ -37,10 +37,6 @@ TestDay = Annotated[int, Field(ge=1, le=60)]
 DivisionCode = Annotated[str, Field(min_length=2, max_length=14)]
 PlaceText = Annotated[str, Field(max_length=100)]
 Note = Annotated[str, Field(max_length=300)]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 # Risk areas --------------------------------------------------------------------------
@@ -161,7 +157,7 @@ def create_area(request: HttpRequest, body: AreaIn) -> AreaWriteOut:
     """Add an area (rules.manage at the top of the tree). The same division, place, level
     and start sent again returns the area already there (`created: false`)."""
     require_top(request.user, Perm.RULES_MANAGE)
-    area, created = services.area_add(actor=_user(request), data=body.data(), note=body.note)
+    area, created = services.area_add(actor=request_user(request), data=body.data(), note=body.note)
     return AreaWriteOut(created=created, area=AreaOut.of(area))
 
 
@@ -205,11 +201,11 @@ def update_area(request: HttpRequest, area_id: Id, body: AreaUpdateIn) -> AreaWr
     changed = {f for f in _AREA_FIELDS if wanted[f] != current[f]}
     if changed == {"effective_to"} and wanted["effective_to"] is not None:
         area = services.area_lift(
-            actor=_user(request), area=area, on=wanted["effective_to"], note=body.note
+            actor=request_user(request), area=area, on=wanted["effective_to"], note=body.note
         )
     else:
         data = services.AreaData(**wanted)
-        area = services.area_save(actor=_user(request), data=data, area=area, note=body.note)
+        area = services.area_save(actor=request_user(request), data=data, area=area, note=body.note)
     return AreaWriteOut(created=False, area=AreaOut.of(area))
 
 
@@ -336,7 +332,7 @@ def update_edition(request: HttpRequest, edition_id: Id, body: EditionIn) -> Edi
         for category, m in body.measures.items()
     }
     services.edition_update(
-        actor=_user(request), edition=edition, changes=changes, measures=measures
+        actor=request_user(request), edition=edition, changes=changes, measures=measures
     )
     return _edition_detail(selectors.edition_for_user(request.user, edition_id))
 
@@ -357,7 +353,7 @@ def copy_edition(request: HttpRequest, body: CopyIn) -> CopyOut:
     """A local edition of the caller's area (the top of where they hold rules.manage),
     starting as a copy of this one. The same copy asked again is returned, not made
     twice."""
-    user = _user(request)
+    user = request_user(request)
     source = selectors.edition_for_user(user, body.source_id)
     copy, created = services.edition_copy_once(
         actor=user,

@@ -4,7 +4,7 @@ try the engine, and the division pickers."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import uploads
@@ -41,10 +42,6 @@ from fangkong.policy.forms import (
 from fangkong.policy.models import CodeRule, RiskArea
 
 _PICKER_IDS = frozenset({"id_city", "id_county", "id_street"})
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 @require_GET
@@ -93,7 +90,7 @@ def area_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             area = services.area_save(
-                actor=_user(request), data=_area_data(form), note=form.cleaned_data["note"]
+                actor=request_user(request), data=_area_data(form), note=form.cleaned_data["note"]
             )
         except ValidationError as e:
             add_validation_errors(form, e)
@@ -120,7 +117,7 @@ def area_detail(request: HttpRequest, area_id: int) -> HttpResponse:
                 lift = LiftForm(request.POST)
                 if lift.is_valid():
                     services.area_lift(
-                        actor=_user(request),
+                        actor=request_user(request),
                         area=area,
                         on=lift.cleaned_data["on"],
                         note=lift.cleaned_data["note"],
@@ -131,7 +128,7 @@ def area_detail(request: HttpRequest, area_id: int) -> HttpResponse:
                 form = AreaForm(request.POST)
                 if form.is_valid():
                     services.area_save(
-                        actor=_user(request),
+                        actor=request_user(request),
                         data=_area_data(form),
                         area=area,
                         note=form.cleaned_data["note"],
@@ -156,7 +153,7 @@ def area_detail(request: HttpRequest, area_id: int) -> HttpResponse:
 def area_import(request: HttpRequest) -> HttpResponse:
     """Upload → every row checked and shown → confirm. Nothing changes until the confirm,
     and then all rows or none."""
-    user = _user(request)
+    user = request_user(request)
     if request.method == "POST" and request.POST.get("upload_id"):
         return _area_import_commit(request, user)
     form = AreaImportForm(request.POST or None, request.FILES or None)
@@ -276,7 +273,7 @@ def edition_copy(request: HttpRequest, edition_id: int) -> HttpResponse:
     # The local edition is local to the top of the user's area.
     scope = top_node(request.user, Perm.RULES_MANAGE)
     copy = services.edition_copy(
-        actor=_user(request),
+        actor=request_user(request),
         source=source,
         name=form.cleaned_data["name"],
         scope=scope,

@@ -5,7 +5,7 @@ documents (each download audited, as on the pages)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.api_kit import Cursor, Limit, LocalTime, Page, cursor_page
@@ -32,10 +32,6 @@ router = ScopedRouter(tags=["reports"])
 
 NodeCode = Annotated[str, Field(max_length=40, description="A node's code; empty: your area")]
 FieldValue = Annotated[str, Field(max_length=1000)] | Annotated[int, Field(ge=0, le=999_999_999)]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _day(day: date | None) -> date:
@@ -158,7 +154,7 @@ def submit_daily(request: HttpRequest, village: str, body: SubmitIn) -> DailyDet
     node = _village(request, village, write=True)
     day = _day(body.day)
     services.report_submit(
-        actor=_user(request),
+        actor=request_user(request),
         village=node,
         day=day,
         entered={k: str(v) for k, v in body.values.items()},
@@ -209,7 +205,7 @@ def put_settings(request: HttpRequest, body: SettingsIn) -> SettingsOut:
     nothing."""
     node = node_or_top_for_user(request.user, body.node.strip(), Perm.RULES_MANAGE)
     services.deadline_save(
-        actor=_user(request),
+        actor=request_user(request),
         node=node,
         deadline=time.fromisoformat(body.deadline),
         red_overdue=body.red_overdue,

@@ -4,7 +4,7 @@ bulletin archive with its downloads, the command dashboard and the report settin
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.replica import reads_replica
@@ -35,10 +35,6 @@ DOC_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _node(request: HttpRequest, perm: Perm = Perm.REPORTS_VIEW) -> Jurisdiction:
@@ -108,7 +104,7 @@ def village_report(request: HttpRequest, village: str) -> HttpResponse:
         entered = {k: str(v) for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         try:
             sent = services.report_submit(
-                actor=_user(request), village=node, day=day, entered=entered
+                actor=request_user(request), village=node, day=day, entered=entered
             )
         except ValidationError as e:
             errors = e.message_dict
@@ -175,7 +171,7 @@ def bulletin_make(request: HttpRequest) -> HttpResponse:
     bulletin = bulletin_generate(
         node=node,
         day=form.cleaned_data["day"],
-        actor=_user(request),
+        actor=request_user(request),
         highlights=None if keep else text,
     )
     messages.success(request, _("Bulletin made (version %(v)d).") % {"v": bulletin.version})

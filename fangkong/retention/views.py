@@ -3,8 +3,6 @@ control, what a purge would take now, and the last purge reports."""
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.org.access import require_top, requires
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import holds_at_a_root
@@ -37,7 +35,7 @@ def retention_rules(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 changed = services.rules_save(
-                    actor=cast(User, request.user),
+                    actor=request_user(request),
                     days=form.days(),
                     ended_on=form.cleaned_data["ended_on"],
                 )

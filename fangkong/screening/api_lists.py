@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
@@ -24,6 +24,7 @@ from ninja import Field, File, Form, Schema
 from ninja.files import UploadedFile
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import tabular, uploads
@@ -48,10 +49,6 @@ NodeCode = Annotated[
     str, Field(max_length=40, description="Where the list is received; empty: your area's top")
 ]
 Cell = Annotated[str, Field(max_length=2000)]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 class ImportOut(Schema):
@@ -113,7 +110,7 @@ def _totals(user: User, pushed: PushedList) -> bool:
 def list_lists(request: HttpRequest, cursor: Cursor = "", limit: Limit = 50) -> Page[ListOut]:
     """Lists received at your area or above it (a village sees the town's lists, with
     only its own rows), newest first."""
-    user = _user(request)
+    user = request_user(request)
     rows, after = cursor_page(selectors.pushed_lists_visible(user), cursor=cursor, limit=limit)
     return Page[ListOut](
         items=[ListOut.of(p, totals=_totals(user, p)) for p in rows], next_cursor=after
@@ -175,7 +172,7 @@ def _receive(
     """The pages' import, without the mapping step's page: the mapping is the one
     remembered for the source with the request's on top; if a column is still unread,
     nothing is held and the problems are the answer."""
-    user = _user(request)
+    user = request_user(request)
     if meta.node.strip():
         node = referenced(
             "node",
@@ -280,7 +277,7 @@ class ListDetailOut(ListOut):
 def get_list(request: HttpRequest, list_id: Id) -> ListDetailOut:
     """The list with its import's progress and, by village (by grid for someone whose
     area is a grid), how many of your rows are done, pending, overdue and to locate."""
-    user = _user(request)
+    user = request_user(request)
     pushed = selectors.pushed_list_for_user(user, list_id)
     rows = PushedRow.objects.visible_to(user, Perm.PEOPLE_VIEW).filter(pushed=pushed)
     cells = svc.progress(pushed, rows, timezone.now(), selectors.progress_groups(user, pushed))
@@ -347,7 +344,7 @@ def list_rows(
 ) -> Page[RowOut]:
     """Your rows of the list with their match and result; no ID number or phone (the
     feedback file carries the sender's own cells back to the sender)."""
-    user = _user(request)
+    user = request_user(request)
     pushed = selectors.pushed_list_for_user(user, list_id)
     rows = PushedRow.objects.visible_to(user, Perm.PEOPLE_VIEW).filter(pushed=pushed)
     if match:
@@ -378,7 +375,7 @@ def download_feedback(
     results beside (核查结果, 现在何处, 管控措施, 核查人, 核查时间, 备注, 匹配情况). A
     village sends back its own rows; the town, all of them. Every download is audited,
     as on the list's page."""
-    user = _user(request)
+    user = request_user(request)
     pushed = selectors.pushed_list_for_user(user, list_id, Perm.DATA_EXPORT)
     mine = PushedRow.objects.visible_to(user, Perm.DATA_EXPORT).filter(pushed=pushed)
     header, rows = svc.feedback_rows(pushed, mine)

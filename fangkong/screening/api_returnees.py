@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.errors import HttpError
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ACCESS_EXTENSION, ScopedRouter
@@ -40,10 +40,6 @@ router = ScopedRouter(tags=["screening"])
 NodeCode = Annotated[str, Field(max_length=40, description="A node's code; empty: your area")]
 # The form's pickers (province, city, county, street) are one division code here.
 _ORIGIN_FIELDS = ("province", "city", "county", "street")
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 class PersonMeasureOut(Schema):
@@ -226,7 +222,7 @@ def file_returnee(request: HttpRequest, body: StaffReportIn) -> FiledOut:
     registration page: someone whose area is smaller than the village names one of
     their grids. The same ID number, phone and arrival day again is the same report,
     corrected (`created: false`), never a second one."""
-    user = _user(request)
+    user = request_user(request)
     villages, grids = selectors.report_destinations(user)
     village = villages.filter(code=body.village.strip()).first()
     if village is None:
@@ -275,7 +271,7 @@ def verify_returnee(request: HttpRequest, report_id: Id, body: VerifyIn) -> Veri
     by its assignee, as on the order's page; the measure taken is recorded on the report
     (and on the resident, when known). Resending the same `client_id` records nothing
     again."""
-    user = _user(request)
+    user = request_user(request)
     report = selectors.returnee_report_for_user(user, report_id, write=True)
     try:
         client_id = uuid.UUID(body.client_id)

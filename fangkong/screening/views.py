@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 import segno
 from django.contrib import messages
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import public, requires
 from fangkong.org.models import Jurisdiction, Level
@@ -142,7 +143,7 @@ def poster(request: HttpRequest, code: str = "") -> HttpResponse:
 def staff_report(request: HttpRequest) -> HttpResponse:
     """A grid worker registers a returnee on their behalf, with the same form; someone
     whose area is a grid picks one of their grids."""
-    user = cast(User, request.user)
+    user = request_user(request)
     villages, grids = selectors.report_destinations(user)
     chosen = request.POST.get("village") or request.GET.get("village") or ""
     village = villages.filter(code=chosen).first() or villages.first()
@@ -184,7 +185,7 @@ def _reports(user: User) -> Any:
 def returnee_list(request: HttpRequest) -> HttpResponse:
     """Returnees by day (today by default): counts by origin risk and measure, then the
     list, masked."""
-    user = cast(User, request.user)
+    user = request_user(request)
     try:
         day = date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
@@ -262,7 +263,7 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
 def deadlines(request: HttpRequest) -> HttpResponse:
     """How soon a report is verified in person, by category (rules as data): the
     installation's table from the top of the tree, a town's own values below it."""
-    user = cast(User, request.user)
+    user = request_user(request)
     node = None if holds_at_a_root(user, Perm.RULES_MANAGE) else top_node(user, Perm.RULES_MANAGE)
     current = services.verify_hours_at(node.path if node else None)
     inherited = services.verify_hours_at(node.parent.path if node and node.parent else None)

@@ -5,7 +5,7 @@ candidates, locate, result), and the feedback file."""
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import uploads
@@ -39,10 +40,6 @@ from fangkong.screening.forms import PushedListForm, RowResultForm
 from fangkong.screening.models import PushedList, PushedRow
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 def _lists(user: User) -> Any:
     return selectors.pushed_lists_visible(user)
 
@@ -50,7 +47,7 @@ def _lists(user: User) -> Any:
 @require_GET
 @requires(Perm.PEOPLE_VIEW)
 def list_index(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     lists = list(_lists(user)[:100])
     now = timezone.now()
     summary = []
@@ -79,7 +76,7 @@ def list_index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.PEOPLE_IMPORT, writes=("POST",))
 def list_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = PushedListForm(request.POST or None, request.FILES or None)
     context: dict[str, Any] = {"form": form}
     if request.method != "POST":
@@ -148,7 +145,7 @@ def list_mapping(request: HttpRequest, pushed_job_id: int) -> HttpResponse:
     """The mapping step: how each column of the held list is read; POST applies the
     user's choices (remembered for the source) and, when nothing is left to answer,
     makes the list and queues its import."""
-    user = _user(request)
+    user = request_user(request)
     job = import_job_for_user(user, pushed_job_id, svc.JOB_KIND)
     template = "screening/list_mapping.html"
     if job.status != ImportStatus.PREVIEW or job.upload is None:
@@ -187,7 +184,7 @@ def list_mapping(request: HttpRequest, pushed_job_id: int) -> HttpResponse:
 @require_GET
 @requires(Perm.PEOPLE_VIEW)
 def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     pushed = selectors.pushed_list_for_user(user, list_id)
     job = pushed.import_job
     now = timezone.now()
@@ -232,7 +229,7 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
 @requires(Perm.DATA_EXPORT)
 def list_feedback(request: HttpRequest, list_id: int, fmt: str) -> HttpResponseBase:
     """The feedback file for the sender: their own rows and columns, results beside."""
-    user = _user(request)
+    user = request_user(request)
     pushed = selectors.pushed_list_for_user(user, list_id, Perm.DATA_EXPORT)
     # A village sends back its own rows; the town, all of them.
     mine = PushedRow.objects.visible_to(user, Perm.DATA_EXPORT).filter(pushed=pushed)
@@ -270,7 +267,7 @@ def _masked_cells(pushed: PushedList, row: PushedRow) -> list[tuple[str, str]]:
 def row_detail(request: HttpRequest, row_id: int) -> HttpResponse:
     """A row as received (masked), the registry's candidates, other lists with the same
     person, and the forms to locate it or record a result."""
-    user = _user(request)
+    user = request_user(request)
     row = selectors.pushed_row_for_user(user, row_id)
     candidates = []
     people = (
@@ -316,7 +313,7 @@ def _chosen_person(user: User, chosen: str) -> Person:
 @requires(Perm.PEOPLE_EDIT, writes=("POST",))
 def row_act(request: HttpRequest, row_id: int) -> HttpResponse:
     """Locate a row (this resident is the person) or record that nobody can be found."""
-    user = _user(request)
+    user = request_user(request)
     row = selectors.pushed_row_for_user(user, row_id, write=True)
     try:
         if request.POST.get("action") == "locate":

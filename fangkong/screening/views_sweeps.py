@@ -4,7 +4,7 @@ and the grid worker's visit form (one row per household member)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core.paging import CappedPaginator
 from fangkong.org.access import assignee_or, requires
 from fangkong.org.models import Jurisdiction, Level
@@ -30,10 +31,6 @@ from fangkong.workorders import selectors as order_selectors
 from fangkong.workorders import services as order_services
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 def _sweeps(user: User) -> Any:
     return selectors.sweeps_visible(user)
 
@@ -41,7 +38,7 @@ def _sweeps(user: User) -> Any:
 @require_GET
 @requires(Perm.ORDERS_VIEW)
 def sweep_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     rows = []
     for sweep in _sweeps(user).select_related("jurisdiction")[:50]:
         visits = SweepVisit.objects.visible_to(user, Perm.ORDERS_VIEW).filter(sweep=sweep)
@@ -59,7 +56,7 @@ def sweep_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.ORDERS_DISPATCH, writes=("POST",))
 def sweep_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     nodes = list(
         Jurisdiction.objects.visible_to(user, Perm.ORDERS_DISPATCH)
         .filter(level__in=(Level.VILLAGE, Level.GRID))
@@ -102,7 +99,7 @@ def sweep_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 @requires(Perm.ORDERS_VIEW)
 def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     sweep = selectors.sweep_for_user(user, sweep_id)
     visits = SweepVisit.objects.visible_to(user, Perm.ORDERS_VIEW).filter(sweep=sweep)
     covers_village = (
@@ -132,7 +129,7 @@ def sweep_detail(request: HttpRequest, sweep_id: int) -> HttpResponse:
 
 
 def _visit_context(request: HttpRequest, order_id: int, **extra: Any) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     order = order_selectors.order_for_user(user, order_id)
     visit = svc.visit_for(order)
     if visit is None:
@@ -170,7 +167,7 @@ def sweep_visit(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_POST
 @assignee_or(None, writes=("POST",))
 def sweep_visit_save(request: HttpRequest, order_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     order = order_selectors.order_for_user(user, order_id, write=order_selectors.ASSIGNEE)
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))

@@ -3,7 +3,7 @@ photo, bulk create."""
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +13,7 @@ from django.utils import timezone
 from ninja import Field, File, Form, Schema, UploadedFile
 from ninja.errors import HttpError
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
@@ -83,16 +83,12 @@ class MyOrdersOut(Schema):
     orders: list[OrderOut]
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 @router.read("/mine", perm=None, response=MyOrdersOut)
 def my_orders(
     request: HttpRequest, tab: Literal["today", "overdue", "done"] = "today"
 ) -> MyOrdersOut:
     now = timezone.now()
-    user = _user(request)
+    user = request_user(request)
     orders = selectors.my_orders(user, tab, now, limit=200)
     return MyOrdersOut(
         counts=selectors.my_counts(user, now), orders=[OrderOut.of(o, now) for o in orders]
@@ -101,7 +97,7 @@ def my_orders(
 
 @router.read("/{int:order_id}", perm=Perm.ORDERS_VIEW, assignee=_order_guard, response=OrderOut)
 def order_detail(request: HttpRequest, order_id: Id) -> OrderOut:
-    return OrderOut.of(selectors.order_for_user(_user(request), order_id), timezone.now())
+    return OrderOut.of(selectors.order_for_user(request_user(request), order_id), timezone.now())
 
 
 class EventOut(Schema):
@@ -117,7 +113,7 @@ class EventOut(Schema):
     "/{int:order_id}/history", perm=Perm.ORDERS_VIEW, assignee=_order_guard, response=list[EventOut]
 )
 def order_history(request: HttpRequest, order_id: Id) -> list[EventOut]:
-    order = selectors.order_for_user(_user(request), order_id)
+    order = selectors.order_for_user(request_user(request), order_id)
     return [
         EventOut(
             at=e.at,
@@ -150,7 +146,7 @@ def _messages(e: ValidationError) -> dict[str, Any]:
 
 @router.write("/{int:order_id}/result", perm=None, assignee=_own_order_guard, response=ResultOut)
 def submit_result(request: HttpRequest, order_id: Id, body: ResultIn) -> ResultOut:
-    user = _user(request)
+    user = request_user(request)
     order = selectors.order_for_user(user, order_id, write=selectors.ASSIGNEE)
     try:
         order, created = services.order_complete(
@@ -189,7 +185,7 @@ def add_photo(
 ) -> PhotoOut:
     """Attach one JPEG or PNG photo (multipart). It is re-encoded without its metadata; a
     retry with the same `client_id` returns the first upload."""
-    user = _user(request)
+    user = request_user(request)
     order = selectors.order_for_user(user, order_id, write=selectors.ASSIGNEE)
     if (photo.size or 0) > photos.MAX_UPLOAD_BYTES:
         raise HttpError(413, "The photo is too large.")
@@ -241,7 +237,7 @@ def bulk_create(request: HttpRequest, body: BulkIn) -> BulkOut:
     from fangkong.org.selectors import team_for_user
     from fangkong.people.models import Household, Person
 
-    user = _user(request)
+    user = request_user(request)
     subjects: list[services.Subject] = []
     for model, key in ((Person, "person"), (Household, "household")):
         ids = [s.id for s in body.subjects if s.type == key]

@@ -5,7 +5,7 @@ escalation delays."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.exports import export_response
@@ -36,10 +37,6 @@ from fangkong.workorders.models import EscalationRule
 DISPATCH_CAP = 20_000
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 def _node(request: HttpRequest, perm: Perm) -> Jurisdiction:
     """The node asked for (?node=CODE), or the top of the user's scope."""
     return node_or_top_for_user(request.user, request.GET.get("node", "").strip(), perm)
@@ -55,7 +52,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         filters = selectors.OrderFilters(kind=d["kind"], status=d["status"], node=d["node"])
     if request.GET.get("overdue") == "1":
         filters.status = "overdue"
-    orders = selectors.order_list(_user(request), filters, timezone.now())
+    orders = selectors.order_list(request_user(request), filters, timezone.now())
     page = CappedPaginator(orders, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -128,7 +125,7 @@ def dispatch_from_list(request: HttpRequest) -> HttpResponse:
     """One order per person (or household) of a registry list, in one action."""
     from fangkong.people.filters import filters_for_record, person_filters
 
-    user = _user(request)
+    user = request_user(request)
     person_form, filters = person_filters(request)
     persons = _persons(user, filters)
     total = persons.count()
@@ -232,7 +229,7 @@ def escalation_rules(request: HttpRequest) -> HttpResponse:
         require_top(request.user, Perm.RULES_MANAGE)
         formset = RuleFormSet(request.POST)
         if formset.is_valid():
-            escalation.rules_replace(actor=_user(request), rows=formset.rows())  # type: ignore[attr-defined]
+            escalation.rules_replace(actor=request_user(request), rows=formset.rows())  # type: ignore[attr-defined]
             messages.success(request, _("Saved."))
             return redirect("workorders:escalation_rules")
     else:
@@ -254,7 +251,7 @@ def escalation_rules(request: HttpRequest) -> HttpResponse:
 @require_POST
 @requires(Perm.ORDERS_DISPATCH, writes=("POST",))
 def order_manage(request: HttpRequest, order_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     order = selectors.order_for_user(user, order_id, write=Perm.ORDERS_DISPATCH)
     form = ManageForm(request.POST)
     if not form.is_valid():

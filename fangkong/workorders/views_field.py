@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.notify.models import Notice
 from fangkong.org.access import assignee_or, signed_in
 from fangkong.org.pii import audit_unmasking
@@ -31,16 +31,12 @@ from fangkong.workorders.kinds import get_kind
 from fangkong.workorders.models import Status
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 @require_GET
 @signed_in
 def my_tasks(request: HttpRequest) -> HttpResponse:
     """Open work in one list: the late orders on top (never behind a tab), then those
     due today, then the rest, 20 to a page; done today on its own tab. Two queries."""
-    user, now = _user(request), timezone.now()
+    user, now = request_user(request), timezone.now()
     counts = selectors.task_counts(user, now)
     context: dict[str, Any] = {"counts": counts, "now": now}
     if request.GET.get("tab") == "done":
@@ -54,7 +50,7 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
 
 
 def _task_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     kind = get_kind(order.kind)
     path = order.jurisdiction.path
     values, errors = extra.get("values", {}), extra.get("errors", {})
@@ -91,14 +87,14 @@ def _task_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, A
 @require_GET
 @assignee_or(Perm.ORDERS_VIEW)
 def task_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = selectors.order_for_user(_user(request), order_id)
+    order = selectors.order_for_user(request_user(request), order_id)
     return render(request, "workorders/task.html", _task_context(request, order))
 
 
 @require_POST
 @assignee_or(None, writes=("POST",))
 def task_result(request: HttpRequest, order_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     order = selectors.order_for_user(user, order_id, write=selectors.ASSIGNEE)
     kind = get_kind(order.kind)
     values = {f.key: request.POST.get(f"r_{f.key}", "") for f in kind.fields}
@@ -147,7 +143,7 @@ def _errors(e: ValidationError) -> dict[str, str]:
 @assignee_or(Perm.ORDERS_VIEW, writes=("POST",))
 def task_act(request: HttpRequest, order_id: int) -> HttpResponse:
     """Accept, start or comment on a task."""
-    user = _user(request)
+    user = request_user(request)
     # Accepting and starting are the assignee's (the services check); a comment is open
     # to whoever sees the order.
     order = selectors.order_for_user(user, order_id)
@@ -174,7 +170,7 @@ def task_act(request: HttpRequest, order_id: int) -> HttpResponse:
 def task_photo_add(request: HttpRequest, order_id: int) -> HttpResponse:
     """One photo per request, each with its own client id: on a weak network a photo
     that failed is sent again alone, and a retried one is not stored twice."""
-    user = _user(request)
+    user = request_user(request)
     order = selectors.order_for_user(user, order_id, write=selectors.ASSIGNEE)
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
@@ -204,7 +200,7 @@ def task_photo_add(request: HttpRequest, order_id: int) -> HttpResponse:
 @assignee_or(Perm.ORDERS_VIEW)
 def task_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
     """A photo, to whoever may see its order (404 otherwise, as for the order)."""
-    photo = selectors.photo_for_user(_user(request), photo_id)
+    photo = selectors.photo_for_user(request_user(request), photo_id)
     response = HttpResponse(bytes(photo.data), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     response["Content-Security-Policy"] = "default-src 'none'"
@@ -220,7 +216,7 @@ def task_call(request: HttpRequest, order_id: int) -> HttpResponse:
     stops in Chromium: the dialer never opened.) The unmasking is audited, with the
     order as the purpose, by the response that hands the number over, so a refusal
     or an error records nothing."""
-    user = _user(request)
+    user = request_user(request)
     order = selectors.order_for_user(user, order_id, write=Perm.PII_UNMASK, or_assignee=True)
     path = order.jurisdiction.path
     dial = _dialable(selectors.subject_phone(order))
@@ -250,6 +246,8 @@ def _dialable(phone: str) -> str:
 @require_GET
 @signed_in
 def inbox(request: HttpRequest) -> HttpResponse:
-    notices = list(Notice.objects.filter(user=_user(request))[:50])
-    Notice.objects.filter(user=_user(request), read_at__isnull=True).update(read_at=timezone.now())
+    notices = list(Notice.objects.filter(user=request_user(request))[:50])
+    Notice.objects.filter(user=request_user(request), read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
     return render(request, "workorders/inbox.html", {"notices": notices})
