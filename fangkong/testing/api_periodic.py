@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
+from fangkong.accounts.selectors import request_user
 from fangkong.core.bounds import Count, Id
 from fangkong.core.masking import mask_name
 from fangkong.org.access import ScopedRouter, object_for_user
@@ -96,7 +97,7 @@ def set_occupation(
         occupation=occupation,
         employer=body.employer,
         since=body.since,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
     )
     return TestingAssignmentOut(
         person_id=person.pk, occupation=occupation.key, employer=made.employer, since=made.since
@@ -165,7 +166,7 @@ def chase(request: HttpRequest, body: TestingChaseIn) -> TestingOrdersOut:
     where = referenced(
         "node", lambda: node_or_top_for_user(request.user, body.node, Perm.TESTING_PERIODIC)
     )
-    made = periodic.chase_overdue(node=where, actor=request.user)  # type: ignore[arg-type]
+    made = periodic.chase_overdue(node=where, actor=request_user(request))
     return TestingOrdersOut(orders=[o.pk for o in made])
 
 
@@ -229,5 +230,5 @@ def send_route(request: HttpRequest, team_id: Id, body: TestingRouteSendIn) -> T
     round_ = referenced(
         "round_id", lambda: selectors.round_for_user(user, body.round_id, Perm.TESTING_MANAGE)
     )
-    made = doorstep.route_send(round_=round_, team=team, actor=user)  # type: ignore[arg-type]
+    made = doorstep.route_send(round_=round_, team=team, actor=request_user(request))
     return TestingOrdersOut(orders=[o.pk for o in made])

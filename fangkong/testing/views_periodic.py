@@ -5,8 +5,6 @@ sampling team, and sending a team its route as work orders."""
 
 from __future__ import annotations
 
-from typing import cast
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -17,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core.exports import export_response
@@ -87,7 +85,7 @@ def overdue_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 @requires(Perm.TESTING_PERIODIC, writes=("POST",))
 def overdue_chase(request: HttpRequest) -> HttpResponse:
     """One tap: the overdue under the node become work orders for their grid workers."""
-    user = cast(User, request.user)
+    user = request_user(request)
     code = request.POST.get("node", "")[:40]
     if not code:
         return HttpResponse(_("Which area? Send it again from the list."), status=400)
@@ -118,7 +116,7 @@ bootstrap_widgets(AssignmentForm)
 @requires(Perm.TESTING_PERIODIC, writes=("POST",))
 def person_occupation(request: HttpRequest, person_id: int) -> HttpResponse:
     """A resident's key occupation and employer."""
-    user = cast(User, request.user)
+    user = request_user(request)
     person = object_for_user(
         Person.objects.select_related("jurisdiction"),
         user,
@@ -208,7 +206,7 @@ def team_doorstep(request: HttpRequest, team_id: int) -> HttpResponse:
 @requires(Perm.TESTING_MANAGE, writes=("POST",))
 def team_doorstep_send(request: HttpRequest, team_id: int) -> HttpResponse:
     """The team's route as urgent work orders for its members (the round in the form)."""
-    user = cast(User, request.user)
+    user = request_user(request)
     team = team_for_user(user, team_id, Perm.TESTING_MANAGE)
     text = request.POST.get("round", "")
     round_ = doorstep.team_round(user, team, Perm.TESTING_MANAGE, text) if text else None

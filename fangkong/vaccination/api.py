@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Schema
 
+from fangkong.accounts.selectors import request_user
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page, referenced
 from fangkong.core.bounds import Count, Id
 from fangkong.core.masking import mask_name
@@ -20,6 +21,7 @@ from fangkong.core.uploads import Refused
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
 from fangkong.org.selectors import node_or_top_for_user
+from fangkong.people.models import Person
 from fangkong.vaccination import selectors, services
 from fangkong.vaccination.models import MAX_DOSE
 
@@ -117,7 +119,7 @@ def mobilise(request: HttpRequest, body: VaccinationNodeIn) -> VaccinationOrders
     where = referenced(
         "node", lambda: node_or_top_for_user(request.user, body.node, Perm.VACCINATION_MANAGE)
     )
-    made = services.mobilise(node=where, actor=request.user)  # type: ignore[arg-type]
+    made = services.mobilise(node=where, actor=request_user(request))
     return VaccinationOrdersOut(orders=[o.pk for o in made])
 
 
@@ -134,15 +136,15 @@ class VaccinationDosesOut(Schema):
     contraindication: str
 
 
-def _out(person_id: int, person: object) -> VaccinationDosesOut:
-    contra = selectors.contraindication_of(person)  # type: ignore[arg-type]
+def _out(person_id: int, person: Person) -> VaccinationDosesOut:
+    contra = selectors.contraindication_of(person)
     return VaccinationDosesOut(
         person_id=person_id,
         doses=[
             VaccinationDoseOut(
                 number=d.number, given_on=d.given_on, product=d.product, source=d.source
             )
-            for d in selectors.doses_of(person)  # type: ignore[arg-type]
+            for d in selectors.doses_of(person)
         ],
         contraindication=contra.reason if contra else "",
     )
@@ -182,7 +184,7 @@ def add_dose(
         number=body.number,
         given_on=body.given_on,
         product=body.product,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
     )
     return 201, _out(person_id, person)
 
@@ -201,7 +203,7 @@ def set_contraindication(
     request: HttpRequest, person_id: Id, body: VaccinationContraIn
 ) -> VaccinationDosesOut:
     person = selectors.person_for_user(request.user, person_id, write=True)
-    services.contraindication_set(person=person, reason=body.reason, actor=request.user)  # type: ignore[arg-type]
+    services.contraindication_set(person=person, reason=body.reason, actor=request_user(request))
     return _out(person_id, person)
 
 
@@ -226,7 +228,9 @@ def arrange_transport(
     """A ride to the vaccination site as a work order for the resident's grid worker."""
     person = selectors.person_for_user(request.user, person_id, write=True)
     at = body.at if timezone.is_aware(body.at) else timezone.make_aware(body.at)
-    order = services.transport_arrange(person=person, site=body.site, at=at, actor=request.user)  # type: ignore[arg-type]
+    order = services.transport_arrange(
+        person=person, site=body.site, at=at, actor=request_user(request)
+    )
     return 201, VaccinationOrderOut(order_id=order.pk)
 
 
@@ -264,7 +268,7 @@ def import_doses(request: HttpRequest, body: VaccinationImportIn) -> Vaccination
         for i, r in enumerate(body.rows, start=1)
     ]
     try:
-        plan = services.doses_import(rows=rows, actor=request.user)  # type: ignore[arg-type]
+        plan = services.doses_import(rows=rows, actor=request_user(request))
     except Refused as exc:
         errors: dict[str, list[str]] = {}
         for e in exc.payload.errors[:200]:

@@ -6,7 +6,6 @@ entry, a contraindication and transport to the site."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import uploads
@@ -106,7 +105,7 @@ def mobilisation_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 @requires(Perm.VACCINATION_MANAGE, writes=("POST",))
 def mobilise(request: HttpRequest) -> HttpResponse:
     """One tap: the list under the node becomes visit orders (open ones not twice)."""
-    user = cast(User, request.user)
+    user = request_user(request)
     code = request.POST.get("node", "")[:40]
     if not code:
         return HttpResponse(_("Which area? Send it again from the list."), status=400)
@@ -133,7 +132,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         return render(request, "vaccination/import.html", context)
     if not form.is_valid():
         return render(request, "vaccination/import.html", context, status=400)
-    user = cast(User, request.user)
+    user = request_user(request)
     try:
         received = uploads.receive(form.cleaned_data["file"], services.DOSES_UPLOAD)
         table = uploads.read(received, services.DOSES_UPLOAD)
@@ -153,7 +152,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @requires(Perm.VACCINATION_MANAGE, writes=("POST",))
 def import_confirm(request: HttpRequest, vaccination_upload_id: int) -> HttpResponse:
     """Phase 2: read the held file again and record it all, or nothing."""
-    user = cast(User, request.user)
+    user = request_user(request)
     upload = uploads.upload_for_user(user, services.DOSES_UPLOAD, vaccination_upload_id)
     context = _import_context(UploadForm())
 
@@ -226,7 +225,7 @@ def _refused(form: forms.Form, exc: ValidationError) -> None:
 @require_POST
 @requires(Perm.VACCINATION_MANAGE, writes=("POST",))
 def person_dose(request: HttpRequest, person_id: int) -> HttpResponse:
-    user = cast(User, request.user)
+    user = request_user(request)
     person = selectors.person_for_user(user, person_id, write=True)
     form = DoseForm(request.POST)
     if form.is_valid():
@@ -241,7 +240,7 @@ def person_dose(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_POST
 @requires(Perm.VACCINATION_MANAGE, writes=("POST",))
 def person_contraindication(request: HttpRequest, person_id: int) -> HttpResponse:
-    user = cast(User, request.user)
+    user = request_user(request)
     person = selectors.person_for_user(user, person_id, write=True)
     form = ContraindicationForm(request.POST)
     if form.is_valid():
@@ -256,7 +255,7 @@ def person_contraindication(request: HttpRequest, person_id: int) -> HttpRespons
 @require_POST
 @requires(Perm.VACCINATION_MANAGE, writes=("POST",))
 def person_transport(request: HttpRequest, person_id: int) -> HttpResponse:
-    user = cast(User, request.user)
+    user = request_user(request)
     person = selectors.person_for_user(user, person_id, write=True)
     form = TransportForm(request.POST)
     if form.is_valid():
