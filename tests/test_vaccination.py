@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from fangkong.audit.models import AuditEvent
 from fangkong.core.identity import check_character
 from fangkong.core.models import Upload
+from fangkong.core.uploads import Refused
 from fangkong.people.models import Household, Person
 from fangkong.people.services import person_register
 from fangkong.people.validation import clean_person
@@ -435,3 +436,27 @@ def test_the_demo_town_holds_doses_a_mobilisation_list_and_key_workers():
     assert WorkOrder.objects.filter(kind=VISIT_KIND).exists()
     assert Contraindication.objects.exists()
     assert OccupationAssignment.objects.count() > 20
+
+
+def test_the_system_s_correction_replaces_ours_and_a_file_giving_a_dose_twice_is_refused(
+    world, elders
+):
+    commander = world.users["commander"]
+    number = elders["old_a"][1]
+    services.dose_record(
+        person=elders["old_a"][0],
+        number=1,
+        given_on=date(2021, 5, 1),
+        product="科兴",
+        actor=commander,
+    )
+    row = {"id_number": number, "number": "1", "given_on": "2021-05-02", "product": "科兴"}
+    plan = services.doses_import(rows=[(2, row)], actor=commander)
+    assert (len(plan.new), len(plan.changed), plan.unchanged) == (0, 1, 0)
+    dose = Dose.objects.get()
+    assert dose.given_on == date(2021, 5, 2) and dose.source == Source.IMPORT
+    twice = [(2, row), (3, {**row, "product": "国药"})]
+    with pytest.raises(Refused) as refused:
+        services.doses_import(rows=twice, actor=commander)
+    assert [(e.row, e.field) for e in refused.value.payload.errors] == [(3, "number")]
+    assert Dose.objects.get().product == "科兴"
