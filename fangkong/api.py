@@ -27,6 +27,8 @@ from fangkong.screening.api_lists import router as lists_router
 from fangkong.screening.api_returnees import router as returnees_router
 from fangkong.screening.api_sweeps import router as sweeps_router
 from fangkong.testing.api import router as testing_router
+from fangkong.testing.api_periodic import router as testing_periodic_router
+from fangkong.vaccination.api import router as vaccination_router
 from fangkong.workorders.api import router as workorders_router
 
 api = NinjaAPI(
@@ -112,3 +114,5 @@ api.add_router("/control", control_router)
 api.add_router("/control", control_sites_router)
 api.add_router("/control/recheck", recheck_router)
 api.add_router("/testing", testing_router)
+api.add_router("/testing", testing_periodic_router)
+api.add_router("/vaccination", vaccination_router)

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "fangkong.screening",
     "fangkong.control",
     "fangkong.testing",
+    "fangkong.vaccination",
     "fangkong.reports",
     "fangkong.retention",
     "fangkong.demo",

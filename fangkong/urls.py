@@ -13,6 +13,8 @@ urlpatterns = [
     path("screening/", include("fangkong.screening.urls")),
     path("control/", include("fangkong.control.urls")),
     path("testing/", include("fangkong.testing.urls")),
+    path("testing/", include("fangkong.testing.urls_periodic")),
+    path("vaccination/", include("fangkong.vaccination.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),

@@ -49,6 +49,8 @@ from fangkong.screening.models import (
     Sweep,
     SweepVisit,
 )
+from fangkong.testing.models_periodic import OccupationAssignment
+from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.world import (
     KEY_PERSONAS,
@@ -108,6 +110,9 @@ FINGERPRINT_MODELS = (
     IsolationSite,
     IsolationRoom,
     Transfer,
+    OccupationAssignment,
+    Dose,
+    Contraindication,
 )
 
 
@@ -370,6 +375,15 @@ def param_cases(world: World, param: str) -> list[Obj]:
             data=b"x",
         )
         return [Obj(str(upload.pk), "@lab")]
+    if param == "vaccination_upload_id":
+        upload = Upload.objects.create(
+            owner=world.users["commander"],
+            kind="vaccination.doses",
+            filename="x.csv",
+            sha256="0",
+            data=b"x",
+        )
+        return [Obj(str(upload.pk), "@commander")]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )

@@ -240,6 +240,7 @@ def test_highlights_survive_a_remake_from_the_overview(world, en):
 
 def test_a_town_commander_under_a_county_keeps_to_the_town_s_own_settings(world, en):
     commander = en("commander")
+    shipped = ReportField.objects.filter(active=True).count()
     page = commander.get("/reports/settings/").content.decode()
     assert "only a manager of the whole tree" in page and "new_label" not in page
     response = commander.post(
@@ -254,7 +255,8 @@ def test_a_town_commander_under_a_county_keeps_to_the_town_s_own_settings(world,
     assert response.status_code == 302
     assert ReportConfig.objects.get(jurisdiction=world.nodes["T"]).deadline == time(18)
     assert not ReportField.objects.filter(label="改全县的表").exists()
-    assert ReportField.objects.filter(active=True).count() == 16  # nothing switched off
+    # Nothing switched off: the shipped fields (each app's data migration adds its own).
+    assert ReportField.objects.filter(active=True).count() == shipped >= 16
     from fangkong.notify.models import MessageTemplate
 
     letter = MessageTemplate.objects.get(key="letter_to_villagers")

@@ -33,5 +33,6 @@ def shell(request: HttpRequest) -> dict[str, Any]:
                 has_perm(user, p)
                 for p in (Perm.TESTING_VIEW, Perm.TESTING_SAMPLE, Perm.TESTING_RESULTS)
             ),
+            "vaccination": has_perm(user, Perm.VACCINATION_VIEW),
         }
     }

@@ -52,6 +52,13 @@ class Perm(StrEnum):
     TESTING_MANAGE = "testing.manage"
     TESTING_SAMPLE = "testing.sample"
     TESTING_RESULTS = "testing.results"
+    # Periodic testing of key occupations: name who works where in which occupation,
+    # and chase the overdue (their lists are read with testing.view).
+    TESTING_PERIODIC = "testing.periodic"
+    # Vaccination (疫苗接种): see the doses, coverage and mobilisation lists; record and
+    # import doses and contraindications, mobilise and arrange transport.
+    VACCINATION_VIEW = "vaccination.view"
+    VACCINATION_MANAGE = "vaccination.manage"
 
 
 StrOrPromise = str | Promise
@@ -84,6 +91,9 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.TESTING_MANAGE: _("Run testing rounds: points, recalls, cases"),
     Perm.TESTING_SAMPLE: _("Record samples into tubes"),
     Perm.TESTING_RESULTS: _("Send a lab's results"),
+    Perm.TESTING_PERIODIC: _("Keep key-occupation workers and chase their overdue tests"),
+    Perm.VACCINATION_VIEW: _("See vaccination records, coverage and mobilisation lists"),
+    Perm.VACCINATION_MANAGE: _("Record and import doses, mobilise and arrange transport"),
 }
 
 
@@ -114,6 +124,7 @@ _REPORTS = frozenset({Perm.REPORTS_VIEW, Perm.REPORTS_SUBMIT, Perm.BROADCAST})
 # Village cadres and grid workers keep their people's orders and checks; releasing is
 # the commander's (county officers and commanders hold every permission).
 _CONTROL = frozenset({Perm.CONTROL_VIEW, Perm.CONTROL_MANAGE})
+_VACCINATION = frozenset({Perm.VACCINATION_VIEW, Perm.VACCINATION_MANAGE})
 _CADRE = (
     frozenset(
         {Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.DATA_EXPORT, Perm.TEAM_MANAGE, Perm.PEOPLE_IMPORT}
@@ -121,7 +132,8 @@ _CADRE = (
     | _REGISTRY
     | _ORDERS
     | _CONTROL
-    | {Perm.TESTING_VIEW}
+    | {Perm.TESTING_VIEW, Perm.TESTING_PERIODIC}
+    | _VACCINATION
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -141,13 +153,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | _ORDERS
     | _REPORTS
     | _CONTROL
-    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE},
+    | _VACCINATION
+    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.TESTING_PERIODIC},
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
     | _CONTROL
-    | {Perm.TESTING_VIEW},
+    | {Perm.TESTING_VIEW, Perm.VACCINATION_VIEW},
     Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
@@ -166,6 +179,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ORDERS_VIEW,
             Perm.CONTROL_RELEASE,
             Perm.TESTING_VIEW,
+            Perm.VACCINATION_VIEW,
         }
     )
     | _CONTROL,
@@ -177,6 +191,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.REPORTS_VIEW,
             Perm.CONTROL_VIEW,
             Perm.TESTING_VIEW,
+            Perm.VACCINATION_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.

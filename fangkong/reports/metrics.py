@@ -144,6 +144,18 @@ def _control(key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
     return metric
 
 
+def _vaccination(key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
+    """Doses given that day, or residents of 60+ with none, through vaccination's
+    selector."""
+
+    def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
+        from fangkong.vaccination.selectors import counts_by_node
+
+        return _by_village(villages, counts_by_node(key, _prefixes(villages), day))
+
+    return metric
+
+
 # Overdue orders are kept by how many days past their due day they are, up to this
 # ("7 days or more"): enough for any town's red-light rule (`ReportConfig`).
 OVERDUE_AGE_CAP = 7
@@ -194,6 +206,11 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     "control_active": (_("Under control"), _control("control_active")),
     "control_released": (_("Released from control"), _control("control_released")),
     "control_in_transit": (_("In transit"), _control("control_in_transit")),
+    "vaccination_doses": (_("Vaccine doses given"), _vaccination("doses_day")),
+    "vaccination_unvaccinated_60": (
+        _("Residents of 60 or more not vaccinated"),
+        _vaccination("unvaccinated_60"),
+    ),
 }
 
 

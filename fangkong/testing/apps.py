@@ -8,12 +8,21 @@ class TestingConfig(AppConfig):
     verbose_name = _("Mass testing")
 
     def ready(self) -> None:
-        from datetime import timedelta
+        from datetime import time, timedelta
 
         from fangkong.core.schedule import Periodic, register
-        from fangkong.testing import kinds
+        from fangkong.testing import kinds, kinds_periodic
 
         kinds.register_kinds()
+        kinds_periodic.register_kinds()
+        # Key-occupation workers overdue for their periodic test: the towns' alert.
+        register(
+            Periodic(
+                "testing.periodic_overdue",
+                "fangkong.testing.tasks_periodic.overdue_alerts_task",
+                daily_at=time(8, 0),
+            )
+        )
         # The kept counts follow every write; the registry's own changes (a resident
         # moved out, registered late) reach them with the exact recount.
         register(

@@ -341,3 +341,11 @@ class RoundCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}@{self.jurisdiction_id}"
+
+
+# Periodic testing and door-to-door sampling keep their models in a module of their own.
+from fangkong.testing.models_periodic import (  # noqa: E402, F401
+    DoorstepTag,
+    KeyOccupation,
+    OccupationAssignment,
+)

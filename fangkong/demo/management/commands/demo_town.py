@@ -13,6 +13,8 @@ from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
 from fangkong.reports.demo import build_demo_reports, delete_reports_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
+from fangkong.testing.demo_periodic import build_demo_periodic
+from fangkong.vaccination.demo import build_demo_vaccination, delete_vaccination_under
 from fangkong.workorders.demo import build_demo_orders, delete_orders_under
 
 
@@ -41,6 +43,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_vaccination_under(f"/{COUNTY_CODE}/")
             delete_control_under(f"/{COUNTY_CODE}/")
             delete_screening_under(f"/{COUNTY_CODE}/")
             delete_orders_under(f"/{COUNTY_CODE}/")
@@ -68,6 +71,11 @@ class Command(BaseCommand):
             build_demo_screening(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         )
         control = build_demo_control(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
+        vaccination = (
+            build_demo_vaccination(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
+        )
+        workers = build_demo_periodic(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else 0
+        # The bulletins count the doses: after vaccination.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
             self.style.SUCCESS(
@@ -79,7 +87,8 @@ class Command(BaseCommand):
                 f"{control.get('orders', 0)} people under control at {control.get('sites', 0)} "
                 f"sites and at home with {control.get('transfers', 0)} transfers, "
                 f"{reports.get('reports', 0)} daily reports and {reports.get('bulletins', 0)} "
-                "bulletins."
+                f"bulletins, {vaccination.get('doses', 0)} vaccine doses, "
+                f"{workers} key-occupation workers."
             )
         )
         self.print_logins()
