@@ -49,6 +49,7 @@ def round_list(request: HttpRequest) -> HttpResponse:
             "may_view": has_perm(user, Perm.TESTING_VIEW),
             "may_sample": has_perm(user, Perm.TESTING_SAMPLE),
             "may_send": has_perm(user, Perm.TESTING_RESULTS),
+            "may_create": bool(selectors.manage_towns(user)),
         },
     )
 
@@ -69,6 +70,8 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
                 (r, mask_name(r.person.name)) for r in selectors.recalls_visible(user, round_)[:500]
             ],
             "may_export": has_perm(user, Perm.DATA_EXPORT),
+            "may_manage": has_perm(user, Perm.TESTING_MANAGE, round_.jurisdiction.path),
+            "chase_nodes": selectors.chase_nodes(user, round_),
         },
     )
 
