@@ -144,6 +144,18 @@ def _control(key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
     return metric
 
 
+def _testing(key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
+    """A count of testing's (people sampled, results back, in a positive pool, positive
+    in a single tube that day), by where the people live, read through its selector."""
+
+    def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
+        from fangkong.testing.selectors import counts_by_node
+
+        return _by_village(villages, counts_by_node(key, _prefixes(villages), day))
+
+    return metric
+
+
 # Overdue orders are kept by how many days past their due day they are, up to this
 # ("7 days or more"): enough for any town's red-light rule (`ReportConfig`).
 OVERDUE_AGE_CAP = 7
@@ -194,6 +206,13 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     "control_active": (_("Under control"), _control("control_active")),
     "control_released": (_("Released from control"), _control("control_released")),
     "control_in_transit": (_("In transit"), _control("control_in_transit")),
+    "testing_sampled": (_("People sampled for nucleic acid tests"), _testing("testing_sampled")),
+    "testing_results": (_("Test results back"), _testing("testing_results")),
+    "testing_pool_positive": (
+        _("People in positive pools"),
+        _testing("testing_pool_positive"),
+    ),
+    "testing_positive": (_("Positive in a single tube"), _testing("testing_positive")),
 }
 
 

@@ -11,9 +11,12 @@ class TestingConfig(AppConfig):
         from datetime import timedelta
 
         from fangkong.core.schedule import Periodic, register
-        from fangkong.testing import kinds
+        from fangkong.people import panels
+        from fangkong.testing import kinds, selectors
 
         kinds.register_kinds()
+        # The person's results on their registry page (the registry cannot import us).
+        panels.register(selectors.results_panel)
         # The kept counts follow every write; the registry's own changes (a resident
         # moved out, registered late) reach them with the exact recount.
         register(

@@ -49,7 +49,7 @@ def chase_not_tested(
         subject_ids=[p.pk for p in people],
     )
     for order in standing:
-        order.merged = True  # type: ignore[attr-defined]
+        order.merged = True
     busy = {o.subject_id for o in standing}
     orders = orders_create(
         kind=CHASE_KIND,

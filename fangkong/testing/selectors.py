@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from fangkong.org.access import object_for_user
 from fangkong.org.models import Jurisdiction, Level, StaffProfile
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import at_or_above_q, scope_paths, subtree_q
+from fangkong.org.scoping import at_or_above_q, has_perm, scope_paths, subtree_q
 from fangkong.org.selectors import staff_visible
+from fangkong.people.panels import Panel
 from fangkong.testing.models import Box, Outcome, Recall, Round, Sample, SamplingPoint, Tube
 from fangkong.testing.rounds import scope_paths as round_paths
 
@@ -216,3 +217,29 @@ def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[s
         (p, int(n))
         for p, n in rows.values_list("jurisdiction__path").annotate(n=Count("pk")).order_by()
     ]
+
+
+def result_rows(results: Sequence[PersonResult]) -> list[tuple[str, str, str]]:
+    """(when, which round and tube, result) for a page."""
+    return [
+        (
+            timezone.localtime(r.taken_at).strftime("%Y-%m-%d %H:%M"),
+            f"{r.round_name} · "
+            + (str(_("single tube")) if r.single else _("%(n)d in 1") % {"n": r.pool_size}),
+            r.label,
+        )
+        for r in results
+    ]
+
+
+def results_panel(user: Any, person: Any) -> Panel | None:
+    """The person's latest test results on their registry page, for those who follow
+    testing at the person's node."""
+    if not has_perm(user, Perm.TESTING_VIEW, person.jurisdiction.path):
+        return None
+    return Panel(
+        key="testing",
+        title=str(_("Nucleic acid tests")),
+        rows=result_rows(person_results(person.pk)),
+        empty=str(_("No sample recorded.")),
+    )

@@ -22,4 +22,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="not_tested_export",
     ),
     path("code/<id:person_id>/", views.resident_code_page, name="code"),
+    # The resident's own link (no account): their code and their own results.
+    path("me/<str:token>/", views.my_results, name="mine"),
 ]

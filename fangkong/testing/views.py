@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,13 +26,14 @@ from fangkong.core.bounds import is_id
 from fangkong.core.exports import export_response
 from fangkong.core.masking import mask_name
 from fangkong.core.tabular import Table, TableError
-from fangkong.org.access import requires, signed_in
+from fangkong.org.access import public, requires, signed_in
 from fangkong.org.forms import UploadForm
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, scope_paths
+from fangkong.people.models import Person
 from fangkong.people.selectors import person_for_user, search_q
 from fangkong.testing import coverage, results, selectors
-from fangkong.testing.codes import resident_code
+from fangkong.testing.codes import person_id_of_token, resident_code, results_token
 from fangkong.testing.models import Round
 from fangkong.testing.rounds import scope_paths as round_paths
 
@@ -219,8 +221,35 @@ def resident_code_page(request: HttpRequest, person_id: int) -> HttpResponse:
     person = person_for_user(request.user, person_id)
     code = resident_code(person.pk)
     qr = segno.make(code, error="m").svg_inline(scale=6, dark="#000", omitsize=True)
+    # The link opens the person's results: shown to those who may see them.
+    link = (
+        request.build_absolute_uri(reverse("testing:mine", args=[results_token(person.pk)]))
+        if has_perm(request.user, Perm.TESTING_VIEW, person.jurisdiction.path)
+        else ""
+    )
     return render(
         request,
         "testing/code.html",
-        {"name": mask_name(person.name), "code": code, "qr": qr},
+        {"name": mask_name(person.name), "code": code, "qr": qr, "link": link},
+    )
+
+
+@require_GET
+@public
+def my_results(request: HttpRequest, token: str) -> HttpResponse:
+    """The resident's own link: their code to show at the table and their own latest
+    results; nothing of anyone else. A forged or expired link shows nothing."""
+    person_id = person_id_of_token(token)
+    person = Person.objects.filter(pk=person_id).first() if person_id else None
+    if person is None:
+        return render(request, "testing/mine.html", {"expired": True}, status=404)
+    code = resident_code(person.pk)
+    return render(
+        request,
+        "testing/mine.html",
+        {
+            "name": mask_name(person.name),
+            "qr": segno.make(code, error="m").svg_inline(scale=5, dark="#000", omitsize=True),
+            "results": selectors.result_rows(selectors.person_results(person.pk)),
+        },
     )
