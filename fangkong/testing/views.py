@@ -156,6 +156,10 @@ def results_upload(request: HttpRequest, round_id: int) -> HttpResponse:
         return render(request, "testing/results.html", context, status=400)
     context["preview"] = uploads.preview(table)
     context["row_count"] = len(rows)
+    # What confirming would record and which rows it would list, before anything is.
+    context["check"] = results.results_check(
+        round_=round_, rows=rows, actor=cast(User, request.user)
+    )
     context["upload"] = uploads.stage(owner=cast(User, request.user), received=received)
     return render(request, "testing/results.html", context)
 
