@@ -13,6 +13,7 @@ from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
 from fangkong.reports.demo import build_demo_reports, delete_reports_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
+from fangkong.testing.demo import build_demo_testing, delete_testing_under
 from fangkong.workorders.demo import build_demo_orders, delete_orders_under
 
 
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_testing_under(f"/{COUNTY_CODE}/")
             delete_control_under(f"/{COUNTY_CODE}/")
             delete_screening_under(f"/{COUNTY_CODE}/")
             delete_orders_under(f"/{COUNTY_CODE}/")
@@ -68,6 +70,7 @@ class Command(BaseCommand):
             build_demo_screening(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         )
         control = build_demo_control(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
+        testing = build_demo_testing(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
             self.style.SUCCESS(
@@ -78,6 +81,8 @@ class Command(BaseCommand):
                 f"{screening.get('visits', 0)} households in a door-knocking sweep, "
                 f"{control.get('orders', 0)} people under control at {control.get('sites', 0)} "
                 f"sites and at home with {control.get('transfers', 0)} transfers, "
+                f"{testing.get('rounds', 0)} testing rounds with {testing.get('samples', 0)} "
+                "samples, "
                 f"{reports.get('reports', 0)} daily reports and {reports.get('bulletins', 0)} "
                 "bulletins."
             )
