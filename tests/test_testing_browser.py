@@ -255,3 +255,55 @@ def test_the_lab_uploads_a_file_sees_the_bad_row_named_and_the_positive_pool_is_
     assert "LAB0001" in rows.first.inner_text()
     assert not errors, errors
     context.close()
+
+
+def test_the_command_post_pages_fit_a_phone_and_the_chase_is_one_tap(browser, site):
+    """The new round, its points, the boxes and the round's chase button on a phone: big
+    enough to tap, readable; one tap sends the chase, a second sends nothing new."""
+    from fangkong.testing.kinds import CHASE_KIND
+    from fangkong.testing.models import SamplingPoint
+    from fangkong.workorders.models import WorkOrder
+    from tests.browser_support import low_contrast
+
+    world, base = site
+    round_, people = _round(world, pool_size=10)
+    SamplingPoint.objects.create(
+        round=round_,
+        jurisdiction=world.nodes["A1"],
+        name="礼堂",
+        opens_at="07:00",
+        closes_at="18:00",
+        capacity=500,
+    )
+    for username, paths in (
+        ("wd_commander", ["/testing/new/", f"/testing/r/{round_.pk}/points/"]),
+        ("sx_sampler", [f"/testing/r/{round_.pk}/boxes/out/"]),
+        ("wd_lab", [f"/testing/r/{round_.pk}/boxes/in/"]),
+    ):
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True
+        )
+        page = context.new_page()
+        sign_in(page, base, username)
+        for path in paths:
+            page.goto(base + path)
+            assert small_targets(page) == [], path
+            assert low_contrast(page) == [], path
+        context.close()
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True
+    )
+    page = context.new_page()
+    sign_in(page, base, "sx_cadre")
+    page.goto(f"{base}/testing/r/{round_.pk}/")
+    assert small_targets(page) == []
+    page.click("#fk-chase button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    assert WorkOrder.objects.filter(kind=CHASE_KIND).count() == len(people)
+    page.click("#fk-chase button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    said = page.inner_text(".alert-success")
+    assert "派发 0 张工单" in said and f"{len(people)} 人的工单仍在办理中" in said
+    assert WorkOrder.objects.filter(kind=CHASE_KIND).count() == len(people)
+    context.close()

@@ -58,7 +58,7 @@ class PointForm(forms.Form):
             choices=staff,
             coerce=int,
             required=False,
-            widget=forms.CheckboxSelectMultiple,
+            widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         )
 
 
