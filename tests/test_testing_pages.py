@@ -224,4 +224,6 @@ def test_one_tap_chases_the_not_tested_and_a_second_tap_sends_nothing_new(world,
     wrong = post_json(cadre, api, {"node": world.nodes["B"].code})
     assert wrong.status_code == 422 and "node" in wrong.content.decode()
     assert english("gw_a1").post(url, {"node": world.nodes["A1"].code}).status_code == 403
+    worker = post_json(english("gw_a1"), api, {"node": world.nodes["A1"].code})
+    assert worker.status_code == 404
     assert WorkOrder.objects.filter(kind=CHASE_KIND).count() == 3

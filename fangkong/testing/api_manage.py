@@ -5,10 +5,10 @@ the chase of the not-tested. Like `api.py`, every operation loads its round thro
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
@@ -16,6 +16,7 @@ from fangkong.core.api_kit import referenced
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
+from fangkong.org.scoping import has_perm
 from fangkong.org.selectors import jurisdiction_for_user
 from fangkong.testing import boxes, chase, rounds, selectors
 from fangkong.testing.models import SamplingPoint
@@ -190,7 +191,11 @@ class TestingChaseOut(Schema):
     already_open: Count = Field(description="Not-tested residents whose chase is still open")
 
 
-def _chase_guard(user: object, kwargs: dict[str, object]) -> object:
+def _chase_guard(user: Any, kwargs: dict[str, object]) -> object:
+    # The guard replaces the operation's permission check (ScopedRouter): it makes both,
+    # the dispatcher's permission and the round in their testing view.
+    if not has_perm(user, Perm.ORDERS_DISPATCH):
+        raise Http404
     return selectors.round_for_user(user, int(str(kwargs["round_id"])), Perm.TESTING_VIEW)
 
 

@@ -200,6 +200,8 @@ def build_demo_testing(path: str, *, seed: int = 2022) -> dict[str, int]:
     # The grid worker sampled each at home (single tubes) and the lab found them negative.
     singles: list[str] = []
     for i, recall in enumerate(Recall.objects.filter(round=done).order_by("pk")):
+        if recall.work_order_id is None:
+            continue
         work = WorkOrder.objects.filter(pk=recall.work_order_id).first()
         if work is None or work.assignee is None:
             continue
