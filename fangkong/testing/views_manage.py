@@ -44,7 +44,10 @@ def round_new(request: HttpRequest) -> HttpResponse:
         return render(request, "testing/round_form.html", context)
     if not form.is_valid():
         return render(request, "testing/round_form.html", context, status=400)
-    town = jurisdiction_for_user(user, node, Perm.TESTING_MANAGE, write=Perm.TESTING_MANAGE)
+    town = next((t for t in towns if t.code == node), None)
+    if town is None:
+        form.add_error(None, _("Choose the town that organises the round."))
+        return render(request, "testing/round_form.html", context, status=400)
     scope = [
         jurisdiction_for_user(user, code[:40], Perm.TESTING_MANAGE) for code in sorted(chosen)[:200]
     ]
