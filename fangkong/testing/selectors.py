@@ -19,7 +19,9 @@ from fangkong.org.models import Jurisdiction, Level, StaffProfile
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import at_or_above_q, has_perm, scope_paths, subtree_q
 from fangkong.org.selectors import staff_visible
+from fangkong.people.models import Person
 from fangkong.people.panels import Panel
+from fangkong.testing.codes import person_id_of_token
 from fangkong.testing.models import Box, Outcome, Recall, Round, Sample, SamplingPoint, Tube
 from fangkong.testing.rounds import scope_paths as round_paths
 
@@ -243,3 +245,12 @@ def results_panel(user: Any, person: Any) -> Panel | None:
         rows=result_rows(person_results(person.pk)),
         empty=str(_("No sample recorded.")),
     )
+
+
+def resident_of_link(token: str) -> Person | None:
+    """The resident whose own results link this is; None for a forged or expired one.
+    The link is the reader's only credential: it opens this one person, nobody else."""
+    person_id = person_id_of_token(token)
+    if person_id is None:
+        return None
+    return Person.objects.filter(pk=person_id).first()

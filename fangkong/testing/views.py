@@ -30,10 +30,9 @@ from fangkong.org.access import public, requires, signed_in
 from fangkong.org.forms import UploadForm
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, scope_paths
-from fangkong.people.models import Person
 from fangkong.people.selectors import person_for_user, search_q
 from fangkong.testing import coverage, results, selectors
-from fangkong.testing.codes import person_id_of_token, resident_code, results_token
+from fangkong.testing.codes import resident_code, results_token
 from fangkong.testing.models import Round
 from fangkong.testing.rounds import scope_paths as round_paths
 
@@ -243,8 +242,7 @@ def resident_code_page(request: HttpRequest, person_id: int) -> HttpResponse:
 def my_results(request: HttpRequest, token: str) -> HttpResponse:
     """The resident's own link: their code to show at the table and their own latest
     results; nothing of anyone else. A forged or expired link shows nothing."""
-    person_id = person_id_of_token(token)
-    person = Person.objects.filter(pk=person_id).first() if person_id else None
+    person = selectors.resident_of_link(token)
     if person is None:
         return render(request, "testing/mine.html", {"expired": True}, status=404)
     code = resident_code(person.pk)
