@@ -79,9 +79,7 @@ def test_a_round_is_opened_from_its_page_and_a_wrong_pool_size_is_named(world, e
     # 洪合's commander organises nothing in 王店; a grid worker organises nothing.
     other = english("commander_u").post("/testing/new/", round_form(world))
     assert other.status_code == 400
-    assert other.context["form"].non_field_errors() == [
-        "Choose the town that organises the round."
-    ]
+    assert other.context["form"].non_field_errors() == ["Choose the town that organises the round."]
     assert english("gw_a1").get("/testing/new/").status_code == 403
     assert Round.objects.count() == 1
 
