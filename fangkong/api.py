@@ -27,6 +27,7 @@ from fangkong.screening.api_lists import router as lists_router
 from fangkong.screening.api_returnees import router as returnees_router
 from fangkong.screening.api_sweeps import router as sweeps_router
 from fangkong.testing.api import router as testing_router
+from fangkong.testing.api_manage import router as testing_manage_router
 from fangkong.testing.api_periodic import router as testing_periodic_router
 from fangkong.vaccination.api import router as vaccination_router
 from fangkong.workorders.api import router as workorders_router
@@ -116,3 +117,4 @@ api.add_router("/control/recheck", recheck_router)
 api.add_router("/testing", testing_router)
 api.add_router("/testing", testing_periodic_router)
 api.add_router("/vaccination", vaccination_router)
+api.add_router("/testing", testing_manage_router)

@@ -36,7 +36,8 @@ PUBLIC: dict[str, frozenset[str]] = {
     # form, and the node picker of every page that files something under a node.
     "org": frozenset({"access", "roles", "scoping", "pii", "forms"}),
     # The one cleaning function, the name keys, the matcher and the import pipeline's
-    # columns and jobs that pushed lists reuse; the registry's filters.
+    # columns and jobs that pushed lists reuse; the registry's filters; the panels other apps
+    # put on a person's page.
     "people": frozenset(
         {
             "validation",
@@ -46,6 +47,7 @@ PUBLIC: dict[str, frozenset[str]] = {
             "import_jobs",
             "import_commit",
             "filters",
+            "panels",
         }
     ),
     # The one decision function and the national division codes.

@@ -2,7 +2,8 @@
 and closes, the connection drops and the page keeps recording with a visible "not yet
 sent" count, and when it returns the queue is sent, each sample recorded once even when
 sent again; the page is light and its controls big enough to tap. The lab's upload page
-records a file.
+records a file: the preview names a bad row before anything is recorded, and the
+positive pool's members appear recalled.
 
 Debian's chromium driven by Playwright against Django's live server, as in
 test_browser_tasks.py; skipped the same way when chromium is missing.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -166,3 +168,142 @@ def test_the_sampler_page_is_light_cold_as_served(browser, transactional_db, tmp
 
 def expect_text(page: Any, selector: str, text: str) -> None:
     _poll(page, lambda: page.inner_text(selector).strip() == text)
+
+
+def test_the_lab_uploads_a_file_sees_the_bad_row_named_and_the_positive_pool_is_recalled(
+    browser, site
+):
+    """The lab's phone: an xlsx from its system (a merged title row, a barcode nobody
+    sampled on row 5), the preview names that row before anything is recorded, the lab
+    confirms, and the positive pool's members appear recalled on the round's page."""
+    import io
+
+    from openpyxl import Workbook
+
+    from fangkong.testing.codes import resident_code
+    from fangkong.testing.models import Recall, Result
+    from fangkong.testing.sampling import Record, samples_sync
+
+    world, base = site
+    round_, people = _round(world, pool_size=5)
+    now = timezone.now()
+    samples_sync(
+        round_=round_,
+        records=[
+            Record(uuid.uuid4(), "LAB0001", now, how="code", person=resident_code(p.pk))
+            for p in people[:5]
+        ]
+        + [
+            Record(uuid.uuid4(), "LAB0002", now, how="code", person=resident_code(p.pk))
+            for p in people[5:]
+        ]
+        + [Record(uuid.uuid4(), "LAB0002", now, "close")],
+        actor=world.users["sampler"],
+    )
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["王店镇核酸检测结果", "", "", ""])
+    sheet.merge_cells("A1:D1")
+    sheet.append(["样本条码", "检测结果", "ORF1ab", "N基因"])
+    sheet.append(["LAB0001", "阳性", "28.5", "30.1"])
+    sheet.append(["LAB0002", "阴性", "", ""])
+    sheet.append(["NOBODY99", "阴性", "", ""])
+    data = io.BytesIO()
+    book.save(data)
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, base, "wd_lab")
+    page.goto(f"{base}/testing/")
+    page.click(f"a[href='/testing/r/{round_.pk}/results/']")
+    assert small_targets(page) == []
+    page.set_input_files(
+        "input[name=file]",
+        files=[
+            {
+                "name": "结果.xlsx",
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "buffer": data.getvalue(),
+            }
+        ],
+    )
+    page.click("form[enctype] button[type=submit]")
+    page.wait_for_selector("#fk-results-check")
+    bad = page.inner_text("#fk-results-check tbody")
+    assert "5" in bad and "NOBODY99" in bad and "没有" in bad
+    assert Result.objects.count() == 0  # the preview records nothing
+    page.click("#fk-results-confirm")
+    page.wait_for_selector("#fk-results-report")
+    assert "LAB0001" in page.inner_text("#fk-results-positives")
+    assert "NOBODY99" in page.inner_text("#fk-results-problems")
+    assert Result.objects.count() == 2
+    assert Recall.objects.filter(pool__barcode="LAB0001").count() == 5
+    context.close()
+
+    # The command post sees the pool's five members recalled on the round's page.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, base, "wd_commander")
+    page.goto(f"{base}/testing/r/{round_.pk}/")
+    rows = page.locator("#fk-recalls tbody tr")
+    assert rows.count() == 5
+    assert "LAB0001" in rows.first.inner_text()
+    assert not errors, errors
+    context.close()
+
+
+def test_the_command_post_pages_fit_a_phone_and_the_chase_is_one_tap(browser, site):
+    """The new round, its points, the boxes and the round's chase button on a phone: big
+    enough to tap, readable; one tap sends the chase, a second sends nothing new."""
+    from fangkong.testing.kinds import CHASE_KIND
+    from fangkong.testing.models import SamplingPoint
+    from fangkong.workorders.models import WorkOrder
+    from tests.browser_support import low_contrast
+
+    world, base = site
+    round_, people = _round(world, pool_size=10)
+    SamplingPoint.objects.create(
+        round=round_,
+        jurisdiction=world.nodes["A1"],
+        name="礼堂",
+        opens_at="07:00",
+        closes_at="18:00",
+        capacity=500,
+    )
+    for username, paths in (
+        ("wd_commander", ["/testing/new/", f"/testing/r/{round_.pk}/points/"]),
+        ("sx_sampler", [f"/testing/r/{round_.pk}/boxes/out/"]),
+        ("wd_lab", [f"/testing/r/{round_.pk}/boxes/in/"]),
+    ):
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True
+        )
+        page = context.new_page()
+        sign_in(page, base, username)
+        for path in paths:
+            page.goto(base + path)
+            assert small_targets(page) == [], path
+            assert low_contrast(page) == [], path
+        context.close()
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True
+    )
+    page = context.new_page()
+    sign_in(page, base, "sx_cadre")
+    page.goto(f"{base}/testing/r/{round_.pk}/")
+    assert small_targets(page) == []
+    page.click("#fk-chase button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    assert WorkOrder.objects.filter(kind=CHASE_KIND).count() == len(people)
+    page.click("#fk-chase button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    said = page.inner_text(".alert-success")
+    assert "派发 0 张工单" in said and f"{len(people)} 人的工单仍在办理中" in said
+    assert WorkOrder.objects.filter(kind=CHASE_KIND).count() == len(people)
+    context.close()

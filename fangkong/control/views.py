@@ -20,6 +20,7 @@ from fangkong.org.access import public, requires
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.org.selectors import jurisdiction_for_user
+from fangkong.testing.selectors import person_results, result_rows
 from fangkong.workorders.services import Conflict
 
 
@@ -37,6 +38,8 @@ def self_check(request: HttpRequest, token: str) -> HttpResponse:
         "name": mask_name(order.person.name),
         "order": order,
         "day": order.day_number(timezone.localdate()),
+        # Their own latest test results (a pool positive waits for the single test).
+        "results": result_rows(person_results(order.person_id, limit=3)),
     }
     if request.method == "POST":
         if not form.is_valid():

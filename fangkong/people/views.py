@@ -31,6 +31,7 @@ from fangkong.people import selectors
 from fangkong.people.export import PERSON_EXPORT_HEADER, person_export_rows
 from fangkong.people.filters import ADDRESS_FIELDS, filters_for_record, person_filters
 from fangkong.people.forms import HouseholdForm, PersonForm
+from fangkong.people.panels import panels_for
 from fangkong.people.services import household_create, person_register, person_update
 
 
@@ -78,6 +79,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
             "person": person,
             "tags": person.tags.all(),
             "history": selectors.person_history(person),
+            "panels": panels_for(request.user, person),
             "can_unmask": has_perm(request.user, Perm.PII_UNMASK, person.jurisdiction.path),
             "can_edit": has_perm(request.user, Perm.PEOPLE_EDIT, person.jurisdiction.path),
             "form": UnmaskForm(),

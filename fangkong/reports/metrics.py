@@ -132,26 +132,20 @@ def orders_overdue(villages: Sequence[Jurisdiction], day: date) -> Counts:
     return _by_village(villages, _grouped(qs, "jurisdiction__path", "open"))
 
 
-def _control(key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
-    """A count of control's (people put under control, under control, released, in
-    transit), read through its selector: reports knows nothing of control's tables."""
+def _counted_by(app: str, key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
+    """A count another app keeps by node (control: people put under control, under
+    control, released, in transit; testing: sampled, results back, in a positive pool,
+    positive in a single tube; vaccination: doses given, 60+ unvaccinated), read through
+    its selector `counts_by_node(key, node prefixes, day)`: reports knows none of their
+    tables."""
 
     def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
-        from fangkong.control.selectors import counts_by_node
+        from fangkong.control import selectors as control
+        from fangkong.testing import selectors as testing
+        from fangkong.vaccination import selectors as vaccination
 
-        return _by_village(villages, counts_by_node(key, _prefixes(villages), day))
-
-    return metric
-
-
-def _vaccination(key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
-    """Doses given that day, or residents of 60+ with none, through vaccination's
-    selector."""
-
-    def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
-        from fangkong.vaccination.selectors import counts_by_node
-
-        return _by_village(villages, counts_by_node(key, _prefixes(villages), day))
+        source = {"control": control, "testing": testing, "vaccination": vaccination}[app]
+        return _by_village(villages, source.counts_by_node(key, _prefixes(villages), day))
 
     return metric
 
@@ -202,14 +196,27 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     # Counted by due day, unlike a home page's "overdue" (past the due time): an order
     # due at 09:00 today is not in it until tomorrow.
     "orders_overdue": (_("Work orders open past their due day"), orders_overdue),
-    "control_new": (_("Put under control"), _control("control_new")),
-    "control_active": (_("Under control"), _control("control_active")),
-    "control_released": (_("Released from control"), _control("control_released")),
-    "control_in_transit": (_("In transit"), _control("control_in_transit")),
-    "vaccination_doses": (_("Vaccine doses given"), _vaccination("doses_day")),
+    "control_new": (_("Put under control"), _counted_by("control", "control_new")),
+    "control_active": (_("Under control"), _counted_by("control", "control_active")),
+    "control_released": (_("Released from control"), _counted_by("control", "control_released")),
+    "control_in_transit": (_("In transit"), _counted_by("control", "control_in_transit")),
+    "vaccination_doses": (_("Vaccine doses given"), _counted_by("vaccination", "doses_day")),
     "vaccination_unvaccinated_60": (
         _("Residents of 60 or more not vaccinated"),
-        _vaccination("unvaccinated_60"),
+        _counted_by("vaccination", "unvaccinated_60"),
+    ),
+    "testing_sampled": (
+        _("People sampled for nucleic acid tests"),
+        _counted_by("testing", "testing_sampled"),
+    ),
+    "testing_results": (_("Test results back"), _counted_by("testing", "testing_results")),
+    "testing_pool_positive": (
+        _("People in positive pools"),
+        _counted_by("testing", "testing_pool_positive"),
+    ),
+    "testing_positive": (
+        _("Positive in a single tube"),
+        _counted_by("testing", "testing_positive"),
     ),
 }
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Schema
 
+from fangkong.accounts.selectors import request_user
 from fangkong.control.selectors import site_for_user
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page, referenced
 from fangkong.core.bounds import Count, Id
@@ -158,7 +159,7 @@ def sync_samples(request: HttpRequest, round_id: Id, body: TestingSyncIn) -> Tes
         )
         for r in body.records
     ]
-    done = sampling.samples_sync(round_=round_, records=records, actor=request.user)  # type: ignore[arg-type]
+    done = sampling.samples_sync(round_=round_, records=records, actor=request_user(request))
     return TestingSyncOut(
         recorded=done.recorded,
         answers=[
@@ -215,7 +216,9 @@ def send_results(request: HttpRequest, round_id: Id, body: TestingResultsIn) -> 
         results.ResultRow(i, r.barcode.strip(), r.result, r.ct_orf, r.ct_n, r.tested_at)
         for i, r in enumerate(body.rows, start=1)
     ]
-    report = results.results_record(round_=round_, rows=rows, actor=request.user, source="api")  # type: ignore[arg-type]
+    report = results.results_record(
+        round_=round_, rows=rows, actor=request_user(request), source="api"
+    )
     return TestingResultsOut(
         recorded=report.recorded,
         already=report.already,

@@ -11,10 +11,13 @@ class TestingConfig(AppConfig):
         from datetime import time, timedelta
 
         from fangkong.core.schedule import Periodic, register
-        from fangkong.testing import kinds, kinds_periodic
+        from fangkong.people import panels
+        from fangkong.testing import kinds, kinds_periodic, selectors
 
         kinds.register_kinds()
         kinds_periodic.register_kinds()
+        # The person's results on their registry page (the registry cannot import us).
+        panels.register(selectors.results_panel)
         # Key-occupation workers overdue for their periodic test: the towns' alert.
         register(
             Periodic(

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
 from fangkong.org.roles import Perm
-from fangkong.testing.models import Box, Round, Tube, TubeStatus
+from fangkong.testing.models import Box, Round, SamplingPoint, Tube, TubeStatus
 from fangkong.testing.rounds import audit
 from fangkong.testing.selectors import rounds_visible
 
@@ -26,12 +26,16 @@ def box_out(
     code: str,
     barcodes: Sequence[str],
     actor: User,
+    point: SamplingPoint | None = None,
     now: datetime | None = None,
 ) -> Box:
-    """Pack closed tubes of the round into a box and scan it out. Every barcode must be
-    a closed tube of the round in no other box; otherwise nothing is packed."""
+    """Pack closed tubes of the round into a box and scan it out (at `point`, if
+    named). Every barcode must be a closed tube of the round in no other box; otherwise
+    nothing is packed."""
     if not rounds_visible(actor, Perm.TESTING_SAMPLE).filter(pk=round_.pk).exists():
         raise PermissionDenied
+    if point is not None and point.round_id != round_.pk:
+        raise ValidationError({"point": _("This point belongs to another round.")})
     code = code.strip()
     if not code or len(code) > 40 or Box.objects.filter(code=code).exists():
         raise ValidationError({"code": _("Scan a new box: this code is empty or used.")})
@@ -52,7 +56,9 @@ def box_out(
                 % {"codes": ", ".join(problems[:20]) or "-"}
             }
         )
-    box = Box.objects.create(round=round_, code=code, out_at=now or timezone.now(), out_by=actor)
+    box = Box.objects.create(
+        round=round_, code=code, point=point, out_at=now or timezone.now(), out_by=actor
+    )
     Tube.objects.filter(pk__in=[t.pk for t in tubes.values()]).update(box=box)
     audit(actor, box, round_.jurisdiction.path, "scanned out", tubes=len(wanted))
     return box
@@ -60,10 +66,16 @@ def box_out(
 
 @transaction.atomic
 def box_in(
-    *, code: str, barcodes: Sequence[str], actor: User, now: datetime | None = None
+    *,
+    code: str,
+    barcodes: Sequence[str],
+    actor: User,
+    round_: Round | None = None,
+    now: datetime | None = None,
 ) -> list[str]:
     """The lab scans a box in with the tubes it found in it; returns the barcodes that
-    differ (packed but missing, or found but not packed), recorded, never corrected."""
+    differ (packed but missing, or found but not packed), recorded, never corrected.
+    With `round_`, a box of another round is unknown here (the page of one round)."""
     box = (
         Box.objects.select_for_update()
         .select_related("round__jurisdiction")
@@ -72,6 +84,7 @@ def box_in(
     )
     if (
         box is None
+        or (round_ is not None and box.round_id != round_.pk)
         or not rounds_visible(actor, Perm.TESTING_RESULTS).filter(pk=box.round_id).exists()
     ):
         raise ValidationError({"code": _("No box with this code.")})

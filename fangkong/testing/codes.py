@@ -35,3 +35,23 @@ def person_id_of(code: str) -> int | None:
         return int(signing.Signer(salt=_SALT).unsign(text[len(PREFIX) :]), 36)
     except (signing.BadSignature, ValueError):
         return None
+
+
+# The resident's own link to their results: another salt than the code, so the code a
+# sampler scans at the table never opens the person's results.
+_LINK_SALT = "fangkong.testing.my-results"
+LINK_DAYS = 60
+
+
+def results_token(person_id: int) -> str:
+    """The token of a resident's own results link, good for LINK_DAYS days."""
+    return signing.dumps({"p": person_id}, salt=_LINK_SALT, compress=True)
+
+
+def person_id_of_token(token: str) -> int | None:
+    """The person a results link is for, or None when forged or expired."""
+    try:
+        data = signing.loads(token[:200], salt=_LINK_SALT, max_age=LINK_DAYS * 86400)
+        return int(data["p"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None

@@ -201,15 +201,24 @@ def results_record(
         return _record(round_, rows, actor, source, filename, sha256, now)
 
 
-def _record(
-    round_: Round,
-    rows: list[ResultRow],
-    actor: User | None,
-    source: str,
-    filename: str,
-    sha256: str,
-    now: datetime,
-) -> Report:
+def results_check(*, round_: Round, rows: list[ResultRow], actor: User) -> Report:
+    """What recording these rows would do, without recording anything: the rows it
+    would list and why (`problems`), and how many it would record (`recorded`). The
+    lab's preview shows this before the lab confirms."""
+    if not (
+        rounds_visible(actor, Perm.TESTING_RESULTS).filter(pk=round_.pk).exists()
+        or rounds_visible(actor, Perm.TESTING_MANAGE).filter(pk=round_.pk).exists()
+    ):
+        raise PermissionDenied
+    report, fresh = _plan(round_, rows, timezone.now(), lock=False)
+    report.recorded = len(fresh)
+    return report
+
+
+def _plan(
+    round_: Round, rows: list[ResultRow], now: datetime, *, lock: bool
+) -> tuple[Report, list[tuple[Tube, _Clean]]]:
+    """The rows checked: the report with its problems, and the tubes to record."""
     report = Report(rows=len(rows))
     by_barcode: dict[str, list[_Clean]] = {}
     for row in rows:
@@ -218,12 +227,8 @@ def _record(
             report.problems.append(Problem(row.row, row.barcode[:40], cleaned))
         else:
             by_barcode.setdefault(row.barcode, []).append(cleaned)
-    tubes = {
-        t.barcode: t
-        for t in Tube.objects.select_for_update()
-        .select_related("jurisdiction")
-        .filter(barcode__in=list(by_barcode))
-    }
+    found_tubes = Tube.objects.select_related("jurisdiction").filter(barcode__in=list(by_barcode))
+    tubes = {t.barcode: t for t in (found_tubes.select_for_update() if lock else found_tubes)}
     recorded = {
         r.tube_id: r for r in Result.objects.filter(tube__in=[t.pk for t in tubes.values()])
     }
@@ -278,6 +283,19 @@ def _record(
                 )
             continue
         fresh.append((tube, first))
+    return report, fresh
+
+
+def _record(
+    round_: Round,
+    rows: list[ResultRow],
+    actor: User | None,
+    source: str,
+    filename: str,
+    sha256: str,
+    now: datetime,
+) -> Report:
+    report, fresh = _plan(round_, rows, now, lock=True)
     batch = ResultBatch.objects.create(
         round=round_,
         filename=filename[:255],

@@ -4,8 +4,6 @@ not-tested list's export, and a resident's personal code."""
 
 from __future__ import annotations
 
-from typing import cast
-
 import segno
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -13,11 +11,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.accounts.models import User
+from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.core import uploads
@@ -25,13 +24,13 @@ from fangkong.core.bounds import is_id
 from fangkong.core.exports import export_response
 from fangkong.core.masking import mask_name
 from fangkong.core.tabular import Table, TableError
-from fangkong.org.access import requires, signed_in
+from fangkong.org.access import public, requires, signed_in
 from fangkong.org.forms import UploadForm
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, scope_paths
 from fangkong.people.selectors import person_for_user, search_q
 from fangkong.testing import coverage, results, selectors
-from fangkong.testing.codes import resident_code
+from fangkong.testing.codes import resident_code, results_token
 from fangkong.testing.models import Round
 from fangkong.testing.rounds import scope_paths as round_paths
 
@@ -49,6 +48,7 @@ def round_list(request: HttpRequest) -> HttpResponse:
             "may_view": has_perm(user, Perm.TESTING_VIEW),
             "may_sample": has_perm(user, Perm.TESTING_SAMPLE),
             "may_send": has_perm(user, Perm.TESTING_RESULTS),
+            "may_create": bool(selectors.manage_towns(user)),
         },
     )
 
@@ -69,6 +69,8 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
                 (r, mask_name(r.person.name)) for r in selectors.recalls_visible(user, round_)[:500]
             ],
             "may_export": has_perm(user, Perm.DATA_EXPORT),
+            "may_manage": has_perm(user, Perm.TESTING_MANAGE, round_.jurisdiction.path),
+            "chase_nodes": selectors.chase_nodes(user, round_),
         },
     )
 
@@ -151,7 +153,9 @@ def results_upload(request: HttpRequest, round_id: int) -> HttpResponse:
         return render(request, "testing/results.html", context, status=400)
     context["preview"] = uploads.preview(table)
     context["row_count"] = len(rows)
-    context["upload"] = uploads.stage(owner=cast(User, request.user), received=received)
+    # What confirming would record and which rows it would list, before anything is.
+    context["check"] = results.results_check(round_=round_, rows=rows, actor=request_user(request))
+    context["upload"] = uploads.stage(owner=request_user(request), received=received)
     return render(request, "testing/results.html", context)
 
 
@@ -160,7 +164,7 @@ def results_upload(request: HttpRequest, round_id: int) -> HttpResponse:
 def results_confirm(request: HttpRequest, results_upload_id: int) -> HttpResponse:
     """Phase 2: record the rows; the report lists every row not recorded and why."""
     upload = uploads.upload_for_user(
-        cast(User, request.user), results.RESULTS_UPLOAD, results_upload_id
+        request_user(request), results.RESULTS_UPLOAD, results_upload_id
     )
     text = request.POST.get("round", "")
     round_id = int(text) if text.isdigit() and len(text) < 19 else 0
@@ -173,7 +177,7 @@ def results_confirm(request: HttpRequest, results_upload_id: int) -> HttpRespons
         return results.results_record(
             round_=round_,
             rows=results.rows_of(table),
-            actor=cast(User, request.user),
+            actor=request_user(request),
             source="file",
             filename=upload.filename,
             sha256=upload.sha256,
@@ -216,8 +220,34 @@ def resident_code_page(request: HttpRequest, person_id: int) -> HttpResponse:
     person = person_for_user(request.user, person_id)
     code = resident_code(person.pk)
     qr = segno.make(code, error="m").svg_inline(scale=6, dark="#000", omitsize=True)
+    # The link opens the person's results: shown to those who may see them.
+    link = (
+        request.build_absolute_uri(reverse("testing:mine", args=[results_token(person.pk)]))
+        if has_perm(request.user, Perm.TESTING_VIEW, person.jurisdiction.path)
+        else ""
+    )
     return render(
         request,
         "testing/code.html",
-        {"name": mask_name(person.name), "code": code, "qr": qr},
+        {"name": mask_name(person.name), "code": code, "qr": qr, "link": link},
+    )
+
+
+@require_GET
+@public
+def my_results(request: HttpRequest, token: str) -> HttpResponse:
+    """The resident's own link: their code to show at the table and their own latest
+    results; nothing of anyone else. A forged or expired link shows nothing."""
+    person = selectors.resident_of_link(token)
+    if person is None:
+        return render(request, "testing/mine.html", {"expired": True}, status=404)
+    code = resident_code(person.pk)
+    return render(
+        request,
+        "testing/mine.html",
+        {
+            "name": mask_name(person.name),
+            "qr": segno.make(code, error="m").svg_inline(scale=5, dark="#000", omitsize=True),
+            "results": selectors.result_rows(selectors.person_results(person.pk)),
+        },
     )

@@ -450,3 +450,23 @@ def subject_phone(order: WorkOrder) -> str:
     if subject is not None and hasattr(subject, "order_phone"):
         return str(subject.order_phone())
     return ""
+
+
+def open_orders_about(
+    *, kind: str, source: str, subject_type_id: int, subject_ids: Iterable[int]
+) -> list[WorkOrder]:
+    """The open orders of one kind and source about these subjects (for a caller
+    dispatching a repeatable kind, which `orders_create` does not merge: one round's
+    chase of the not-tested must not open a second order while the first is open)."""
+    ids = list(subject_ids)
+    if not ids:
+        return []
+    return list(
+        WorkOrder.objects.filter(
+            kind=kind,
+            source=source,
+            subject_type_id=subject_type_id,
+            subject_id__in=ids,
+            status__in=OPEN_STATUSES,
+        ).order_by("pk")
+    )

@@ -33,5 +33,5 @@ def unload(apps, schema_editor):
 
 class Migration(migrations.Migration):
     # After 0006; if 0007_testing_bulletin is merged first, this follows it instead.
-    dependencies = [("reports", "0006_control_fields"), ("vaccination", "0001_initial")]
+    dependencies = [("reports", "0007_testing_bulletin"), ("vaccination", "0001_initial")]
     operations = [migrations.RunPython(load, unload)]

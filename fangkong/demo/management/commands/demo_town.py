@@ -13,6 +13,7 @@ from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
 from fangkong.reports.demo import build_demo_reports, delete_reports_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
+from fangkong.testing.demo import build_demo_testing, delete_testing_under
 from fangkong.testing.demo_periodic import build_demo_periodic
 from fangkong.vaccination.demo import build_demo_vaccination, delete_vaccination_under
 from fangkong.workorders.demo import build_demo_orders, delete_orders_under
@@ -44,6 +45,7 @@ class Command(BaseCommand):
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
+            delete_testing_under(f"/{COUNTY_CODE}/")
             delete_control_under(f"/{COUNTY_CODE}/")
             delete_screening_under(f"/{COUNTY_CODE}/")
             delete_orders_under(f"/{COUNTY_CODE}/")
@@ -75,7 +77,8 @@ class Command(BaseCommand):
             build_demo_vaccination(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         )
         workers = build_demo_periodic(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else 0
-        # The bulletins count the doses: after vaccination.
+        testing = build_demo_testing(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
+        # The bulletins count the doses and the samples: after vaccination and testing.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
             self.style.SUCCESS(
@@ -86,6 +89,8 @@ class Command(BaseCommand):
                 f"{screening.get('visits', 0)} households in a door-knocking sweep, "
                 f"{control.get('orders', 0)} people under control at {control.get('sites', 0)} "
                 f"sites and at home with {control.get('transfers', 0)} transfers, "
+                f"{testing.get('rounds', 0)} testing rounds with {testing.get('samples', 0)} "
+                "samples, "
                 f"{reports.get('reports', 0)} daily reports and {reports.get('bulletins', 0)} "
                 f"bulletins, {vaccination.get('doses', 0)} vaccine doses, "
                 f"{workers} key-occupation workers."
