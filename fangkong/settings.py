@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "fangkong.screening",
     "fangkong.control",
     "fangkong.testing",
+    "fangkong.zones",
     "fangkong.reports",
     "fangkong.retention",
     "fangkong.demo",

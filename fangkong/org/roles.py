@@ -52,6 +52,11 @@ class Perm(StrEnum):
     TESTING_MANAGE = "testing.manage"
     TESTING_SAMPLE = "testing.sample"
     TESTING_RESULTS = "testing.results"
+    # Zones (三区 / risk areas): see zones and the places below the micro-grid; register
+    # places and delineate zones; lift a zone (the command post's decision).
+    ZONES_VIEW = "zones.view"
+    ZONES_MANAGE = "zones.manage"
+    ZONES_LIFT = "zones.lift"
 
 
 StrOrPromise = str | Promise
@@ -84,6 +89,9 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.TESTING_MANAGE: _("Run testing rounds: points, recalls, cases"),
     Perm.TESTING_SAMPLE: _("Record samples into tubes"),
     Perm.TESTING_RESULTS: _("Send a lab's results"),
+    Perm.ZONES_VIEW: _("See zones and the places people live in"),
+    Perm.ZONES_MANAGE: _("Register places and delineate zones"),
+    Perm.ZONES_LIFT: _("Lift a zone"),
 }
 
 
@@ -120,7 +128,7 @@ _CADRE = (
     | _REGISTRY
     | _ORDERS
     | _CONTROL
-    | {Perm.TESTING_VIEW}
+    | {Perm.TESTING_VIEW, Perm.ZONES_VIEW}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -140,14 +148,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | _ORDERS
     | _REPORTS
     | _CONTROL
-    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE},
+    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.ZONES_VIEW, Perm.ZONES_MANAGE},
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
     | _CONTROL
-    | {Perm.TESTING_VIEW},
-    Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW},
+    | {Perm.TESTING_VIEW, Perm.ZONES_VIEW},
+    Role.MICROGRID_LEADER: _FIELD
+    | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW, Perm.ZONES_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
     Role.CHECKPOINT_CREW: frozenset(),
@@ -163,6 +172,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.REPORTS_VIEW,
             Perm.CONTROL_VIEW,
             Perm.TESTING_VIEW,
+            Perm.ZONES_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.
