@@ -28,6 +28,7 @@ from fangkong.screening.api_returnees import router as returnees_router
 from fangkong.screening.api_sweeps import router as sweeps_router
 from fangkong.testing.api import router as testing_router
 from fangkong.workorders.api import router as workorders_router
+from fangkong.zones.api import router as zones_router
 
 api = NinjaAPI(
     title="fangkong API",
@@ -112,3 +113,4 @@ api.add_router("/control", control_router)
 api.add_router("/control", control_sites_router)
 api.add_router("/control/recheck", recheck_router)
 api.add_router("/testing", testing_router)
+api.add_router("/zones", zones_router)

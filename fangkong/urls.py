@@ -13,6 +13,7 @@ urlpatterns = [
     path("screening/", include("fangkong.screening.urls")),
     path("control/", include("fangkong.control.urls")),
     path("testing/", include("fangkong.testing.urls")),
+    path("zones/", include("fangkong.zones.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),

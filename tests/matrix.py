@@ -62,6 +62,8 @@ from tests.world import (
     ensure_reports,
     ensure_sweep,
 )
+from tests.matrix_zones import MODELS as ZONE_MODELS
+from tests.matrix_zones import ensure_zones, zone_cases
 
 # People, machine clients' keys (API only: a key opens no page), and nobody.
 PERSONA_NAMES = [*PERSONAS, *KEY_PERSONAS, "anonymous"]
@@ -108,6 +110,7 @@ FINGERPRINT_MODELS = (
     IsolationSite,
     IsolationRoom,
     Transfer,
+    *ZONE_MODELS,
 )
 
 
@@ -370,6 +373,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
             data=b"x",
         )
         return [Obj(str(upload.pk), "@lab")]
+    if zone_cases(world, param):
+        return [Obj(value, node) for value, node in zone_cases(world, param)]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -741,6 +746,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_sites(world)
     ensure_recheck(world)
     ensure_testing(world)
+    ensure_zones(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

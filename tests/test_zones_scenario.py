@@ -111,9 +111,7 @@ def test_a_positive_in_a_building_seals_it_and_lifts_by_the_rules(
     with django_capture_on_commit_callbacks(execute=True):
         _make_case(world, p["楼甲"])
     nat8 = Edition.objects.get(key="nat-8")
-    zones = zones_delineate(
-        actor=commander, place=unit, reason="楼甲核酸阳性", edition=nat8
-    )
+    zones = zones_delineate(actor=commander, place=unit, reason="楼甲核酸阳性", edition=nat8)
     assert [(z.kind.code, z.name) for z in zones] == [
         ("sealed", "1栋 封控区"),
         ("controlled", "幸福小区 管控区"),

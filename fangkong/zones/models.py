@@ -62,9 +62,7 @@ class Place(models.Model):
 class Residence(models.Model):
     """The place a household lives in (its building, or its unit): one per household."""
 
-    household = models.OneToOneField(
-        "people.Household", on_delete=models.CASCADE, related_name="+"
-    )
+    household = models.OneToOneField("people.Household", on_delete=models.CASCADE, related_name="+")
     place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="residences")
 
     class Meta:

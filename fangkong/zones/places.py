@@ -79,7 +79,9 @@ def residence_set(*, actor: User, household: Household, place: Place) -> Residen
         raise ValidationError({"place": _("The place is in another village.")})
     if not has_perm(actor, Perm.ZONES_MANAGE, place.jurisdiction.path):
         raise PermissionDenied
-    found, _made = Residence.objects.update_or_create(household=household, defaults={"place": place})
+    found, _made = Residence.objects.update_or_create(
+        household=household, defaults={"place": place}
+    )
     _audit(place, actor, "residence", household=household.pk)
     return found
 

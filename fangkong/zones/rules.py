@@ -26,10 +26,10 @@ from fangkong.testing.selectors import round_outcomes
 from fangkong.zones import selectors
 from fangkong.zones.models import Zone, ZoneStatus
 from fangkong.zones.services import (
-    locked,
     audit,
     event,
     kind_step,
+    locked,
     measures_apply,
     release_measures,
     zone_positive,

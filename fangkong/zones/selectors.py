@@ -8,8 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from fangkong.org.access import require_perm_at
@@ -85,7 +84,7 @@ def zones_of_household(household_id: int) -> QuerySet[Zone]:
         ids = [int(i) for i in residence.place.path.strip("/").split("/")]
         q |= Q(places__in=ids)
     if person_node:
-        ancestors = [n for n in _prefixes(person_node)]
+        ancestors = list(_prefixes(person_node))
         q |= Q(nodes__path__in=ancestors)
     return Zone.objects.filter(q, status=ZoneStatus.ACTIVE).distinct()
 
@@ -99,9 +98,7 @@ def county_of(node: Jurisdiction) -> Jurisdiction:
     """The county above a node, or its town when the tree has no county."""
     above = Jurisdiction.objects.filter(path__in=_prefixes(node.path))
     return (
-        above.filter(level=Level.COUNTY).first()
-        or above.filter(level=Level.TOWN).first()
-        or node
+        above.filter(level=Level.COUNTY).first() or above.filter(level=Level.TOWN).first() or node
     )
 
 
@@ -120,9 +117,7 @@ def kinds_for(node: Jurisdiction, day: Any, edition: Edition | None = None) -> l
 
 
 def all_kinds() -> QuerySet[ZoneKind]:
-    return ZoneKind.objects.select_related("edition").order_by(
-        "-edition__effective_from", "-rank"
-    )
+    return ZoneKind.objects.select_related("edition").order_by("-edition__effective_from", "-rank")
 
 
 @dataclass(frozen=True)
@@ -171,3 +166,24 @@ def overlapping(zone: Zone) -> QuerySet[Zone]:
         .select_related("kind", "jurisdiction")
         .order_by("-kind__rank", "id")
     )
+
+
+def place_chain(place: Place) -> list[Place]:
+    """The place and those above it, compound first."""
+    ids = [int(i) for i in place.path.strip("/").split("/")]
+    found = {p.pk: p for p in Place.objects.filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+def households_in(place: Place) -> int:
+    return Residence.objects.filter(prefix_q("place__path", place.path)).count()
+
+
+def kind_by_code(edition_key: str, code: str) -> ZoneKind:
+    """A national edition's kind by its codes (404 for an unknown one)."""
+    found = ZoneKind.objects.filter(
+        edition__key=edition_key, edition__scope=None, code=code
+    ).first()
+    if found is None:
+        raise Http404
+    return found

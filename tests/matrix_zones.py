@@ -1,0 +1,51 @@
+"""The permission matrix's objects of the zones app: a compound of each town's first
+village and a zone over it, organised there (seen at, above and below the village)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fangkong.zones.models import Place, Residence, Zone, ZoneEvent, ZoneMeasure
+from tests.world import World
+
+MODELS = (Place, Residence, Zone, ZoneEvent, ZoneMeasure)
+
+_MADE = (
+    ("A", "commander", "矩阵小区甲", "矩阵管控区甲"),
+    ("P", "commander_u", "矩阵小区乙", "矩阵管控区乙"),
+)
+
+
+def ensure_zones(world: World) -> dict[str, dict[str, Any]]:
+    """{village key: {"place_id": compound, "zone_id": zone}} (idempotent)."""
+    from fangkong.policy.models import Edition
+    from fangkong.zones.models import ZoneKind
+    from fangkong.zones.places import place_add
+    from fangkong.zones.services import zone_create
+
+    kind = ZoneKind.objects.get(edition=Edition.objects.get(key="nat-8"), code="controlled")
+    out: dict[str, dict[str, Any]] = {}
+    for key, persona, place_name, zone_name in _MADE:
+        node = world.nodes[key]
+        place = Place.objects.filter(jurisdiction=node, name=place_name).first() or place_add(
+            actor=world.users[persona], village=node, name=place_name
+        )
+        zone = Zone.objects.filter(name=zone_name).first() or zone_create(
+            actor=world.users[persona],
+            kind=kind,
+            name=zone_name,
+            reason="矩阵检查",
+            places=[place],
+        )
+        out[key] = {"place_id": place, "zone_id": zone}
+        for marker in (place_name, zone_name):
+            if marker not in world.shared_markers.get(key, []):
+                world.shared_markers.setdefault(key, []).append(marker)
+    return out
+
+
+def zone_cases(world: World, param: str) -> list[tuple[str, str]]:
+    """(value, node) for a zones URL parameter, or [] when the parameter is not ours."""
+    if param not in ("place_id", "zone_id"):
+        return []
+    return [(str(made[param].pk), f"~{key}") for key, made in ensure_zones(world).items()]
