@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "fangkong.control",
     "fangkong.testing",
     "fangkong.zones",
+    "fangkong.assist",
     "fangkong.reports",
     "fangkong.retention",
     "fangkong.demo",

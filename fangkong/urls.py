@@ -14,6 +14,7 @@ urlpatterns = [
     path("control/", include("fangkong.control.urls")),
     path("testing/", include("fangkong.testing.urls")),
     path("zones/", include("fangkong.zones.urls")),
+    path("assist/", include("fangkong.assist.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),

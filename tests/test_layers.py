@@ -23,7 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"people", "notify"}),
     frozenset({"policy", "workorders"}),
     frozenset({"screening", "control", "testing", "checkpoints", "places"}),
-    frozenset({"tracing", "response", "retention", "zones"}),
+    frozenset({"tracing", "response", "retention", "zones", "assist"}),
     frozenset({"reports"}),
     frozenset({"demo"}),
 )

@@ -308,8 +308,7 @@ def held_elsewhere(person_ids: Sequence[int]) -> set[int]:
     away = set(
         ControlOrder.objects.filter(person_id__in=ids)
         .filter(
-            Q(status=OrderStatus.ACTIVE, type__in=list(AT_SITE))
-            | Q(status=OrderStatus.TRANSFERRED)
+            Q(status=OrderStatus.ACTIVE, type__in=list(AT_SITE)) | Q(status=OrderStatus.TRANSFERRED)
         )
         .values_list("person_id", flat=True)
     )
@@ -319,3 +318,12 @@ def held_elsewhere(person_ids: Sequence[int]) -> set[int]:
         .values_list("person_id", flat=True)
     )
     return away - home
+
+
+def under_home_control(person_id: int) -> bool:
+    """Whether the person is under an active control order at home (not at a site)."""
+    return (
+        ControlOrder.objects.filter(person_id=person_id, status=OrderStatus.ACTIVE)
+        .exclude(type__in=list(AT_SITE))
+        .exists()
+    )

@@ -57,6 +57,10 @@ class Perm(StrEnum):
     ZONES_VIEW = "zones.view"
     ZONES_MANAGE = "zones.manage"
     ZONES_LIFT = "zones.lift"
+    # Households' requests (居民求助): see them and their response times; enter one
+    # taken by phone or at the door, and record a hand-over to 120 or a hospital.
+    ASSIST_VIEW = "assist.view"
+    ASSIST_ENTER = "assist.enter"
 
 
 StrOrPromise = str | Promise
@@ -92,6 +96,8 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.ZONES_VIEW: _("See zones and the places people live in"),
     Perm.ZONES_MANAGE: _("Register places and delineate zones"),
     Perm.ZONES_LIFT: _("Lift a zone"),
+    Perm.ASSIST_VIEW: _("See households' requests and response times"),
+    Perm.ASSIST_ENTER: _("Enter a household's request and its hand-over"),
 }
 
 
@@ -128,7 +134,7 @@ _CADRE = (
     | _REGISTRY
     | _ORDERS
     | _CONTROL
-    | {Perm.TESTING_VIEW, Perm.ZONES_VIEW}
+    | {Perm.TESTING_VIEW, Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -148,13 +154,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | _ORDERS
     | _REPORTS
     | _CONTROL
-    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.ZONES_VIEW, Perm.ZONES_MANAGE},
+    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.ZONES_VIEW, Perm.ZONES_MANAGE}
+    | {Perm.ASSIST_VIEW, Perm.ASSIST_ENTER},
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
     | _CONTROL
-    | {Perm.TESTING_VIEW, Perm.ZONES_VIEW},
+    | {Perm.TESTING_VIEW, Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER},
     Role.MICROGRID_LEADER: _FIELD
     | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW, Perm.ZONES_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
@@ -173,6 +180,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CONTROL_VIEW,
             Perm.TESTING_VIEW,
             Perm.ZONES_VIEW,
+            Perm.ASSIST_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.
