@@ -50,6 +50,8 @@ from fangkong.screening.models import (
     SweepVisit,
 )
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
+from tests.matrix_zones import MODELS as ZONE_MODELS
+from tests.matrix_zones import ensure_requests, ensure_zones, zone_cases
 from tests.world import (
     KEY_PERSONAS,
     NODES,
@@ -62,8 +64,6 @@ from tests.world import (
     ensure_reports,
     ensure_sweep,
 )
-from tests.matrix_zones import MODELS as ZONE_MODELS
-from tests.matrix_zones import ensure_zones, zone_cases
 
 # People, machine clients' keys (API only: a key opens no page), and nobody.
 PERSONA_NAMES = [*PERSONAS, *KEY_PERSONAS, "anonymous"]
@@ -747,6 +747,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_recheck(world)
     ensure_testing(world)
     ensure_zones(world)
+    ensure_requests(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

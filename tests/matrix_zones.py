@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fangkong.assist.models import HelpRequest
 from fangkong.zones.models import Place, Residence, Zone, ZoneEvent, ZoneMeasure
-from tests.world import World
+from tests.world import World, ensure_registry
 
-MODELS = (Place, Residence, Zone, ZoneEvent, ZoneMeasure)
+MODELS = (Place, Residence, Zone, ZoneEvent, ZoneMeasure, HelpRequest)
 
 _MADE = (
     ("A", "commander", "矩阵小区甲", "矩阵管控区甲"),
@@ -44,8 +45,42 @@ def ensure_zones(world: World) -> dict[str, dict[str, Any]]:
     return out
 
 
+def ensure_requests(world: World) -> dict[str, HelpRequest]:
+    """A request of each leaf's resident, already handed over (idempotent): written
+    directly, since the world's residents live in no zone."""
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fangkong.assist.models import RequestKind
+
+    ensure_registry(world)
+    kind = RequestKind.objects.get(code="medicine")
+    out: dict[str, HelpRequest] = {}
+    for key in ("A1M1", "A2", "B1", "P1M1"):
+        person = world.persons[key]
+        now = timezone.now()
+        out[key] = HelpRequest.objects.filter(person=person).first() or HelpRequest.objects.create(
+            person=person,
+            jurisdiction=person.jurisdiction,
+            kind=kind,
+            channel="phone",
+            detail="矩阵检查",
+            status="handed_over",
+            created_at=now,
+            due_at=now + timedelta(minutes=kind.target_minutes),
+            handover="hospital",
+            handover_at=now,
+            client_id=uuid.uuid4(),
+        )
+    return out
+
+
 def zone_cases(world: World, param: str) -> list[tuple[str, str]]:
-    """(value, node) for a zones URL parameter, or [] when the parameter is not ours."""
+    """(value, node) for a URL parameter of zones or requests, or [] when not ours."""
+    if param == "request_id":
+        return [(str(r.pk), key) for key, r in ensure_requests(world).items()]
     if param not in ("place_id", "zone_id"):
         return []
     return [(str(made[param].pk), f"~{key}") for key, made in ensure_zones(world).items()]
