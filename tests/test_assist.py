@@ -93,6 +93,7 @@ def test_a_dialysis_patient_asks_by_link_and_the_medical_group_is_told(world, cl
     assert (req.kind, req.channel, req.status) == (dialysis, "link", RequestStatus.OPEN)
     assert (req.due_at - req.created_at) == timedelta(minutes=30)
     order = req.work_order
+    assert order is not None
     assert (order.priority, order.due_at) == (Priority.URGENT, req.due_at)
     assert order.assignee_id in servers
     notice = Notice.objects.get(user=doctor)
@@ -107,6 +108,7 @@ def test_a_dialysis_patient_asks_by_link_and_the_medical_group_is_told(world, cl
     assert response.status_code == 302
     req.refresh_from_db()
     assert (req.status, req.handover) == (RequestStatus.HANDED_OVER, "120")
+    assert req.handover_at is not None
     assert req.handover_at - req.created_at < timedelta(minutes=30)
     times = response_times(cadre, timezone.now() - timedelta(days=1))
     assert [(t.village, t.kind, t.asked, t.answered, t.late) for t in times] == [
@@ -131,11 +133,13 @@ def test_requests_by_phone_are_served_and_timed(world, sealed):
             actor=cadre,
             now=now - timedelta(hours=hours),
         )
-        assert new and req.work_order.assignee_id in servers
+        assert new and req.work_order is not None
+        assert req.work_order.assignee_id in servers
         made.append(req)
     for req in made[:2]:
+        assert req.work_order is not None and req.work_order.assignee is not None
         order_complete(
-            order_id=req.work_order_id,
+            order_id=req.work_order.pk,
             actor=req.work_order.assignee,
             result={"served": True, "note": "送到门口"},
             client_id=uuid.uuid4(),
@@ -144,6 +148,7 @@ def test_requests_by_phone_are_served_and_timed(world, sealed):
     assert made[0].status == RequestStatus.SERVED
     [row] = response_times(cadre, now - timedelta(days=1))
     assert (row.kind, row.asked, row.answered) == ("生活物资", 3, 2)
+    assert row.median is not None and row.p90 is not None
     assert 355 <= row.median <= 365 and 595 <= row.p90 <= 605
     assert [(x.name, x.answered) for x in row.late] == [("楼*", True)]
     assert 115 <= row.late[0].minutes_late <= 125
