@@ -16,7 +16,10 @@ from fangkong.core.forms import bootstrap_widgets
 
 
 class AskForm(forms.Form):
-    kind = forms.ChoiceField(label=_("What do you need?"), widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label=_("What do you need?"),
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
     detail = forms.CharField(
         label=_("Details (what, how much, how urgent)"),
         required=False,
