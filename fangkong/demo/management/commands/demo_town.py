@@ -14,6 +14,7 @@ from fangkong.people.services import registry_recount
 from fangkong.reports.demo import build_demo_reports, delete_reports_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
 from fangkong.workorders.demo import build_demo_orders, delete_orders_under
+from fangkong.zones.demo import build_demo_zones, delete_zones_under
 
 
 class Command(BaseCommand):
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_zones_under(f"/{COUNTY_CODE}/")
             delete_control_under(f"/{COUNTY_CODE}/")
             delete_screening_under(f"/{COUNTY_CODE}/")
             delete_orders_under(f"/{COUNTY_CODE}/")
@@ -68,6 +70,7 @@ class Command(BaseCommand):
             build_demo_screening(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         )
         control = build_demo_control(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
+        zones = build_demo_zones(f"/{COUNTY_CODE}/") if residents else {}
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
             self.style.SUCCESS(
@@ -79,7 +82,8 @@ class Command(BaseCommand):
                 f"{control.get('orders', 0)} people under control at {control.get('sites', 0)} "
                 f"sites and at home with {control.get('transfers', 0)} transfers, "
                 f"{reports.get('reports', 0)} daily reports and {reports.get('bulletins', 0)} "
-                "bulletins."
+                f"bulletins; {zones.get('zones', 0)} zones around one sealed building, "
+                f"{zones.get('measures', 0)} residents under their measures."
             )
         )
         self.print_logins()
