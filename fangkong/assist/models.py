@@ -90,3 +90,15 @@ class HelpRequest(models.Model):
     def answered_at(self):  # type: ignore[no-untyped-def]
         """When it was answered: served at the door, or handed over."""
         return self.served_at or self.handover_at
+
+
+# Supplies keep their models in their own module.
+from fangkong.assist.models_supplies import (  # noqa: E402, F401
+    Item,
+    Move,
+    MoveKind,
+    Package,
+    Receipt,
+    Stock,
+    Store,
+)

@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from fangkong.assist.models import HelpRequest, RequestKind
+from fangkong.assist.models_supplies import Item, Stock, Store
 from fangkong.core.masking import mask_name
-from fangkong.org.access import object_for_user
+from fangkong.org.access import object_for_user, require_perm_at
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths
+from fangkong.org.scoping import ancestor_paths, at_or_above_q
 from fangkong.people.models import Person
 
 # At most this many requests go into one page of response times.
@@ -142,3 +143,63 @@ def response_times(user: Any, since: datetime, now: datetime | None = None) -> l
         t.median = percentile(minutes[key], 50)
         t.p90 = percentile(minutes[key], 90)
     return sorted(groups.values(), key=lambda t: (t.village, not t.green, t.kind))
+
+
+# Supplies ------------------------------------------------------------------------------
+
+
+def stores_visible(user: Any) -> QuerySet[Store]:
+    """Stores of the user's area and of the town or village above it (which serve it)."""
+    return Store.objects.filter(
+        at_or_above_q(user, Perm.ASSIST_VIEW, "jurisdiction__path")
+    ).select_related("jurisdiction")
+
+
+def store_for_user(user: Any, store_id: int, *, write: bool = False) -> Store:
+    found = stores_visible(user).filter(pk=store_id).first()
+    if found is None:
+        raise Http404
+    if write:
+        require_perm_at(user, Perm.ASSIST_ENTER, found.jurisdiction.path)
+    return found
+
+
+def balances(store: Store) -> list[tuple[Item, int, bool]]:
+    """(item, quantity, short) for every item, those never received at 0."""
+    held = {s.item_id: s for s in Stock.objects.filter(store=store)}
+    out = []
+    for item in Item.objects.all():
+        s = held.get(item.pk)
+        quantity = s.quantity if s else 0
+        out.append((item, quantity, bool(s and s.alert_below and quantity < s.alert_below)))
+    return out
+
+
+def shortages(user: Any) -> QuerySet[Stock]:
+    return (
+        Stock.objects.filter(store__in=stores_visible(user), alert_below__gt=0)
+        .filter(quantity__lt=F("alert_below"))
+        .select_related("store", "item")
+    )
+
+
+def items() -> QuerySet[Item]:
+    return Item.objects.all()
+
+
+def households_to_serve(user: Any, store: Store) -> list[Any]:
+    """Households of sealed or controlled zones in the store's area and the user's."""
+    from fangkong.people.models import Household
+    from fangkong.zones.selectors import residents, zones_visible
+
+    ids: set[int] = set()
+    for zone in zones_visible(user).filter(status="active").exclude(kind__order_type=""):
+        if zone.jurisdiction.path.startswith(
+            store.jurisdiction.path
+        ) or store.jurisdiction.path.startswith(zone.jurisdiction.path):
+            ids |= set(residents(zone).values_list("household_id", flat=True)[:2000])
+    return list(
+        Household.objects.visible_to(user, Perm.ASSIST_ENTER)
+        .filter(pk__in=ids, jurisdiction__path__startswith=store.jurisdiction.path)
+        .order_by("address")[:500]
+    )
