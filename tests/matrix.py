@@ -51,7 +51,7 @@ from fangkong.screening.models import (
 )
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.matrix_zones import MODELS as ZONE_MODELS
-from tests.matrix_zones import ensure_requests, ensure_zones, zone_cases
+from tests.matrix_zones import ensure_requests, ensure_stores, ensure_zones, zone_cases
 from tests.world import (
     KEY_PERSONAS,
     NODES,
@@ -374,7 +374,7 @@ def param_cases(world: World, param: str) -> list[Obj]:
         )
         return [Obj(str(upload.pk), "@lab")]
     if zone_cases(world, param):
-        return [Obj(value, node) for value, node in zone_cases(world, param)]
+        return [Obj(value, node, write) for value, node, write in zone_cases(world, param)]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -748,6 +748,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_testing(world)
     ensure_zones(world)
     ensure_requests(world)
+    ensure_stores(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fangkong.assist.models import HelpRequest
+from fangkong.assist.models import HelpRequest, Move, Package, Receipt, Stock, Store
 from fangkong.zones.models import Place, Residence, Zone, ZoneEvent, ZoneMeasure
 from tests.world import World, ensure_registry
 
-MODELS = (Place, Residence, Zone, ZoneEvent, ZoneMeasure, HelpRequest)
+MODELS = (
+    Place,
+    Residence,
+    Zone,
+    ZoneEvent,
+    ZoneMeasure,
+    HelpRequest,
+    Store,
+    Stock,
+    Receipt,
+    Package,
+    Move,
+)
 
 _MADE = (
     ("A", "commander", "矩阵小区甲", "矩阵管控区甲"),
@@ -77,10 +89,33 @@ def ensure_requests(world: World) -> dict[str, HelpRequest]:
     return out
 
 
-def zone_cases(world: World, param: str) -> list[tuple[str, str]]:
-    """(value, node) for a URL parameter of zones or requests, or [] when not ours."""
+def ensure_stores(world: World) -> dict[str, Any]:
+    """A store of each town's first village (idempotent)."""
+    from fangkong.assist.models import Store
+    from fangkong.assist.supplies import store_create
+
+    out: dict[str, Any] = {}
+    for key, persona, name in (
+        ("A", "commander", "矩阵物资仓甲"),
+        ("P", "commander_u", "矩阵物资仓乙"),
+    ):
+        node = world.nodes[key]
+        out[key] = Store.objects.filter(jurisdiction=node, name=name).first() or store_create(
+            actor=world.users[persona], jurisdiction=node, name=name
+        )
+        if name not in world.shared_markers.get(key, []):
+            world.shared_markers.setdefault(key, []).append(name)
+    return out
+
+
+def zone_cases(world: World, param: str) -> list[tuple[str, str, str]]:
+    """(value, node read at, node written at) for a URL parameter of zones, requests or
+    stores, or [] when not ours. Zones, places and stores are seen at, above and below
+    their village, and changed only with the permission at the village."""
     if param == "request_id":
-        return [(str(r.pk), key) for key, r in ensure_requests(world).items()]
+        return [(str(r.pk), key, key) for key, r in ensure_requests(world).items()]
+    if param == "store_id":
+        return [(str(s.pk), f"~{key}", key) for key, s in ensure_stores(world).items()]
     if param not in ("place_id", "zone_id"):
         return []
-    return [(str(made[param].pk), f"~{key}") for key, made in ensure_zones(world).items()]
+    return [(str(made[param].pk), f"~{key}", key) for key, made in ensure_zones(world).items()]

@@ -126,3 +126,66 @@ def test_packages_balance_and_never_go_negative(world):
         package_issue(
             actor=world.users["gw_b1"], store=store, household=homes[2], client_id=uuid.uuid4()
         )
+
+
+def test_supplies_pages_and_api(world, login):
+    import json
+
+    commander = world.users["commander"]
+    ensure_registry(world)
+    compound = build_compound(world)
+    places_derive(actor=commander, village=world.nodes["A"])
+    zones_delineate(
+        actor=commander,
+        place=Place.objects.get(name="1栋"),
+        reason="病例",
+        edition=Edition.objects.get(key="nat-8"),
+    )
+    cadre = login("cadre_a")
+    response = cadre.post("/assist/stores/new/", {"node": world.nodes["A"].code, "name": "四喜仓"})
+    assert response.status_code == 302
+    store_id = int(response["Location"].rstrip("/").rsplit("/", 1)[1])
+    body = {
+        "kind": "donation",
+        "donor": "爱心企业",
+        "lines": [
+            {"item": "rice", "quantity": 5},
+            {"item": "vegetables", "quantity": 5},
+            {"item": "masks", "quantity": 5},
+        ],
+        "client_id": str(uuid.uuid4()),
+    }
+    for _ in range(2):
+        response = cadre.post(
+            f"/api/v1/assist/supplies/stores/{store_id}/receipts",
+            data=json.dumps(body),
+            content_type="application/json",
+        )
+        assert response.status_code == 201, response.content
+    stock = {b["item"]: b["quantity"] for b in response.json()["balances"]}
+    assert (stock["rice"], stock["vegetables"]) == (5, 5)
+    bad = cadre.post(
+        f"/api/v1/assist/supplies/stores/{store_id}/receipts",
+        data=json.dumps({**body, "lines": [{"item": "gold", "quantity": 1}]}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 422 and "lines" in bad.json()["errors"]
+    page = cadre.get(f"/assist/stores/{store_id}/package/").content.decode()
+    assert compound.households[0].address in page
+    package = {"household_id": compound.households[0].pk, "client_id": str(uuid.uuid4())}
+    answers = [
+        cadre.post(
+            f"/api/v1/assist/supplies/stores/{store_id}/packages",
+            data=json.dumps(package),
+            content_type="application/json",
+        ).json()
+        for _ in range(2)
+    ]
+    assert [a["created"] for a in answers] == [True, False]
+    assert Package.objects.count() == 1
+    # The grid worker sees the village's store but does not hand out its packages.
+    gw = login("gw_a1")
+    assert gw.get(f"/assist/stores/{store_id}/").status_code == 200
+    assert gw.post(f"/assist/stores/{store_id}/package/", {}).status_code == 403
+    assert login("gw_b1").get(f"/assist/stores/{store_id}/").status_code == 404
+    assert "四喜仓" in cadre.get("/assist/stores/").content.decode()

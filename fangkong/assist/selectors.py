@@ -203,3 +203,15 @@ def households_to_serve(user: Any, store: Store) -> list[Any]:
         .filter(pk__in=ids, jurisdiction__path__startswith=store.jurisdiction.path)
         .order_by("address")[:500]
     )
+
+
+def household_for_package(user: Any, household_id: int) -> Any:
+    """A household the user may hand a package to (assist.enter at its node), else 404."""
+    from fangkong.people.models import Household
+
+    return object_for_user(
+        Household.objects.select_related("jurisdiction"),
+        user,
+        Perm.ASSIST_ENTER,
+        pk=household_id,
+    )

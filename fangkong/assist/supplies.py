@@ -147,7 +147,8 @@ def package_issue(
         if found.household_id != household.pk:
             raise ValidationError({"client_id": _("This client id belongs to another package.")})
         return found, False
-    _require(actor, household.jurisdiction.path)
+    # The store's people hand out its packages, to households of its area.
+    _require(actor, store.jurisdiction.path)
     if not household.jurisdiction.path.startswith(store.jurisdiction.path):
         raise ValidationError({"store": _("The store does not serve this household's area.")})
     if not zones_of_household(household.pk).exclude(kind__order_type="").exists():
