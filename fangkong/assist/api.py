@@ -95,7 +95,7 @@ def list_requests(request: HttpRequest) -> list[AssistRequestOut]:
 @router.write("/requests", perm=Perm.ASSIST_ENTER, response={201: AssistRequestOut})
 def create_request(request: HttpRequest, body: AssistRequestIn) -> tuple[int, AssistRequestOut]:
     user = request.user
-    person = referenced("person_id", lambda: selectors.person_to_ask_for(user, body.person_id))
+    person = referenced("person_id", lambda: selectors.asker_for_user(user, body.person_id))
     kind = referenced("kind", lambda: selectors.kind_by_code(body.kind))
     req, _new = request_create(
         person=person,

@@ -144,7 +144,7 @@ def create_package(request: HttpRequest, store_id: Id, body: PackageIn) -> tuple
     store = selectors.store_for_user(user, store_id, write=True)
     household = referenced(
         "household_id",
-        lambda: selectors.household_for_package(user, body.household_id),
+        lambda: selectors.package_household_for_user(user, body.household_id),
     )
     package, created = package_issue(
         actor=user,  # type: ignore[arg-type]

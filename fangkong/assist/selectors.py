@@ -44,7 +44,7 @@ def request_for_user(user: Any, request_id: int, *, write: bool = False) -> Help
     )
 
 
-def person_to_ask_for(user: Any, person_id: int) -> Person:
+def asker_for_user(user: Any, person_id: int) -> Person:
     """A resident staff may enter a request for (assist.enter at their node), else 404."""
     return object_for_user(
         Person.objects.select_related("household", "jurisdiction"),
@@ -205,7 +205,7 @@ def households_to_serve(user: Any, store: Store) -> list[Any]:
     )
 
 
-def household_for_package(user: Any, household_id: int) -> Any:
+def package_household_for_user(user: Any, household_id: int) -> Any:
     """A household the user may hand a package to (assist.enter at its node), else 404."""
     from fangkong.people.models import Household
 

@@ -78,7 +78,7 @@ def ask(request: HttpRequest, token: str) -> HttpResponse:
 @requires(Perm.ASSIST_ENTER, writes=("POST",))
 def request_new(request: HttpRequest, person_id: int) -> HttpResponseBase:
     """A request taken by phone or at the door, entered for the resident."""
-    person = selectors.person_to_ask_for(request.user, person_id)
+    person = selectors.asker_for_user(request.user, person_id)
     form = StaffRequestForm(request.POST or None)
     kinds = _kinds(form)
     if request.method == "POST" and form.is_valid():
