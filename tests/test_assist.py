@@ -202,3 +202,32 @@ def test_percentile_is_nearest_rank():
     assert percentile([], 50) is None
     assert percentile([5, 1, 3], 50) == 3
     assert percentile(list(range(1, 11)), 90) == 9
+
+
+def test_a_vulnerable_persons_request_goes_by_the_green_channel(world, sealed):
+    from fangkong.people.models import PersonTag
+
+    people, doctor, _servers = sealed
+    PersonTag.objects.create(person=people["楼丁"], tag="alone")
+    supplies = RequestKind.objects.get(code="supplies")
+    req, _new = request_create(
+        person=people["楼丁"],
+        kind=supplies,
+        channel="phone",
+        detail="独居老人，缺米",
+        client_id=uuid.uuid4(),
+        actor=world.users["cadre_a"],
+    )
+    assert req.green and req.due_at - req.created_at == timedelta(minutes=30)
+    assert req.work_order is not None and req.work_order.priority == Priority.URGENT
+    assert Notice.objects.filter(user=doctor, title__contains="生活物资").count() == 1
+    # Their neighbour's request for the same is not.
+    other, _new = request_create(
+        person=people["楼丙"],
+        kind=supplies,
+        channel="phone",
+        detail="",
+        client_id=uuid.uuid4(),
+        actor=world.users["cadre_a"],
+    )
+    assert not other.green and other.due_at - other.created_at == timedelta(minutes=480)

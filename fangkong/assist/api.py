@@ -44,7 +44,7 @@ class AssistRequestOut(Schema):
             person=mask_name(r.person.name),
             node=r.jurisdiction.code,
             kind=r.kind.code,
-            green=r.kind.green,
+            green=r.green,
             channel=r.channel,
             status=r.status,
             created_at=r.created_at,

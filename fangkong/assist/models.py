@@ -31,6 +31,21 @@ class RequestKind(models.Model):
         return self.name
 
 
+class GreenTag(models.Model):
+    """A registry tag (people.Tag) whose people's requests all go by the green channel
+    (dialysis patients, pregnant women, elders living alone ...), and the response
+    target they get at most."""
+
+    tag = models.CharField(_("registry tag"), max_length=20, unique=True)
+    target_minutes = models.PositiveIntegerField(_("response target (minutes)"), default=30)
+
+    class Meta:
+        verbose_name = _("green-channel group")
+
+    def __str__(self) -> str:
+        return self.tag
+
+
 class Channel(models.TextChoices):
     LINK = "link", _("Personal link")
     PHONE = "phone", _("By phone to the village")
@@ -55,6 +70,8 @@ class HelpRequest(models.Model):
     kind = models.ForeignKey(RequestKind, on_delete=models.PROTECT, verbose_name=_("kind"))
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     detail = models.CharField(_("what is needed"), max_length=500, blank=True)
+    # By the green channel: a green kind, or a person of a green-channel group.
+    green = models.BooleanField(_("green channel"), default=False)
     status = models.CharField(
         _("status"), max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
     )

@@ -20,6 +20,7 @@ from fangkong.accounts.models import User
 from fangkong.assist.kinds import REQUEST_KIND
 from fangkong.assist.models import (
     Channel,
+    GreenTag,
     Handover,
     HelpRequest,
     RequestKind,
@@ -34,7 +35,7 @@ from fangkong.notify.services import notice_send
 from fangkong.org.models import Level, Team, TeamKind
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ancestor_paths, has_perm
-from fangkong.people.models import Person
+from fangkong.people.models import Person, PersonTag
 from fangkong.workorders.dispatch import Strategy
 from fangkong.workorders.models import Priority, WorkOrder
 from fangkong.workorders.services import Subject, orders_create
@@ -117,7 +118,14 @@ def request_create(
                 "under control at home."
             )
         )
-    due = now + timedelta(minutes=kind.target_minutes)
+    green, target = kind.green, kind.target_minutes
+    groups = GreenTag.objects.filter(
+        tag__in=PersonTag.objects.filter(person=person).values("tag")
+    ).order_by("target_minutes")
+    vulnerable = groups.first()
+    if vulnerable is not None:
+        green, target = True, min(target, vulnerable.target_minutes)
+    due = now + timedelta(minutes=target)
     try:
         with transaction.atomic():
             req = HelpRequest.objects.create(
@@ -126,6 +134,7 @@ def request_create(
                 kind=kind,
                 channel=channel,
                 detail=detail,
+                green=green,
                 created_at=now,
                 due_at=due,
                 client_id=client_id,
@@ -142,7 +151,7 @@ def request_create(
         strategy=Strategy.TEAM if team else Strategy.GRID,
         team=team,
         due_at=due,
-        priority=Priority.URGENT if kind.green else Priority.NORMAL,
+        priority=Priority.URGENT if green else Priority.NORMAL,
         source="assist",
         title=title,
         note=detail,
@@ -151,14 +160,14 @@ def request_create(
     req.work_order = order
     req.save(update_fields=["work_order"])
     _audit(req, actor, AuditAction.CREATE, "asked")
-    if kind.green:
+    if green:
         notice_send(
             user_ids=medical_group(person.jurisdiction),
             title=_("Green channel: %(kind)s, %(name)s (%(node)s)")
             % {"kind": kind.name, "name": mask_name(person.name), "node": person.jurisdiction.name},
             body=_("Respond within %(n)d minutes. %(detail)s")
             % {
-                "n": kind.target_minutes,
+                "n": target,
                 "detail": detail,
             },
             url=f"/assist/q/{req.pk}/",
