@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fangkong.assist.models import HelpRequest, Move, Package, Receipt, Stock, Store
+from fangkong.assist.models import HelpRequest
+from fangkong.assist.models_supplies import Move, Package, Receipt, Stock, Store
 from fangkong.zones.models import Place, Residence, Zone, ZoneEvent, ZoneMeasure
 from tests.world import World, ensure_registry
 
@@ -91,7 +92,7 @@ def ensure_requests(world: World) -> dict[str, HelpRequest]:
 
 def ensure_stores(world: World) -> dict[str, Any]:
     """A store of each town's first village (idempotent)."""
-    from fangkong.assist.models import Store
+    from fangkong.assist.models_supplies import Store
     from fangkong.assist.supplies import store_create
 
     out: dict[str, Any] = {}

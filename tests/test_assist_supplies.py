@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fangkong.assist.models import Item, Move, Package, Stock
+from fangkong.assist.models_supplies import Item, Move, Package, Stock
 from fangkong.assist.selectors import balances, shortages
 from fangkong.assist.supplies import alert_set, package_issue, receive, store_create
 from fangkong.policy.models import Edition
