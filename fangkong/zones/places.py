@@ -17,7 +17,7 @@ from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import has_perm, subtree_q
+from fangkong.org.scoping import ancestor_paths, has_perm, subtree_q
 from fangkong.people.models import Household
 from fangkong.zones.models import CHILD_KIND, Place, PlaceKind, Residence
 
@@ -93,19 +93,15 @@ class Derived:
     skipped: int = 0  # households whose address names no compound
 
 
-def _village_of(node: Jurisdiction) -> Jurisdiction | None:
+def village_of(node: Jurisdiction) -> Jurisdiction | None:
+    """The village at or above a node (None above village level)."""
     if node.level == Level.VILLAGE:
         return node
     return (
-        Jurisdiction.objects.filter(level=Level.VILLAGE, path__in=_ancestors(node.path))
+        Jurisdiction.objects.filter(level=Level.VILLAGE, path__in=ancestor_paths(node.path))
         .order_by("-path")
         .first()
     )
-
-
-def _ancestors(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 @transaction.atomic
@@ -158,8 +154,3 @@ def places_derive(*, actor: User, village: Jurisdiction) -> Derived:
         detail={"places": out.places, "households": out.households, "skipped": out.skipped},
     )
     return out
-
-
-def village_of(node: Jurisdiction) -> Jurisdiction | None:
-    """The village at or above a node (None above village level)."""
-    return _village_of(node)

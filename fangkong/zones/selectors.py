@@ -5,7 +5,6 @@ the village all see the zone of a building in it."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -14,7 +13,7 @@ from django.http import Http404
 from fangkong.org.access import require_perm_at
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import at_or_above_q, prefix_q, subtree_q
+from fangkong.org.scoping import ancestor_paths, at_or_above_q, prefix_q, subtree_q
 from fangkong.people.models import Person, PersonStatus
 from fangkong.policy.engine import edition_for
 from fangkong.policy.models import Edition
@@ -84,19 +83,14 @@ def zones_of_household(household_id: int) -> QuerySet[Zone]:
         ids = [int(i) for i in residence.place.path.strip("/").split("/")]
         q |= Q(places__in=ids)
     if person_node:
-        ancestors = list(_prefixes(person_node))
+        ancestors = list(ancestor_paths(person_node))
         q |= Q(nodes__path__in=ancestors)
     return Zone.objects.filter(q, status=ZoneStatus.ACTIVE).distinct()
 
 
-def _prefixes(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def county_of(node: Jurisdiction) -> Jurisdiction:
     """The county above a node, or its town when the tree has no county."""
-    above = Jurisdiction.objects.filter(path__in=_prefixes(node.path))
+    above = Jurisdiction.objects.filter(path__in=ancestor_paths(node.path))
     return (
         above.filter(level=Level.COUNTY).first() or above.filter(level=Level.TOWN).first() or node
     )
@@ -120,18 +114,6 @@ def all_kinds() -> QuerySet[ZoneKind]:
     return ZoneKind.objects.select_related("edition").order_by("-edition__effective_from", "-rank")
 
 
-@dataclass(frozen=True)
-class MapArea:
-    """One village of the map: its name, its boundary as an SVG path (or a tile), the
-    strictest kind in force there and its zones' counts."""
-
-    node: Jurisdiction
-    svg: str
-    rank: int
-    zones: int
-    residents: int
-
-
 def zone_counts(zones: list[Zone]) -> dict[int, int]:
     """Residents per zone (present people), one query per zone: a town has a handful."""
     return {z.pk: residents(z).count() for z in zones}
@@ -148,12 +130,6 @@ def counts_by_kind(zones: list[Zone], residents_of: dict[int, int]) -> list[tupl
     return [(name, n[(r, name)], people[(r, name)]) for r, name in sorted(n)]
 
 
-def villages_of(town: Jurisdiction) -> QuerySet[Jurisdiction]:
-    return Jurisdiction.objects.filter(subtree_q("path", town.path), level=Level.VILLAGE).order_by(
-        "code"
-    )
-
-
 def overlapping(zone: Zone) -> QuerySet[Zone]:
     """Other active zones at, above or below the zone's node (whose residents may be
     the zone's), those with a control order first."""
@@ -162,7 +138,9 @@ def overlapping(zone: Zone) -> QuerySet[Zone]:
         Zone.objects.filter(status=ZoneStatus.ACTIVE)
         .exclude(pk=zone.pk)
         .exclude(kind__order_type="")
-        .filter(subtree_q("jurisdiction__path", node) | Q(jurisdiction__path__in=_prefixes(node)))
+        .filter(
+            subtree_q("jurisdiction__path", node) | Q(jurisdiction__path__in=ancestor_paths(node))
+        )
         .select_related("kind", "jurisdiction")
         .order_by("-kind__rank", "id")
     )
