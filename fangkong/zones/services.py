@@ -130,6 +130,11 @@ def measures_apply(
         except (ValidationError, IntegrityError) as e:
             order_id, note = None, " ".join(getattr(e, "messages", [str(e)]))[:200]
             out.unplaced.append((person.pk, note))
+        except PermissionDenied:
+            # The actor (a case's maker, for a zone turned by the hook) does not manage
+            # control where this resident lives: left to that area's staff.
+            order_id, note = None, _("Not placed: no control permission there.")
+            out.unplaced.append((person.pk, note))
         ZoneMeasure.objects.update_or_create(
             zone=zone, person=person, defaults={"order_id": order_id, "note": note}
         )
