@@ -13,6 +13,7 @@ import pytest
 
 from tests.browser_support import require_browser, small_targets
 from tests.world import World, build_world, ensure_registry
+from tests.zones_support import reseed
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -39,6 +40,7 @@ def at_home(transactional_db, live_server) -> tuple[World, Any, str]:
     from fangkong.org.models import StaffKind
     from fangkong.org.services import staff_create
 
+    reseed()
     world = build_world()
     ensure_registry(world)
     world.staff["doctor"] = staff_create(
@@ -117,6 +119,7 @@ def sealed_town(transactional_db, live_server) -> tuple[World, str]:
     from fangkong.zones.services import zones_delineate
     from tests.zones_support import build_compound
 
+    reseed()
     world = build_world()
     ensure_registry(world)
     build_compound(world)

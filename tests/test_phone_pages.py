@@ -22,6 +22,7 @@ from tests.browser_support import (
     small_targets,
 )
 from tests.world import PASSWORD, World, build_world, ensure_orders
+from tests.zones_support import reseed
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/test_browser.py
 
@@ -50,6 +51,7 @@ def _a_world() -> tuple[World, dict[str, str]]:
     from fangkong.notify.services import notice_send
     from tests.world import ensure_registry
 
+    reseed()
     world = build_world()
     ensure_registry(world)
     ensure_orders(world)

@@ -59,3 +59,25 @@ def hospital(world: World) -> Any:
         kind="hospital",
         rooms=[("1", 4)],
     )
+
+
+def reseed() -> None:
+    """A transactional test (a browser's) may start after another one flushed every
+    table: the shipped rows it needs (the national editions, zone kinds, request kinds,
+    supply items, green-channel groups) are loaded again as their data migrations load
+    them."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from fangkong.policy.models import Edition
+
+    if not Edition.objects.filter(key="nat-8").exists():
+        import_module("fangkong.policy.migrations.0002_national_editions").load(apps, None)
+    for name in (
+        "fangkong.zones.migrations.0002_zone_kinds_of_the_national_editions",
+        "fangkong.assist.migrations.0002_request_kinds",
+        "fangkong.assist.migrations.0004_supply_items",
+        "fangkong.assist.migrations.0005_green_channel_for_vulnerable_people",
+    ):
+        import_module(name).add(apps, None)
