@@ -177,3 +177,41 @@ def test_a_positive_in_a_building_seals_it_and_lifts_by_the_rules(
         )
     assert Zone.objects.filter(status=ZoneStatus.ACTIVE).count() == 2
     assert Place.objects.count() == 5
+
+
+def test_a_high_risk_area_steps_down_to_medium_then_lifts_under_the_9th_edition(world):
+    """R1.6.1: 7 days with no new infection and everyone negative on day 7 → medium
+    risk; 3 more days → lifted (low risk, the rest of the county)."""
+    from fangkong.zones.models import ZoneKind
+    from fangkong.zones.services import zone_create
+
+    commander = world.users["commander"]
+    compound = build_compound(world)
+    p = compound.people
+    places_derive(actor=commander, village=world.nodes["A"])
+    high = ZoneKind.objects.get(edition__key="nat-9", code="high")
+    zone = zone_create(
+        actor=commander,
+        kind=high,
+        name="幸福小区 高风险区",
+        reason="聚集性疫情",
+        places=[Place.objects.get(name="幸福小区")],
+    )
+    assert _type(p["楼甲"]) == (OrderType.HOME_ISOLATION, OrderSource.ZONE)
+    today = timezone.localdate()
+    day7 = today + timedelta(days=7)
+    assert {c.key: c.met for c in lift_conditions(zone, day7)} == {"quiet": True, "round": False}
+    _negative_round(world, list(p.values()), day7)
+    zone_lift(zone_id=zone.pk, actor=commander, expected_version=zone.version, today=day7)
+    zone.refresh_from_db()
+    assert (zone.kind.code, zone.status, zone.name) == ("medium", "active", "幸福小区 中风险区")
+    # Home isolation released; everyone now stays in the area.
+    assert _type(p["楼甲"]) == (OrderType.AREA_STAY, OrderSource.ZONE)
+    assert {c.key: c.met for c in lift_conditions(zone, day7 + timedelta(days=2))} == {
+        "quiet": False
+    }
+    day10 = day7 + timedelta(days=3)
+    zone_lift(zone_id=zone.pk, actor=commander, expected_version=zone.version, today=day10)
+    zone.refresh_from_db()
+    assert zone.status == ZoneStatus.LIFTED and zone.lifted_on == day10
+    assert _active(p["楼甲"]) is None
