@@ -8,6 +8,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import django_auth
 
+from fangkong.assist.api import router as assist_router
+from fangkong.assist.api_supplies import router as supplies_router
 from fangkong.audit.api import router as audit_router
 from fangkong.control.api import router as control_router
 from fangkong.control.api_recheck import router as recheck_router
@@ -31,6 +33,7 @@ from fangkong.testing.api_manage import router as testing_manage_router
 from fangkong.testing.api_periodic import router as testing_periodic_router
 from fangkong.vaccination.api import router as vaccination_router
 from fangkong.workorders.api import router as workorders_router
+from fangkong.zones.api import router as zones_router
 
 api = NinjaAPI(
     title="fangkong API",
@@ -118,3 +121,6 @@ api.add_router("/testing", testing_router)
 api.add_router("/testing", testing_periodic_router)
 api.add_router("/vaccination", vaccination_router)
 api.add_router("/testing", testing_manage_router)
+api.add_router("/zones", zones_router)
+api.add_router("/assist", assist_router)
+api.add_router("/assist/supplies", supplies_router)

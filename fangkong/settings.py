@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "fangkong.control",
     "fangkong.testing",
     "fangkong.vaccination",
+    "fangkong.zones",
+    "fangkong.assist",
     "fangkong.reports",
     "fangkong.retention",
     "fangkong.demo",

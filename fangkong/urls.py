@@ -15,6 +15,8 @@ urlpatterns = [
     path("testing/", include("fangkong.testing.urls")),
     path("testing/", include("fangkong.testing.urls_periodic")),
     path("vaccination/", include("fangkong.vaccination.urls")),
+    path("zones/", include("fangkong.zones.urls")),
+    path("assist/", include("fangkong.assist.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),

@@ -52,6 +52,8 @@ from fangkong.screening.models import (
 from fangkong.testing.models_periodic import OccupationAssignment
 from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
+from tests.matrix_zones import MODELS as ZONE_MODELS
+from tests.matrix_zones import ensure_requests, ensure_stores, ensure_zones, zone_cases
 from tests.world import (
     KEY_PERSONAS,
     NODES,
@@ -113,6 +115,7 @@ FINGERPRINT_MODELS = (
     OccupationAssignment,
     Dose,
     Contraindication,
+    *ZONE_MODELS,
 )
 
 
@@ -384,6 +387,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
             data=b"x",
         )
         return [Obj(str(upload.pk), "@commander")]
+    if zone_cases(world, param):
+        return [Obj(value, node, write) for value, node, write in zone_cases(world, param)]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -755,6 +760,9 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_sites(world)
     ensure_recheck(world)
     ensure_testing(world)
+    ensure_zones(world)
+    ensure_requests(world)
+    ensure_stores(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -122,3 +122,19 @@ def test_demo_residents():
     )
     assert not doubled.exists(), list(doubled[:5])
     assert WorkOrder.objects.filter(kind="sweep_visit").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_town_has_one_sealed_building():
+    from fangkong.control.models import ControlOrder, OrderStatus
+    from fangkong.zones.models import Zone, ZoneStatus
+
+    call_command("demo_town", "--residents", "3000")
+    zones = Zone.objects.filter(status=ZoneStatus.ACTIVE).select_related("kind")
+    assert sorted(z.kind.code for z in zones) == ["controlled", "prevention", "sealed"]
+    sealed = zones.get(kind__code="sealed")
+    (building,) = sealed.places.all()
+    assert building.kind == "building"
+    ids = sealed.measures.exclude(order_id=None).values_list("order_id", flat=True)
+    orders = ControlOrder.objects.filter(pk__in=list(ids), status=OrderStatus.ACTIVE)
+    assert orders.exists() and {o.type for o in orders} == {"home_isolation"}

@@ -23,7 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"people", "notify"}),
     frozenset({"policy", "workorders"}),
     frozenset({"screening", "control", "testing", "vaccination", "checkpoints", "places"}),
-    frozenset({"tracing", "response", "retention"}),
+    frozenset({"tracing", "response", "retention", "zones", "assist"}),
     frozenset({"reports"}),
     frozenset({"demo"}),
 )
@@ -55,7 +55,7 @@ PUBLIC: dict[str, frozenset[str]] = {
     # Kinds are registered by the apps that create work orders; dispatch places them.
     "workorders": frozenset({"kinds", "dispatch"}),
     # Control's services, split by what they serve.
-    "control": frozenset({"cases", "checks", "release", "sites", "transfers"}),
+    "control": frozenset({"cases", "checks", "release", "sites", "transfers", "hooks"}),
     # Structured events for integrators, emitted where things happen.
     "notify": frozenset({"webhooks"}),
 }

@@ -22,6 +22,7 @@ from tests.browser_support import (
     small_targets,
 )
 from tests.world import PASSWORD, World, build_world, ensure_orders
+from tests.zones_support import reseed
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/test_browser.py
 
@@ -50,6 +51,7 @@ def _a_world() -> tuple[World, dict[str, str]]:
     from fangkong.notify.services import notice_send
     from tests.world import ensure_registry
 
+    reseed()
     world = build_world()
     ensure_registry(world)
     ensure_orders(world)
@@ -65,8 +67,27 @@ def _a_world() -> tuple[World, dict[str, str]]:
         "public form": f"/r/{world.nodes['A'].code}/?grid={world.nodes['A1'].code}",
         "inbox": "/inbox/",
         "registry": "/people/",
+        "ask": f"/assist/r/{_ask_token(world)}/",
     }
     return world, paths
+
+
+def _ask_token(world: World) -> str:
+    """A resident's personal link (the request page): home isolation from today."""
+    from django.utils import timezone
+
+    from fangkong.control.checks import self_check_token
+    from fangkong.control.services import order_create
+
+    order = order_create(
+        person=world.persons["A1M1"],
+        type="home_isolation",
+        starts_on=timezone.localdate(),
+        days=7,
+        actor=world.users["commander"],
+        reason="封控区居民",
+    ).orders[0]
+    return self_check_token(order)
 
 
 def _load(page: Any, url: str) -> dict[str, Any]:
@@ -96,8 +117,8 @@ def test_phone_pages_are_light_cold_and_warm_as_served(browser, transactional_db
         sign_in(page, base, "gw_hongxing")
         session = signing.storage_state()
         signing.close()
-        for name in ("tasks", "task", "public form"):
-            signed_in = name != "public form"
+        for name in ("tasks", "task", "public form", "ask"):
+            signed_in = name not in ("public form", "ask")
             context = browser.new_context(**PHONE, storage_state=session if signed_in else None)
             page = context.new_page()
             cold = _load(page, base + paths[name])
@@ -141,8 +162,9 @@ def _open_menu(page: Any) -> None:
 def test_every_control_on_the_phone_pages_is_a_44px_target(phone_site, live_server):
     page, urls = phone_site
     small: dict[str, list[str]] = {}
-    _visit(page, urls["public form"])
-    small["public form"] = small_targets(page)
+    for name in ("public form", "ask"):
+        _visit(page, urls[name])
+        small[name] = small_targets(page)
     sign_in(page, live_server.url, "gw_hongxing")
     for name in ("tasks", "task", "inbox", "registry"):
         _visit(page, urls[name])
@@ -155,8 +177,9 @@ def test_every_control_on_the_phone_pages_is_a_44px_target(phone_site, live_serv
 def test_text_on_the_phone_pages_and_the_menu_meets_wcag_aa(phone_site, live_server, browser):
     page, urls = phone_site
     low: dict[str, list[str]] = {}
-    _visit(page, urls["public form"])
-    low["public form"] = low_contrast(page)
+    for name in ("public form", "ask"):
+        _visit(page, urls[name])
+        low[name] = low_contrast(page)
     sign_in(page, live_server.url, "gw_hongxing")
     for name in ("tasks", "task", "inbox", "registry"):
         _visit(page, urls[name])

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
+from fangkong.control.hooks import PositiveCase, positive_case_made
 from fangkong.control.models import (
     AT_SITE,
     ControlOrder,
@@ -125,6 +126,14 @@ def positive_case(
         riders=[Rider(person, order)],
     )
     result = CaseResult(transfer)
+    positive_case_made(
+        PositiveCase(
+            person_id=person.pk,
+            household_id=person.household_id,
+            on=test.on,
+            actor_id=actor.pk,
+        )
+    )
     if person.household is None:
         return result
     for member in Person.objects.filter(household=person.household).exclude(pk=person.pk):

@@ -23,15 +23,18 @@ class OrderType(models.TextChoices):
     CENTRAL = "central", _("Centralised isolation (集中隔离)")
     HOME_ISOLATION = "home_isolation", _("Home isolation (居家隔离)")
     HOME_MONITORING = "home_monitoring", _("Home health monitoring (居家健康监测)")
+    # A controlled zone's measure (人不出区): no one leaves the area.
+    AREA_STAY = "area_stay", _("Stay in the area (人不出区)")
     DAILY_MONITORING = "daily_monitoring", _("Daily health monitoring")
     TESTS_3D2 = "tests_3d2", _("2 tests in 3 days (三天两检)")
 
 
 # How strict an order is: a stricter order supersedes a milder one, never the reverse.
 TYPE_RANK = {
-    OrderType.CENTRAL: 5,
-    OrderType.HOME_ISOLATION: 4,
-    OrderType.HOME_MONITORING: 3,
+    OrderType.CENTRAL: 6,
+    OrderType.HOME_ISOLATION: 5,
+    OrderType.HOME_MONITORING: 4,
+    OrderType.AREA_STAY: 3,
     OrderType.TESTS_3D2: 2,
     OrderType.DAILY_MONITORING: 1,
 }
@@ -46,6 +49,7 @@ class OrderSource(models.TextChoices):
     POSITIVE = "positive", _("Positive test")
     MANUAL = "manual", _("By hand")
     RECHECK = "recheck", _("Re-check after the rules changed")
+    ZONE = "zone", _("Living in a zone")
 
 
 class OrderStatus(models.TextChoices):

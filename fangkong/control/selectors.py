@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
 from fangkong.control.models import (
+    AT_SITE,
     ControlOrder,
     IsolationRoom,
     IsolationSite,
@@ -312,3 +313,38 @@ def team_of(user: Any, order: ControlOrder) -> list[tuple[str, str]]:
         (role, "" if s is None else s.name if s.pk in seen else mask_name(s.name))
         for role, s in members.items()
     ]
+
+
+def orders_by_id(ids: Sequence[int]) -> dict[int, ControlOrder]:
+    """Orders by their ids, for an app that keeps the ids of the orders it asked for (a
+    zone's measures, a recall). Not scoped: the caller reached the ids through its own
+    accessor."""
+    return {o.pk: o for o in ControlOrder.objects.filter(pk__in=list(ids))}
+
+
+def held_elsewhere(person_ids: Sequence[int]) -> set[int]:
+    """Of these people, those not at home: in a room of a site under an active order,
+    or transferred (a case taken to hospital) and not back under an order at home."""
+    ids = list(person_ids)
+    away = set(
+        ControlOrder.objects.filter(person_id__in=ids)
+        .filter(
+            Q(status=OrderStatus.ACTIVE, type__in=list(AT_SITE)) | Q(status=OrderStatus.TRANSFERRED)
+        )
+        .values_list("person_id", flat=True)
+    )
+    home = set(
+        ControlOrder.objects.filter(person_id__in=list(away), status=OrderStatus.ACTIVE)
+        .exclude(type__in=list(AT_SITE))
+        .values_list("person_id", flat=True)
+    )
+    return away - home
+
+
+def under_home_control(person_id: int) -> bool:
+    """Whether the person is under an active control order at home (not at a site)."""
+    return (
+        ControlOrder.objects.filter(person_id=person_id, status=OrderStatus.ACTIVE)
+        .exclude(type__in=list(AT_SITE))
+        .exists()
+    )

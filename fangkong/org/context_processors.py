@@ -29,6 +29,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "notify_manage": has_perm(user, Perm.NOTIFY_MANAGE),
             "clients_manage": has_perm(user, Perm.CLIENTS_MANAGE),
             "tasks": user.is_authenticated,
+            "zones": has_perm(user, Perm.ZONES_VIEW),
+            "assist": has_perm(user, Perm.ASSIST_VIEW),
             "testing": any(
                 has_perm(user, p)
                 for p in (Perm.TESTING_VIEW, Perm.TESTING_SAMPLE, Perm.TESTING_RESULTS)

@@ -59,6 +59,15 @@ class Perm(StrEnum):
     # import doses and contraindications, mobilise and arrange transport.
     VACCINATION_VIEW = "vaccination.view"
     VACCINATION_MANAGE = "vaccination.manage"
+    # Zones (三区 / risk areas): see zones and the places below the micro-grid; register
+    # places and delineate zones; lift a zone (the command post's decision).
+    ZONES_VIEW = "zones.view"
+    ZONES_MANAGE = "zones.manage"
+    ZONES_LIFT = "zones.lift"
+    # Households' requests (居民求助): see them and their response times; enter one
+    # taken by phone or at the door, and record a hand-over to 120 or a hospital.
+    ASSIST_VIEW = "assist.view"
+    ASSIST_ENTER = "assist.enter"
 
 
 StrOrPromise = str | Promise
@@ -94,6 +103,11 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.TESTING_PERIODIC: _("Keep key-occupation workers and chase their overdue tests"),
     Perm.VACCINATION_VIEW: _("See vaccination records, coverage and mobilisation lists"),
     Perm.VACCINATION_MANAGE: _("Record and import doses, mobilise and arrange transport"),
+    Perm.ZONES_VIEW: _("See zones and the places people live in"),
+    Perm.ZONES_MANAGE: _("Register places and delineate zones"),
+    Perm.ZONES_LIFT: _("Lift a zone"),
+    Perm.ASSIST_VIEW: _("See households' requests and response times"),
+    Perm.ASSIST_ENTER: _("Enter a household's request and its hand-over"),
 }
 
 
@@ -134,6 +148,7 @@ _CADRE = (
     | _CONTROL
     | {Perm.TESTING_VIEW, Perm.TESTING_PERIODIC}
     | _VACCINATION
+    | {Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -154,14 +169,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | _REPORTS
     | _CONTROL
     | _VACCINATION
-    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.TESTING_PERIODIC},
+    | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.TESTING_PERIODIC}
+    | {Perm.ZONES_VIEW, Perm.ZONES_MANAGE, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER},
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
     | _CONTROL
-    | {Perm.TESTING_VIEW, Perm.VACCINATION_VIEW},
-    Role.MICROGRID_LEADER: _FIELD | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW},
+    | {Perm.TESTING_VIEW, Perm.VACCINATION_VIEW}
+    | {Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER},
+    Role.MICROGRID_LEADER: _FIELD
+    | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW, Perm.ZONES_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
     Role.CHECKPOINT_CREW: frozenset(),
@@ -180,6 +198,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CONTROL_RELEASE,
             Perm.TESTING_VIEW,
             Perm.VACCINATION_VIEW,
+            # The green channel's requests come to it; it records the hand-over to 120.
+            Perm.ZONES_VIEW,
+            Perm.ASSIST_VIEW,
+            Perm.ASSIST_ENTER,
         }
     )
     | _CONTROL,
@@ -192,6 +214,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CONTROL_VIEW,
             Perm.TESTING_VIEW,
             Perm.VACCINATION_VIEW,
+            Perm.ZONES_VIEW,
+            Perm.ASSIST_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.

@@ -3,7 +3,7 @@ and grid under it: it is seen at, below and above its node (like a pushed list).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -254,3 +254,61 @@ def resident_of_link(token: str) -> Person | None:
     if person_id is None:
         return None
     return Person.objects.filter(pk=person_id).first()
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """How a group of people came out of one round: each person's last result (a
+    positive pool's member by their single test)."""
+
+    round_id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    expected: int
+    negative: int
+    positive: int
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.negative - self.positive
+
+    @property
+    def all_negative(self) -> bool:
+        return self.expected > 0 and self.negative == self.expected
+
+
+def round_outcomes(person_ids: Collection[int], since: date, until: date) -> list[RoundOutcome]:
+    """The rounds that ran between `since` and `until` (their dates overlapping it) and
+    how the given people came out of each, latest round first. Not scoped: callers pass
+    people they already reached through their own accessors (a zone's residents)."""
+    wanted = set(person_ids)
+    rounds = list(
+        Round.objects.filter(starts_on__lte=until, ends_on__gte=since).order_by("-ends_on", "-id")
+    )
+    if not rounds or not wanted:
+        return []
+    last: dict[tuple[int, int], str] = {}
+    rows = (
+        Sample.objects.filter(round__in=rounds, person_id__in=wanted)
+        .exclude(tube__outcome="")
+        .order_by("taken_at", "id")
+        .values_list("round_id", "person_id", "tube__outcome")
+    )
+    for round_id, person_id, outcome in rows:
+        last[(round_id, person_id)] = outcome
+    out = []
+    for r in rounds:
+        outcomes = [last.get((r.pk, p), "") for p in wanted]
+        out.append(
+            RoundOutcome(
+                r.pk,
+                r.name,
+                r.starts_on,
+                r.ends_on,
+                len(wanted),
+                sum(1 for o in outcomes if o == Outcome.NEGATIVE),
+                sum(1 for o in outcomes if o == Outcome.POSITIVE),
+            )
+        )
+    return out

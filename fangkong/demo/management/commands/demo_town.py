@@ -17,6 +17,7 @@ from fangkong.testing.demo import build_demo_testing, delete_testing_under
 from fangkong.testing.demo_periodic import build_demo_periodic
 from fangkong.vaccination.demo import build_demo_vaccination, delete_vaccination_under
 from fangkong.workorders.demo import build_demo_orders, delete_orders_under
+from fangkong.zones.demo import build_demo_zones, delete_zones_under
 
 
 class Command(BaseCommand):
@@ -44,6 +45,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_zones_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
             delete_testing_under(f"/{COUNTY_CODE}/")
             delete_control_under(f"/{COUNTY_CODE}/")
@@ -78,7 +80,8 @@ class Command(BaseCommand):
         )
         workers = build_demo_periodic(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else 0
         testing = build_demo_testing(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
-        # The bulletins count the doses and the samples: after vaccination and testing.
+        zones = build_demo_zones(f"/{COUNTY_CODE}/") if residents else {}
+        # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
             self.style.SUCCESS(
@@ -93,7 +96,9 @@ class Command(BaseCommand):
                 "samples, "
                 f"{reports.get('reports', 0)} daily reports and {reports.get('bulletins', 0)} "
                 f"bulletins, {vaccination.get('doses', 0)} vaccine doses, "
-                f"{workers} key-occupation workers."
+                f"{workers} key-occupation workers; {zones.get('zones', 0)} zones around one "
+                "sealed building, "
+                f"{zones.get('measures', 0)} residents under their measures."
             )
         )
         self.print_logins()

@@ -1,0 +1,157 @@
+"""Supplies API: stores with their balances, a new store, a donation or purchase
+received, and a package recorded at a household's door (from a phone's queue: the same
+client id is one package)."""
+
+from __future__ import annotations
+
+import uuid
+from functools import partial
+from typing import Annotated, Literal
+
+from django.http import Http404, HttpRequest
+from ninja import Field, Schema
+
+from fangkong.assist import selectors
+from fangkong.assist.models_supplies import Item, Store
+from fangkong.assist.supplies import MAX_QUANTITY, package_issue, receive, store_create
+from fangkong.core.api_kit import referenced
+from fangkong.core.bounds import Count, Id
+from fangkong.org.access import ScopedRouter
+from fangkong.org.roles import Perm
+from fangkong.org.selectors import jurisdiction_for_user
+
+router = ScopedRouter(tags=["assist"])
+
+Code = Annotated[str, Field(max_length=40)]
+
+
+class BalanceOut(Schema):
+    item: str
+    name: str
+    quantity: Count
+    short: bool
+
+
+class StoreOut(Schema):
+    id: Id
+    name: str
+    node: str
+    balances: list[BalanceOut]
+
+    @classmethod
+    def of(cls, s: Store) -> StoreOut:
+        return cls(
+            id=s.pk,
+            name=s.name,
+            node=s.jurisdiction.code,
+            balances=[
+                BalanceOut(item=i.code, name=i.name, quantity=q, short=short)
+                for i, q, short in selectors.balances(s)
+            ],
+        )
+
+
+class StoreIn(Schema):
+    node: Code
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class LineIn(Schema):
+    item: Annotated[str, Field(max_length=20)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class ReceiptIn(Schema):
+    kind: Literal["donation", "purchase"]
+    donor: Annotated[str, Field(max_length=100)] = ""
+    note: Annotated[str, Field(max_length=200)] = ""
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=50)]
+    client_id: uuid.UUID
+
+
+class PackageIn(Schema):
+    household_id: Id
+    client_id: uuid.UUID
+
+
+class PackageOut(Schema):
+    id: Id
+    household_id: Id
+    day: str
+    created: bool
+
+
+@router.read("/stores", perm=Perm.ASSIST_VIEW, response=list[StoreOut])
+def list_stores(request: HttpRequest) -> list[StoreOut]:
+    return [StoreOut.of(s) for s in selectors.stores_visible(request.user)[:100]]
+
+
+@router.write("/stores", perm=Perm.ASSIST_ENTER, response={201: StoreOut})
+def create_store(request: HttpRequest, body: StoreIn) -> tuple[int, StoreOut]:
+    user = request.user
+    node = referenced(
+        "node", lambda: jurisdiction_for_user(user, body.node, write=Perm.ASSIST_ENTER)
+    )
+    made = store_create(actor=user, jurisdiction=node, name=body.name)  # type: ignore[arg-type]
+    return 201, StoreOut.of(made)
+
+
+@router.read("/stores/{store_id}", perm=Perm.ASSIST_VIEW, response=StoreOut)
+def get_store(request: HttpRequest, store_id: Id) -> StoreOut:
+    return StoreOut.of(selectors.store_for_user(request.user, store_id))
+
+
+def _guard(user: object, kwargs: dict[str, object]) -> object:
+    return selectors.store_for_user(user, int(str(kwargs["store_id"])), write=True)
+
+
+def _item(code: str) -> Item:
+    found = selectors.items().filter(code=code).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@router.write(
+    "/stores/{store_id}/receipts",
+    perm=Perm.ASSIST_ENTER,
+    assignee=_guard,
+    response={201: StoreOut},
+)
+def create_receipt(request: HttpRequest, store_id: Id, body: ReceiptIn) -> tuple[int, StoreOut]:
+    store = selectors.store_for_user(request.user, store_id, write=True)
+    lines = [(referenced("lines", partial(_item, line.item)), line.quantity) for line in body.lines]
+    receive(
+        actor=request.user,  # type: ignore[arg-type]
+        store=store,
+        kind=body.kind,
+        lines=lines,
+        client_id=body.client_id,
+        donor=body.donor,
+        note=body.note,
+    )
+    return 201, StoreOut.of(store)
+
+
+@router.write(
+    "/stores/{store_id}/packages",
+    perm=Perm.ASSIST_ENTER,
+    assignee=_guard,
+    response={201: PackageOut},
+)
+def create_package(request: HttpRequest, store_id: Id, body: PackageIn) -> tuple[int, PackageOut]:
+    user = request.user
+    store = selectors.store_for_user(user, store_id, write=True)
+    household = referenced(
+        "household_id",
+        lambda: selectors.package_household_for_user(user, body.household_id),
+    )
+    package, created = package_issue(
+        actor=user,  # type: ignore[arg-type]
+        store=store,
+        household=household,
+        client_id=body.client_id,
+    )
+    return 201, PackageOut(
+        id=package.pk, household_id=household.pk, day=package.day.isoformat(), created=created
+    )

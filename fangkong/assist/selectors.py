@@ -1,0 +1,217 @@
+"""Reads of households' requests, always scoped, and their response times by village
+and kind: median and 90th percentile minutes to an answer (served at the door or handed
+over), and the late ones named (masked)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from fangkong.assist.models import HelpRequest, RequestKind
+from fangkong.assist.models_supplies import Item, Stock, Store
+from fangkong.core.masking import mask_name
+from fangkong.org.access import object_for_user, require_perm_at
+from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.roles import Perm
+from fangkong.org.scoping import ancestor_paths, at_or_above_q
+from fangkong.people.models import Person
+
+# At most this many requests go into one page of response times.
+TIMES_CAP = 20_000
+
+
+def requests_visible(user: Any) -> QuerySet[HelpRequest]:
+    return HelpRequest.objects.visible_to(user, Perm.ASSIST_VIEW).select_related(
+        "kind", "jurisdiction", "person"
+    )
+
+
+def request_for_user(user: Any, request_id: int, *, write: bool = False) -> HelpRequest:
+    """404 outside assist.view; with `write`, 403 without assist.enter at its node."""
+    return object_for_user(
+        HelpRequest.objects.select_related("kind", "jurisdiction", "person"),
+        user,
+        Perm.ASSIST_VIEW,
+        write=Perm.ASSIST_ENTER if write else None,
+        pk=request_id,
+    )
+
+
+def asker_for_user(user: Any, person_id: int) -> Person:
+    """A resident staff may enter a request for (assist.enter at their node), else 404."""
+    return object_for_user(
+        Person.objects.select_related("household", "jurisdiction"),
+        user,
+        Perm.ASSIST_ENTER,
+        pk=person_id,
+    )
+
+
+def kinds() -> QuerySet[RequestKind]:
+    return RequestKind.objects.all()
+
+
+def kind_by_code(code: str) -> RequestKind:
+    found = RequestKind.objects.filter(code=code).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def recent_of(person: Person, since: datetime) -> list[HelpRequest]:
+    return list(
+        HelpRequest.objects.filter(person=person, created_at__gte=since)
+        .select_related("kind")
+        .order_by("-created_at")[:20]
+    )
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100) of sorted-or-not values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
+
+
+@dataclass
+class Late:
+    request_id: int
+    name: str  # masked
+    kind: str
+    due_at: datetime
+    minutes_late: int
+    answered: bool
+
+
+@dataclass
+class Times:
+    village: str
+    kind: str
+    green: bool
+    asked: int = 0
+    answered: int = 0
+    median: float | None = None
+    p90: float | None = None
+    late: list[Late] = field(default_factory=list)
+
+
+def response_times(user: Any, since: datetime, now: datetime | None = None) -> list[Times]:
+    """By village and kind, for requests asked since `since` in the user's scope."""
+    now = now or timezone.now()
+    rows = list(requests_visible(user).filter(created_at__gte=since).order_by("id")[:TIMES_CAP])
+    wanted = {p for r in rows for p in ancestor_paths(r.jurisdiction.path)}
+    villages = dict(
+        Jurisdiction.objects.filter(level=Level.VILLAGE, path__in=wanted).values_list(
+            "path", "name"
+        )
+    )
+    groups: dict[tuple[str, int], Times] = {}
+    minutes: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for r in rows:
+        village = next(
+            (villages[p] for p in ancestor_paths(r.jurisdiction.path) if p in villages),
+            r.jurisdiction.name,
+        )
+        key = (village, r.kind.pk)
+        t = groups.setdefault(key, Times(village, r.kind.name, r.kind.green))
+        t.asked += 1
+        answered = r.answered_at
+        end = answered or now
+        if answered is not None:
+            t.answered += 1
+            minutes[key].append((answered - r.created_at).total_seconds() / 60)
+        if end > r.due_at:
+            t.late.append(
+                Late(
+                    r.pk,
+                    mask_name(r.person.name),
+                    r.kind.name,
+                    r.due_at,
+                    int((end - r.due_at).total_seconds() // 60),
+                    answered is not None,
+                )
+            )
+    for key, t in groups.items():
+        t.median = percentile(minutes[key], 50)
+        t.p90 = percentile(minutes[key], 90)
+    return sorted(groups.values(), key=lambda t: (t.village, not t.green, t.kind))
+
+
+# Supplies ------------------------------------------------------------------------------
+
+
+def stores_visible(user: Any) -> QuerySet[Store]:
+    """Stores of the user's area and of the town or village above it (which serve it)."""
+    return Store.objects.filter(
+        at_or_above_q(user, Perm.ASSIST_VIEW, "jurisdiction__path")
+    ).select_related("jurisdiction")
+
+
+def store_for_user(user: Any, store_id: int, *, write: bool = False) -> Store:
+    found = stores_visible(user).filter(pk=store_id).first()
+    if found is None:
+        raise Http404
+    if write:
+        require_perm_at(user, Perm.ASSIST_ENTER, found.jurisdiction.path)
+    return found
+
+
+def balances(store: Store) -> list[tuple[Item, int, bool]]:
+    """(item, quantity, short) for every item, those never received at 0."""
+    held = {s.item_id: s for s in Stock.objects.filter(store=store)}
+    out = []
+    for item in Item.objects.all():
+        s = held.get(item.pk)
+        quantity = s.quantity if s else 0
+        out.append((item, quantity, bool(s and s.alert_below and quantity < s.alert_below)))
+    return out
+
+
+def shortages(user: Any) -> QuerySet[Stock]:
+    return (
+        Stock.objects.filter(store__in=stores_visible(user), alert_below__gt=0)
+        .filter(quantity__lt=F("alert_below"))
+        .select_related("store", "item")
+    )
+
+
+def items() -> QuerySet[Item]:
+    return Item.objects.all()
+
+
+def households_to_serve(user: Any, store: Store) -> list[Any]:
+    """Households of sealed or controlled zones in the store's area and the user's."""
+    from fangkong.people.models import Household
+    from fangkong.zones.selectors import residents, zones_visible
+
+    ids: set[int] = set()
+    for zone in zones_visible(user).filter(status="active").exclude(kind__order_type=""):
+        if zone.jurisdiction.path.startswith(
+            store.jurisdiction.path
+        ) or store.jurisdiction.path.startswith(zone.jurisdiction.path):
+            ids |= set(residents(zone).values_list("household_id", flat=True)[:2000])
+    return list(
+        Household.objects.visible_to(user, Perm.ASSIST_ENTER)
+        .filter(pk__in=ids, jurisdiction__path__startswith=store.jurisdiction.path)
+        .order_by("address")[:500]
+    )
+
+
+def package_household_for_user(user: Any, household_id: int) -> Any:
+    """A household the user may hand a package to (assist.enter at its node), else 404."""
+    from fangkong.people.models import Household
+
+    return object_for_user(
+        Household.objects.select_related("jurisdiction"),
+        user,
+        Perm.ASSIST_ENTER,
+        pk=household_id,
+    )

@@ -1,0 +1,18 @@
+from django.urls import URLPattern, URLResolver, path
+
+from fangkong.assist import views, views_supplies
+
+app_name = "assist"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.request_list, name="requests"),
+    path("times/", views.response_times, name="times"),
+    path("q/<id:request_id>/", views.request_detail, name="request"),
+    path("q/<id:request_id>/handover/", views.request_handover_page, name="handover"),
+    path("person/<id:person_id>/new/", views.request_new, name="request_new"),
+    path("r/<str:token>/", views.ask, name="ask"),
+    path("stores/", views_supplies.store_list, name="stores"),
+    path("stores/new/", views_supplies.store_new, name="store_new"),
+    path("stores/<id:store_id>/", views_supplies.store_detail, name="store"),
+    path("stores/<id:store_id>/receive/", views_supplies.store_receive, name="receive"),
+    path("stores/<id:store_id>/package/", views_supplies.store_package, name="package"),
+]
