@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Schema
 
+from fangkong.accounts.selectors import request_user
 from fangkong.assist import selectors
 from fangkong.assist.models import HelpRequest
 from fangkong.assist.services import DETAIL_MAX, request_create, request_handover
@@ -129,7 +130,7 @@ def handover(request: HttpRequest, request_id: Id, body: AssistHandoverIn) -> As
         request_id=req.pk,
         to=body.to,
         note=body.note,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
     )
     return AssistRequestOut.of(done)
 

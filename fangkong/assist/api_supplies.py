@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from django.http import Http404, HttpRequest
 from ninja import Field, Schema
 
+from fangkong.accounts.selectors import request_user
 from fangkong.assist import selectors
 from fangkong.assist.models_supplies import Item, Store
 from fangkong.assist.supplies import MAX_QUANTITY, package_issue, receive, store_create
@@ -122,7 +123,7 @@ def create_receipt(request: HttpRequest, store_id: Id, body: ReceiptIn) -> tuple
     store = selectors.store_for_user(request.user, store_id, write=True)
     lines = [(referenced("lines", partial(_item, line.item)), line.quantity) for line in body.lines]
     receive(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         store=store,
         kind=body.kind,
         lines=lines,

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from fangkong.accounts.selectors import request_user
 from fangkong.assist import selectors
 from fangkong.assist.forms import AskForm, HandoverForm, StaffRequestForm
 from fangkong.assist.models import Channel, RequestStatus
@@ -89,7 +90,7 @@ def request_new(request: HttpRequest, person_id: int) -> HttpResponseBase:
                 channel=form.cleaned_data["channel"],
                 detail=form.cleaned_data["detail"],
                 client_id=form.cleaned_data["client_id"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
             )
         except ValidationError as e:
             add_validation_errors(form, e)
@@ -142,7 +143,7 @@ def request_handover_page(request: HttpRequest, request_id: int) -> HttpResponse
                 request_id=req.pk,
                 to=form.cleaned_data["to"],
                 note=form.cleaned_data["note"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
             )
         except ValidationError as e:
             add_validation_errors(form, e)

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from fangkong.accounts.selectors import request_user
 from fangkong.assist import selectors
 from fangkong.assist.forms import PackageForm, ReceiveForm, StoreForm
 from fangkong.assist.supplies import package_issue, receive, store_create
@@ -96,7 +97,7 @@ def store_receive(request: HttpRequest, store_id: int) -> HttpResponseBase:
         lines = [(i, form.cleaned_data.get(f"q_{i.code}") or 0) for i in items]
         try:
             receive(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 store=store,
                 kind=form.cleaned_data["kind"],
                 lines=[(i, n) for i, n in lines if n],

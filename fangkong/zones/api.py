@@ -12,6 +12,7 @@ from typing import Annotated
 from django.http import HttpRequest
 from ninja import Field, Schema
 
+from fangkong.accounts.selectors import request_user
 from fangkong.core.api_kit import referenced
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
@@ -183,7 +184,7 @@ def delineate(request: HttpRequest, place_id: Id, body: DelineateIn) -> tuple[in
     place = selectors.place_for_user(request.user, place_id, write=Perm.ZONES_MANAGE)
     edition = referenced("edition", lambda: _edition(body.edition)) if body.edition else None
     made = zones_delineate(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         place=place,
         reason=body.reason,
         edition=edition,
@@ -253,7 +254,7 @@ def lift_zone(request: HttpRequest, zone_id: Id, body: LiftIn) -> ZoneOut:
     zone = selectors.zone_for_user(request.user, zone_id, write=Perm.ZONES_LIFT)
     lifted = zone_lift(
         zone_id=zone.pk,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request_user(request),
         expected_version=body.version,
     )
     return ZoneOut.of(lifted)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from fangkong.accounts.selectors import request_user
 from fangkong.core.forms import add_validation_errors
 from fangkong.org.access import requires
 from fangkong.org.models import Jurisdiction, Level
@@ -98,7 +99,7 @@ def zone_lift_page(request: HttpRequest, zone_id: int) -> HttpResponseBase:
         try:
             zone_lift(
                 zone_id=zone.pk,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 expected_version=form.cleaned_data["version"],
             )
         except ValidationError as e:
@@ -240,7 +241,7 @@ def place_child(request: HttpRequest, place_id: int) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         try:
             place = place_add(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 parent=parent,
                 name=form.cleaned_data["name"],
             )
@@ -271,7 +272,7 @@ def place_delineate(request: HttpRequest, place_id: int) -> HttpResponseBase:
         edition = next((e for e in editions if e.pk == form.cleaned_data["edition"]), None)
         try:
             made = zones_delineate(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request_user(request),
                 place=place,
                 reason=form.cleaned_data["reason"],
                 edition=edition,
