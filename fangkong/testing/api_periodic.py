@@ -150,7 +150,7 @@ def list_overdue(request: HttpRequest, node: Code = "") -> TestingOverdueListOut
     )
 
 
-class TestingChaseIn(Schema):
+class TestingPeriodicChaseIn(Schema):
     node: Code = Field(description="Code of the node whose overdue workers are chased")
 
 
@@ -159,7 +159,7 @@ class TestingOrdersOut(Schema):
 
 
 @router.write("/periodic/chase", perm=Perm.TESTING_PERIODIC, response=TestingOrdersOut)
-def chase(request: HttpRequest, body: TestingChaseIn) -> TestingOrdersOut:
+def chase(request: HttpRequest, body: TestingPeriodicChaseIn) -> TestingOrdersOut:
     """Work orders for the overdue under the node (one open order per worker)."""
     from fangkong.core.api_kit import referenced
 
