@@ -137,6 +137,7 @@ DEMO_USERNAMES = [
     "cp11",
     "sampler1",
     "lab1",
+    "doctor1",
     "supervisor",
     "auditor",
     "admin",
