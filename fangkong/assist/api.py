@@ -95,7 +95,7 @@ def list_requests(request: HttpRequest) -> list[AssistRequestOut]:
 
 @router.write("/requests", perm=Perm.ASSIST_ENTER, response={201: AssistRequestOut})
 def create_request(request: HttpRequest, body: AssistRequestIn) -> tuple[int, AssistRequestOut]:
-    user = request.user
+    user = request_user(request)
     person = referenced("person_id", lambda: selectors.asker_for_user(user, body.person_id))
     kind = referenced("kind", lambda: selectors.kind_by_code(body.kind))
     req, _new = request_create(
@@ -104,7 +104,7 @@ def create_request(request: HttpRequest, body: AssistRequestIn) -> tuple[int, As
         channel=body.channel,
         detail=body.detail,
         client_id=body.client_id,
-        actor=user,  # type: ignore[arg-type]
+        actor=user,
     )
     return 201, AssistRequestOut.of(req)
 

@@ -89,11 +89,11 @@ def list_stores(request: HttpRequest) -> list[StoreOut]:
 
 @router.write("/stores", perm=Perm.ASSIST_ENTER, response={201: StoreOut})
 def create_store(request: HttpRequest, body: StoreIn) -> tuple[int, StoreOut]:
-    user = request.user
+    user = request_user(request)
     node = referenced(
         "node", lambda: jurisdiction_for_user(user, body.node, write=Perm.ASSIST_ENTER)
     )
-    made = store_create(actor=user, jurisdiction=node, name=body.name)  # type: ignore[arg-type]
+    made = store_create(actor=user, jurisdiction=node, name=body.name)
     return 201, StoreOut.of(made)
 
 
@@ -141,14 +141,14 @@ def create_receipt(request: HttpRequest, store_id: Id, body: ReceiptIn) -> tuple
     response={201: PackageOut},
 )
 def create_package(request: HttpRequest, store_id: Id, body: PackageIn) -> tuple[int, PackageOut]:
-    user = request.user
+    user = request_user(request)
     store = selectors.store_for_user(user, store_id, write=True)
     household = referenced(
         "household_id",
         lambda: selectors.package_household_for_user(user, body.household_id),
     )
     package, created = package_issue(
-        actor=user,  # type: ignore[arg-type]
+        actor=user,
         store=store,
         household=household,
         client_id=body.client_id,

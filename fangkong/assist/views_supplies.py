@@ -30,7 +30,7 @@ from fangkong.org.scoping import has_perm, scope_paths, subtree_q
 @require_GET
 @requires(Perm.ASSIST_VIEW)
 def store_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = request_user(request)
     stores = list(selectors.stores_visible(user)[:100])
     return render(
         request,
@@ -46,7 +46,7 @@ def store_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.ASSIST_ENTER, writes=("POST",), writes_at="own")
 def store_new(request: HttpRequest) -> HttpResponseBase:
-    user = request.user
+    user = request_user(request)
     q = Q(pk__in=[])
     for root in scope_paths(user, Perm.ASSIST_ENTER):
         q |= subtree_q("path", root)
@@ -58,7 +58,7 @@ def store_new(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         node = next(n for n in nodes if n.code == form.cleaned_data["node"])
         try:
-            store = store_create(actor=user, jurisdiction=node, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+            store = store_create(actor=user, jurisdiction=node, name=form.cleaned_data["name"])
         except ValidationError as e:
             add_validation_errors(form, e)
         else:
@@ -117,7 +117,7 @@ def store_receive(request: HttpRequest, store_id: int) -> HttpResponseBase:
 @requires(Perm.ASSIST_ENTER, writes=("POST",))
 def store_package(request: HttpRequest, store_id: int) -> HttpResponseBase:
     """A package recorded at the door: the household, once a day."""
-    user = request.user
+    user = request_user(request)
     store = selectors.store_for_user(user, store_id, write=request.method == "POST")
     households = {h.pk: h for h in selectors.households_to_serve(user, store)}
     form = PackageForm(request.POST or None)
@@ -127,7 +127,7 @@ def store_package(request: HttpRequest, store_id: int) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         try:
             _package, _new = package_issue(
-                actor=user,  # type: ignore[arg-type]
+                actor=user,
                 store=store,
                 household=households[form.cleaned_data["household"]],
                 client_id=form.cleaned_data["client_id"],

@@ -368,7 +368,7 @@ def list_transfers(
 
 @router.write("/transfers", perm=Perm.CONTROL_MANAGE, response=ControlTransferOut)
 def create_transfer(request: HttpRequest, body: ControlTransferIn) -> ControlTransferOut:
-    user = request.user
+    user = request_user(request)
     destination = referenced("destination", lambda: selectors.site_for_user(user, body.destination))
     escort = referenced("escort", lambda: staff_for_user(user, body.escort))
     orders: list[ControlOrder] = []
@@ -385,7 +385,7 @@ def create_transfer(request: HttpRequest, body: ControlTransferIn) -> ControlTra
         except PermissionDenied:
             raise HttpError(403, _("You may not move this person.")) from None
     transfer = transfers.transfer_plan(
-        actor=user,  # type: ignore[arg-type]
+        actor=user,
         orders=orders,
         pickup=body.pickup,
         destination=destination,

@@ -19,7 +19,7 @@ from fangkong.control.selectors import site_for_user
 from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page, referenced
 from fangkong.core.bounds import Count, Id
 from fangkong.core.masking import mask_name
-from fangkong.org.access import ScopedRouter
+from fangkong.org.access import Guard, ScopedRouter
 from fangkong.org.roles import Perm
 from fangkong.org.selectors import jurisdiction_for_user
 from fangkong.testing import coverage, recalls, results, rounds, sampling, selectors
@@ -77,13 +77,13 @@ def list_rounds(request: HttpRequest) -> list[TestingRoundOut]:
 
 @router.write("/rounds", perm=Perm.TESTING_MANAGE, response={201: TestingRoundOut})
 def create_round(request: HttpRequest, body: TestingRoundIn) -> tuple[int, TestingRoundOut]:
-    user = request.user
+    user = request_user(request)
     node = referenced(
         "node", lambda: jurisdiction_for_user(user, body.node, write=Perm.TESTING_MANAGE)
     )
     scope = [referenced("scope", partial(jurisdiction_for_user, user, c)) for c in body.scope]
     made = rounds.round_create(
-        actor=user,  # type: ignore[arg-type]
+        actor=user,
         jurisdiction=node,
         name=body.name,
         starts_on=body.starts_on,
@@ -102,7 +102,10 @@ def get_round(request: HttpRequest, round_id: Id) -> TestingRoundOut:
     return TestingRoundOut.of(selectors.round_for_user(request.user, round_id, Perm.TESTING_VIEW))
 
 
-def _guard(perm: Perm):  # type: ignore[no-untyped-def]
+def round_guard(perm: Perm) -> Guard:
+    """The round named in the path, checked for `perm` at its node before the body is
+    read (the testing routers' `assignee`)."""
+
     def check(user: object, kwargs: dict[str, object]) -> object:
         return selectors.round_for_user(user, int(str(kwargs["round_id"])), perm)
 
@@ -140,7 +143,7 @@ class TestingSyncOut(Schema):
 @router.write(
     "/rounds/{round_id}/samples",
     perm=Perm.TESTING_SAMPLE,
-    assignee=_guard(Perm.TESTING_SAMPLE),
+    assignee=round_guard(Perm.TESTING_SAMPLE),
     response=TestingSyncOut,
 )
 def sync_samples(request: HttpRequest, round_id: Id, body: TestingSyncIn) -> TestingSyncOut:
@@ -205,7 +208,7 @@ class TestingResultsOut(Schema):
 @router.write(
     "/rounds/{round_id}/results",
     perm=Perm.TESTING_RESULTS,
-    assignee=_guard(Perm.TESTING_RESULTS),
+    assignee=round_guard(Perm.TESTING_RESULTS),
     response=TestingResultsOut,
 )
 def send_results(request: HttpRequest, round_id: Id, body: TestingResultsIn) -> TestingResultsOut:
@@ -327,12 +330,12 @@ def open_case(
 ) -> tuple[int, TestingCaseOut]:
     """A single positive becomes a case (control's case service): to the hospital named,
     the household under control."""
-    user = request.user
+    user = request_user(request)
     recall = selectors.recall_for_user(user, recall_id, write=True)
     hospital = referenced("hospital_id", lambda: site_for_user(user, body.hospital_id))
     made = recalls.case_open(
         recall=recall,
-        actor=user,  # type: ignore[arg-type]
+        actor=user,
         hospital=hospital,
         vehicle=body.vehicle,
         driver=body.driver,

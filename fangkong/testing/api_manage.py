@@ -20,19 +20,13 @@ from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.org.selectors import jurisdiction_for_user
 from fangkong.testing import boxes, chase, rounds, selectors
+from fangkong.testing.api import round_guard
 from fangkong.testing.models import SamplingPoint
 
 router = ScopedRouter(tags=["testing"])
 
 Code = Annotated[str, Field(max_length=40)]
 Barcodes = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=2000)]
-
-
-def _guard(perm: Perm):  # type: ignore[no-untyped-def]
-    def check(user: object, kwargs: dict[str, object]) -> object:
-        return selectors.round_for_user(user, int(str(kwargs["round_id"])), perm)
-
-    return check
 
 
 class TestingPointOut(Schema):
@@ -80,13 +74,13 @@ def list_points(request: HttpRequest, round_id: Id) -> list[TestingPointOut]:
 @router.write(
     "/rounds/{round_id}/points",
     perm=Perm.TESTING_MANAGE,
-    assignee=_guard(Perm.TESTING_MANAGE),
+    assignee=round_guard(Perm.TESTING_MANAGE),
     response={201: TestingPointOut},
 )
 def create_point(
     request: HttpRequest, round_id: Id, body: TestingPointIn
 ) -> tuple[int, TestingPointOut]:
-    user = request.user
+    user = request_user(request)
     round_ = selectors.round_for_user(user, round_id, Perm.TESTING_MANAGE)
     node = referenced("node", lambda: jurisdiction_for_user(user, body.node, Perm.TESTING_MANAGE))
     wanted = set(body.staff)
@@ -106,7 +100,7 @@ def create_point(
             }
         )
     point = rounds.point_create(
-        actor=user,  # type: ignore[arg-type]
+        actor=user,
         round_=round_,
         jurisdiction=node,
         name=body.name,
@@ -134,7 +128,7 @@ class TestingBoxOut(Schema):
 @router.write(
     "/rounds/{round_id}/boxes",
     perm=Perm.TESTING_SAMPLE,
-    assignee=_guard(Perm.TESTING_SAMPLE),
+    assignee=round_guard(Perm.TESTING_SAMPLE),
     response={201: TestingBoxOut},
 )
 def box_out(request: HttpRequest, round_id: Id, body: TestingBoxOutIn) -> tuple[int, TestingBoxOut]:
@@ -168,7 +162,7 @@ class TestingBoxInOut(Schema):
 @router.write(
     "/rounds/{round_id}/boxes/in",
     perm=Perm.TESTING_RESULTS,
-    assignee=_guard(Perm.TESTING_RESULTS),
+    assignee=round_guard(Perm.TESTING_RESULTS),
     response=TestingBoxInOut,
 )
 def box_in(request: HttpRequest, round_id: Id, body: TestingBoxInIn) -> TestingBoxInOut:
@@ -209,13 +203,13 @@ def _chase_guard(user: Any, kwargs: dict[str, object]) -> object:
 def chase_not_tested(request: HttpRequest, round_id: Id, body: TestingChaseIn) -> TestingChaseOut:
     """A work order per not-tested resident of the node to their grid worker; sent
     again, it opens nothing new while the first orders are open."""
-    user = request.user
+    user = request_user(request)
     round_ = selectors.round_for_user(user, round_id, Perm.TESTING_VIEW)
     node = next((n for n in selectors.chase_nodes(user, round_) if n.code == body.node), None)
     if node is None:
         raise ValidationError(
             {"node": [_("Not a node of this round where you dispatch work orders.")]}
         )
-    orders = chase.chase_not_tested(round_=round_, node=node, actor=user)  # type: ignore[arg-type]
+    orders = chase.chase_not_tested(round_=round_, node=node, actor=user)
     fresh = sum(1 for o in orders if not getattr(o, "merged", False))
     return TestingChaseOut(sent=fresh, already_open=len(orders) - fresh)

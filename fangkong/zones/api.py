@@ -138,7 +138,7 @@ def list_places(request: HttpRequest) -> list[PlaceOut]:
 
 @router.write("/places", perm=Perm.ZONES_MANAGE, response={201: PlaceOut})
 def add_place(request: HttpRequest, body: PlaceIn) -> tuple[int, PlaceOut]:
-    user = request.user
+    user = request_user(request)
     parent = (
         referenced(
             "parent_id",
@@ -155,17 +155,17 @@ def add_place(request: HttpRequest, body: PlaceIn) -> tuple[int, PlaceOut]:
         if body.village and parent is None
         else None
     )
-    made = place_add(actor=user, name=body.name, village=village, parent=parent)  # type: ignore[arg-type]
+    made = place_add(actor=user, name=body.name, village=village, parent=parent)
     return 201, PlaceOut.of(made)
 
 
 @router.write("/places/derive", perm=Perm.ZONES_MANAGE, response=DeriveOut)
 def derive_places(request: HttpRequest, body: DeriveIn) -> DeriveOut:
-    user = request.user
+    user = request_user(request)
     village = referenced(
         "village", lambda: jurisdiction_for_user(user, body.village, write=Perm.ZONES_MANAGE)
     )
-    made = places_derive(actor=user, village=village)  # type: ignore[arg-type]
+    made = places_derive(actor=user, village=village)
     return DeriveOut(places=made.places, households=made.households, skipped=made.skipped)
 
 
@@ -209,7 +209,7 @@ def list_zones(request: HttpRequest) -> list[ZoneOut]:
 
 @router.write("/zones", perm=Perm.ZONES_MANAGE, response={201: ZoneOut})
 def create_zone(request: HttpRequest, body: ZoneIn) -> tuple[int, ZoneOut]:
-    user = request.user
+    user = request_user(request)
     kind = referenced("kind", lambda: selectors.kind_by_code(body.edition, body.kind))
     places = [
         referenced("places", partial(selectors.place_for_user, user, i, write=Perm.ZONES_MANAGE))
@@ -220,7 +220,7 @@ def create_zone(request: HttpRequest, body: ZoneIn) -> tuple[int, ZoneOut]:
         for c in body.nodes
     ]
     made = zone_create(
-        actor=user,  # type: ignore[arg-type]
+        actor=user,
         kind=kind,
         name=body.name,
         reason=body.reason,

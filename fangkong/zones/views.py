@@ -45,7 +45,7 @@ def _nodes(user: Any, perm: Perm, levels: tuple[int, ...]) -> list[Jurisdiction]
 @require_GET
 @requires(Perm.ZONES_VIEW)
 def zone_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = request_user(request)
     zones = list(selectors.zones_visible(user)[:300])
     active = [z for z in zones if z.status == ZoneStatus.ACTIVE]
     residents = selectors.zone_counts(active)
@@ -129,7 +129,7 @@ def _kind_choices() -> list[tuple[int, str]]:
 @require_http_methods(["GET", "POST"])
 @requires(Perm.ZONES_MANAGE, writes=("POST",), writes_at="own")
 def zone_new(request: HttpRequest) -> HttpResponseBase:
-    user = request.user
+    user = request_user(request)
     places = list(
         Place.objects.visible_to(user, Perm.ZONES_MANAGE).select_related("jurisdiction")[:500]
     )
@@ -147,7 +147,7 @@ def zone_new(request: HttpRequest) -> HttpResponseBase:
             if kind is None:
                 raise ValidationError({"kind": _("Unknown kind of zone.")})
             zone = zone_create(
-                actor=user,  # type: ignore[arg-type]
+                actor=user,
                 kind=kind,
                 name=form.cleaned_data["name"],
                 reason=form.cleaned_data["reason"],
@@ -164,7 +164,7 @@ def zone_new(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 @requires(Perm.ZONES_VIEW)
 def place_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = request_user(request)
     places = list(selectors.places_visible(user).filter(parent=None)[:300])
     return render(
         request,
@@ -177,7 +177,7 @@ def place_list(request: HttpRequest) -> HttpResponse:
 @requires(Perm.ZONES_MANAGE, writes=("POST",), writes_at="own")
 def place_new(request: HttpRequest) -> HttpResponseBase:
     """A compound of a village by hand, or the village's places from the registry."""
-    user = request.user
+    user = request_user(request)
     villages = [
         v
         for v in _nodes(user, Perm.ZONES_MANAGE, (Level.VILLAGE,))
@@ -189,7 +189,7 @@ def place_new(request: HttpRequest) -> HttpResponseBase:
         village = next(v for v in villages if v.code == form.cleaned_data["village"])
         try:
             if form.cleaned_data["action"] == "derive":
-                made = places_derive(actor=user, village=village)  # type: ignore[arg-type]
+                made = places_derive(actor=user, village=village)
                 messages.success(
                     request,
                     _(
@@ -204,7 +204,7 @@ def place_new(request: HttpRequest) -> HttpResponseBase:
                 )
                 return redirect("zones:places")
             place = place_add(
-                actor=user,  # type: ignore[arg-type]
+                actor=user,
                 village=village,
                 name=form.cleaned_data["name"],
             )
