@@ -7,6 +7,8 @@ at once and record the hand-over to 120 or a hospital."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -104,7 +106,7 @@ class HelpRequest(models.Model):
         return f"{self.kind_id} {self.person_id}"
 
     @property
-    def answered_at(self):  # type: ignore[no-untyped-def]
+    def answered_at(self) -> datetime | None:
         """When it was answered: served at the door, or handed over."""
         return self.served_at or self.handover_at
 
