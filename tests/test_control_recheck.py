@@ -34,6 +34,7 @@ from fangkong.control.models_recheck import (
     RecheckRun,
     RunStatus,
 )
+from fangkong.control.services import plan_from_exposure
 from fangkong.control.sites import site_create
 from fangkong.people.models import Person
 from fangkong.policy.engine import Rules
@@ -296,6 +297,73 @@ def test_a_new_local_edition_shortens_the_orders_of_its_town_only(arrivals):
     )
 
 
+def test_the_20_measures_shorten_a_case_contact_s_order_from_the_kept_exposure(arrivals):
+    w = arrivals
+    person = w.persons["A2"]
+    exposed = date(2022, 11, 8)  # under the 9th edition: 7 days centralised, 3 at home
+    phases, exposure = plan_from_exposure(
+        category="close_contact", last_on=exposed, path=person.jurisdiction.path
+    )
+    assert exposure is not None and exposure.edition == "nat-9"
+    assert [(p.type, p.starts_on, p.ends_on, p.test_days) for p in phases] == [
+        (OrderType.CENTRAL, date(2022, 11, 9), date(2022, 11, 15), (1, 2, 3, 5, 7)),
+        (OrderType.HOME_MONITORING, date(2022, 11, 16), date(2022, 11, 18), (3,)),
+    ]
+    order = ControlOrder.objects.create(
+        person=person,
+        jurisdiction=person.jurisdiction,
+        type=OrderType.CENTRAL,
+        status=OrderStatus.ACTIVE,
+        starts_on=date(2022, 11, 9),
+        ends_on=date(2022, 11, 15),
+        source=OrderSource.CONTACT,
+        category="close_contact",
+        edition="nat-9",
+        exposed_on=exposed,
+        test_days=[1, 2, 3, 5, 7],
+    )
+    # The 20 measures, in force from 11-11: 5 days centralised, then 3 of home isolation.
+    with translation.override("en"):
+        outcome = run(None, as_of=date(2022, 11, 11))
+    assert outcome.status == RunStatus.DONE
+    (short,) = pending(person=person)
+    assert (
+        short.kind,
+        short.report_id,
+        short.ends_on,
+        short.test_days,
+        short.then_type,
+        short.then_days,
+        short.edition,
+    ) == (
+        ProposalKind.SHORTEN,
+        None,
+        date(2022, 11, 13),
+        [1, 2, 3, 5],
+        OrderType.HOME_ISOLATION,
+        3,
+        "nat-20",
+    )
+    assert "last exposure" in short.reason and "shorten it to end on" in short.reason
+    recheck_apply.proposal_accept(
+        proposal_id=short.pk,
+        actor=w.users["commander"],
+        now=datetime(2022, 11, 11, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
+    )
+    order.refresh_from_db()
+    assert order.ends_on == date(2022, 11, 13)
+    (follower,) = ControlOrder.objects.filter(previous=order, status=OrderStatus.PLANNED)
+    assert (follower.type, follower.starts_on, follower.ends_on) == (
+        OrderType.HOME_ISOLATION,
+        date(2022, 11, 14),
+        date(2022, 11, 16),
+    )
+    # Re-running proposes nothing again; a contact without a kept exposure is not
+    # guessed at (only counted as having nothing to re-read).
+    again = run(None, as_of=date(2022, 11, 11))
+    assert not pending(person=person) and again.status == RunStatus.DONE
+
+
 def test_accepting_after_the_order_changed_is_refused_and_changes_nothing(arrivals):
     from fangkong.control.release import order_extend
 
@@ -414,6 +482,8 @@ def _varied(world: World, n: int = 120) -> None:
             report(person, code, arrived - timedelta(days=rng.randint(0, 9)), arrived, place)
         if i % 3 == 0:
             start = DAY - timedelta(days=rng.randint(0, 8))
+            source = rng.choice(sources)
+            contact = source == OrderSource.CONTACT
             ControlOrder.objects.create(
                 person=person,
                 jurisdiction=node,
@@ -421,22 +491,28 @@ def _varied(world: World, n: int = 120) -> None:
                 status=OrderStatus.ACTIVE,
                 starts_on=start,
                 ends_on=start + timedelta(days=rng.choice((2, 6, 9, 13))),
-                source=rng.choice(sources),
+                source=source,
                 version=rng.randint(0, 3),
+                category=rng.choice(("close_contact", "secondary_contact")) if contact else "",
+                exposed_on=start - timedelta(days=1) if contact else None,
             )
-    # Some under an order with no arrival at all.
-    for node in leaves:
+    # Some under an order with no arrival at all: contacts, half of them with their
+    # exposure kept (re-decided from it), half without (nothing to re-read).
+    for i, node in enumerate(leaves * 2):
         person = Person.objects.create(
             jurisdiction=node, name="无行程", name_key="无行程", name_initials="wxc"
         )
+        kept = i >= len(leaves)
         ControlOrder.objects.create(
             person=person,
             jurisdiction=node,
-            type=OrderType.HOME_ISOLATION,
+            type=OrderType.HOME_ISOLATION if i % 2 else OrderType.CENTRAL,
             status=OrderStatus.ACTIVE,
-            starts_on=DAY,
-            ends_on=DAY + timedelta(days=6),
+            starts_on=DAY - timedelta(days=i),
+            ends_on=DAY + timedelta(days=6 - i),
             source=OrderSource.CONTACT,
+            category="close_contact" if kept else "",
+            exposed_on=DAY - timedelta(days=i + 1) if kept else None,
         )
 
 
@@ -477,6 +553,9 @@ def test_the_fast_path_and_the_per_person_loop_propose_exactly_the_same(world, c
     assert (again.proposed, again.outdated) == (0, 0)
     if codes is None:
         assert fast.no_arrival == 4
+        # The contacts with no arrival but a kept exposure were re-decided.
+        contacts = RecheckProposal.objects.filter(person__name="无行程", report=None)
+        assert contacts.exists()
 
 
 # Pages and API -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from fangkong.control.kinds import FEVER_KIND, MISSED_CHECK_KIND, SAMPLE_KIND
 from fangkong.control.models import (
     ControlOrder,
     ControlTest,
+    OrderSource,
     OrderStatus,
     OrderType,
     Passenger,
@@ -162,6 +163,12 @@ def test_thirty_arrivals_and_ten_close_contacts_under_the_9th_edition(world):
         for o in outcome.contacts
     )
     assert not outcome.unplaced and all(o.room for o in outcome.contacts)
+    # The exposure is kept with each contact's orders: a change of the rules re-decides
+    # them from it (test_control_recheck).
+    assert {
+        (o.exposed_on, o.category, o.edition, o.source)
+        for o in ControlOrder.objects.filter(person__in=[c.person for c in outcome.contacts])
+    } == {(date(2022, 7, 12), "close_contact", "nat-9", OrderSource.CONTACT)}
     transfer_depart(transfer_id=outcome.transfer.pk, actor=commander, expected_version=0)
     assert [p.person for p in in_transit()] == [case]
     transfer_receive(transfer_id=outcome.transfer.pk, actor=county, expected_version=1)

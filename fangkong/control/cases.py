@@ -6,7 +6,7 @@ sites."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -28,11 +28,11 @@ from fangkong.control.models import (
     Transfer,
 )
 from fangkong.control.services import (
-    Phase,
     _audit,
     _cancel_samples,
     _create_chain,
     _event,
+    plan_from_exposure,
     result_record,
 )
 from fangkong.control.sites import find_room, room_leave
@@ -40,14 +40,7 @@ from fangkong.control.transfers import Rider, transfer_create
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.people.models import Person
-from fangkong.policy.engine import edition_for
-from fangkong.policy.models import Category, Place
-
-_PLACE_TYPE: dict[str, str] = {
-    Place.CENTRAL: "central",
-    Place.HOME_ISOLATION: "home_isolation",
-    Place.HOME_MONITORING: "home_monitoring",
-}
+from fangkong.policy.models import Category
 
 
 @dataclass
@@ -56,28 +49,6 @@ class CaseResult:
     contacts: list[ControlOrder] = field(default_factory=list)
     # Household members who could not be placed (no room free), with the reason.
     unplaced: list[tuple[Person, str]] = field(default_factory=list)
-
-
-def _contact_phases(person: Person, exposed_on: datetime) -> list[Phase]:
-    """The close-contact measure of the edition in force for the person's place, day 1
-    the day after the last exposure."""
-    day = timezone.localtime(exposed_on).date()
-    edition = edition_for(day, person.jurisdiction.path)
-    measure = edition.measures.filter(category=Category.CLOSE_CONTACT).first() if edition else None
-    if measure is None or measure.place not in _PLACE_TYPE:
-        return []
-    start = day + timedelta(days=1)
-    phases = [Phase(_PLACE_TYPE[measure.place], start, measure.days, tuple(measure.tests))]
-    if measure.then_place in _PLACE_TYPE and measure.then_days:
-        phases.append(
-            Phase(
-                _PLACE_TYPE[measure.then_place],
-                phases[0].ends_on + timedelta(days=1),
-                measure.then_days,
-                tuple(measure.then_tests),
-            )
-        )
-    return phases
 
 
 @transaction.atomic
@@ -137,7 +108,11 @@ def positive_case(
     if person.household is None:
         return result
     for member in Person.objects.filter(household=person.household).exclude(pk=person.pk):
-        phases = _contact_phases(member, now)
+        phases, exposure = plan_from_exposure(
+            category=Category.CLOSE_CONTACT,
+            last_on=timezone.localtime(now).date(),
+            path=member.jurisdiction.path,
+        )
         room = find_room(member) if phases and phases[0].type in AT_SITE else None
         try:
             with transaction.atomic():
@@ -151,6 +126,7 @@ def positive_case(
                     room=room,
                     pm=None,
                     now=now,
+                    exposure=exposure,
                 )
         except ValidationError as e:
             result.unplaced.append((member, " ".join(e.messages)))

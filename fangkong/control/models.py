@@ -168,6 +168,9 @@ class ControlOrder(models.Model):
     )
     edition = models.CharField(_("edition"), max_length=40, blank=True)
     category = models.CharField(_("category"), max_length=20, blank=True)
+    # A contact's last exposure to the case: what a change of the rules re-decides their
+    # order from (a contact has no arrival to re-read).
+    exposed_on = models.DateField(_("last exposure"), null=True, blank=True)
     # Days of the period (1 = starts_on) on which a sample is taken.
     test_days = models.JSONField(_("test days"), default=list, blank=True)
     checks_per_day = models.PositiveSmallIntegerField(_("health checks a day"), default=2)

@@ -52,7 +52,7 @@ from fangkong.control.models_recheck import (
 )
 from fangkong.control.services import PLACE_TYPE
 from fangkong.org.models import Jurisdiction
-from fangkong.policy.engine import Decision, Origin, Rules, decide, edition_for
+from fangkong.policy.engine import Decision, Exposure, Origin, Rules, decide, edition_for
 from fangkong.policy.hooks import RulesChange
 from fangkong.policy.models import Place
 from fangkong.screening.models import ReportStatus, ReturneeReport
@@ -64,20 +64,20 @@ SKIPPED_REPORTS = (ReportStatus.WRONG, ReportStatus.NOT_IN_TOWN, ReportStatus.DU
 # re-check of that arrival; a case's contact, a positive or a judgement by hand is
 # only ever made stricter by it.
 FROM_ARRIVAL = frozenset({OrderSource.REPORT, OrderSource.PUSHED, OrderSource.RECHECK})
+# A contact's order is re-decided from its kept exposure (with the person's arrival, if
+# any): such a decision may shorten, end or soften it as well.
+FROM_EXPOSURE = FROM_ARRIVAL | {OrderSource.CONTACT}
 CHUNK = 2000
 
 
 @dataclass(frozen=True)
-class Arrival:
-    """What the decision function reads about one person's latest arrival."""
+class Checked:
+    """Whom a proposal is for: the person, the arrival read (none for a contact re-decided
+    from their exposure alone) and the node their proposal is listed at."""
 
-    report_id: int
+    report_id: int | None
     person_id: int
     node_id: int
-    code: str
-    place: str
-    left_on: date
-    arrived_on: date
 
 
 @dataclass(frozen=True)
@@ -175,14 +175,20 @@ def _fmt(day: date | None) -> str:
     return date_format(day, "DATE_FORMAT") if day else ""
 
 
-def draft_for(decision: Decision, current: Current | None, as_of: date) -> Draft | None:
+def draft_for(
+    decision: Decision,
+    current: Current | None,
+    as_of: date,
+    adjusts: frozenset[str] = FROM_ARRIVAL,
+) -> Draft | None:
     """The change a decision calls for against the person's active order (None: none).
 
     The decision's period that covers `as_of` (or the next one) is compared with the
     order: none and no order — nothing; none and an order from an arrival — end it;
     a period and no order — a new order (with the period after it); a stricter type —
     a stricter order; a milder one — end this order and start the milder one today;
-    the same type ending on another day — shorter or longer."""
+    the same type ending on another day — shorter or longer. `adjusts`: the sources of
+    orders the decision may also shorten, end or soften."""
     periods = [p for p in decision.periods if p.end >= as_of and p.place in PLACE_TYPE]
     now = periods[0] if periods else None
     after = periods[1] if len(periods) > 1 else None
@@ -193,7 +199,7 @@ def draft_for(decision: Decision, current: Current | None, as_of: date) -> Draft
             "then_days": after.days,
             "then_test_days": _day_numbers(after.test_dates, after.start, after.end),
         }
-    adjustable = current is not None and current.source in FROM_ARRIVAL
+    adjustable = current is not None and current.source in adjusts
     if now is None:
         if current is None or not adjustable:
             return None
@@ -295,7 +301,7 @@ class Outcome:
 
 def _proposal(
     run: RecheckRun,
-    arrival: Arrival,
+    arrival: Checked,
     current: Current | None,
     draft: Draft,
     decision: Decision,
@@ -504,6 +510,25 @@ def _current(row: tuple[Any, ...]) -> Current:
     return Current(pk, version, type_, _as_date(starts), _as_date(ends), source, node)
 
 
+def decide_for(
+    key: tuple[Any, ...], path: str, *, as_of: date, rules: Rules | None = None
+) -> Decision:
+    """The decision for what a re-check reads of a person: `key` is (arrived, origin
+    code, origin place, left, edition) of their latest arrival, empty when they have
+    none, then (category, last exposure) when their order is a contact's."""
+    arrived, code, place, left = key[:4]
+    exposures = [Exposure(key[5], key[6])] if len(key) > 5 else []
+    on = _as_date(arrived) if arrived is not None else exposures[0].last_on
+    return decide(
+        on,
+        [Origin(code, _as_date(left), place)] if code else [],
+        exposures,
+        path=path,
+        as_of=as_of,
+        rules=rules,
+    )
+
+
 def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> Outcome:
     """Re-check every candidate in a few queries: group by what the decision reads,
     decide once per group, propose per person in memory, write in bulk.
@@ -537,7 +562,16 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
         for person_id in currents:
             if person_id not in arrivals and person_id in earlier:
                 arrivals[person_id] = earlier[person_id]
-        outcome.no_arrival = sum(1 for p in currents if p not in arrivals)
+    exposures: dict[int, tuple[str, date]] = {
+        person_id: (category, _as_date(exposed_on))
+        for person_id, category, exposed_on in _raw(
+            active.filter(source=OrderSource.CONTACT, exposed_on__isnull=False)
+            .exclude(category="")
+            .values_list("person_id", "category", "exposed_on")
+        )
+    }
+    if scope.codes is None:
+        outcome.no_arrival = sum(1 for p in currents if p not in arrivals and p not in exposures)
     editions: dict[int, str] = {}
     decisions: dict[tuple[Any, ...], Decision] = {}
     shared: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
@@ -547,13 +581,8 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
     def decision_of(key: tuple[Any, ...], node_id: int) -> Decision:
         decision = decisions.get(key)
         if decision is None:
-            arrived, code, place, left = _as_date(key[0]), key[1], key[2], _as_date(key[3])
-            decision = decisions[key] = decide(
-                arrived,
-                [Origin(code, left, place)] if code else [],
-                path=paths.get(node_id, ""),
-                as_of=scope.as_of,
-                rules=rules,
+            decision = decisions[key] = decide_for(
+                key, paths.get(node_id, ""), as_of=scope.as_of, rules=rules
             )
         return decision
 
@@ -562,7 +591,9 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
 
     def proposed(key: tuple[Any, ...], node_id: int, current: Current | None) -> Any:
         decision = decision_of(key, node_id)
-        draft = draft_for(decision, current, scope.as_of)
+        draft = draft_for(
+            decision, current, scope.as_of, FROM_EXPOSURE if len(key) > 5 else FROM_ARRIVAL
+        )
         if draft is None:
             return None
         # The words depend on the group, the draft and where the person stands.
@@ -578,12 +609,15 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
             )
         return _shared(run, current, draft, decision, reason, now)
 
-    for person_id, (report_id, _p, node_id, code, place, left, arrived) in arrivals.items():
+    def edition_at(node_id: int) -> str:
         edition = editions.get(node_id)
         if edition is None:
             found = edition_for(scope.as_of, paths.get(node_id, ""), rules)
             edition = editions[node_id] = found.key if found else ""
-        key = (arrived, code, place, left, edition)
+        return edition
+
+    for person_id, (report_id, _p, node_id, code, place, left, arrived) in arrivals.items():
+        key = (arrived, code, place, left, edition_at(node_id), *exposures.get(person_id, ()))
         current = currents.get(person_id)
         if current is None:
             if key in shared:
@@ -598,7 +632,18 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
             made.append(
                 (current.node_id, person_id, report_id, current.order_id, current.version, *common)
             )
-    outcome.checked = len(arrivals)
+    # Contacts with no arrival: re-decided from their exposure alone.
+    for person_id, exposure in exposures.items():
+        if person_id in arrivals:
+            continue
+        current = currents[person_id]
+        key = (None, "", "", None, edition_at(current.node_id), *exposure)
+        common = proposed(key, current.node_id, current)
+        if common is not None:
+            made.append(
+                (current.node_id, person_id, None, current.order_id, current.version, *common)
+            )
+    outcome.checked = len(arrivals) + sum(1 for p in exposures if p not in arrivals)
     outcome.groups = len(decisions)
     _write(run, checked, made, outcome)
     return outcome
@@ -639,11 +684,19 @@ def recheck_each(run: RecheckRun, scope: Scope, persons: Iterable[int] | None = 
                 .select_related("jurisdiction")
                 .first()
             )
-        if report is None:
+        order = ControlOrder.objects.filter(person_id=person_id, status=OrderStatus.ACTIVE).first()
+        exposure: tuple[Any, ...] = (
+            (order.category, order.exposed_on)
+            if order is not None
+            and order.source == OrderSource.CONTACT
+            and order.exposed_on is not None
+            and order.category
+            else ()
+        )
+        if report is None and not exposure:
             outcome.no_arrival += 1
             continue
         outcome.checked += 1
-        order = ControlOrder.objects.filter(person_id=person_id, status=OrderStatus.ACTIVE).first()
         current = (
             Current(
                 order.pk,
@@ -657,24 +710,24 @@ def recheck_each(run: RecheckRun, scope: Scope, persons: Iterable[int] | None = 
             if order
             else None
         )
-        decision = decide(
-            report.arrived_on,
-            [Origin(report.origin_code, report.left_on, report.origin_place)]
-            if report.origin_code
-            else [],
-            path=report.jurisdiction.path,
-            as_of=scope.as_of,
+        if report is not None:
+            read: tuple[Any, ...] = (
+                report.arrived_on,
+                report.origin_code,
+                report.origin_place,
+                report.left_on,
+                "",
+            )
+            node = report.jurisdiction
+        else:
+            assert order is not None  # noqa: S101 (an exposure is read from the order)
+            read = (None, "", "", None, "")
+            node = order.jurisdiction
+        decision = decide_for((*read, *exposure), node.path, as_of=scope.as_of)
+        draft = draft_for(
+            decision, current, scope.as_of, FROM_EXPOSURE if exposure else FROM_ARRIVAL
         )
-        draft = draft_for(decision, current, scope.as_of)
-        arrival = Arrival(
-            report.pk,
-            person_id,
-            report.jurisdiction_id,
-            report.origin_code,
-            report.origin_place,
-            report.left_on,
-            report.arrived_on,
-        )
+        arrival = Checked(report.pk if report else None, person_id, node.pk)
         fingerprint = draft.fingerprint(current) if draft else ""
         for stale in RecheckProposal.objects.filter(
             person_id=person_id, status=ProposalStatus.PENDING

@@ -39,6 +39,8 @@ from fangkong.org.models import StaffKind, StaffProfile
 from fangkong.org.roles import Perm, Role
 from fangkong.org.scoping import has_perm
 from fangkong.people.models import Person
+from fangkong.policy.engine import Exposure as EngineExposure
+from fangkong.policy.engine import decide
 from fangkong.policy.models import Measure, Place
 from fangkong.screening.models import MeasureStatus, PersonMeasure
 from fangkong.workorders.dispatch import Strategy
@@ -132,6 +134,37 @@ def plan_from_measure(pm: PersonMeasure) -> list[Phase]:
             )
         )
     return phases
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A contact's exposure as decided: the category, the last day, the edition."""
+
+    category: str
+    last_on: date
+    edition: str
+
+
+def plan_from_exposure(
+    *, category: str, last_on: date, path: str
+) -> tuple[list[Phase], Exposure | None]:
+    """The phases the one decision function gives a contact of this category last
+    exposed on `last_on` at the place `path`, under the edition in force that day
+    (none when no edition is in force or it manages no such contact)."""
+    decision = decide(last_on, exposures=[EngineExposure(category, last_on)], path=path)
+    if decision.edition is None or decision.category != category:
+        return [], None
+    phases = [
+        Phase(
+            PLACE_TYPE[Place(p.place)],
+            p.start,
+            (p.end - p.start).days + 1,
+            tuple((d - p.start).days + 1 for d in p.test_dates),
+        )
+        for p in decision.periods
+        if p.place in PLACE_TYPE
+    ]
+    return phases, Exposure(category, last_on, decision.edition.key)
 
 
 def _checks_per_day(pm: PersonMeasure | None) -> int:
@@ -231,7 +264,10 @@ def _create_chain(
     room: IsolationRoom | None,
     pm: PersonMeasure | None,
     now: datetime,
+    exposure: Exposure | None = None,
 ) -> Created:
+    """`exposure`: a contact's (no verified measure behind the order), kept on every
+    order of the chain with the category and edition it was decided under."""
     from fangkong.control.sites import room_take
 
     if not phases:
@@ -271,8 +307,9 @@ def _create_chain(
             household=None if phase.type in AT_SITE else person.household,
             source=source,
             measure=pm,
-            edition=pm.edition if pm else "",
-            category=pm.category if pm else "",
+            edition=pm.edition if pm else (exposure.edition if exposure else ""),
+            category=pm.category if pm else (exposure.category if exposure else ""),
+            exposed_on=exposure.last_on if exposure else None,
             test_days=list(phase.test_days),
             checks_per_day=_checks_per_day(pm),
             reason=reason,
