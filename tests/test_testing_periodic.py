@@ -380,3 +380,30 @@ def test_the_overdue_page_takes_the_same_queries_for_few_and_many(world):
     add(20, 2)
     assert queries() == few and few <= 25
     assert client.get("/testing/periodic/").status_code == 200
+
+
+def test_the_person_page_shows_the_key_occupation_and_when_it_is_due(world, login):
+    commander = world.users["commander"]
+    round_ = a_round(world, days_ago=3)
+    today = timezone.localdate()
+    cold = person(world, "A1", "冷链甲", "冷库路1号")
+    other = person(world, "A1", "居民乙", "冷库路2号")
+    periodic.assignment_set(
+        person=cold,
+        occupation=occupation("cold_chain"),
+        employer="嘉兴冷链物流有限公司",
+        since=today - timedelta(days=5),
+        actor=commander,
+    )
+    sample(round_, cold, "C101", timezone.now() - timedelta(days=3))
+    page = login("commander").get(f"/people/p/{cold.pk}/").content.decode()
+    assert "Key occupation (periodic testing)" in page
+    assert "嘉兴冷链物流有限公司" in page and "tested every day" in page
+    assert "overdue by 2 days" in page
+    assert (
+        "Not registered in a key occupation."
+        in login("commander").get(f"/people/p/{other.pk}/").content.decode()
+    )
+    # Only for those who follow testing where the person lives.
+    assert periodic.occupation_panel(world.users["commander_u"], cold) is None
+    assert periodic.occupation_panel(commander, cold) is not None

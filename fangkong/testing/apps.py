@@ -12,12 +12,13 @@ class TestingConfig(AppConfig):
 
         from fangkong.core.schedule import Periodic, register
         from fangkong.people import panels
-        from fangkong.testing import kinds, kinds_periodic, selectors
+        from fangkong.testing import kinds, kinds_periodic, periodic, selectors
 
         kinds.register_kinds()
         kinds_periodic.register_kinds()
         # The person's results on their registry page (the registry cannot import us).
         panels.register(selectors.results_panel)
+        panels.register(periodic.occupation_panel)
         # Key-occupation workers overdue for their periodic test: the towns' alert.
         register(
             Periodic(

@@ -18,7 +18,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
@@ -28,6 +30,7 @@ from fangkong.org.models import Jurisdiction, Level, Membership
 from fangkong.org.roles import Perm, Role, permissions_for
 from fangkong.org.scoping import has_perm, subtree_q
 from fangkong.people.models import Person, PersonStatus
+from fangkong.people.panels import Panel
 from fangkong.testing.kinds_periodic import OVERDUE_KIND
 from fangkong.testing.models import Sample
 from fangkong.testing.models_periodic import KeyOccupation, OccupationAssignment
@@ -136,12 +139,19 @@ def assignments(user: Any | None, node_path: str = "") -> QuerySet[OccupationAss
     )
 
 
+def due_on(assignment: OccupationAssignment, last_at: datetime | None) -> date:
+    """The day a worker's next periodic test is due: their interval after the last
+    sample, or the day they started when never sampled."""
+    if last_at is None:
+        return assignment.since
+    return timezone.localtime(last_at).date() + timedelta(days=assignment.occupation.every_days)
+
+
 def overdue(user: Any | None, *, today: date, node_path: str = "") -> list[Overdue]:
     out = []
     for a in assignments(user, node_path):
         last_at = a.last_at  # type: ignore[attr-defined]
-        last_day = timezone.localtime(last_at).date() if last_at else None
-        due = last_day + timedelta(days=a.occupation.every_days) if last_day else a.since
+        due = due_on(a, last_at)
         if today > due:
             out.append(
                 Overdue(a, last_at, a.last_outcome or "", due, (today - due).days)  # type: ignore[attr-defined]
@@ -251,3 +261,49 @@ def overdue_alerts(*, now: datetime | None = None) -> int:
             )
         sent += 1
     return sent
+
+
+def occupation_panel(user: Any, person: Person) -> Panel | None:
+    """The key occupation on the person's registry page: what, where, how often, the
+    last sample and the next due day, for those who follow testing at their node."""
+    if not has_perm(user, Perm.TESTING_VIEW, person.jurisdiction.path):
+        return None
+    found = assignments(None).filter(person_id=person.pk).first()
+    rows = []
+    if found is not None:
+        last_at = found.last_at  # type: ignore[attr-defined]
+        due = due_on(found, last_at)
+        late = (timezone.localdate() - due).days
+        rows.append(
+            (
+                date_format(found.since, "DATE_FORMAT"),
+                ngettext(
+                    "%(occupation)s at %(employer)s, tested every day",
+                    "%(occupation)s at %(employer)s, tested every %(days)d days",
+                    found.occupation.every_days,
+                )
+                % {
+                    "occupation": found.occupation.name,
+                    "employer": found.employer,
+                    "days": found.occupation.every_days,
+                },
+                (
+                    _("last sampled %(last)s; ")
+                    % {"last": date_format(timezone.localtime(last_at), "DATE_FORMAT")}
+                    if last_at
+                    else _("never sampled; ")
+                )
+                + (
+                    ngettext("overdue by %(days)d day", "overdue by %(days)d days", late)
+                    % {"days": late}
+                    if late > 0
+                    else _("next test due %(due)s") % {"due": date_format(due, "DATE_FORMAT")}
+                ),
+            )
+        )
+    return Panel(
+        key="occupation",
+        title=str(_("Key occupation (periodic testing)")),
+        rows=rows,
+        empty=str(_("Not registered in a key occupation.")),
+    )
