@@ -23,6 +23,7 @@ from fangkong.control.services import order_create
 from fangkong.notify.models import Notice
 from fangkong.org.roles import Perm
 from fangkong.people.models import Household, Person, PersonTag
+from fangkong.people.panels import panels_for
 from fangkong.testing import doorstep, periodic
 from fangkong.testing.kinds_periodic import DOORSTEP_KIND, OVERDUE_KIND
 from fangkong.testing.models_periodic import KeyOccupation, OccupationAssignment
@@ -396,14 +397,17 @@ def test_the_person_page_shows_the_key_occupation_and_when_it_is_due(world, logi
         actor=commander,
     )
     sample(round_, cold, "C101", timezone.now() - timedelta(days=3))
+    # The page speaks the installation's language (Chinese by default).
     page = login("commander").get(f"/people/p/{cold.pk}/").content.decode()
-    assert "Key occupation (periodic testing)" in page
-    assert "嘉兴冷链物流有限公司" in page and "tested every day" in page
-    assert "overdue by 2 days" in page
-    assert (
-        "Not registered in a key occupation."
-        in login("commander").get(f"/people/p/{other.pk}/").content.decode()
-    )
+    assert "重点行业（定期核酸）" in page
+    assert "嘉兴冷链物流有限公司" in page and "每 1 天检测一次" in page
+    assert "已逾期 2 天" in page
+    other_page = login("commander").get(f"/people/p/{other.pk}/").content.decode()
+    assert "未登记为重点行业人员。" in other_page
+    with translation.override("en"):  # the request left its own language active
+        (panel,) = [p for p in panels_for(commander, cold) if p.key == "occupation"]
+    assert "tested every day" in panel.rows[0][1]
+    assert panel.rows[0][2].endswith("overdue by 2 days")
     # Only for those who follow testing where the person lives.
     assert periodic.occupation_panel(world.users["commander_u"], cold) is None
     assert periodic.occupation_panel(commander, cold) is not None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from fangkong.audit.models import AuditAction, AuditEvent
+from fangkong.core.exports import export_response
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -85,3 +87,26 @@ def _declare_redaction(on: bool) -> None:
             cursor.execute(
                 "SELECT set_config('fangkong.audit_redaction', %s, true)", ["on" if on else "off"]
             )
+
+
+def export_audited(
+    request: HttpRequest,
+    *,
+    fmt: str,
+    basename: str,
+    header: Sequence[str],
+    body: Iterable[Sequence[Any]],
+    what: str,
+    jurisdiction_path: str = "",
+    **detail: Any,
+) -> HttpResponseBase:
+    """A list leaving the system: the audit record, then the file through the one
+    spreadsheet writer. `what` names the list, masked like every `object_repr`."""
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        object_repr=what,
+        jurisdiction_path=jurisdiction_path,
+        detail={"format": fmt, **detail},
+    )
+    return export_response(fmt, basename, header, body)

@@ -17,11 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.selectors import request_user
-from fangkong.audit.models import AuditAction
-from fangkong.audit.services import audit_record
+from fangkong.audit.services import export_audited
 from fangkong.core import uploads
 from fangkong.core.bounds import is_id
-from fangkong.core.exports import export_response
 from fangkong.core.masking import mask_name
 from fangkong.core.tabular import Table, TableError
 from fangkong.org.access import public, requires, signed_in
@@ -202,14 +200,14 @@ def not_tested_export(request: HttpRequest, round_id: str, fmt: str) -> HttpResp
     user = request.user
     round_ = selectors.round_for_user(user, int(round_id), Perm.TESTING_VIEW)
     people = coverage.not_tested(round_, today=timezone.localdate(), user=user)
-    audit_record(
-        action=AuditAction.EXPORT,
-        request=request,
-        object_repr=f"round {round_.pk}: not tested",
-        detail={"format": fmt},
+    return export_audited(
+        request,
+        fmt=fmt,
+        basename=f"not-tested-{round_.pk}",
+        header=[_("Grid"), _("Name"), _("Address"), _("ID number")],
+        body=coverage.export_rows(people),
+        what=f"round {round_.pk}: not tested",
     )
-    header = [_("Grid"), _("Name"), _("Address"), _("ID number")]
-    return export_response(fmt, f"not-tested-{round_.pk}", header, coverage.export_rows(people))
 
 
 @require_GET

@@ -16,9 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.selectors import request_user
-from fangkong.audit.models import AuditAction
-from fangkong.audit.services import audit_record
-from fangkong.core.exports import export_response
+from fangkong.audit.services import export_audited
 from fangkong.core.forms import bootstrap_widgets
 from fangkong.core.masking import mask_name
 from fangkong.org.access import object_for_user, requires
@@ -61,13 +59,6 @@ def overdue_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     user = request.user
     node = node_or_top_for_user(user, request.GET.get("node", "")[:40], Perm.TESTING_VIEW)
     rows = periodic.overdue(user, today=timezone.localdate(), node_path=node.path)
-    audit_record(
-        action=AuditAction.EXPORT,
-        request=request,
-        object_repr=f"node {node.code}: key occupations overdue",
-        jurisdiction_path=node.path,
-        detail={"format": fmt, "rows": len(rows)},
-    )
     header = [
         _("Employer"),
         _("Occupation"),
@@ -78,7 +69,16 @@ def overdue_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         _("Due on"),
         _("Days overdue"),
     ]
-    return export_response(fmt, "overdue", header, periodic.export_rows(rows))
+    return export_audited(
+        request,
+        fmt=fmt,
+        basename="overdue",
+        header=header,
+        body=periodic.export_rows(rows),
+        what=f"node {node.code}: key occupations overdue",
+        jurisdiction_path=node.path,
+        rows=len(rows),
+    )
 
 
 @require_POST

@@ -18,10 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.selectors import request_user
-from fangkong.audit.models import AuditAction
-from fangkong.audit.services import audit_record
+from fangkong.audit.services import export_audited
 from fangkong.core import uploads
-from fangkong.core.exports import export_response
 from fangkong.core.forms import bootstrap_widgets
 from fangkong.core.masking import mask_name
 from fangkong.core.tabular import Table, TableError
@@ -80,13 +78,6 @@ def mobilisation_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     user = request.user
     node = node_or_top_for_user(user, request.GET.get("node", "")[:40], Perm.VACCINATION_VIEW)
     people = selectors.mobilisation(user, today=timezone.localdate(), node_path=node.path)
-    audit_record(
-        action=AuditAction.EXPORT,
-        request=request,
-        object_repr=f"node {node.code}: vaccination mobilisation list",
-        jurisdiction_path=node.path,
-        detail={"format": fmt},
-    )
     header = [_("Grid"), _("Name"), _("Address"), _("ID number"), _("Birth date")]
     rows = (
         [
@@ -98,7 +89,15 @@ def mobilisation_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         ]
         for p in people.iterator(chunk_size=2000)
     )
-    return export_response(fmt, "vaccination-mobilisation", header, rows)
+    return export_audited(
+        request,
+        fmt=fmt,
+        basename="vaccination-mobilisation",
+        header=header,
+        body=rows,
+        what=f"node {node.code}: vaccination mobilisation list",
+        jurisdiction_path=node.path,
+    )
 
 
 @require_POST
