@@ -258,3 +258,15 @@ def test_error_messages_get_bootstraps_red_alert():
 
     assert Message(constants.ERROR, "x").tags == "danger"
     assert Message(constants.WARNING, "x").tags == "warning"
+
+
+@pytest.mark.django_db
+def test_the_service_worker_is_served_from_the_root_and_never_cached(client):
+    """Its scope is the folder it is served from: the root, so that it covers the phone
+    pages; no-cache, so that a new version reaches the phones at their next visit."""
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert response["Cache-Control"] == "no-cache"
+    body = response.content.decode()
+    assert 'var STATIC = "/static/";' in body and 'var LOGIN = "/accounts/login/";' in body

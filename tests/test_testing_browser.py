@@ -139,6 +139,64 @@ def test_the_sampler_page_works_offline_and_syncs_each_sample_once(browser, site
     context.close()
 
 
+def test_the_sampler_page_opens_again_with_no_connection(browser, site):
+    """A sampler closes the tab (or the phone restarts) at a point with no signal: the
+    page opens from what the service worker kept, records into the queue, and sends
+    when the connection returns. Signing in again drops what was kept."""
+    from fangkong.testing.codes import resident_code
+    from fangkong.testing.models import Round, Sample
+
+    world, base = site
+    round_, people = _round(world, pool_size=5)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, base, "sx_sampler")
+    url = f"{base}/testing/r/{round_.pk}/sample/"
+    page.goto(url)
+    page.wait_for_selector("html[data-fk-kept]", state="attached", timeout=15_000)
+    page.close()
+    # Renamed on the server meanwhile: only a kept copy still shows the old name.
+    Round.objects.filter(pk=round_.pk).update(name="改名后的轮次")
+
+    context.set_offline(True)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(url)
+    assert "浏览器核酸" in page.inner_text("h1")
+    assert small_targets(page) == []  # the styles were kept with the page
+    page.fill("#fk-tube", "SWK0001")
+    page.press("#fk-tube", "Enter")
+    page.fill("#fk-person", resident_code(people[0].pk))
+    page.click("#fk-add")
+    expect_text(page, "#fk-pending", "1")
+    assert Sample.objects.count() == 0
+
+    context.set_offline(False)
+    page.click("#fk-send")
+    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    assert Sample.objects.filter(person=people[0], tube__barcode="SWK0001").count() == 1
+    # Back on the network the page is the server's again, and it refreshes the copy.
+    page.goto(url)
+    assert "改名后的轮次" in page.inner_text("h1")
+
+    # The sign-in page drops every kept page: offline, the page no longer opens.
+    page.goto(f"{base}/accounts/login/")
+    page.wait_for_timeout(500)
+    context.set_offline(True)
+    offline = context.new_page()
+    from playwright.sync_api import Error as BrowserError
+
+    with pytest.raises(BrowserError, match=r"ERR_INTERNET_DISCONNECTED|ERR_FAILED"):
+        offline.goto(url)
+    context.set_offline(False)
+    assert not [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e], errors
+    context.close()
+
+
 def test_the_sampler_page_is_light_cold_as_served(browser, transactional_db, tmp_path):
     """≤ 100 KB over the wire on a cold load, served as production serves it (hashed,
     gzipped static files through WhiteNoise)."""

@@ -7,6 +7,8 @@
 //   q.pending().length                          // "not yet sent"
 // The endpoint takes {"records": [...]} and answers {"answers": [{"client_id", "status",
 // "error"}...]}; "refused" records move to q.refused() for the person to see.
+// The page itself is kept by the service worker (templates/core/sw.js) when it opts in
+// with data-fk-keep, so that it opens again with no connection.
 (function () {
   "use strict";
   function uuid4() {
@@ -77,4 +79,22 @@
     setInterval(function () { q.flush(); }, 15000);
     return q;
   };
+  // A page marked data-fk-keep="<the service worker's URL>" opens without a connection
+  // too: the worker keeps it and its own scripts and styles. <html data-fk-kept> says
+  // when that is done.
+  var keep = document.querySelector("[data-fk-keep]");
+  if (keep && "serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.addEventListener("message", function (e) {
+      if (e.data && e.data.type === "kept") document.documentElement.setAttribute("data-fk-kept", "1");
+    });
+    navigator.serviceWorker.register(keep.getAttribute("data-fk-keep"), {scope: "/"}).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      var urls = [location.href.split("#")[0]];
+      document.querySelectorAll("script[src], link[rel=stylesheet][href], link[rel=icon][href]").forEach(function (el) {
+        urls.push(el.src || el.href);
+      });
+      reg.active.postMessage({type: "keep", urls: urls});
+    }).catch(function () { /* no worker: the page still works while it stays open */ });
+  }
 })();
