@@ -14,10 +14,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from fangkong.core.masking import mask_name
-from fangkong.org.access import object_for_user
+from fangkong.org.access import object_for_user, require_perm_at, require_top
 from fangkong.org.models import Jurisdiction, StaffProfile
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths, has_perm
+from fangkong.org.scoping import ancestor_paths, has_perm, holds_at_a_root, scope_paths
 from fangkong.response.models import (
     Activation,
     ActivationStatus,
@@ -45,13 +45,37 @@ def plan_for_user(user: Any, plan_id: int, *, write: bool = False) -> Plan:
     if plan is None:
         raise Http404
     if write:
-        from fangkong.org.access import require_perm_at, require_top
-
         if plan.jurisdiction is None:
             require_top(user, Perm.RESPONSE_MANAGE)
         else:
             require_perm_at(user, Perm.RESPONSE_MANAGE, plan.jurisdiction.path)
     return plan
+
+
+def holds_top(user: Any) -> bool:
+    """Whether the user changes what serves every town (a shipped plan)."""
+    return holds_at_a_root(user, Perm.RESPONSE_MANAGE)
+
+
+def own_plan_node(user: Any) -> Jurisdiction | None:
+    """The highest town or county where the user manages response: where their copy of
+    a shipped plan is kept."""
+    from fangkong.org.models import Level
+
+    return (
+        Jurisdiction.objects.filter(path__in=scope_paths(user, Perm.RESPONSE_MANAGE))
+        .filter(level__lte=Level.TOWN)
+        .order_by("path")
+        .first()
+    )
+
+
+def activation_node(user: Any, plan: Plan) -> Jurisdiction | None:
+    """Where a plan is activated: its own node; a shipped plan at the top node of the
+    user who changes it."""
+    if plan.jurisdiction is not None:
+        return plan.jurisdiction
+    return own_plan_node(user)
 
 
 def activations_visible(user: Any) -> QuerySet[Activation]:
@@ -238,11 +262,13 @@ def level_history(user: Any, node: Jurisdiction, limit: int = 50) -> list[LevelC
 
 
 def level_nodes(user: Any) -> list[Jurisdiction]:
-    """The towns and counties whose level the user sees, top first."""
+    """The nodes whose level the user sees: the top of their area and the towns under
+    it, top first."""
     from fangkong.org.models import Level
 
+    roots = scope_paths(user, Perm.RESPONSE_VIEW)
     return list(
         Jurisdiction.objects.visible_to(user, Perm.RESPONSE_VIEW)
-        .filter(level__lte=Level.TOWN)
+        .filter(Q(level__lte=Level.TOWN) | Q(path__in=roots))
         .order_by("path")[:50]
     )
