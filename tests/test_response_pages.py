@@ -135,6 +135,11 @@ def test_api_activation_arrival_step_done_and_level(world, login):
     )
     assert unknown.status_code == 422
     page = commander.get(f"/response/levels/{node.code}/")
+    switched = commander.post(
+        f"/response/levels/{node.code}/switch/", {"level": "peace", "reason": "解除"}
+    )
+    assert switched.status_code == 302
+    assert LevelChange.objects.filter(jurisdiction=node).count() == 2
     assert page.status_code == 200 and "二级响应" in page.content.decode()
 
 

@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("activations/<id:activation_id>/", views.activation_detail, name="activation"),
     path("levels/", views.levels, name="levels"),
     path("levels/<str:code>/", views.level_node, name="level"),
+    path("levels/<str:code>/switch/", views.level_switch, name="level_switch"),
 ]

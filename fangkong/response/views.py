@@ -129,8 +129,10 @@ def plan_copy(request: HttpRequest, plan_id: int) -> HttpResponseBase:
 @requires(Perm.RESPONSE_MANAGE, writes=("POST",))
 def activate(request: HttpRequest, plan_id: int) -> HttpResponseBase:
     user = request_user(request)
-    plan = selectors.plan_for_user(user, plan_id, write=True)
+    plan = selectors.plan_for_user(user, plan_id, write=request.method == "POST")
     node = selectors.activation_node(user, plan)
+    if plan.jurisdiction is None and not selectors.holds_top(user):
+        node = None  # a town activates its own copy of a shipped plan
     form = ActivateForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -233,39 +235,9 @@ def levels(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
-@requires(Perm.RESPONSE_VIEW, writes=("POST",))
-def level_node(request: HttpRequest, code: str) -> HttpResponseBase:
-    user = request_user(request)
-    node = jurisdiction_for_user(
-        user,
-        code,
-        Perm.RESPONSE_VIEW,
-        write=Perm.RESPONSE_MANAGE if request.method == "POST" else None,
-    )
-    choices = [(lv.code, lv.name) for lv in selectors.levels()]
-    form = LevelForm(request.POST or None, levels=choices)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                _change, changed = services.level_switch(
-                    actor=user,
-                    node=node,
-                    level=selectors.level_by_code(form.cleaned_data["level"]),
-                    reason=form.cleaned_data["reason"],
-                )
-            except ValidationError as e:
-                add_validation_errors(form, e)
-                status = 400
-            else:
-                if changed:
-                    messages.success(request, _("The response level is switched."))
-                else:
-                    messages.info(request, _("The node is at that level already."))
-                return redirect("response:level", code=node.code)
-        else:
-            status = 400
+def _level_page(
+    request: HttpRequest, user: Any, node: Any, form: LevelForm, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "response/level.html",
@@ -278,3 +250,41 @@ def level_node(request: HttpRequest, code: str) -> HttpResponseBase:
         },
         status=status,
     )
+
+
+def _level_form(data: Any = None) -> LevelForm:
+    return LevelForm(data, levels=[(lv.code, lv.name) for lv in selectors.levels()])
+
+
+@require_http_methods(["GET"])
+@requires(Perm.RESPONSE_VIEW)
+def level_node(request: HttpRequest, code: str) -> HttpResponse:
+    user = request_user(request)
+    node = jurisdiction_for_user(user, code, Perm.RESPONSE_VIEW)
+    return _level_page(request, user, node, _level_form())
+
+
+@require_http_methods(["POST"])
+@requires(Perm.RESPONSE_MANAGE, writes=("POST",))
+def level_switch(request: HttpRequest, code: str) -> HttpResponseBase:
+    """Switch the node's level: one audited action; the same level again changes nothing."""
+    user = request_user(request)
+    node = jurisdiction_for_user(user, code, Perm.RESPONSE_VIEW, write=Perm.RESPONSE_MANAGE)
+    form = _level_form(request.POST)
+    if not form.is_valid():
+        return _level_page(request, user, node, form, 400)
+    try:
+        _change, changed = services.level_switch(
+            actor=user,
+            node=node,
+            level=selectors.level_by_code(form.cleaned_data["level"]),
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as e:
+        add_validation_errors(form, e)
+        return _level_page(request, user, node, form, 400)
+    if changed:
+        messages.success(request, _("The response level is switched."))
+    else:
+        messages.info(request, _("The node is at that level already."))
+    return redirect("response:level", code=node.code)
