@@ -168,10 +168,12 @@ def test_activation_scenario(world, town):
 
 def test_activating_twice_is_a_clear_error(world, town):
     commander = town["commander"]
-    activate(actor=commander, plan=town["plan"], node=town["node"], event=EVENT)
+    first = activate(actor=commander, plan=town["plan"], node=town["node"], event=EVENT)
     with pytest.raises(ValidationError) as e:
         activate(actor=commander, plan=town["plan"], node=town["node"], event=EVENT)
-    assert "already running" in str(e.value)
+    # On the plan, naming the running activation (and the node).
+    assert str(first.pk) in e.value.message_dict["plan"][0]
+    assert town["node"].name in e.value.message_dict["plan"][0]
     assert Activation.objects.count() == 1
     # Not for another town's commander, nor without an event.
     with pytest.raises(PermissionDenied):

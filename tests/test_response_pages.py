@@ -47,7 +47,8 @@ def test_plan_pages_copy_edit_activate(world, login):
     act = Activation.objects.get(plan=plan)
     assert done["Location"] == f"/response/activations/{act.pk}/"
     again = commander.post(f"/response/plans/{plan.pk}/activate/", {"event": EVENT})
-    assert again.status_code == 400 and "already running" in again.content.decode()
+    assert again.status_code == 400 and "王店镇" in again.content.decode()
+    assert Activation.objects.filter(plan=plan).count() == 1
     page = commander.get(f"/response/activations/{act.pk}/")
     assert page.status_code == 200 and "fk-timeline" in page.content.decode()
     assert commander.get("/response/").status_code == 200

@@ -20,7 +20,7 @@ from fangkong.response.services import (
 
 
 class PlanForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=120)
+    name = forms.CharField(label=_("Plan name"), max_length=120)
     assemble_minutes = forms.IntegerField(
         label=_("Everyone assembles within (minutes)"),
         min_value=1,

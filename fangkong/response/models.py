@@ -20,7 +20,7 @@ class Plan(models.Model):
     tree); a town copies it to adapt it."""
 
     code = models.SlugField(_("code"), max_length=40)
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("plan name"), max_length=120)
     jurisdiction = models.ForeignKey(
         Jurisdiction,
         null=True,
@@ -59,7 +59,7 @@ class PlanGroup(models.Model):
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="groups")
     code = models.SlugField(_("code"), max_length=40)
-    name = models.CharField(_("name"), max_length=60)
+    name = models.CharField(_("group name"), max_length=60)
     duty = models.CharField(_("duty"), max_length=300, blank=True)
     team_kind = models.CharField(
         _("team kind"), max_length=20, choices=TeamKind.choices, default=TeamKind.WORK_GROUP
@@ -107,7 +107,7 @@ class PlanStep(models.Model):
 
 class ActivationStatus(models.TextChoices):
     RUNNING = "running", _("Running")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", _("Stood down")
 
 
 class Activation(models.Model):
@@ -214,7 +214,7 @@ class ResponseLevel(models.Model):
     """
 
     code = models.SlugField(_("code"), max_length=20, unique=True)
-    name = models.CharField(_("name"), max_length=40)
+    name = models.CharField(_("level name"), max_length=40)
     # 0 peace time; 3, 2, 1 the graded levels (1 the highest).
     rank = models.PositiveSmallIntegerField(_("rank"))
     config = models.JSONField(_("what it configures"), default=dict)
