@@ -25,6 +25,7 @@ from fangkong.people.api import router as people_router
 from fangkong.people.api_registers import router as registers_router
 from fangkong.policy.api import router as policy_router
 from fangkong.reports.api import router as reports_router
+from fangkong.response.api import router as response_router
 from fangkong.screening.api_lists import router as lists_router
 from fangkong.screening.api_returnees import router as returnees_router
 from fangkong.screening.api_sweeps import router as sweeps_router
@@ -124,3 +125,4 @@ api.add_router("/testing", testing_manage_router)
 api.add_router("/zones", zones_router)
 api.add_router("/assist", assist_router)
 api.add_router("/assist/supplies", supplies_router)
+api.add_router("/response", response_router)

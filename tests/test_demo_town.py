@@ -32,6 +32,15 @@ def test_demo_town_structure(capsys):
     client = Client()
     login = client.post("/accounts/login/", {"username": "commander", "password": DEMO_PASSWORD})
     assert login["Location"] == "/" and client.get("/").status_code == 200
+    # Emergency response: the town's golden-24-hours plan and one finished drill, its
+    # groups formed from the town's work groups of the same names.
+    from fangkong.response.models import Activation
+
+    drill = Activation.objects.get(drill=True, status="closed")
+    assert drill.plan.jurisdiction is not None and drill.plan.code == "golden-24h"
+    assert drill.groups.filter(team__isnull=False).count() >= 5
+    assert drill.callouts.filter(arrived_at__isnull=False).exists()
+    assert client.get(f"/response/activations/{drill.pk}/").status_code == 200
     work_groups = Team.objects.filter(kind=TeamKind.WORK_GROUP)
     assert sorted(work_groups.values_list("name", flat=True)) == sorted(
         [

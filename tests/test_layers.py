@@ -58,6 +58,8 @@ PUBLIC: dict[str, frozenset[str]] = {
     "control": frozenset({"cases", "checks", "release", "sites", "transfers", "hooks"}),
     # Structured events for integrators, emitted where things happen.
     "notify": frozenset({"webhooks"}),
+    # The level listeners apps of its layer and above register (ADR 0027).
+    "response": frozenset({"hooks"}),
 }
 ALWAYS_PUBLIC = frozenset({"services", "selectors", "models"})
 

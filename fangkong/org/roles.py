@@ -68,6 +68,11 @@ class Perm(StrEnum):
     # taken by phone or at the door, and record a hand-over to 120 or a hospital.
     ASSIST_VIEW = "assist.view"
     ASSIST_ENTER = "assist.enter"
+    # Emergency response (应急处置): see plans, activations with their timelines and the
+    # response level; edit plans, activate one (or a drill), mark steps done and switch
+    # the level (the commander's). Whoever is called records their own arrival.
+    RESPONSE_VIEW = "response.view"
+    RESPONSE_MANAGE = "response.manage"
 
 
 StrOrPromise = str | Promise
@@ -108,6 +113,8 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.ZONES_LIFT: _("Lift a zone"),
     Perm.ASSIST_VIEW: _("See households' requests and response times"),
     Perm.ASSIST_ENTER: _("Enter a household's request and its hand-over"),
+    Perm.RESPONSE_VIEW: _("See emergency plans, activations and the response level"),
+    Perm.RESPONSE_MANAGE: _("Edit and activate emergency plans, switch the response level"),
 }
 
 
@@ -170,8 +177,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | _CONTROL
     | _VACCINATION
     | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.TESTING_PERIODIC}
-    | {Perm.ZONES_VIEW, Perm.ZONES_MANAGE, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER},
-    Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE},
+    | {Perm.ZONES_VIEW, Perm.ZONES_MANAGE, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
+    | {Perm.RESPONSE_VIEW},
+    Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE, Perm.RESPONSE_VIEW},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
@@ -202,6 +210,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ZONES_VIEW,
             Perm.ASSIST_VIEW,
             Perm.ASSIST_ENTER,
+            Perm.RESPONSE_VIEW,
         }
     )
     | _CONTROL,
@@ -216,6 +225,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.VACCINATION_VIEW,
             Perm.ZONES_VIEW,
             Perm.ASSIST_VIEW,
+            Perm.RESPONSE_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.

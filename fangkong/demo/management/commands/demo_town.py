@@ -12,6 +12,7 @@ from fangkong.org.models import Jurisdiction
 from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
 from fangkong.reports.demo import build_demo_reports, delete_reports_under
+from fangkong.response.demo import build_demo_response, delete_response_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
 from fangkong.testing.demo import build_demo_testing, delete_testing_under
 from fangkong.testing.demo_periodic import build_demo_periodic
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_response_under(f"/{COUNTY_CODE}/")
             delete_zones_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
             delete_testing_under(f"/{COUNTY_CODE}/")
@@ -81,6 +83,7 @@ class Command(BaseCommand):
         workers = build_demo_periodic(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else 0
         testing = build_demo_testing(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         zones = build_demo_zones(f"/{COUNTY_CODE}/") if residents else {}
+        response = build_demo_response(f"/{COUNTY_CODE}/")
         # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
@@ -98,7 +101,9 @@ class Command(BaseCommand):
                 f"bulletins, {vaccination.get('doses', 0)} vaccine doses, "
                 f"{workers} key-occupation workers; {zones.get('zones', 0)} zones around one "
                 "sealed building, "
-                f"{zones.get('measures', 0)} residents under their measures."
+                f"{zones.get('measures', 0)} residents under their measures; "
+                f"the golden-24-hours plan and {response.get('drills', 0)} finished drill "
+                f"({response.get('called', 0)} called)."
             )
         )
         self.print_logins()
