@@ -31,7 +31,6 @@ from fangkong.org.models import StaffKind
 from fangkong.org.services import staff_create
 from fangkong.people.models import PersonTag
 from fangkong.policy.models import Edition
-from fangkong.workorders.models import WorkOrder
 from fangkong.workorders.services import order_complete
 from fangkong.zones.models import Place
 from fangkong.zones.places import places_derive

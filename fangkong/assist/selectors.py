@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from fangkong.core.masking import mask_name
 from fangkong.org.access import object_for_user, require_perm_at
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths, at_or_above_q
+from fangkong.org.scoping import ancestor_paths, at_or_above_q, subtree_q
 from fangkong.people.models import Person
 
 # At most this many requests go into one page of response times.
@@ -106,8 +107,26 @@ class Times:
 
 def response_times(user: Any, since: datetime, now: datetime | None = None) -> list[Times]:
     """By village and kind, for requests asked since `since` in the user's scope."""
-    now = now or timezone.now()
     rows = list(requests_visible(user).filter(created_at__gte=since).order_by("id")[:TIMES_CAP])
+    return _times(rows, now or timezone.now())
+
+
+def response_times_at(
+    path: str, since: datetime, until: datetime, now: datetime | None = None
+) -> list[Times]:
+    """By village and kind, for requests asked in [since, until) under the node `path`:
+    the bulletin's (a system read, not a user's)."""
+    rows = list(
+        HelpRequest.objects.filter(
+            subtree_q("jurisdiction__path", path), created_at__gte=since, created_at__lt=until
+        )
+        .select_related("kind", "jurisdiction", "person")
+        .order_by("id")[:TIMES_CAP]
+    )
+    return _times(rows, now or timezone.now())
+
+
+def _times(rows: list[HelpRequest], now: datetime) -> list[Times]:
     wanted = {p for r in rows for p in ancestor_paths(r.jurisdiction.path)}
     villages = dict(
         Jurisdiction.objects.filter(level=Level.VILLAGE, path__in=wanted).values_list(
@@ -144,6 +163,32 @@ def response_times(user: Any, since: datetime, now: datetime | None = None) -> l
         t.median = percentile(minutes[key], 50)
         t.p90 = percentile(minutes[key], 90)
     return sorted(groups.values(), key=lambda t: (t.village, not t.green, t.kind))
+
+
+def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[str, int]]:
+    """(node path, n) for the bulletin: requests asked on `day` ("assist_requests"), and
+    those of them answered after their target or still open past it ("assist_late")."""
+    within = Q(pk__in=[])
+    for path in prefixes:
+        within |= subtree_q("jurisdiction__path", path)
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    qs = HelpRequest.objects.filter(
+        within, created_at__gte=start, created_at__lt=start + timedelta(days=1)
+    )
+    if key == "assist_late":
+        now = timezone.now()
+        qs = qs.filter(
+            Q(served_at__gt=F("due_at"))
+            | Q(handover_at__gt=F("due_at"), served_at__isnull=True)
+            | Q(served_at__isnull=True, handover_at__isnull=True, due_at__lt=now)
+        )
+    elif key != "assist_requests":
+        raise Http404
+    return [
+        (path, n)
+        for path, n in qs.values_list("jurisdiction__path").annotate(n=Count("pk")).order_by()
+    ]
 
 
 # Supplies ------------------------------------------------------------------------------
