@@ -224,7 +224,7 @@ def test_meals_for_elders_on_the_meal_list(world, sealed):
     assert Move.objects.filter(meal=meal).count() == 1
     with pytest.raises(ValidationError) as twice:
         meal_issue(actor=cadre, store=store, entry=elder, client_id=uuid.uuid4())
-    assert "today's meal" in str(twice.value.message_dict["person"])
+    assert "今天已领餐" in str(twice.value.message_dict["person"])
     # The store has no lunch left: refused by name, nothing taken, nothing recorded.
     with pytest.raises(ValidationError) as empty:
         meal_issue(actor=cadre, store=store, entry=other, client_id=uuid.uuid4())
