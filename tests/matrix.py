@@ -53,7 +53,13 @@ from fangkong.testing.models_periodic import OccupationAssignment
 from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.matrix_zones import MODELS as ZONE_MODELS
-from tests.matrix_zones import ensure_requests, ensure_stores, ensure_zones, zone_cases
+from tests.matrix_zones import (
+    ensure_care,
+    ensure_requests,
+    ensure_stores,
+    ensure_zones,
+    zone_cases,
+)
 from tests.world import (
     KEY_PERSONAS,
     NODES,
@@ -763,6 +769,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_zones(world)
     ensure_requests(world)
     ensure_stores(world)
+    ensure_care(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]
