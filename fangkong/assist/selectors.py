@@ -251,6 +251,19 @@ def households_to_serve(user: Any, store: Store) -> list[Any]:
     )
 
 
+def package_households(user: Any, household_ids: list[int]) -> dict[int, Any]:
+    """Of these households, those the user may hand a package to (assist.enter at
+    their node), by id: one read for a phone's whole batch."""
+    from fangkong.people.models import Household
+
+    return {
+        h.pk: h
+        for h in Household.objects.visible_to(user, Perm.ASSIST_ENTER)
+        .filter(pk__in=household_ids)
+        .select_related("jurisdiction")
+    }
+
+
 def package_household_for_user(user: Any, household_id: int) -> Any:
     """A household the user may hand a package to (assist.enter at its node), else 404."""
     from fangkong.people.models import Household
