@@ -105,7 +105,9 @@ def care_checks_open(*, now: datetime | None = None) -> int:
         .select_related("person__jurisdiction", "jurisdiction", "contact")
         .order_by("id")
     )
-    for entry in entries.iterator(chunk_size=500):
+    # A list, not a cursor held open while each check commits (a town's register is a
+    # few hundred people).
+    for entry in list(entries):
         if not may_ask(entry.person):
             continue
         contact = entry.contact
