@@ -168,6 +168,10 @@ def kind_by_code(edition_key: str, code: str) -> ZoneKind:
     return found
 
 
+# Above this many villages the map draws only those with a zone in force.
+MAP_VILLAGES = 60
+
+
 @dataclass
 class ZoneMap:
     """The map of the zones under a node with counts by zone and by kind: what the
@@ -208,6 +212,10 @@ def zone_map(node: Jurisdiction) -> ZoneMap:
     for v in villages:
         inside = [z for z in active if z.jurisdiction.path.startswith(v.path)]
         ranks[v.pk] = (max((z.kind.rank for z in inside), default=0), len(inside))
+    if len(villages) > MAP_VILLAGES:
+        # A county's screen: only the villages with a zone in force, or tiles run for
+        # metres.
+        villages = [v for v in villages if ranks[v.pk][1]]
     shapes = maps.shapes(villages, ranks)
     return ZoneMap(
         shapes=shapes,
