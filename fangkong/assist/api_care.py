@@ -138,7 +138,11 @@ def set_entry(request: HttpRequest, person_id: Id, body: CareEntryIn) -> CareReg
     contact = None
     if body.contact:
         contact = next(
-            (u for u in selectors.contact_choices(person) if u.get_username() == body.contact),
+            (
+                u
+                for u in selectors.contact_choices(person, user)
+                if u.get_username() == body.contact
+            ),
             None,
         )
         if contact is None:

@@ -405,24 +405,26 @@ def care_entry_of(person: Person) -> Any:
     return CareEntry.objects.filter(person=person).select_related("contact__staff").first()
 
 
-def contact_choices(person: Person) -> list[Any]:
-    """Active staff holding assist.enter at the person's node: who may be their contact."""
+def contact_choices(person: Person, viewer: Any = None) -> list[Any]:
+    """Active staff holding assist.enter at the person's node: who may be their contact;
+    with a `viewer`, only staff working in the viewer's own area (a village cadre is not
+    shown the town's staff)."""
     from fangkong.accounts.models import User
     from fangkong.org.models import Membership
     from fangkong.org.roles import permissions_for
+    from fangkong.org.scoping import scope_paths
 
+    paths = ancestor_paths(person.jurisdiction.path)
+    if viewer is not None:
+        roots = scope_paths(viewer, Perm.ASSIST_ENTER)
+        paths = [p for p in paths if any(p.startswith(root) for root in roots)]
+    memberships = Membership.objects.filter(jurisdiction__path__in=paths)
     roles = [
         role
-        for role in Membership.objects.filter(
-            jurisdiction__path__in=ancestor_paths(person.jurisdiction.path)
-        )
-        .values_list("role", flat=True)
-        .distinct()
+        for role in memberships.values_list("role", flat=True).distinct()
         if Perm.ASSIST_ENTER in permissions_for(role)
     ]
-    user_ids = Membership.objects.filter(
-        jurisdiction__path__in=ancestor_paths(person.jurisdiction.path), role__in=roles
-    ).values("user_id")
+    user_ids = memberships.filter(role__in=roles).values("user_id")
     return list(
         User.objects.filter(pk__in=user_ids, is_active=True)
         .select_related("staff")

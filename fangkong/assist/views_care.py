@@ -59,7 +59,10 @@ def care_edit(request: HttpRequest, person_id: int) -> HttpResponseBase:
     user = request_user(request)
     person = selectors.care_person_for_user(user, person_id, write=request.method == "POST")
     entry = selectors.care_entry_of(person)
-    contacts = {u.pk: u for u in selectors.contact_choices(person)}
+    contacts = {u.pk: u for u in selectors.contact_choices(person, user)}
+    if entry is not None and entry.contact is not None:
+        # The contact set by someone above stays unless changed.
+        contacts.setdefault(entry.contact.pk, entry.contact)
     initial = (
         {"contact": entry.contact_id, "needs": entry.needs, "meals": entry.meals} if entry else {}
     )
