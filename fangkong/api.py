@@ -9,6 +9,7 @@ from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import django_auth
 
 from fangkong.assist.api import router as assist_router
+from fangkong.assist.api_care import router as care_router
 from fangkong.assist.api_supplies import router as supplies_router
 from fangkong.audit.api import router as audit_router
 from fangkong.control.api import router as control_router
@@ -126,3 +127,4 @@ api.add_router("/zones", zones_router)
 api.add_router("/assist", assist_router)
 api.add_router("/assist/supplies", supplies_router)
 api.add_router("/response", response_router)
+api.add_router("/assist/care", care_router)

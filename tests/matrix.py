@@ -55,7 +55,13 @@ from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.matrix_response import MODELS as RESPONSE_MODELS
 from tests.matrix_response import ensure_response, response_cases
 from tests.matrix_zones import MODELS as ZONE_MODELS
-from tests.matrix_zones import ensure_requests, ensure_stores, ensure_zones, zone_cases
+from tests.matrix_zones import (
+    ensure_care,
+    ensure_requests,
+    ensure_stores,
+    ensure_zones,
+    zone_cases,
+)
 from tests.world import (
     KEY_PERSONAS,
     NODES,
@@ -769,6 +775,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_requests(world)
     ensure_stores(world)
     ensure_response(world)
+    ensure_care(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

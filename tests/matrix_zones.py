@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fangkong.assist.models import HelpRequest
+from fangkong.assist.models_care import CareCheck, CareEntry, Meal
 from fangkong.assist.models_supplies import Move, Package, Receipt, Stock, Store
 from fangkong.zones.models import Place, Residence, Zone, ZoneEvent, ZoneMeasure
 from tests.world import World, ensure_registry
@@ -22,6 +23,9 @@ MODELS = (
     Receipt,
     Package,
     Move,
+    CareEntry,
+    CareCheck,
+    Meal,
 )
 
 _MADE = (
@@ -87,6 +91,22 @@ def ensure_requests(world: World) -> dict[str, HelpRequest]:
             handover_at=now,
             client_id=uuid.uuid4(),
         )
+    return out
+
+
+def ensure_care(world: World) -> dict[str, CareEntry]:
+    """A register entry of each leaf's resident, on the meal list, its needs a marker
+    seen only by those who cover the leaf (idempotent)."""
+    ensure_registry(world)
+    out: dict[str, CareEntry] = {}
+    for key in ("A1M1", "A2", "B1", "P1M1"):
+        person = world.persons[key]
+        needs = f"矩阵需求{key}"
+        out[key] = CareEntry.objects.filter(person=person).first() or CareEntry.objects.create(
+            person=person, jurisdiction=person.jurisdiction, needs=needs, meals=True
+        )
+        if needs not in world.extra_markers.get(key, []):
+            world.extra_markers.setdefault(key, []).append(needs)
     return out
 
 

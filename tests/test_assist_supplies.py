@@ -87,6 +87,7 @@ def test_packages_balance_and_never_go_negative(world):
         "masks": 8,
         "disinfectant": 0,
         "medicine": 0,
+        "lunch": 0,  # the meal list's, in no package
     }
     # No vegetables left: the third package is refused by item, and takes no rice.
     with pytest.raises(ValidationError) as short:

@@ -159,4 +159,16 @@ def test_the_commander_reads_the_zone_map(browser, sealed_town):
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(f"{base}/zones/")
     page.screenshot(path=str(ARTIFACTS / "zones-map.png"), full_page=True)
+    # The command dashboard draws the same map, with the residents of each zone.
+    page.goto(f"{base}/reports/dashboard/?node={world.nodes['T'].code}")
+    on_screen = page.locator("#fk-dash-zones #fk-zone-map .fk-zone-area")
+    expect(on_screen).to_have_count(2)
+    sealed_there = page.locator(
+        f'#fk-dash-zones .fk-zone-area[data-code="{world.nodes["A"].code}"]'
+    )
+    assert sealed_there.get_attribute("data-rank") == "3"
+    first = page.locator("#fk-dash-zone-counts tbody tr").first
+    expect(first).to_contain_text("封控区")
+    expect(first).to_contain_text("4")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-zones.png"), full_page=True)
     context.close()

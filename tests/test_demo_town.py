@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from fangkong.accounts.models import User
 from fangkong.org.demo import DEMO_PASSWORD
@@ -147,3 +148,12 @@ def test_the_demo_town_has_one_sealed_building():
     ids = sealed.measures.exclude(order_id=None).values_list("order_id", flat=True)
     orders = ControlOrder.objects.filter(pk__in=list(ids), status=OrderStatus.ACTIVE)
     assert orders.exists() and {o.type for o in orders} == {"home_isolation"}
+    # Around it, the vulnerable-people register with contacts, today's checks of those
+    # in the sealed or controlled zones, the village's store and a lunch handed out.
+    from fangkong.assist.models_care import CareCheck, CareEntry, Meal
+    from fangkong.assist.models_supplies import Store
+
+    entries = CareEntry.objects.all()
+    assert entries.exists() and not entries.filter(contact=None).exists()
+    assert Store.objects.count() == 1 and Meal.objects.count() == 1
+    assert set(CareCheck.objects.values_list("day", flat=True)) <= {timezone.localdate()}

@@ -64,7 +64,7 @@ def hospital(world: World) -> Any:
 def reseed() -> None:
     """A transactional test (a browser's) may start after another one flushed every
     table: the shipped rows it needs (the national editions, zone kinds, request kinds,
-    supply items, green-channel groups) are loaded again as their data migrations load
+    supply items, green-channel groups, the meal list's lunch) are loaded again as their data migrations load
     them."""
     from importlib import import_module
 
@@ -81,3 +81,5 @@ def reseed() -> None:
         "fangkong.assist.migrations.0005_green_channel_for_vulnerable_people",
     ):
         import_module(name).add(apps, None)
+    meals = "fangkong.assist.migrations.0006_vulnerable_register_checks_and_meals"
+    import_module(meals).add_meal_item(apps, None)

@@ -5,6 +5,7 @@ client id is one package)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Literal
 
@@ -14,7 +15,13 @@ from ninja import Field, Schema
 from fangkong.accounts.selectors import request_user
 from fangkong.assist import selectors
 from fangkong.assist.models_supplies import Item, Store
-from fangkong.assist.supplies import MAX_QUANTITY, package_issue, receive, store_create
+from fangkong.assist.supplies import (
+    MAX_QUANTITY,
+    package_issue,
+    packages_sync,
+    receive,
+    store_create,
+)
 from fangkong.core.api_kit import referenced
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
@@ -155,4 +162,63 @@ def create_package(request: HttpRequest, store_id: Id, body: PackageIn) -> tuple
     )
     return 201, PackageOut(
         id=package.pk, household_id=household.pk, day=package.day.isoformat(), created=created
+    )
+
+
+class PackageRecordIn(Schema):
+    client_id: uuid.UUID
+    household_id: Id
+    given_at: datetime | None = None
+    # A masked label the phone shows while queued; not used here.
+    label: Annotated[str, Field(max_length=80)] = ""
+
+
+class PackageSyncIn(Schema):
+    records: Annotated[list[PackageRecordIn], Field(min_length=1, max_length=500)]
+
+
+class PackageAnswerOut(Schema):
+    client_id: uuid.UUID
+    status: Literal["recorded", "already", "refused"]
+    error: str
+    package_id: Id | None
+
+
+class PackageSyncOut(Schema):
+    recorded: Count
+    answers: list[PackageAnswerOut]
+
+
+@router.write(
+    "/stores/{store_id}/packages/sync",
+    perm=Perm.ASSIST_ENTER,
+    assignee=_guard,
+    response=PackageSyncOut,
+)
+def sync_packages(request: HttpRequest, store_id: Id, body: PackageSyncIn) -> PackageSyncOut:
+    """Packages from a phone's offline queue (ADR 0020): each answered on its own, and
+    recorded once however often it is sent (its client id)."""
+    user = request_user(request)
+    store = selectors.store_for_user(user, store_id, write=True)
+    households = selectors.package_households(user, [r.household_id for r in body.records])
+    answers = packages_sync(
+        actor=user,
+        store=store,
+        records=[(r.client_id, households.get(r.household_id), r.given_at) for r in body.records],
+    )
+    return PackageSyncOut(
+        recorded=sum(a.status == "recorded" for a in answers),
+        answers=[
+            PackageAnswerOut(
+                client_id=a.client_id,
+                status="recorded"
+                if a.status == "recorded"
+                else "already"
+                if a.status == "already"
+                else "refused",
+                error=a.error,
+                package_id=a.package_id,
+            )
+            for a in answers
+        ],
     )

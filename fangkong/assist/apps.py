@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -9,5 +11,14 @@ class AssistConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.assist import kinds
+        from fangkong.core.schedule import Periodic, register
 
         kinds.register_kinds()
+        # The morning's checks of vulnerable people in a zone or under control at home.
+        register(
+            Periodic(
+                "assist.care_checks",
+                "fangkong.assist.tasks.care_checks_task",
+                daily_at=time(7, 30),
+            )
+        )

@@ -94,3 +94,31 @@ class PackageForm(forms.Form):
 
 
 bootstrap_widgets(StoreForm, ReceiveForm, PackageForm)
+
+
+class CareForm(forms.Form):
+    """A person's entry on the vulnerable-people register."""
+
+    contact = forms.TypedChoiceField(
+        label=_("Contact person (包联干部)"), coerce=int, required=False, empty_value=None
+    )
+    needs = forms.CharField(
+        label=_("Needs (medicine, dialysis days, help at home)"),
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    meals = forms.BooleanField(label=_("On the meal list"), required=False)
+
+
+class MealForm(forms.Form):
+    person = forms.TypedChoiceField(label=_("Elder"), coerce=int)
+    client_id = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("client_id", uuid.uuid4())
+
+
+bootstrap_widgets(CareForm, MealForm)

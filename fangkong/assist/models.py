@@ -112,6 +112,7 @@ class HelpRequest(models.Model):
 
 
 # Supplies keep their models in their own module.
+from fangkong.assist.models_care import CareCheck, CareEntry, CareOutcome, Meal  # noqa: E402, F401
 from fangkong.assist.models_supplies import (  # noqa: E402, F401
     Item,
     Move,

@@ -21,6 +21,8 @@ class Item(models.Model):
     unit = models.CharField(_("unit"), max_length=10)
     # How many of it one household's package holds (0: not in the package).
     per_package = models.PositiveSmallIntegerField(_("per package"), default=0)
+    # How many of it one elder's meal takes (0: not in a meal).
+    per_meal = models.PositiveSmallIntegerField(_("per meal"), default=0)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -75,6 +77,7 @@ class MoveKind(models.TextChoices):
     DONATION = "donation", _("Donation received")
     PURCHASE = "purchase", _("Purchase")
     PACKAGE = "package", _("Package to a household")
+    MEAL = "meal", _("Meal to an elder")
 
 
 class Receipt(models.Model):
@@ -128,6 +131,9 @@ class Move(models.Model):
     )
     package = models.ForeignKey(
         Package, null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
+    )
+    meal = models.ForeignKey(
+        "assist.Meal", null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
     )
     at = models.DateTimeField(auto_now_add=True)
 

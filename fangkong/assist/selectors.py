@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fangkong.assist.models import HelpRequest, RequestKind
 from fangkong.assist.models_supplies import Item, Stock, Store
@@ -20,7 +22,7 @@ from fangkong.core.masking import mask_name
 from fangkong.org.access import object_for_user, require_perm_at
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths, at_or_above_q
+from fangkong.org.scoping import ancestor_paths, at_or_above_q, subtree_q
 from fangkong.people.models import Person
 
 # At most this many requests go into one page of response times.
@@ -105,8 +107,26 @@ class Times:
 
 def response_times(user: Any, since: datetime, now: datetime | None = None) -> list[Times]:
     """By village and kind, for requests asked since `since` in the user's scope."""
-    now = now or timezone.now()
     rows = list(requests_visible(user).filter(created_at__gte=since).order_by("id")[:TIMES_CAP])
+    return _times(rows, now or timezone.now())
+
+
+def response_times_at(
+    path: str, since: datetime, until: datetime, now: datetime | None = None
+) -> list[Times]:
+    """By village and kind, for requests asked in [since, until) under the node `path`:
+    the bulletin's (a system read, not a user's)."""
+    rows = list(
+        HelpRequest.objects.filter(
+            subtree_q("jurisdiction__path", path), created_at__gte=since, created_at__lt=until
+        )
+        .select_related("kind", "jurisdiction", "person")
+        .order_by("id")[:TIMES_CAP]
+    )
+    return _times(rows, now or timezone.now())
+
+
+def _times(rows: list[HelpRequest], now: datetime) -> list[Times]:
     wanted = {p for r in rows for p in ancestor_paths(r.jurisdiction.path)}
     villages = dict(
         Jurisdiction.objects.filter(level=Level.VILLAGE, path__in=wanted).values_list(
@@ -143,6 +163,32 @@ def response_times(user: Any, since: datetime, now: datetime | None = None) -> l
         t.median = percentile(minutes[key], 50)
         t.p90 = percentile(minutes[key], 90)
     return sorted(groups.values(), key=lambda t: (t.village, not t.green, t.kind))
+
+
+def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[str, int]]:
+    """(node path, n) for the bulletin: requests asked on `day` ("assist_requests"), and
+    those of them answered after their target or still open past it ("assist_late")."""
+    within = Q(pk__in=[])
+    for path in prefixes:
+        within |= subtree_q("jurisdiction__path", path)
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    qs = HelpRequest.objects.filter(
+        within, created_at__gte=start, created_at__lt=start + timedelta(days=1)
+    )
+    if key == "assist_late":
+        now = timezone.now()
+        qs = qs.filter(
+            Q(served_at__gt=F("due_at"))
+            | Q(handover_at__gt=F("due_at"), served_at__isnull=True)
+            | Q(served_at__isnull=True, handover_at__isnull=True, due_at__lt=now)
+        )
+    elif key != "assist_requests":
+        raise Http404
+    return [
+        (path, n)
+        for path, n in qs.values_list("jurisdiction__path").annotate(n=Count("pk")).order_by()
+    ]
 
 
 # Supplies ------------------------------------------------------------------------------
@@ -205,6 +251,19 @@ def households_to_serve(user: Any, store: Store) -> list[Any]:
     )
 
 
+def package_households(user: Any, household_ids: list[int]) -> dict[int, Any]:
+    """Of these households, those the user may hand a package to (assist.enter at
+    their node), by id: one read for a phone's whole batch."""
+    from fangkong.people.models import Household
+
+    return {
+        h.pk: h
+        for h in Household.objects.visible_to(user, Perm.ASSIST_ENTER)
+        .filter(pk__in=household_ids)
+        .select_related("jurisdiction")
+    }
+
+
 def package_household_for_user(user: Any, household_id: int) -> Any:
     """A household the user may hand a package to (assist.enter at its node), else 404."""
     from fangkong.people.models import Household
@@ -215,3 +274,227 @@ def package_household_for_user(user: Any, household_id: int) -> Any:
         Perm.ASSIST_ENTER,
         pk=household_id,
     )
+
+
+# The vulnerable-people register ---------------------------------------------------------
+
+# At most this many people on one page of the register.
+REGISTER_CAP = 500
+
+
+def green_tags() -> list[str]:
+    from fangkong.assist.models import GreenTag
+
+    return list(GreenTag.objects.values_list("tag", flat=True))
+
+
+def register_people(user: Any, *, today: date, node: Jurisdiction | None = None) -> list[Person]:
+    """People of the register in the user's area (under `node`): those carrying a
+    green-channel tag of the registry, infants (0-2, from the birth date), and anyone
+    entered by hand (a chemotherapy patient); village by village."""
+    from fangkong.assist.models_care import CareEntry
+    from fangkong.people.models import PersonStatus, PersonTag
+    from fangkong.people.selectors import age_q
+
+    qs = Person.objects.visible_to(user, Perm.ASSIST_VIEW).filter(
+        status__in=[PersonStatus.PRESENT, PersonStatus.AWAY]
+    )
+    if node is not None:
+        qs = qs.within(node.path)
+    tagged = Exists(PersonTag.objects.filter(person=OuterRef("pk"), tag__in=green_tags()))
+    entered = Exists(CareEntry.objects.filter(person=OuterRef("pk")))
+    return list(
+        qs.filter(Q(tagged) | Q(entered) | age_q("0-2", today))
+        .select_related("jurisdiction", "household")
+        .order_by("jurisdiction__path", "household_id", "id")[:REGISTER_CAP]
+    )
+
+
+@dataclass
+class RegisterRow:
+    person: Person
+    village: str
+    name: str  # masked
+    groups: list[str]
+    entry: Any  # CareEntry | None
+    contact: str
+    checked_today: str  # the outcome's label, "" when not checked
+
+
+def village_names(paths: set[str]) -> dict[str, str]:
+    wanted = {p for path in paths for p in ancestor_paths(path)}
+    return dict(
+        Jurisdiction.objects.filter(level=Level.VILLAGE, path__in=wanted).values_list(
+            "path", "name"
+        )
+    )
+
+
+def village_of(path: str, villages: dict[str, str], fallback: str) -> str:
+    return next((villages[p] for p in ancestor_paths(path) if p in villages), fallback)
+
+
+def staff_name(user: Any) -> str:
+    if user is None:
+        return ""
+    staff = getattr(user, "staff", None)
+    return str(staff.name if staff is not None else user.get_username())
+
+
+def register_rows(people: list[Person], *, today: date) -> list[RegisterRow]:
+    from fangkong.assist.models_care import CareCheck, CareEntry
+    from fangkong.people.models import PersonTag, Tag
+
+    ids = [p.pk for p in people]
+    entries = {
+        e.person_id: e
+        for e in CareEntry.objects.filter(person_id__in=ids).select_related("contact__staff")
+    }
+    tags: dict[int, list[str]] = defaultdict(list)
+    labels = dict(Tag.choices)
+    wanted = set(green_tags())
+    for person_id, tag in PersonTag.objects.filter(person_id__in=ids, tag__in=wanted).values_list(
+        "person_id", "tag"
+    ):
+        tags[person_id].append(str(labels.get(tag, tag)))
+    checks = {
+        c.entry_id: c.get_outcome_display() or "…"
+        for c in CareCheck.objects.filter(entry__person_id__in=ids, day=today)
+    }
+    villages = village_names({p.jurisdiction.path for p in people})
+    from fangkong.people.selectors import age_q
+
+    infants = set(
+        Person.objects.filter(pk__in=ids).filter(age_q("0-2", today)).values_list("pk", flat=True)
+    )
+    rows = []
+    for p in people:
+        groups = list(tags.get(p.pk, []))
+        if p.pk in infants:
+            groups.append(str(_("Infant")))
+        entry = entries.get(p.pk)
+        rows.append(
+            RegisterRow(
+                person=p,
+                village=village_of(p.jurisdiction.path, villages, p.jurisdiction.name),
+                name=mask_name(p.name),
+                groups=groups,
+                entry=entry,
+                contact=staff_name(entry.contact) if entry is not None else "",
+                checked_today=checks.get(entry.pk, "") if entry is not None else "",
+            )
+        )
+    return rows
+
+
+def care_person_for_user(user: Any, person_id: int, *, write: bool = False) -> Person:
+    """A person whose register entry the user sees (assist.view at their node), else
+    404; with `write`, 403 without assist.enter there."""
+    return object_for_user(
+        Person.objects.select_related("household", "jurisdiction"),
+        user,
+        Perm.ASSIST_VIEW,
+        write=Perm.ASSIST_ENTER if write else None,
+        pk=person_id,
+    )
+
+
+def care_entry_of(person: Person) -> Any:
+    from fangkong.assist.models_care import CareEntry
+
+    return CareEntry.objects.filter(person=person).select_related("contact__staff").first()
+
+
+def contact_choices(person: Person, viewer: Any = None) -> list[Any]:
+    """Active staff holding assist.enter at the person's node: who may be their contact;
+    with a `viewer`, only staff working in the viewer's own area (a village cadre is not
+    shown the town's staff)."""
+    from fangkong.accounts.models import User
+    from fangkong.org.models import Membership
+    from fangkong.org.roles import permissions_for
+    from fangkong.org.scoping import scope_paths
+
+    paths = ancestor_paths(person.jurisdiction.path)
+    if viewer is not None:
+        roots = scope_paths(viewer, Perm.ASSIST_ENTER)
+        paths = [p for p in paths if any(p.startswith(root) for root in roots)]
+    memberships = Membership.objects.filter(jurisdiction__path__in=paths)
+    roles = [
+        role
+        for role in memberships.values_list("role", flat=True).distinct()
+        if Perm.ASSIST_ENTER in permissions_for(role)
+    ]
+    user_ids = memberships.filter(role__in=roles).values("user_id")
+    return list(
+        User.objects.filter(pk__in=user_ids, is_active=True)
+        .select_related("staff")
+        .order_by("username")[:200]
+    )
+
+
+def checks_visible(user: Any) -> QuerySet[Any]:
+    from fangkong.assist.models_care import CareCheck
+
+    return CareCheck.objects.visible_to(user, Perm.ASSIST_VIEW).select_related(
+        "entry__person", "entry__contact__staff", "jurisdiction"
+    )
+
+
+# Meals --------------------------------------------------------------------------------
+
+
+@dataclass
+class MealRow:
+    entry: Any
+    village: str
+    name: str  # masked
+    given: bool
+
+
+def meal_list(user: Any, store: Store, *, today: date) -> list[MealRow]:
+    """Elders on the meal list in the store's area and the user's, with whether they
+    have had today's meal; village by village."""
+    from fangkong.assist.models_care import CareEntry, Meal
+
+    entries = list(
+        CareEntry.objects.visible_to(user, Perm.ASSIST_VIEW)
+        .filter(meals=True)
+        .within(store.jurisdiction.path)
+        .select_related("person", "jurisdiction")
+        .order_by("jurisdiction__path", "person__household_id", "id")[:REGISTER_CAP]
+    )
+    given = set(
+        Meal.objects.filter(entry__in=[e.pk for e in entries], day=today).values_list(
+            "entry_id", flat=True
+        )
+    )
+    villages = village_names({e.jurisdiction.path for e in entries})
+    return [
+        MealRow(
+            e,
+            village_of(e.jurisdiction.path, villages, e.jurisdiction.name),
+            mask_name(e.person.name),
+            e.pk in given,
+        )
+        for e in entries
+    ]
+
+
+def meal_entry_for_user(user: Any, person_id: int) -> Any:
+    """The meal-list entry of a person the user may hand a meal to (assist.enter at the
+    person's node), else 404."""
+    from fangkong.assist.models_care import CareEntry
+
+    return object_for_user(
+        CareEntry.objects.select_related("person", "jurisdiction"),
+        user,
+        Perm.ASSIST_ENTER,
+        person_id=person_id,
+        meals=True,
+    )
+
+
+def meals_of_day(user: Any, day: date) -> int:
+    from fangkong.assist.models_care import Meal
+
+    return Meal.objects.visible_to(user, Perm.ASSIST_VIEW).filter(day=day).count()

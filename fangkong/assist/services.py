@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from fangkong.assist.models import (
     RequestKind,
     RequestStatus,
 )
+from fangkong.assist.models_care import CareEntry
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.control.checks import medical_group
@@ -125,6 +127,11 @@ def request_create(
     vulnerable = groups.first()
     if vulnerable is not None:
         green, target = True, min(target, vulnerable.target_minutes)
+    elif CareEntry.objects.filter(person=person).exists():
+        # On the vulnerable-people register (a chemotherapy patient, an infant ...): the
+        # green channel's kinds' target (data).
+        green_target = RequestKind.objects.filter(green=True).aggregate(m=Min("target_minutes"))
+        green, target = True, min(target, green_target["m"] or target)
     due = now + timedelta(minutes=target)
     try:
         with transaction.atomic():

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -207,3 +208,63 @@ def alert_set(*, actor: User, store: Store, item: Item, below: int) -> Stock:
     stock.alert_below = below
     stock.save(update_fields=["alert_below"])
     return stock
+
+
+@dataclass(frozen=True)
+class PackageAnswer:
+    client_id: uuid.UUID
+    status: str  # "recorded" | "already" | "refused"
+    error: str
+    package_id: int | None
+
+
+# A package recorded on a phone without a connection is sent when it has one again: at
+# most this long after it was handed over, and never from the future (a phone's clock).
+QUEUED_MAX_AGE = timedelta(hours=48)
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def packages_sync(
+    *,
+    actor: User,
+    store: Store,
+    records: Sequence[tuple[uuid.UUID, Household | None, datetime | None]],
+    now: datetime | None = None,
+) -> list[PackageAnswer]:
+    """Packages from a phone's offline queue (ADR 0020's contract), each answered on its
+    own: recorded, already recorded (the same client id: a retry, a lost answer), or
+    refused with the reason (nothing taken for it). A record names the household (None:
+    not one the sender may serve) and when it was handed over (its day is the package's
+    day)."""
+    now = now or timezone.now()
+    out: list[PackageAnswer] = []
+    for client_id, household, given_at in records:
+        at = given_at or now
+        try:
+            if household is None:
+                raise ValidationError(_("Not found in your area."))
+            found = Package.objects.filter(client_id=client_id, household=household).first()
+            if found is not None:  # answered before, however long ago
+                out.append(PackageAnswer(client_id, "already", "", found.pk))
+                continue
+            if at > now + CLOCK_SKEW or at < now - QUEUED_MAX_AGE:
+                raise ValidationError(
+                    _("A package is sent within %(h)d hours of handing it over.")
+                    % {"h": int(QUEUED_MAX_AGE.total_seconds() // 3600)}
+                )
+            package, created = package_issue(
+                actor=actor,
+                store=store,
+                household=household,
+                client_id=client_id,
+                now=min(at, now),
+            )
+        except ValidationError as e:
+            out.append(PackageAnswer(client_id, "refused", " ".join(e.messages), None))
+        except PermissionDenied:
+            out.append(PackageAnswer(client_id, "refused", _("Not yours to record."), None))
+        else:
+            out.append(
+                PackageAnswer(client_id, "recorded" if created else "already", "", package.pk)
+            )
+    return out

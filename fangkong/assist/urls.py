@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from fangkong.assist import views, views_supplies
+from fangkong.assist import views, views_care, views_supplies
 
 app_name = "assist"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -15,4 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stores/<id:store_id>/", views_supplies.store_detail, name="store"),
     path("stores/<id:store_id>/receive/", views_supplies.store_receive, name="receive"),
     path("stores/<id:store_id>/package/", views_supplies.store_package, name="package"),
+    path("stores/<id:store_id>/meals/", views_care.store_meals, name="meals"),
+    path("care/", views_care.care_list, name="care"),
+    path("care/<id:person_id>/", views_care.care_edit, name="care_edit"),
 ]

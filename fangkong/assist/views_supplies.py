@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,6 +22,7 @@ from fangkong.assist import selectors
 from fangkong.assist.forms import PackageForm, ReceiveForm, StoreForm
 from fangkong.assist.supplies import package_issue, receive, store_create
 from fangkong.core.forms import add_validation_errors
+from fangkong.core.masking import mask_middle
 from fangkong.org.access import requires
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
@@ -137,4 +139,15 @@ def store_package(request: HttpRequest, store_id: int) -> HttpResponseBase:
         else:
             messages.success(request, _("The package is recorded."))
             return redirect("assist:store", store_id=store.pk)
-    return render(request, "assist/store_form.html", {"form": form, "store": store})
+    # With a script, the form goes through the phone's offline queue (offline.js); the
+    # label it keeps while queued is masked.
+    return render(
+        request,
+        "assist/package.html",
+        {
+            "form": form,
+            "store": store,
+            "labels": {h.pk: mask_middle(h.address, 4, 4) for h in households.values()},
+            "csrf": get_token(request),
+        },
+    )

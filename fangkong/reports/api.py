@@ -229,6 +229,9 @@ class BulletinOut(Schema):
     counts: dict[str, Any]
     late: list[str]
     missing: list[str]
+    # Households' requests of the day by village and kind: median and 90th percentile
+    # minutes to an answer, the late ones named (masked). Empty in older bulletins.
+    response_times: list[dict[str, Any]]
 
     @staticmethod
     def of(b: Bulletin) -> BulletinOut:
@@ -245,6 +248,7 @@ class BulletinOut(Schema):
             counts=s.get("counts", {}),
             late=[str(x[0] if isinstance(x, list) else x) for x in s.get("late", [])],
             missing=[str(x) for x in s.get("missing", [])],
+            response_times=list(s.get("response_times") or []),
         )
 
 

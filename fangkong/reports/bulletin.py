@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -158,7 +158,31 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
         "missing": named["missing"],
         "pending": named["pending"],
         "notes": notes,
+        "response_times": response_times(node, day, now),
     }
+
+
+def response_times(node: Jurisdiction, day: date, now: datetime) -> list[dict[str, Any]]:
+    """Households' requests asked that day under `node`, by village and kind: how many,
+    answered, the median and 90th percentile minutes to an answer, and the late ones
+    named (masked)."""
+    from fangkong.assist.selectors import response_times_at
+
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return [
+        {
+            "village": t.village,
+            "kind": t.kind,
+            "green": t.green,
+            "asked": t.asked,
+            "answered": t.answered,
+            "median": None if t.median is None else round(t.median, 1),
+            "p90": None if t.p90 is None else round(t.p90, 1),
+            "late": [[x.name, x.minutes_late, x.answered] for x in t.late],
+        }
+        for t in response_times_at(node.path, start, start + timedelta(days=1), now)
+    ]
 
 
 def _yesterday(node: Jurisdiction, day: date, now: datetime) -> dict[str, int] | None:

@@ -126,6 +126,62 @@ def named_paragraphs(summary: Summary) -> list[str]:
     return out
 
 
+def _minutes(value: Any) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def times_table(summary: Summary) -> tuple[list[str], list[list[Any]]]:
+    """Households' requests of the day by village and kind: the response times' one
+    layout, shared by the documents and the page (bulletins made before it have none)."""
+    header = [
+        str(_("Village / community")),
+        str(_("Kind")),
+        str(_("Asked")),
+        str(_("Answered")),
+        str(_("Median (min)")),
+        str(_("90th percentile (min)")),
+        str(_("Late")),
+    ]
+    rows = [
+        [
+            t["village"],
+            t["kind"],
+            t["asked"],
+            t["answered"],
+            _minutes(t["median"]),
+            _minutes(t["p90"]),
+            _(", ").join(
+                _("%(name)s %(n)d min late") % {"name": name, "n": n} for name, n, _a in t["late"]
+            ),
+        ]
+        for t in summary.get("response_times") or []
+    ]
+    return header, rows
+
+
+def times_paragraphs(summary: Summary) -> list[str]:
+    _header, rows = times_table(summary)
+    if not rows:
+        return [str(_("No household asked for help that day."))]
+    out = []
+    for village, kind, asked, answered, median, p90, late in rows:
+        text = _(
+            "%(village)s, %(kind)s: %(asked)d asked, %(answered)d answered; median "
+            "%(median)s minutes, 90th percentile %(p90)s minutes."
+        ) % {
+            "village": village,
+            "kind": kind,
+            "asked": asked,
+            "answered": answered,
+            "median": median,
+            "p90": p90,
+        }
+        if late:
+            text += " " + _("Late: %(names)s.") % {"names": late}
+        out.append(text)
+    return out
+
+
 def note_lines(summary: Summary) -> list[str]:
     lines = list(summary.get("highlights") or [])
     lines += [f"{who}（{label}）：{text}" for who, label, text in summary.get("notes", [])]
@@ -216,7 +272,10 @@ def render_docx(summary: Summary) -> bytes:
         _para(doc, _("2. Late and missing reports"), HEADING_FONT, 16)
         for text in named_paragraphs(summary):
             _para(doc, text)
-        _para(doc, _("3. Highlights and problems"), HEADING_FONT, 16)
+        _para(doc, _("3. Households' requests: response times"), HEADING_FONT, 16)
+        for text in times_paragraphs(summary):
+            _para(doc, text)
+        _para(doc, _("4. Highlights and problems"), HEADING_FONT, 16)
         for text in note_lines(summary):
             _para(doc, text)
         _para(
@@ -267,6 +326,12 @@ def render_xlsx(summary: Summary) -> bytes:
                     page=PageSetup(landscape=True),
                 ),
                 Sheet(title=str(_("Late and missing")), rows=named, page=PageSetup()),
+                Sheet(
+                    title=str(_("Response times")),
+                    rows=[times_table(summary)[0], *times_table(summary)[1]],
+                    widths={1: 14, 2: 14, 7: 40},
+                    page=PageSetup(landscape=True),
+                ),
                 Sheet(
                     title=str(_("Highlights and problems")),
                     rows=[[line] for line in note_lines(summary)],

@@ -135,16 +135,23 @@ def orders_overdue(villages: Sequence[Jurisdiction], day: date) -> Counts:
 def _counted_by(app: str, key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
     """A count another app keeps by node (control: people put under control, under
     control, released, in transit; testing: sampled, results back, in a positive pool,
-    positive in a single tube; vaccination: doses given, 60+ unvaccinated), read through
+    positive in a single tube; vaccination: doses given, 60+ unvaccinated; assist:
+    households' requests asked, those late), read through
     its selector `counts_by_node(key, node prefixes, day)`: reports knows none of their
     tables."""
 
     def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
+        from fangkong.assist import selectors as assist
         from fangkong.control import selectors as control
         from fangkong.testing import selectors as testing
         from fangkong.vaccination import selectors as vaccination
 
-        source = {"control": control, "testing": testing, "vaccination": vaccination}[app]
+        source = {
+            "assist": assist,
+            "control": control,
+            "testing": testing,
+            "vaccination": vaccination,
+        }[app]
         return _by_village(villages, source.counts_by_node(key, _prefixes(villages), day))
 
     return metric
@@ -217,6 +224,14 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     "testing_positive": (
         _("Positive in a single tube"),
         _counted_by("testing", "testing_positive"),
+    ),
+    "assist_requests": (
+        _("Households' requests asked"),
+        _counted_by("assist", "assist_requests"),
+    ),
+    "assist_late": (
+        _("Households' requests answered late"),
+        _counted_by("assist", "assist_late"),
     ),
 }
 

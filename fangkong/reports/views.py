@@ -27,9 +27,10 @@ from fangkong.org.scoping import has_perm, holds_at_a_root
 from fangkong.org.selectors import jurisdiction_for_user, node_or_top_for_user
 from fangkong.reports import selectors, services
 from fangkong.reports.bulletin import bulletin_generate
-from fangkong.reports.documents import table
+from fangkong.reports.documents import table, times_table
 from fangkong.reports.forms import BulletinForm, SettingsForm
 from fangkong.reports.models import FieldKind, ReportConfig, ReportField
+from fangkong.zones.selectors import ZoneMap, zone_map
 
 DOC_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -189,11 +190,15 @@ def _overview_url(node: Jurisdiction) -> str:
 def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     bulletin = selectors.bulletin_for_user(request.user, bulletin_id)
     header, rows, total, change = table(bulletin.summary)
+    times_header, times_rows = times_table(bulletin.summary)
     return render(
         request,
         "reports/bulletin.html",
         {
             "bulletin": bulletin,
+            "times_header": times_header,
+            "times_rows": times_rows,
+            "has_times": "response_times" in bulletin.summary,
             "s": bulletin.summary,
             "header": header,
             "rows": rows,
@@ -245,6 +250,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "reports/dashboard.html",
         {
             "d": selectors.dashboard(node),
+            "zmap": _zone_map(request, node),
             "every": _every(request),
             "query": f"node={node.code}&every={_every(request)}",
         },
@@ -256,9 +262,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @reads_replica
 def dashboard_panel(request: HttpRequest) -> HttpResponse:
     """The part of the dashboard htmx swaps in on each refresh."""
+    node = _node(request)
     return render(
-        request, "reports/_dashboard_panel.html", {"d": selectors.dashboard(_node(request))}
+        request,
+        "reports/_dashboard_panel.html",
+        {"d": selectors.dashboard(node), "zmap": _zone_map(request, node)},
     )
+
+
+def _zone_map(request: HttpRequest, node: Jurisdiction) -> ZoneMap | None:
+    """The zones' map with counts by zone, for those who see zones at the node."""
+    if not has_perm(request.user, Perm.ZONES_VIEW, node.path):
+        return None
+    return zone_map(node)
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,6 +5,7 @@ the village all see the zone of a building in it."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -165,3 +166,61 @@ def kind_by_code(edition_key: str, code: str) -> ZoneKind:
     if found is None:
         raise Http404
     return found
+
+
+# Above this many villages the map draws only those with a zone in force.
+MAP_VILLAGES = 60
+
+
+@dataclass
+class ZoneMap:
+    """The map of the zones under a node with counts by zone and by kind: what the
+    zones page and the command dashboard draw."""
+
+    shapes: list[Any]
+    width: int
+    height: int
+    zones: list[tuple[Zone, int]]  # in force, strictest first, with their residents
+    by_kind: list[tuple[str, int, int]]
+
+
+def zone_map(node: Jurisdiction) -> ZoneMap:
+    """The villages under (or of) `node` coloured by the strictest zone in force, and the
+    zones in force there with their residents (a system read for a screen at `node`:
+    the caller has checked zones.view there)."""
+    from fangkong.zones import maps
+
+    villages = list(
+        Jurisdiction.objects.filter(subtree_q("path", node.path), level=Level.VILLAGE).order_by(
+            "path"
+        )
+    )
+    if node.level > Level.VILLAGE:
+        villages = list(
+            Jurisdiction.objects.filter(
+                path__in=ancestor_paths(node.path), level=Level.VILLAGE
+            ).order_by("path")
+        )
+    base = villages[0].path if node.level > Level.VILLAGE and villages else node.path
+    active = list(
+        Zone.objects.filter(subtree_q("jurisdiction__path", base), status=ZoneStatus.ACTIVE)
+        .select_related("kind", "jurisdiction")
+        .order_by("-kind__rank", "jurisdiction__path", "id")[:300]
+    )
+    residents_of = zone_counts(active)
+    ranks: dict[int, tuple[int, int]] = {}
+    for v in villages:
+        inside = [z for z in active if z.jurisdiction.path.startswith(v.path)]
+        ranks[v.pk] = (max((z.kind.rank for z in inside), default=0), len(inside))
+    if len(villages) > MAP_VILLAGES:
+        # A county's screen: only the villages with a zone in force, or tiles run for
+        # metres.
+        villages = [v for v in villages if ranks[v.pk][1]]
+    shapes = maps.shapes(villages, ranks)
+    return ZoneMap(
+        shapes=shapes,
+        width=maps.WIDTH,
+        height=maps.height_for(shapes),
+        zones=[(z, residents_of.get(z.pk, 0)) for z in active],
+        by_kind=counts_by_kind(active, residents_of),
+    )

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from fangkong.assist.demo import build_demo_care, delete_care_under
 from fangkong.control.demo import build_demo_control, delete_control_under
 from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delete_demo_town
 from fangkong.org.models import Jurisdiction
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
             delete_response_under(f"/{COUNTY_CODE}/")
+            delete_care_under(f"/{COUNTY_CODE}/")
             delete_zones_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
             delete_testing_under(f"/{COUNTY_CODE}/")
@@ -84,6 +86,7 @@ class Command(BaseCommand):
         testing = build_demo_testing(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         zones = build_demo_zones(f"/{COUNTY_CODE}/") if residents else {}
         response = build_demo_response(f"/{COUNTY_CODE}/")
+        care = build_demo_care(f"/{COUNTY_CODE}/") if residents else {}
         # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
@@ -103,7 +106,10 @@ class Command(BaseCommand):
                 "sealed building, "
                 f"{zones.get('measures', 0)} residents under their measures; "
                 f"the golden-24-hours plan and {response.get('drills', 0)} finished drill "
-                f"({response.get('called', 0)} called)."
+                f"({response.get('called', 0)} called); "
+                f"{care.get('register', 0)} vulnerable people on the register, "
+                f"{care.get('checks', 0)} daily checks open, a store with "
+                f"{care.get('meals', 0)} lunch handed out."
             )
         )
         self.print_logins()
