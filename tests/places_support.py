@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.world import World
+from tests.world import PASSWORD, World
 
 
 def patrol_user(world: World) -> Any:
@@ -22,7 +22,7 @@ def patrol_user(world: World) -> Any:
         name="巡查员",
         kind=StaffKind.OTHER,
         jurisdiction=world.nodes["T"],
-        password="patrol-pass-123",
+        password=PASSWORD,
     ).user
     membership_grant(user=user, jurisdiction=world.nodes["T"], role=Role.PATROL)
     return user

@@ -59,7 +59,10 @@ class InspectionForm(forms.Form):
                 initial="ok",
             )
             self.fields[f"note_{item.code}"] = forms.CharField(
-                label=_("What was found"), max_length=500, required=False
+                label=_("What was found"),
+                max_length=500,
+                required=False,
+                widget=forms.TextInput(attrs={"class": "form-control"}),
             )
 
     def answers(self) -> dict[str, str]:

@@ -16,7 +16,7 @@ def register_kinds() -> None:
             RECTIFY_KIND,
             gettext_lazy("Rectification: re-inspect the place"),
             (
-                ResultField("rectified", gettext_lazy("Rectified"), "bool", required=True),
+                ResultField("rectified", gettext_lazy("Rectified"), "bool"),
                 ResultField(
                     "penalty",
                     gettext_lazy("Penalty"),
