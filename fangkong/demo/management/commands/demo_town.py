@@ -11,6 +11,7 @@ from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delet
 from fangkong.org.models import Jurisdiction
 from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
+from fangkong.places.demo import build_demo_places, delete_places_under
 from fangkong.reports.demo import build_demo_reports, delete_reports_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
 from fangkong.testing.demo import build_demo_testing, delete_testing_under
@@ -46,6 +47,7 @@ class Command(BaseCommand):
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
             delete_zones_under(f"/{COUNTY_CODE}/")
+            delete_places_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
             delete_testing_under(f"/{COUNTY_CODE}/")
             delete_control_under(f"/{COUNTY_CODE}/")
@@ -81,6 +83,11 @@ class Command(BaseCommand):
         workers = build_demo_periodic(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else 0
         testing = build_demo_testing(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         zones = build_demo_zones(f"/{COUNTY_CODE}/") if residents else {}
+        places = (
+            build_demo_places(f"/{COUNTY_CODE}/", seed=options["seed"], password=DEMO_PASSWORD)
+            if residents
+            else {}
+        )
         # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
@@ -98,7 +105,10 @@ class Command(BaseCommand):
                 f"bulletins, {vaccination.get('doses', 0)} vaccine doses, "
                 f"{workers} key-occupation workers; {zones.get('zones', 0)} zones around one "
                 "sealed building, "
-                f"{zones.get('measures', 0)} residents under their measures."
+                f"{zones.get('measures', 0)} residents under their measures; "
+                f"{places.get('places', 0)} places with {places.get('scans', 0)} scans today "
+                f"and a patrol round of {places.get('inspections', 0)} inspections "
+                f"({places.get('findings', 0)} findings)."
             )
         )
         self.print_logins()
@@ -138,6 +148,7 @@ DEMO_USERNAMES = [
     "sampler1",
     "lab1",
     "doctor1",
+    "patrol1",
     "supervisor",
     "auditor",
     "admin",
