@@ -352,3 +352,27 @@ def test_a_religious_venue_is_closed_and_its_person_contacted(world, client) -> 
     assert client.post(url, {"action": "reopen"}).status_code == 403
     temple.refresh_from_db()
     assert temple.status == PlaceStatus.CLOSED
+
+
+def test_scans_go_after_28_days_and_their_visitors_with_them(world) -> None:
+    from fangkong.retention.models import RetentionRule
+    from fangkong.retention.services import purge_run
+
+    assert RetentionRule.objects.get(kind="place_scans").days == 28
+    shop = place_of(world, "四喜便利店", "shop")
+    now = timezone.now()
+    old = services.visitor_remember(
+        name="旧访客", phone="13911110001", now=now - timedelta(days=40)
+    )
+    recent = services.visitor_remember(name="新访客", phone="13911110002")
+    services.scans_bulk(
+        [
+            (shop.pk, old, shop.jurisdiction.path, now - timedelta(days=29)),
+            (shop.pk, recent, shop.jurisdiction.path, now - timedelta(days=29)),
+            (shop.pk, recent, shop.jurisdiction.path, now - timedelta(days=1)),
+        ]
+    )
+    run = purge_run(actor_name="test")
+    assert run.detail.get("visitors_deleted") == 1
+    assert list(Scan.objects.values_list("person_key", flat=True)) == [recent]
+    assert list(Visitor.objects.values_list("key", flat=True)) == [recent]
