@@ -86,7 +86,7 @@ class VenueFindingOut(Schema):
     note: str
     deadline: datetime
     status: str
-    order_id: int | None
+    order_id: Id | None
 
     @classmethod
     def of(cls, f: Finding) -> VenueFindingOut:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -245,25 +245,43 @@ def visitor_remember(*, name: str, phone: str, now: datetime | None = None) -> s
     return key
 
 
-@transaction.atomic
+_SCAN_TABLE = Scan._meta.db_table
+# The same-visit check and the insert in one statement (atomic by itself): the public
+# page's hot path is one round trip, not a transaction around a read and a write.
+_SCAN_INSERT = (
+    f"INSERT INTO {_SCAN_TABLE} (place_id, person_key, node_path, scanned_at) "  # noqa: S608
+    f"SELECT %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM {_SCAN_TABLE} "
+    "WHERE place_id = %s AND person_key = %s AND scanned_at > %s AND scanned_at <= %s) "
+    "RETURNING id"
+)
+
+
 def scan_record(
     *, place: Place, key: str, now: datetime | None = None, token: str = ""
 ) -> ScanResult:
-    """One scan of `place` by the visitor of `key` (already remembered)."""
+    """One scan of `place` by the visitor of `key` (already remembered); a scan of the
+    same place by the same key within `SAME_VISIT` is that visit, not a new one."""
     now = now or timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
+    since = connection.ops.adapt_datetimefield_value(now - SAME_VISIT)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SCAN_INSERT,
+            [place.pk, key, place.jurisdiction.path, at, place.pk, key, since, at],
+        )
+        row = cursor.fetchone()
+    token = token or visitor_token(key)
+    if row is not None:
+        return ScanResult(int(row[0]), now, token, True)
     last = (
         Scan.objects.filter(place=place, person_key=key, scanned_at__gt=now - SAME_VISIT)
         .order_by("-scanned_at")
         .values_list("pk", "scanned_at")
         .first()
     )
-    token = token or visitor_token(key)
-    if last is not None:
-        return ScanResult(last[0], last[1], token, False)
-    scan = Scan.objects.create(
-        place=place, person_key=key, node_path=place.jurisdiction.path, scanned_at=now
-    )
-    return ScanResult(scan.pk, now, token, True)
+    if last is None:  # the earlier scan went meanwhile (a purge): count this one
+        return scan_record(place=place, key=key, now=now + timedelta(microseconds=1), token=token)
+    return ScanResult(last[0], last[1], token, False)
 
 
 def scans_bulk(rows: list[tuple[int, str, str, datetime]]) -> int:
