@@ -24,6 +24,7 @@ from fangkong.org.clients import RateLimited
 from fangkong.org.selectors import home_cards
 from fangkong.people.api import router as people_router
 from fangkong.people.api_registers import router as registers_router
+from fangkong.places.api import router as places_router
 from fangkong.policy.api import router as policy_router
 from fangkong.reports.api import router as reports_router
 from fangkong.response.api import router as response_router
@@ -124,6 +125,7 @@ api.add_router("/testing", testing_periodic_router)
 api.add_router("/vaccination", vaccination_router)
 api.add_router("/testing", testing_manage_router)
 api.add_router("/zones", zones_router)
+api.add_router("/places", places_router)
 api.add_router("/assist", assist_router)
 api.add_router("/assist/supplies", supplies_router)
 api.add_router("/response", response_router)

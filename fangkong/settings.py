@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "fangkong.control",
     "fangkong.testing",
     "fangkong.vaccination",
+    "fangkong.places",
     "fangkong.zones",
     "fangkong.assist",
     "fangkong.response",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("testing/", include("fangkong.testing.urls")),
     path("testing/", include("fangkong.testing.urls_periodic")),
     path("vaccination/", include("fangkong.vaccination.urls")),
+    path("places/", include("fangkong.places.urls")),
     path("zones/", include("fangkong.zones.urls")),
     path("assist/", include("fangkong.assist.urls")),
     path("response/", include("fangkong.response.urls")),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),
     path("r/", include(("fangkong.screening.urls_public", "public"))),
+    path("s/", include(("fangkong.places.urls_public", "scan"))),
     path("api/v1/", api.urls),
 ]
 

@@ -54,6 +54,8 @@ from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.matrix_response import MODELS as RESPONSE_MODELS
 from tests.matrix_response import ensure_response, response_cases
+from tests.matrix_places import MODELS as PLACE_MODELS
+from tests.matrix_places import ensure_places, places_cases
 from tests.matrix_zones import MODELS as ZONE_MODELS
 from tests.matrix_zones import (
     ensure_care,
@@ -125,6 +127,7 @@ FINGERPRINT_MODELS = (
     Contraindication,
     *ZONE_MODELS,
     *RESPONSE_MODELS,
+    *PLACE_MODELS,
 )
 
 
@@ -400,6 +403,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
         return [Obj(value, node, write) for value, node, write in zone_cases(world, param)]
     if response_cases(world, param):
         return [Obj(value, node, write) for value, node, write in response_cases(world, param)]
+    if places_cases(world, param):
+        return [Obj(value, node) for value, node in places_cases(world, param)]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -776,6 +781,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_stores(world)
     ensure_response(world)
     ensure_care(world)
+    ensure_places(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

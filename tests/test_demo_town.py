@@ -157,3 +157,26 @@ def test_the_demo_town_has_one_sealed_building():
     assert entries.exists() and not entries.filter(contact=None).exists()
     assert Store.objects.count() == 1 and Meal.objects.count() == 1
     assert set(CareCheck.objects.values_list("day", flat=True)) <= {timezone.localdate()}
+
+
+@pytest.mark.django_db
+def test_the_demo_town_has_places_with_scans_and_a_patrol_round():
+    from fangkong.places.models import Finding, FindingStatus, Place, PlaceStatus, Scan
+    from fangkong.places.selectors import scans_today
+
+    call_command("demo_town", "--residents", "3000")
+    market = Place.objects.get(name="惠民农贸市场")
+    assert Scan.objects.count() == 600 and scans_today(market) > 0
+    assert Place.objects.get(name="关帝庙").status == PlaceStatus.CLOSED
+    assert set(Finding.objects.values_list("status", flat=True)) == {
+        FindingStatus.OPEN,
+        FindingStatus.RECTIFIED,
+    }
+    patrol = User.objects.get(username="patrol1")
+    assert {m.role for m in Membership.objects.filter(user=patrol)} == {Role.PATROL}
+    client = Client()
+    assert client.login(username="patrol1", password=DEMO_PASSWORD)
+    assert client.get(f"/places/p/{market.pk}/").status_code == 200
+    # Once more with --reset: the places go with the town and come back the same.
+    call_command("demo_town", "--reset", "--residents", "3000")
+    assert Scan.objects.count() == 600

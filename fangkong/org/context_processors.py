@@ -30,6 +30,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "clients_manage": has_perm(user, Perm.CLIENTS_MANAGE),
             "tasks": user.is_authenticated,
             "zones": has_perm(user, Perm.ZONES_VIEW),
+            "places": has_perm(user, Perm.PLACES_VIEW),
             "assist": has_perm(user, Perm.ASSIST_VIEW),
             "response": has_perm(user, Perm.RESPONSE_VIEW),
             "testing": any(

@@ -73,6 +73,12 @@ class Perm(StrEnum):
     # the level (the commander's). Whoever is called records their own arrival.
     RESPONSE_VIEW = "response.view"
     RESPONSE_MANAGE = "response.manage"
+    # Places (场所码): see places, their scan counts, inspections and gatherings; register
+    # places, enterprises' logs and gatherings, and print place codes; inspect places on
+    # patrol (findings, rectification orders, penalties).
+    PLACES_VIEW = "places.view"
+    PLACES_MANAGE = "places.manage"
+    PLACES_PATROL = "places.patrol"
 
 
 StrOrPromise = str | Promise
@@ -115,6 +121,9 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.ASSIST_ENTER: _("Enter a household's request and its hand-over"),
     Perm.RESPONSE_VIEW: _("See emergency plans, activations and the response level"),
     Perm.RESPONSE_MANAGE: _("Edit and activate emergency plans, switch the response level"),
+    Perm.PLACES_VIEW: _("See places, their scans, inspections and gatherings"),
+    Perm.PLACES_MANAGE: _("Register places, enterprises' logs and gatherings"),
+    Perm.PLACES_PATROL: _("Inspect places on patrol, record findings and penalties"),
 }
 
 
@@ -133,6 +142,7 @@ class Role(models.TextChoices):
     SAMPLER = "sampler", _("Sampler")
     LAB = "lab", _("Lab")
     MEDICAL_GROUP = "medical_group", _("Medical group")
+    PATROL = "patrol", _("Patrol")
     SUPERVISOR = "supervisor", _("Supervisor")
     AUDITOR = "auditor", _("Auditor")
     SYSTEM_ADMIN = "system_admin", _("System administrator")
@@ -156,6 +166,7 @@ _CADRE = (
     | {Perm.TESTING_VIEW, Perm.TESTING_PERIODIC}
     | _VACCINATION
     | {Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
+    | {Perm.PLACES_VIEW, Perm.PLACES_MANAGE}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -178,14 +189,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | _VACCINATION
     | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.TESTING_PERIODIC}
     | {Perm.ZONES_VIEW, Perm.ZONES_MANAGE, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
-    | {Perm.RESPONSE_VIEW},
+    | {Perm.RESPONSE_VIEW}
+    | {Perm.PLACES_VIEW, Perm.PLACES_MANAGE, Perm.PLACES_PATROL},
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE, Perm.RESPONSE_VIEW},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
     | _CONTROL
     | {Perm.TESTING_VIEW, Perm.VACCINATION_VIEW}
-    | {Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER},
+    | {Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER, Perm.PLACES_VIEW},
     Role.MICROGRID_LEADER: _FIELD
     | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW, Perm.ZONES_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
@@ -195,6 +207,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     # results by barcode. Neither browses the registry.
     Role.SAMPLER: frozenset({Perm.TESTING_SAMPLE}),
     Role.LAB: frozenset({Perm.TESTING_RESULTS}),
+    # The patrol group (巡查组) walks its routes: it sees the places and inspects them;
+    # its rectification orders come to it as tasks (an assignee needs no permission).
+    Role.PATROL: frozenset({Perm.PLACES_VIEW, Perm.PLACES_PATROL}),
     # The town's medical group (医疗组): hears of every fever of people under control, calls
     # them (unmasking, audited), records their checks and tests and approves releases.
     Role.MEDICAL_GROUP: frozenset(
@@ -226,6 +241,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ZONES_VIEW,
             Perm.ASSIST_VIEW,
             Perm.RESPONSE_VIEW,
+            Perm.PLACES_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.
@@ -249,6 +265,7 @@ _TOWN_GRANTS = _FIELD_ROLES | {
     Role.CHECKPOINT_CREW,
     Role.SAMPLER,
     Role.MEDICAL_GROUP,
+    Role.PATROL,
     Role.SUPERVISOR,
 }
 GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {

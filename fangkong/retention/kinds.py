@@ -41,6 +41,7 @@ from fangkong.people.models import (
     PersonStatus,
 )
 from fangkong.people.names import name_initials, name_key
+from fangkong.places.models import Scan, Visitor
 from fangkong.retention.models import RecordKind
 from fangkong.retention.scrub import Needles, surname_only
 from fangkong.screening.models import (
@@ -409,6 +410,27 @@ def purge_import_jobs(ids: list[int], needles: Needles, stats: dict[str, int]) -
     return deleted
 
 
+def _place_scans(due: Due) -> models.QuerySet[Scan]:
+    return Scan.objects.all() if due.everything else Scan.objects.filter(scanned_at__lt=due.before)
+
+
+def purge_place_scans(ids: list[int], needles: Needles, stats: dict[str, int]) -> int:
+    deleted, _per_model = Scan.objects.filter(pk__in=ids).delete()
+    return deleted
+
+
+def _visitors(due: Due) -> models.QuerySet[Visitor]:
+    """Visitors with no scan left (their scans went first) and not seen since."""
+    gone = Visitor.objects.exclude(key__in=Scan.objects.values("person_key"))
+    return gone if due.everything else gone.filter(last_seen__lt=due.before)
+
+
+def purge_visitors(ids: list[int], needles: Needles, stats: dict[str, int]) -> int:
+    deleted, _per_model = Visitor.objects.filter(pk__in=ids).delete()
+    _bump(stats, "visitors_deleted", deleted)
+    return deleted
+
+
 # Ordered so that the records about a person go with the person: residents last, after
 # the kinds that may reach them first by their own dates.
 KINDS: dict[RecordKind, list[Kind]] = {
@@ -479,6 +501,24 @@ KINDS: dict[RecordKind, list[Kind]] = {
             _import_jobs,
             purge_import_jobs,
         )
+    ],
+    RecordKind.PLACE_SCANS: [
+        Kind(
+            RecordKind.PLACE_SCANS,
+            28,
+            _("the scan"),
+            _("deleted"),
+            _place_scans,
+            purge_place_scans,
+        ),
+        Kind(
+            RecordKind.PLACE_SCANS,
+            28,
+            _("the scan"),
+            _("deleted"),
+            _visitors,
+            purge_visitors,
+        ),
     ],
     RecordKind.RESIDENTS_LEFT: [
         Kind(

@@ -20,6 +20,7 @@ class RecordKind(models.TextChoices):
     ORDER_DETAILS = "order_details", _("Results, notes and photos of closed work orders")
     MESSAGES = "messages", _("Inbox notices and sent messages")
     IMPORT_JOBS = "import_jobs", _("Import jobs and their error reports")
+    PLACE_SCANS = "place_scans", _("Place-code scans and their visitors")
     RESIDENTS_LEFT = "residents_left", _("Residents who moved out or died")
     RESIDENTS = "residents", _("All residents and landlords, once the epidemic has ended")
 

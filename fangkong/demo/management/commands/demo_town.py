@@ -12,6 +12,7 @@ from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delet
 from fangkong.org.models import Jurisdiction
 from fangkong.people.demo import build_demo_people, delete_people_under
 from fangkong.people.services import registry_recount
+from fangkong.places.demo import build_demo_places, delete_places_under
 from fangkong.reports.demo import build_demo_reports, delete_reports_under
 from fangkong.response.demo import build_demo_response, delete_response_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             delete_response_under(f"/{COUNTY_CODE}/")
             delete_care_under(f"/{COUNTY_CODE}/")
             delete_zones_under(f"/{COUNTY_CODE}/")
+            delete_places_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
             delete_testing_under(f"/{COUNTY_CODE}/")
             delete_control_under(f"/{COUNTY_CODE}/")
@@ -87,6 +89,11 @@ class Command(BaseCommand):
         zones = build_demo_zones(f"/{COUNTY_CODE}/") if residents else {}
         response = build_demo_response(f"/{COUNTY_CODE}/")
         care = build_demo_care(f"/{COUNTY_CODE}/") if residents else {}
+        places = (
+            build_demo_places(f"/{COUNTY_CODE}/", seed=options["seed"], password=DEMO_PASSWORD)
+            if residents
+            else {}
+        )
         # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
@@ -109,7 +116,10 @@ class Command(BaseCommand):
                 f"({response.get('called', 0)} called); "
                 f"{care.get('register', 0)} vulnerable people on the register, "
                 f"{care.get('checks', 0)} daily checks open, a store with "
-                f"{care.get('meals', 0)} lunch handed out."
+                f"{care.get('meals', 0)} lunch handed out; "
+                f"{places.get('places', 0)} places with {places.get('scans', 0)} scans today "
+                f"and a patrol round of {places.get('inspections', 0)} inspections "
+                f"({places.get('findings', 0)} findings)."
             )
         )
         self.print_logins()
@@ -149,6 +159,7 @@ DEMO_USERNAMES = [
     "sampler1",
     "lab1",
     "doctor1",
+    "patrol1",
     "supervisor",
     "auditor",
     "admin",

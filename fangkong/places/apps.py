@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PlacesConfig(AppConfig):
+    name = "fangkong.places"
+    label = "places"
+    verbose_name = _("Places and venues")
+
+    def ready(self) -> None:
+        from fangkong.places import kinds
+
+        kinds.register_kinds()

@@ -1,0 +1,164 @@
+"""Reads of places, always scoped. A place, its inspections, findings, penalties and
+gatherings are seen at their node and above; changed with the permission at the node."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from fangkong.org.access import object_for_user
+from fangkong.org.roles import Perm
+from fangkong.places.models import (
+    Finding,
+    Gathering,
+    Inspection,
+    PatrolRoute,
+    Penalty,
+    Place,
+    PlaceCategory,
+    PlaceStatus,
+    Scan,
+)
+
+
+def places_visible(user: Any, perm: Perm = Perm.PLACES_VIEW) -> QuerySet[Place]:
+    return Place.objects.visible_to(user, perm).select_related("jurisdiction", "category")
+
+
+def place_for_user(user: Any, place_id: int, *, write: Perm | None = None) -> Place:
+    return object_for_user(
+        Place.objects.select_related("jurisdiction", "category", "manager_user__staff"),
+        user,
+        Perm.PLACES_VIEW,
+        write=write,
+        pk=place_id,
+    )
+
+
+def place_by_code_for_user(user: Any, code: str, *, write: Perm | None = None) -> Place:
+    return object_for_user(
+        Place.objects.select_related("jurisdiction", "category"),
+        user,
+        Perm.PLACES_VIEW,
+        write=write,
+        code=code[:16],
+    )
+
+
+def public_place(code: str) -> Place:
+    """The place behind a QR code (public: shows its name only); 404 when unknown."""
+    found = Place.objects.select_related("jurisdiction", "category").filter(code=code[:16]).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def route_for_user(user: Any, route_id: int, *, write: Perm | None = None) -> PatrolRoute:
+    return object_for_user(
+        PatrolRoute.objects.select_related("jurisdiction"),
+        user,
+        Perm.PLACES_VIEW,
+        write=write,
+        pk=route_id,
+    )
+
+
+def finding_for_user(user: Any, finding_id: int, *, write: Perm | None = None) -> Finding:
+    return object_for_user(
+        Finding.objects.select_related("place", "item", "jurisdiction", "inspection"),
+        user,
+        Perm.PLACES_VIEW,
+        write=write,
+        pk=finding_id,
+    )
+
+
+def gathering_for_user(user: Any, gathering_id: int, *, write: Perm | None = None) -> Gathering:
+    return object_for_user(
+        Gathering.objects.select_related("jurisdiction", "place"),
+        user,
+        Perm.PLACES_VIEW,
+        write=write,
+        pk=gathering_id,
+    )
+
+
+def categories() -> QuerySet[PlaceCategory]:
+    return PlaceCategory.objects.all()
+
+
+def category(pk: int) -> PlaceCategory | None:
+    """A category by id (categories are shared data, seen by everyone)."""
+    return PlaceCategory.objects.filter(pk=pk).first()
+
+
+def day_bounds(day: Any = None) -> tuple[datetime, datetime]:
+    day = day or timezone.localdate()
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, start + timedelta(days=1)
+
+
+def scans_today(place: Place) -> int:
+    """Today's scans of one place: a range on the (place, scanned_at) index."""
+    start, end = day_bounds()
+    return Scan.objects.filter(place=place, scanned_at__gte=start, scanned_at__lt=end).count()
+
+
+def scans_today_of(place_ids: list[int]) -> dict[int, int]:
+    start, end = day_bounds()
+    rows = (
+        Scan.objects.filter(place_id__in=place_ids, scanned_at__gte=start, scanned_at__lt=end)
+        .values("place_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["place_id"]: r["n"] for r in rows}
+
+
+def managed_by(user: Any) -> QuerySet[Place]:
+    """Places whose manager is this staff user (the manager's own page)."""
+    return Place.objects.filter(manager_user=user).select_related("jurisdiction", "category")
+
+
+def routes_visible(user: Any) -> QuerySet[PatrolRoute]:
+    return PatrolRoute.objects.visible_to(user, Perm.PLACES_VIEW).select_related("jurisdiction")
+
+
+def route_places(route: PatrolRoute) -> list[tuple[Place, Inspection | None, bool]]:
+    """The route's places, each with its last inspection and whether a visit is due."""
+    places = list(route.places.select_related("category").order_by("name"))
+    last: dict[int, Inspection] = {}
+    for i in Inspection.objects.filter(place__in=places).order_by("place_id", "-at"):
+        last.setdefault(i.place_id, i)
+    due_before = timezone.now() - timedelta(days=route.every_days)
+    return [(p, last.get(p.pk), p.pk not in last or last[p.pk].at <= due_before) for p in places]
+
+
+def inspections_of(place: Place) -> QuerySet[Inspection]:
+    return place.inspections.select_related("inspector__staff").order_by("-at")[:50]
+
+
+def findings_visible(user: Any) -> QuerySet[Finding]:
+    return Finding.objects.visible_to(user, Perm.PLACES_VIEW).select_related("place", "item")
+
+
+def penalties_visible(user: Any) -> QuerySet[Penalty]:
+    return Penalty.objects.visible_to(user, Perm.PLACES_VIEW).select_related("place")
+
+
+def gatherings_visible(user: Any) -> QuerySet[Gathering]:
+    return Gathering.objects.visible_to(user, Perm.PLACES_VIEW).select_related(
+        "jurisdiction", "place"
+    )
+
+
+def counts(user: Any) -> dict[str, int]:
+    places = places_visible(user)
+    return {
+        "places": places.count(),
+        "closed": places.filter(status=PlaceStatus.CLOSED).count(),
+        "open_findings": findings_visible(user).filter(status="open").count(),
+    }
