@@ -52,10 +52,10 @@ from fangkong.screening.models import (
 from fangkong.testing.models_periodic import OccupationAssignment
 from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
-from tests.matrix_response import MODELS as RESPONSE_MODELS
-from tests.matrix_response import ensure_response, response_cases
 from tests.matrix_places import MODELS as PLACE_MODELS
 from tests.matrix_places import ensure_places, places_cases
+from tests.matrix_response import MODELS as RESPONSE_MODELS
+from tests.matrix_response import ensure_response, response_cases
 from tests.matrix_zones import MODELS as ZONE_MODELS
 from tests.matrix_zones import (
     ensure_care,
