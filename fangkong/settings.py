@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "fangkong.vaccination",
     "fangkong.zones",
     "fangkong.assist",
+    "fangkong.tracing",
     "fangkong.reports",
     "fangkong.retention",
     "fangkong.demo",
