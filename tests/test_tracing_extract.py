@@ -26,6 +26,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 STAY = timedelta(minutes=30)
 
 
