@@ -145,19 +145,23 @@ class PandasJob:
     def first(self) -> Any:
         idx = self.v.merge(self.cases, on="pid")
         idx = idx[(idx["t_out"] >= idx["win_start"]) & (idx["t_in"] <= idx["win_end"])]
-        idx = idx.rename(columns={"pid": "src_pid"})[["src_pid", "place_id", "t_in", "t_out"]]
+        idx = idx.rename(columns={"pid": "src_pid"})
+        idx = idx[["src_pid", "place_id", "t_in", "t_out", "win_end"]]
         pairs = self._pairs(idx, self.cases["pid"])
         pairs["neg"] = -pairs["overlap"]
         order = ["src_pid", "contact_pid", "neg", "t_in", "place_id", "t_out", "src_in", "src_out"]
         best = pairs.sort_values(order).drop_duplicates(["src_pid", "contact_pid"])
         pairs["from"] = np.maximum(pairs["t_in"], pairs["src_in"])
-        self.since = pairs.groupby("contact_pid")["from"].min()
+        pairs["until"] = pairs["win_end"] + self.p.grace
+        grouped = pairs.groupby("contact_pid")
+        self.since = grouped["from"].min().rename("since").to_frame()
+        self.since["until"] = grouped["until"].max()
         return best
 
     def second(self) -> Any:
-        since = self.since.rename("since").reset_index().rename(columns={"contact_pid": "pid"})
+        since = self.since.reset_index().rename(columns={"contact_pid": "pid"})
         idx = self.v.merge(since, on="pid")
-        idx = idx[(idx["t_out"] >= idx["since"]) & (idx["t_in"] <= self.p.until)]
+        idx = idx[(idx["t_out"] >= idx["since"]) & (idx["t_in"] <= idx["until"])]
         idx = idx.rename(columns={"pid": "src_pid"})[["src_pid", "place_id", "t_in", "t_out"]]
         exclude = np.concatenate([self.cases["pid"].to_numpy(), since["pid"].to_numpy()])
         pairs = self._pairs(idx, exclude)

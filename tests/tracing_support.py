@@ -73,8 +73,10 @@ def reference(extract: Extract, cases: list[IndexCase], settings: Settings):
     ]
     best: dict[tuple[int, int], tuple[int, ...]] = {}
     since: dict[int, int] = {}
+    until: dict[int, int] = {}
     for row in pairs(index_visits, set(windows)):
         src, pid, place, s_in, s_out, a, b, overlap = row
+        until[pid] = max(until.get(pid, 0), windows[src][1] + params.grace)
         key = (-overlap, s_in, place, s_out, a, b)
         old = best.get((src, pid))
         if old is None or key < (-old[7], old[3], old[2], old[4], old[5], old[6]):
@@ -84,7 +86,7 @@ def reference(extract: Extract, cases: list[IndexCase], settings: Settings):
     second_sources = [
         (pid, place, a, b)
         for pid, place, a, b in visits
-        if pid in since and b >= since[pid] and a <= params.until
+        if pid in since and b >= since[pid] and a <= until[pid]
     ]
     best2: dict[int, tuple[int, ...]] = {}
     for row in pairs(second_sources, set(windows) | set(since)):

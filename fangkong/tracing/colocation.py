@@ -6,9 +6,9 @@ Every engine loads the same four relations and runs the same two statements:
   the time slot of the arrival (``t_in // slot``);
 * ``cases(pid, win_start, win_end)`` — the index cases and their windows (the look-back
   before onset or sample, until isolation);
-* ``params(tol, reach, slot, until_)`` — the tolerance, how far before an index visit a
-  contact's arrival can lie (the longest stay + tolerance), the slot width, and the end of
-  the first-degree contacts' window;
+* ``params(tol, reach, slot, grace)`` — the tolerance, how far before an index visit a
+  contact's arrival can lie (the longest stay + tolerance), the slot width, and how long
+  after a case's isolation its contacts are taken to be under control;
 * ``offsets(k)`` — 0..K, so that each index visit is repeated once per slot a contact's
   arrival could fall in, without any engine's own "explode" function.
 
@@ -33,7 +33,7 @@ from fangkong.tracing.extract import Extract
 # The index visits of the step, each once per candidate slot.
 _PROBE = """
 probe AS (
-    SELECT i.src_pid, i.place_id, i.t_in, i.t_out, p.tol,
+    SELECT i.src_pid, i.place_id, i.t_in, i.t_out, i.win_end, p.tol, p.grace,
            CAST(FLOOR((i.t_in - p.reach) / p.slot) AS BIGINT) + o.k AS tbin
     FROM idx i
     CROSS JOIN params p
@@ -43,7 +43,7 @@ probe AS (
 ),
 pairs AS (
     SELECT pr.src_pid, s.pid AS contact_pid, s.place_id, s.t_in, s.t_out,
-           pr.t_in AS src_in, pr.t_out AS src_out,
+           pr.t_in AS src_in, pr.t_out AS src_out, pr.win_end + pr.grace AS until_,
            LEAST(s.t_out, pr.t_out) - GREATEST(s.t_in, pr.t_in) AS overlap
     FROM probe pr
     JOIN visits s ON s.place_id = pr.place_id AND s.tbin = pr.tbin
@@ -59,7 +59,7 @@ FIRST_DEGREE_SQL = "".join(
     (
         """
 WITH idx AS (
-    SELECT v.pid AS src_pid, v.place_id, v.t_in, v.t_out
+    SELECT v.pid AS src_pid, v.place_id, v.t_in, v.t_out, c.win_end
     FROM visits v
     JOIN cases c ON v.pid = c.pid
     WHERE v.t_out >= c.win_start AND v.t_in <= c.win_end
@@ -72,10 +72,11 @@ ranked AS (
                PARTITION BY src_pid, contact_pid
                ORDER BY overlap DESC, t_in, place_id, t_out, src_in, src_out
            ) AS rn,
-           MIN(GREATEST(t_in, src_in)) OVER (PARTITION BY contact_pid) AS since
+           MIN(GREATEST(t_in, src_in)) OVER (PARTITION BY contact_pid) AS since,
+           MAX(until_) OVER (PARTITION BY contact_pid) AS until_
     FROM pairs
 )
-SELECT src_pid, contact_pid, place_id, t_in, t_out, src_in, src_out, overlap, since
+SELECT src_pid, contact_pid, place_id, t_in, t_out, src_in, src_out, overlap, since, until_
 FROM ranked
 WHERE rn = 1
 """,
@@ -83,30 +84,44 @@ WHERE rn = 1
 )
 
 # Second degree: the first-degree contacts' visits from their first contact with a case
-# until `until_` (domain-rules R1.2.1), against everyone who is neither a case nor a
-# first-degree contact; one row per person, their strongest link.
+# until they are under control (domain-rules R1.2.1; taken as the case's isolation plus
+# the rule's hours to put contacts under control), against everyone who is neither a
+# case nor a first-degree contact; one row per person, their strongest link. Sorting
+# millions of pairs by the whole tie order is the expensive part, so the best
+# (overlap, arrival) is found by a grouped MIN of both packed into one BIGINT (overlap
+# within ±2^29 s, arrival before 2106), and only the pairs that reach it are ranked.
 SECOND_DEGREE_SQL = "".join(
     (
         """
 WITH fc AS (
-    SELECT contact_pid AS pid, MIN(since) AS since FROM first_degree GROUP BY contact_pid
+    SELECT contact_pid AS pid, MIN(since) AS since, MAX(until_) AS until_
+    FROM first_degree
+    GROUP BY contact_pid
 ),
 idx AS (
-    SELECT v.pid AS src_pid, v.place_id, v.t_in, v.t_out
+    SELECT v.pid AS src_pid, v.place_id, v.t_in, v.t_out, CAST(0 AS BIGINT) AS win_end
     FROM visits v
     JOIN fc ON v.pid = fc.pid
-    CROSS JOIN params p
-    WHERE v.t_out >= fc.since AND v.t_in <= p.until_
+    WHERE v.t_out >= fc.since AND v.t_in <= fc.until_
 ),""",
         _PROBE.replace("{exclude}", "AND NOT EXISTS (SELECT 1 FROM fc WHERE fc.pid = s.pid)"),
         """,
-ranked AS (
+keyed AS (
     SELECT src_pid, contact_pid, place_id, t_in, t_out, src_in, src_out, overlap,
+           (CAST(536870912 AS BIGINT) - overlap) * 4294967296 + t_in AS pack
+    FROM pairs
+),
+best AS (
+    SELECT contact_pid AS best_pid, MIN(pack) AS best_pack FROM keyed GROUP BY contact_pid
+),
+ranked AS (
+    SELECT k.*,
            ROW_NUMBER() OVER (
                PARTITION BY contact_pid
                ORDER BY overlap DESC, t_in, place_id, src_pid, t_out, src_in, src_out
            ) AS rn
-    FROM pairs
+    FROM keyed k
+    JOIN best b ON k.contact_pid = b.best_pid AND k.pack = b.best_pack
 )
 SELECT src_pid, contact_pid, place_id, t_in, t_out, src_in, src_out, overlap,
        GREATEST(t_in, src_in) AS since
@@ -128,6 +143,7 @@ class Settings:
     assumed_stay_minutes: int = 30
     slot_minutes: int = 60
     second_degree: bool = True
+    contacts_controlled_within_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -145,11 +161,11 @@ class Params:
     tol: int
     reach: int
     slot: int
-    until: int
+    grace: int
     offsets: int
 
     def row(self) -> dict[str, int]:
-        return {"tol": self.tol, "reach": self.reach, "slot": self.slot, "until_": self.until}
+        return {"tol": self.tol, "reach": self.reach, "slot": self.slot, "grace": self.grace}
 
 
 class Engine(Protocol):
@@ -194,8 +210,8 @@ def params_for(extract: Extract, cases: list[IndexCase], settings: Settings) -> 
     # Slots an index visit's candidates span: its own length (at most the longest stay)
     # plus the reach before it and the tolerance after it.
     offsets = (longest + reach + tol) // slot + 2
-    until = max((int(c.isolated_at.timestamp()) for c in cases), default=0)
-    return Params(tol=tol, reach=reach, slot=slot, until=until, offsets=offsets)
+    grace = settings.contacts_controlled_within_hours * 3600
+    return Params(tol=tol, reach=reach, slot=slot, grace=grace, offsets=offsets)
 
 
 @dataclass(frozen=True)

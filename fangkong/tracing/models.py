@@ -24,6 +24,13 @@ class ColocationRule(models.Model):
     )
     slot_minutes = models.PositiveSmallIntegerField(_("time slot of the job (minutes)"), default=60)
     second_degree = models.BooleanField(_("find secondary close contacts"), default=True)
+    contacts_controlled_within_hours = models.PositiveSmallIntegerField(
+        _("contacts under control within (hours)"),
+        default=24,
+        help_text=_(
+            "A close contact's own contacts count until this long after the case's isolation."
+        ),
+    )
 
     class Meta:
         verbose_name = _("co-location rule")

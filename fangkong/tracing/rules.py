@@ -36,4 +36,5 @@ def settings_for(day: date, path: str = "") -> Settings:
         assumed_stay_minutes=rule.assumed_stay_minutes,
         slot_minutes=rule.slot_minutes,
         second_degree=rule.second_degree,
+        contacts_controlled_within_hours=rule.contacts_controlled_within_hours,
     )
