@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "fangkong.zones",
     "fangkong.assist",
     "fangkong.response",
+    "fangkong.tracing",
     "fangkong.reports",
     "fangkong.retention",
     "fangkong.demo",
