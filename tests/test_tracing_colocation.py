@@ -4,6 +4,7 @@ longer than a slot, second degree from the first contact on)."""
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 
 import pytest
@@ -128,3 +129,28 @@ def test_the_command_reads_an_extract_and_writes_the_contacts(tmp_path, db):
     (tmp_path / "bad.csv").write_text("person_key,onset,isolated_at\ncase-1,yesterday,\n")
     with translation.override("en"), pytest.raises(CommandError, match=r"bad\.csv row 2"):
         call_command("colocate", extract=tmp_path / "scans.parquet", cases=tmp_path / "bad.csv")
+
+
+def test_the_command_reads_the_place_code_scans_when_given_no_extract(world, tmp_path):
+    """The county's own extract: scans recorded by the places app, the reason naming the
+    place as registered."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from fangkong.places.services import scan_record
+    from tests.places_support import place_of
+
+    farm = place_of(world, "太子农庄", "restaurant")
+    for key, when in (("case-key", at(4)), ("guest-key", at(4, 10)), ("late-key", at(7))):
+        scan_record(place=farm, key=key, now=when)
+    listed = tmp_path / "cases.csv"
+    listed.write_text(
+        f"person_key,onset,isolated_at\ncase-key,{at(30).isoformat()},{at(31).isoformat()}\n"
+    )
+    out = StringIO()
+    with translation.override("zh-hans"):
+        call_command("colocate", cases=listed, stdout=out)
+    rows = list(csv.reader(out.getvalue().splitlines()))[1:]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("guest-key", "1", "case-key")]
+    assert rows[0][-1].startswith("同在 太子农庄") and "与病例重叠 20 分钟" in rows[0][-1]

@@ -261,3 +261,18 @@ def from_rows(
         }
     )
     return normalise(table, assumed_stay=assumed_stay)
+
+
+def place_scans() -> ModelSource:
+    """The county's own extract: the place-code scans the places app keeps (a scan has a
+    time and no stay; the rule's assumed stay applies)."""
+    from fangkong.places.models import Scan
+
+    return ModelSource(Scan)
+
+
+def place_names(ids: Iterable[int]) -> dict[int, str]:
+    """The places' names for the reasons, where the ids are the places app's."""
+    from fangkong.places.models import Place
+
+    return dict(Place.objects.filter(pk__in=set(ids)).values_list("pk", "name"))

@@ -1,5 +1,6 @@
 """Co-location contacts of index cases from a scan extract, on DuckDB or Spark:
 
+    fangkong colocate --cases cases.csv                    # the places app's own scans
     fangkong colocate --extract scans.parquet --cases cases.csv
     fangkong colocate --extract scans.parquet --cases cases.csv --engine spark --master spark://host:7077
 
@@ -22,7 +23,13 @@ from django.utils.translation import gettext as _
 
 from fangkong.tracing.colocation import IndexCase, colocate, contacts
 from fangkong.tracing.engines import engine_for
-from fangkong.tracing.extract import ExtractError, ParquetSource, extract
+from fangkong.tracing.extract import (
+    ExtractError,
+    ParquetSource,
+    extract,
+    place_names,
+    place_scans,
+)
 from fangkong.tracing.rules import settings_for
 
 
@@ -52,7 +59,8 @@ class Command(BaseCommand):
     help = "Co-location contacts of index cases from a scan extract (DuckDB or Spark)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--extract", type=Path, required=True)
+        # Without an extract: the place-code scans kept by the places app.
+        parser.add_argument("--extract", type=Path)
         parser.add_argument("--cases", type=Path, required=True)
         parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
         parser.add_argument("--master", default="local[2]")
@@ -72,7 +80,7 @@ class Command(BaseCommand):
         end = max(c.isolated_at for c in cases) + timedelta(days=1)
         try:
             scans = extract(
-                ParquetSource(options["extract"]),
+                ParquetSource(options["extract"]) if options["extract"] else place_scans(),
                 start=start,
                 end=end,
                 assumed_stay=timedelta(minutes=settings.assumed_stay_minutes),
@@ -96,6 +104,8 @@ class Command(BaseCommand):
                 "reason",
             ]
         )
+        # The places app's names where the extract is its scans; the ids otherwise.
+        names = {} if options["extract"] else place_names(c.place_id for c in found)
         for c in found:
             out.writerow(
                 [
@@ -106,6 +116,6 @@ class Command(BaseCommand):
                     c.t_in.isoformat(),
                     c.t_out.isoformat(),
                     c.overlap_seconds // 60,
-                    c.reason(str(c.place_id), c.source_key[:6]),
+                    c.reason(names.get(c.place_id, str(c.place_id)), c.source_key[:6]),
                 ]
             )
