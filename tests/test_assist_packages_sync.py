@@ -115,3 +115,26 @@ def test_a_package_given_last_evening_is_of_its_day(world, stocked):
     other.force_login(world.users["gw_b1"])
     refused = other.post(url, {"records": [today]}, content_type="application/json")
     assert refused.status_code in (403, 404) and Package.objects.count() == 2
+
+
+def test_the_store_s_shortage_thresholds_are_set_on_its_page(world, stocked):
+    from fangkong.assist.selectors import shortages
+
+    store, _homes = stocked
+    cadre = world.users["cadre_a"]
+    client = Client()
+    client.force_login(cadre)
+    url = f"/assist/stores/{store.pk}/alerts/"
+    assert client.get(url).status_code == 200
+    codes = list(Item.objects.values_list("code", flat=True))
+    form = {f"below_{c}": "0" for c in codes}
+    bad = client.post(url, {**form, "below_rice": "-3"})
+    assert bad.status_code == 200 and not shortages(cadre).exists()
+    assert client.post(url, {**form, "below_rice": "20"}).status_code == 302
+    (short,) = shortages(cadre)
+    assert (short.item.code, short.quantity, short.alert_below) == ("rice", 10, 20)
+    other = Client()
+    other.force_login(world.users["gw_b1"])
+    assert other.get(url).status_code == 404
+    assert other.post(url, {**form, "below_rice": "1"}).status_code in (403, 404)
+    assert Stock.objects.get(store=store, item__code="rice").alert_below == 20

@@ -122,3 +122,18 @@ class MealForm(forms.Form):
 
 
 bootstrap_widgets(CareForm, MealForm)
+
+
+class AlertsForm(forms.Form):
+    """The shortage threshold of each item in one store (fields added by the view)."""
+
+    def __init__(self, *args: Any, items: list[Any], initial_below: dict[int, int], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for item in items:
+            self.fields[f"below_{item.code}"] = forms.IntegerField(
+                label=f"{item.name} ({item.unit})",
+                min_value=0,
+                max_value=100_000,
+                initial=initial_below.get(item.pk, 0),
+                widget=forms.NumberInput(attrs={"class": "form-control", "inputmode": "numeric"}),
+            )

@@ -221,6 +221,11 @@ def balances(store: Store) -> list[tuple[Item, int, bool]]:
     return out
 
 
+def alert_thresholds(store: Store) -> dict[int, int]:
+    """{item id: the store's shortage threshold} for items with one set."""
+    return dict(Stock.objects.filter(store=store).values_list("item_id", "alert_below"))
+
+
 def shortages(user: Any) -> QuerySet[Stock]:
     return (
         Stock.objects.filter(store__in=stores_visible(user), alert_below__gt=0)

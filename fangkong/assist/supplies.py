@@ -200,6 +200,32 @@ def package_issue(
 
 
 @transaction.atomic
+def alerts_set(*, actor: User, store: Store, thresholds: Sequence[tuple[Item, int]]) -> list[Stock]:
+    """Every item's shortage threshold in one store at once: all saved, or none (the
+    first bad one named)."""
+    _require(actor, store.jurisdiction.path)
+    for item, below in thresholds:
+        if not 0 <= below <= MAX_QUANTITY:
+            raise ValidationError(
+                {
+                    "below": _("%(item)s: from 0 to %(max)d.")
+                    % {"item": item.name, "max": MAX_QUANTITY}
+                }
+            )
+    out = [
+        alert_set(actor=actor, store=store, item=item, below=below) for item, below in thresholds
+    ]
+    _audit(
+        store,
+        actor,
+        AuditAction.UPDATE,
+        "shortage thresholds",
+        thresholds={item.code: below for item, below in thresholds},
+    )
+    return out
+
+
+@transaction.atomic
 def alert_set(*, actor: User, store: Store, item: Item, below: int) -> Stock:
     _require(actor, store.jurisdiction.path)
     if not 0 <= below <= MAX_QUANTITY:

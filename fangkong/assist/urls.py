@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stores/<id:store_id>/receive/", views_supplies.store_receive, name="receive"),
     path("stores/<id:store_id>/package/", views_supplies.store_package, name="package"),
     path("stores/<id:store_id>/meals/", views_care.store_meals, name="meals"),
+    path("stores/<id:store_id>/alerts/", views_supplies.store_alerts, name="alerts"),
     path("care/", views_care.care_list, name="care"),
     path("care/<id:person_id>/", views_care.care_edit, name="care_edit"),
 ]

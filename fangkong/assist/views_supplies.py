@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.accounts.selectors import request_user
 from fangkong.assist import selectors
-from fangkong.assist.forms import PackageForm, ReceiveForm, StoreForm
-from fangkong.assist.supplies import package_issue, receive, store_create
+from fangkong.assist.forms import AlertsForm, PackageForm, ReceiveForm, StoreForm
+from fangkong.assist.supplies import alerts_set, package_issue, receive, store_create
 from fangkong.core.forms import add_validation_errors
 from fangkong.core.masking import mask_middle
 from fangkong.org.access import requires
@@ -151,3 +151,27 @@ def store_package(request: HttpRequest, store_id: int) -> HttpResponseBase:
             "csrf": get_token(request),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.ASSIST_ENTER, writes=("POST",))
+def store_alerts(request: HttpRequest, store_id: int) -> HttpResponseBase:
+    """The store's shortage thresholds: below them the item is short (0: never)."""
+    user = request_user(request)
+    store = selectors.store_for_user(user, store_id, write=request.method == "POST")
+    items = list(selectors.items())
+    below = selectors.alert_thresholds(store)
+    form = AlertsForm(request.POST or None, items=items, initial_below=below)
+    if request.method == "POST" and form.is_valid():
+        try:
+            alerts_set(
+                actor=user,
+                store=store,
+                thresholds=[(i, form.cleaned_data[f"below_{i.code}"]) for i in items],
+            )
+        except ValidationError as e:
+            add_validation_errors(form, e)
+        else:
+            messages.success(request, _("The thresholds are saved."))
+            return redirect("assist:store", store_id=store.pk)
+    return render(request, "assist/store_form.html", {"form": form, "store": store})
