@@ -68,6 +68,7 @@ def _a_world() -> tuple[World, dict[str, str]]:
         "inbox": "/inbox/",
         "registry": "/people/",
         "ask": f"/assist/r/{_ask_token(world)}/",
+        "here": "/response/here/",
     }
     return world, paths
 
@@ -117,7 +118,7 @@ def test_phone_pages_are_light_cold_and_warm_as_served(browser, transactional_db
         sign_in(page, base, "gw_hongxing")
         session = signing.storage_state()
         signing.close()
-        for name in ("tasks", "task", "public form", "ask"):
+        for name in ("tasks", "task", "public form", "ask", "here"):
             signed_in = name not in ("public form", "ask")
             context = browser.new_context(**PHONE, storage_state=session if signed_in else None)
             page = context.new_page()
@@ -166,7 +167,7 @@ def test_every_control_on_the_phone_pages_is_a_44px_target(phone_site, live_serv
         _visit(page, urls[name])
         small[name] = small_targets(page)
     sign_in(page, live_server.url, "gw_hongxing")
-    for name in ("tasks", "task", "inbox", "registry"):
+    for name in ("tasks", "task", "inbox", "registry", "here"):
         _visit(page, urls[name])
         small[name] = small_targets(page)
     _open_menu(page)
