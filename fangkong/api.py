@@ -10,6 +10,7 @@ from ninja.security import django_auth
 
 from fangkong.assist.api import router as assist_router
 from fangkong.assist.api_supplies import router as supplies_router
+from fangkong.checkpoints.api import router as checkpoints_router
 from fangkong.audit.api import router as audit_router
 from fangkong.control.api import router as control_router
 from fangkong.control.api_recheck import router as recheck_router
@@ -124,3 +125,4 @@ api.add_router("/testing", testing_manage_router)
 api.add_router("/zones", zones_router)
 api.add_router("/assist", assist_router)
 api.add_router("/assist/supplies", supplies_router)
+api.add_router("/checkpoints", checkpoints_router)

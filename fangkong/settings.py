@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "fangkong.control",
     "fangkong.testing",
     "fangkong.vaccination",
+    "fangkong.checkpoints",
     "fangkong.zones",
     "fangkong.assist",
     "fangkong.reports",

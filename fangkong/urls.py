@@ -17,6 +17,7 @@ urlpatterns = [
     path("vaccination/", include("fangkong.vaccination.urls")),
     path("zones/", include("fangkong.zones.urls")),
     path("assist/", include("fangkong.assist.urls")),
+    path("checkpoints/", include("fangkong.checkpoints.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),
     path("retention/", include("fangkong.retention.urls")),

@@ -31,6 +31,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "tasks": user.is_authenticated,
             "zones": has_perm(user, Perm.ZONES_VIEW),
             "assist": has_perm(user, Perm.ASSIST_VIEW),
+            "checkpoints": has_perm(user, Perm.CHECKPOINTS_VIEW),
             "testing": any(
                 has_perm(user, p)
                 for p in (Perm.TESTING_VIEW, Perm.TESTING_SAMPLE, Perm.TESTING_RESULTS)
