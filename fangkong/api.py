@@ -10,8 +10,8 @@ from ninja.security import django_auth
 
 from fangkong.assist.api import router as assist_router
 from fangkong.assist.api_supplies import router as supplies_router
-from fangkong.checkpoints.api import router as checkpoints_router
 from fangkong.audit.api import router as audit_router
+from fangkong.checkpoints.api import router as checkpoints_router
 from fangkong.control.api import router as control_router
 from fangkong.control.api_recheck import router as recheck_router
 from fangkong.control.api_sites import router as control_sites_router

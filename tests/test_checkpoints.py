@@ -42,7 +42,7 @@ def test_the_crew_holds_exactly_what_it_needs():
 
 
 def test_a_record_is_kept_once_however_often_it_is_sent(cp):
-    world, c = cp
+    _world, c = cp
     user = c.crew[0].user
     first = [_car("浙F12345"), _car(" 浙f·d12345 ", occupants=3)]
     done = entries_sync(post=c.post, records=first, actor=user)
@@ -62,10 +62,8 @@ def test_a_record_is_kept_once_however_often_it_is_sent(cp):
     ["京AI2345", "浙A1234", "X12345", "浙AO2345", ""],
 )
 def test_a_bad_plate_is_refused_by_name_and_the_rest_recorded(cp, plate):
-    world, c = cp
-    done = entries_sync(
-        post=c.post, records=[_car(plate), _car("京A12345D")], actor=c.crew[0].user
-    )
+    _world, c = cp
+    done = entries_sync(post=c.post, records=[_car(plate), _car("京A12345D")], actor=c.crew[0].user)
     assert done.answers[0].status == "refused"
     assert done.answers[0].error
     assert done.answers[1].status == "recorded"
@@ -73,7 +71,7 @@ def test_a_bad_plate_is_refused_by_name_and_the_rest_recorded(cp, plate):
 
 
 def test_bad_values_are_refused_with_reasons(cp):
-    world, c = cp
+    _world, c = cp
     user = c.crew[0].user
     bad = [
         _car("浙F12345", temperature=Decimal("53.0")),
@@ -126,7 +124,7 @@ def test_a_risk_area_arrival_reaches_the_destination_grid_worker(cp):
     assert report.jurisdiction == world.nodes["A1"]
     assert report.category == "arrival_high"
     assert report.vehicle == "沪A12345"
-    order = WorkOrder.objects.get(pk=report.order_id)
+    order = WorkOrder.objects.get(pk=report.order_id or 0)
     assert order.assignee_id == world.users["gw_a1"].pk
     entry = Entry.objects.get()
     assert entry.report == report and entry.outcome != Outcome.PASS
@@ -232,7 +230,7 @@ def test_gaps_are_shown_before_they_happen(cp):
 
 
 def test_only_a_manager_plans_the_roster(cp):
-    world, c = cp
+    _world, c = cp
     with pytest.raises(PermissionDenied):
         rosters.shifts_plan(
             actor=c.crew[0].user,
@@ -250,8 +248,9 @@ def test_the_incoming_shift_acknowledges_the_hand_over_before_checking_in(cp):
     first, second, _third = _three_shifts(world, c, day)
     out_user, in_user = c.crew[0].user, c.crew[1].user
     rosters.check_in(actor=out_user, shift=first, now=first.starts_at)
-    turned = Record(uuid.uuid4(), first.starts_at + timedelta(hours=1), "car", "turned_back",
-                    plate="浙F12345")
+    turned = Record(
+        uuid.uuid4(), first.starts_at + timedelta(hours=1), "car", "turned_back", plate="浙F12345"
+    )
     entries_sync(post=c.post, records=[turned], actor=out_user, now=first.ends_at)
     with pytest.raises(ValidationError, match="hand-over"):
         rosters.check_in(actor=in_user, shift=second, now=second.starts_at)
@@ -274,7 +273,7 @@ def test_a_shift_without_check_in_alerts_the_leader_once(cp):
 
     world, c = cp
     day = timezone.localdate()
-    first, second, third = _three_shifts(world, c, day)
+    _first, second, third = _three_shifts(world, c, day)
     at = second.starts_at + timedelta(minutes=14)
     assert rosters.late_shifts_alert(now=at) == 0
     assert rosters.late_shifts_alert(now=second.starts_at + timedelta(minutes=16)) == 1

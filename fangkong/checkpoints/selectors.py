@@ -167,6 +167,22 @@ def current_shift(post: Post, now: datetime | None = None) -> Shift | None:
     )
 
 
+def my_shift_at(post: Post, user: Any, now: datetime | None = None) -> Shift | None:
+    """The user's shift at the post that is on, or starts within the hour (when they
+    check in)."""
+    now = now or timezone.now()
+    return (
+        Shift.objects.filter(
+            post=post,
+            crew__staff__user=user,
+            starts_at__lte=now + timedelta(hours=1),
+            ends_at__gt=now,
+        )
+        .order_by("starts_at")
+        .first()
+    )
+
+
 def my_shifts(user: Any, now: datetime | None = None) -> QuerySet[Shift]:
     """The user's shifts from 12 hours ago to 2 days ahead (their phone's list)."""
     now = now or timezone.now()

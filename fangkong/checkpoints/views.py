@@ -187,7 +187,7 @@ def post_log(request: HttpRequest, post_id: int) -> HttpResponse:
     without a connection; records go through the offline queue to the API."""
     user = request_user(request)
     post = selectors.post_for_user(user, post_id, write=Perm.CHECKPOINTS_LOG)
-    shift = selectors.current_shift(post)
+    shift = selectors.my_shift_at(post, user)
     return render(
         request,
         "checkpoints/log.html",
@@ -203,9 +203,7 @@ def post_log(request: HttpRequest, post_id: int) -> HttpResponse:
             "colours": Colour.choices,
             "outcomes": Outcome.choices,
             "shift": shift,
-            "must_ack": shift is not None
-            and rosters.needs_acknowledgement(shift)
-            and selectors.crew_member(shift, user) is not None,
+            "must_ack": shift is not None and rosters.needs_acknowledgement(shift),
         },
     )
 
