@@ -52,6 +52,8 @@ from fangkong.screening.models import (
 from fangkong.testing.models_periodic import OccupationAssignment
 from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
+from tests.matrix_checkpoints import MODELS as CHECKPOINT_MODELS
+from tests.matrix_checkpoints import checkpoint_cases, ensure_checkpoints
 from tests.matrix_zones import MODELS as ZONE_MODELS
 from tests.matrix_zones import ensure_requests, ensure_stores, ensure_zones, zone_cases
 from tests.world import (
@@ -116,6 +118,7 @@ FINGERPRINT_MODELS = (
     Dose,
     Contraindication,
     *ZONE_MODELS,
+    *CHECKPOINT_MODELS,
 )
 
 
@@ -389,6 +392,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
         return [Obj(str(upload.pk), "@commander")]
     if zone_cases(world, param):
         return [Obj(value, node, write) for value, node, write in zone_cases(world, param)]
+    if checkpoint_cases(world, param):
+        return [Obj(v, node, write) for v, node, write in checkpoint_cases(world, param)]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -763,6 +768,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_zones(world)
     ensure_requests(world)
     ensure_stores(world)
+    ensure_checkpoints(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

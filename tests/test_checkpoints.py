@@ -309,3 +309,38 @@ def test_a_post_is_validated_and_changed_only_by_a_manager(cp):
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time(0)))
     gaps = rosters.gaps([post], start, start + timedelta(days=1))
     assert [(g.starts_at.hour, g.ends_at.hour) for g in gaps] == [(0, 6), (20, 0)]
+
+
+def test_the_bulletin_and_the_dashboard_count_the_day_s_checkpoints(cp):
+    from fangkong.checkpoints.selectors import counts_by_node
+    from fangkong.reports import stats
+    from fangkong.reports.bulletin import bulletin_summary
+    from fangkong.reports.selectors import dashboard
+
+    world, c = cp
+    today = timezone.localdate()
+    records = [
+        _car("浙F12345", occupants=2),
+        _car("浙F12346", outcome="turned_back"),
+        Record(uuid.uuid4(), timezone.now(), "foot", "tested", occupants=3),
+    ]
+    entries_sync(post=c.post, records=records, actor=c.crew[0].user)
+    village = world.nodes["A"].path
+    assert counts_by_node("checkpoint_people", [village], today) == [(village, 6)]
+    assert counts_by_node("checkpoint_vehicles", [world.nodes["P"].path], today) == []
+    with pytest.raises(ValueError):
+        counts_by_node("checkpoint_everything", [village], today)
+    stats.refresh(days=[today])
+    keys = ("checkpoint_vehicles", "checkpoint_people", "checkpoint_turned_back")
+    summary = bulletin_summary(world.nodes["T"], today)
+    assert {k: summary["totals"][k] for k in keys} == {
+        "checkpoint_vehicles": 2,
+        "checkpoint_people": 6,
+        "checkpoint_turned_back": 1,
+    }
+    assert summary["totals"]["checkpoint_tested"] == 1
+    assert dict(summary["fields"])["checkpoint_turned_back"] == "卡口劝返"
+    board = dashboard(world.nodes["T"])
+    assert {k: board.totals[k] for k in keys} == {k: summary["totals"][k] for k in keys}
+    other = bulletin_summary(world.nodes["U"], today)
+    assert all(other["totals"][k] == 0 for k in keys)

@@ -4,6 +4,7 @@ recent plates, rosters and the current shift, and the lists the phone page needs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -243,3 +244,29 @@ def risk_areas_now(today: date | None = None) -> list[RiskArea]:
 
 def waiting_transfer(post: Post) -> QuerySet[Entry]:
     return Entry.objects.filter(post=post, waiting_transfer=True).order_by("at")
+
+
+COUNT_KEYS = {
+    "checkpoint_vehicles": "vehicles",
+    "checkpoint_people": "people",
+    "checkpoint_turned_back": "turned_back",
+    "checkpoint_tested": "tested",
+}
+
+
+def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[str, int]]:
+    """[(post's node path, n)] under any of the path `prefixes` on `day`, in one grouped
+    query: vehicles and boats checked, people (occupants and people on foot), turned
+    back, tested on the spot (the daily report's metrics)."""
+    if key not in COUNT_KEYS:
+        raise ValueError(key)
+    start, end = day_bounds(day)
+    within = Q(pk__in=[])
+    for prefix in prefixes:
+        within |= Q(jurisdiction__path__startswith=prefix)
+    rows = Entry.objects.filter(within, at__gte=start, at__lt=end)
+    agg = _counts_q()[COUNT_KEYS[key]]
+    return [
+        (p, int(n or 0))
+        for p, n in rows.values_list("jurisdiction__path").annotate(n=agg).order_by()
+    ]

@@ -11,7 +11,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -214,13 +214,12 @@ def post_transferred(request: HttpRequest, post_id: int) -> HttpResponseBase:
     """An arrival waiting at the post was taken by the transfer."""
     user = request_user(request)
     post = selectors.post_for_user(user, post_id, write=Perm.CHECKPOINTS_LOG)
-    try:
-        entry_id = int(request.POST.get("entry", ""))
-    except ValueError:
-        raise Http404 from None
-    entry = selectors.entry_for_user(user, entry_id, write=Perm.CHECKPOINTS_LOG)
-    if entry.post_id != post.pk:
-        raise Http404
+    entry_id = request.POST.get("entry", "")
+    waiting = selectors.waiting_transfer(post).filter(pk=int(entry_id) if entry_id.isdigit() else 0)
+    if not waiting.exists():
+        messages.error(request, _("Nobody of that entry waits here for a transfer."))
+        return redirect("checkpoints:post", post_id=post.pk)
+    entry = selectors.entry_for_user(user, int(entry_id), write=Perm.CHECKPOINTS_LOG)
     services.transfer_done(entry=entry, actor=user)
     messages.success(request, _("Recorded: taken by the transfer."))
     return redirect("checkpoints:post", post_id=post.pk)

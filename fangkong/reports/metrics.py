@@ -135,16 +135,23 @@ def orders_overdue(villages: Sequence[Jurisdiction], day: date) -> Counts:
 def _counted_by(app: str, key: str) -> Callable[[Sequence[Jurisdiction], date], Counts]:
     """A count another app keeps by node (control: people put under control, under
     control, released, in transit; testing: sampled, results back, in a positive pool,
-    positive in a single tube; vaccination: doses given, 60+ unvaccinated), read through
+    positive in a single tube; vaccination: doses given, 60+ unvaccinated; checkpoints:
+    vehicles, people, turned back, tested on the spot), read through
     its selector `counts_by_node(key, node prefixes, day)`: reports knows none of their
     tables."""
 
     def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
+        from fangkong.checkpoints import selectors as checkpoints
         from fangkong.control import selectors as control
         from fangkong.testing import selectors as testing
         from fangkong.vaccination import selectors as vaccination
 
-        source = {"control": control, "testing": testing, "vaccination": vaccination}[app]
+        source = {
+            "control": control,
+            "testing": testing,
+            "vaccination": vaccination,
+            "checkpoints": checkpoints,
+        }[app]
         return _by_village(villages, source.counts_by_node(key, _prefixes(villages), day))
 
     return metric
@@ -217,6 +224,22 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     "testing_positive": (
         _("Positive in a single tube"),
         _counted_by("testing", "testing_positive"),
+    ),
+    "checkpoint_vehicles": (
+        _("Vehicles checked at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_vehicles"),
+    ),
+    "checkpoint_people": (
+        _("People checked at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_people"),
+    ),
+    "checkpoint_turned_back": (
+        _("Turned back at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_turned_back"),
+    ),
+    "checkpoint_tested": (
+        _("Tested on the spot at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_tested"),
     ),
 }
 
