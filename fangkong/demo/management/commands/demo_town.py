@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from fangkong.checkpoints.demo import build_demo_checkpoints, delete_checkpoints_under
 from fangkong.control.demo import build_demo_control, delete_control_under
 from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delete_demo_town
 from fangkong.org.models import Jurisdiction
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_checkpoints_under(f"/{COUNTY_CODE}/")
             delete_zones_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
             delete_testing_under(f"/{COUNTY_CODE}/")
@@ -81,6 +83,7 @@ class Command(BaseCommand):
         workers = build_demo_periodic(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else 0
         testing = build_demo_testing(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         zones = build_demo_zones(f"/{COUNTY_CODE}/") if residents else {}
+        checkpoints = build_demo_checkpoints(f"/{COUNTY_CODE}/", seed=options["seed"])
         # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
@@ -98,7 +101,9 @@ class Command(BaseCommand):
                 f"bulletins, {vaccination.get('doses', 0)} vaccine doses, "
                 f"{workers} key-occupation workers; {zones.get('zones', 0)} zones around one "
                 "sealed building, "
-                f"{zones.get('measures', 0)} residents under their measures."
+                f"{zones.get('measures', 0)} residents under their measures; "
+                f"{checkpoints.get('posts', 0)} checkpoints with {checkpoints.get('shifts', 0)} "
+                f"shifts and {checkpoints.get('entries', 0)} log entries."
             )
         )
         self.print_logins()
