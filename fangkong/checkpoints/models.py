@@ -101,8 +101,8 @@ class Entry(models.Model):
     # A licence plate (domain-rules §4.3) or a boat's registration; blank on foot.
     plate = models.CharField(_("plate or registration"), max_length=20, blank=True)
     occupants = models.PositiveSmallIntegerField(_("people"), default=1)
-    origin = models.CharField(_("from"), max_length=60, blank=True)
-    destination = models.CharField(_("to"), max_length=60, blank=True)
+    origin = models.CharField(_("coming from"), max_length=60, blank=True)
+    destination = models.CharField(_("heading for"), max_length=60, blank=True)
     colour = models.CharField(_("health code"), max_length=6, choices=Colour.choices)
     trip_card = models.BooleanField(_("trip card seen"), default=False)
     temperature = models.DecimalField(
