@@ -344,3 +344,59 @@ def test_the_bulletin_and_the_dashboard_count_the_day_s_checkpoints(cp):
     assert {k: board.totals[k] for k in keys} == {k: summary["totals"][k] for k in keys}
     other = bulletin_summary(world.nodes["U"], today)
     assert all(other["totals"][k] == 0 for k in keys)
+
+
+def test_the_command_pages_set_up_a_post_and_its_roster(cp):
+    from django.test import Client
+
+    from fangkong.checkpoints.models import CrewMember, Post
+    from fangkong.org.models import Team, TeamMember
+
+    world, c = cp
+    client = Client()
+    client.force_login(world.users["commander"])
+    made = client.post(
+        "/checkpoints/new/",
+        {
+            "name": "圣堂高速出口",
+            "kind": "expressway",
+            "node": world.nodes["T"].code,
+            "all_day": "on",
+            "open_levels": ["1", "2"],
+            "active": "on",
+        },
+    )
+    assert made.status_code == 302, made.content.decode()[:2000]
+    post = Post.objects.get(name="圣堂高速出口")
+    assert post.open_levels == [1, 2] and post.kind == "expressway"
+    team = Team.objects.create(jurisdiction=world.nodes["A"], name="卡点服务组", kind="work_group")
+    TeamMember.objects.create(team=team, user=c.crew[1].user)
+    day = timezone.localdate() + timedelta(days=1)
+    saved = client.post(
+        f"/checkpoints/{post.pk}/roster/",
+        {
+            "day": day.isoformat(),
+            "pattern": "2x12",
+            "crew0": [str(c.crew[0].pk)],
+            "team1": [str(team.pk)],
+        },
+    )
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    crews = [
+        sorted(CrewMember.objects.filter(shift=s).values_list("staff__name", flat=True))
+        for s in post.shifts.order_by("starts_at")
+    ]
+    assert crews == [["卡口甲"], ["卡口乙"]]
+    page = client.get(f"/checkpoints/{post.pk}/").content.decode()
+    assert "圣堂高速出口" in page and "卡口乙" in page
+    listing = client.get("/checkpoints/").content.decode()
+    assert "圣堂高速出口" in listing and "四喜公路卡口" in listing
+    # The crew logs there but sets up nothing; the other town sees nothing of it.
+    crew = Client()
+    crew.force_login(c.crew[0].user)
+    assert crew.get(f"/checkpoints/{c.post.pk}/log/").status_code == 200
+    assert crew.get(f"/checkpoints/{c.post.pk}/roster/").status_code == 403
+    other = Client()
+    other.force_login(world.users["commander_u"])
+    assert other.get(f"/checkpoints/{post.pk}/").status_code == 404
+    assert "圣堂高速出口" not in other.get("/checkpoints/").content.decode()

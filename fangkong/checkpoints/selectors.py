@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from fangkong.checkpoints.models import CrewMember, Entry, Mode, Outcome, Post, Shift
 from fangkong.org.access import object_for_user
-from fangkong.org.models import Jurisdiction, Level, StaffProfile
+from fangkong.org.models import Jurisdiction, Level, StaffProfile, Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ancestor_paths
 from fangkong.policy.models import RiskArea
@@ -208,6 +208,16 @@ def staff_for_roster(user: Any, post: Post) -> QuerySet[StaffProfile]:
     town = town_of(post)
     return StaffProfile.objects.visible_to(user, Perm.ORG_VIEW).filter(
         jurisdiction__path__startswith=town.path
+    )
+
+
+def teams_for_roster(user: Any, post: Post) -> QuerySet[Team]:
+    """Teams (the 卡点服务组, a volunteers' echelon …) the user sees in the post's town."""
+    town = town_of(post)
+    return (
+        Team.objects.visible_to(user, Perm.ORG_VIEW)
+        .filter(jurisdiction__path__startswith=town.path)
+        .order_by("name")
     )
 
 

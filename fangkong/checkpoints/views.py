@@ -233,13 +233,17 @@ def post_roster(request: HttpRequest, post_id: int) -> HttpResponseBase:
     post = selectors.post_for_user(user, post_id, write=Perm.CHECKPOINTS_MANAGE)
     staff = list(selectors.staff_for_roster(user, post).order_by("kind", "name")[:300])
     by_id = {str(s.pk): s for s in staff}
+    teams = list(selectors.teams_for_roster(user, post)[:100])
     form = RosterForm(
         request.POST or None, initial={"day": timezone.localdate() + timedelta(days=1)}
     )
     if request.method == "POST" and form.is_valid():
         starts, hours = PATTERNS[form.cleaned_data["pattern"]]
         crews = [
-            [by_id[i] for i in request.POST.getlist(f"crew{n}") if i in by_id]
+            rosters.crew_of(
+                [by_id[i] for i in request.POST.getlist(f"crew{n}") if i in by_id],
+                [t.pk for t in teams if str(t.pk) in request.POST.getlist(f"team{n}")],
+            )
             for n in range(len(starts))
         ]
         try:
@@ -259,7 +263,7 @@ def post_roster(request: HttpRequest, post_id: int) -> HttpResponseBase:
     return render(
         request,
         "checkpoints/roster.html",
-        {"post": post, "form": form, "staff": staff, "slots": range(3)},
+        {"post": post, "form": form, "staff": staff, "teams": teams, "slots": range(3)},
     )
 
 
