@@ -274,9 +274,10 @@ def shift_page(request: HttpRequest, shift_id: int) -> HttpResponseBase:
     hand-over it leaves for the next shift; check-in."""
     user = request_user(request)
     shift = selectors.shift_for_user(user, shift_id, write=Perm.CHECKPOINTS_LOG)
-    form = HandoverForm(request.POST if request.POST.get("action") == "handover" else None)
+    form = HandoverForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         action = request.POST.get("action", "")
+        valid = form.is_valid()  # a bound form takes a refusal's message whatever the action
         try:
             if action == "acknowledge":
                 rosters.handover_acknowledge(actor=user, shift=shift)
@@ -284,7 +285,7 @@ def shift_page(request: HttpRequest, shift_id: int) -> HttpResponseBase:
             elif action == "checkin":
                 rosters.check_in(actor=user, shift=shift)
                 messages.success(request, _("Checked in."))
-            elif action == "handover" and form.is_valid():
+            elif action == "handover" and valid:
                 rosters.handover_write(actor=user, shift=shift, note=form.cleaned_data["note"])
                 messages.success(request, _("The hand-over is left for the next shift."))
             else:
