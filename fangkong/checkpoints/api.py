@@ -40,7 +40,7 @@ class CheckpointPostOut(Schema):
     all_day: bool
     opens_at: time | None
     closes_at: time | None
-    open_levels: list[int]
+    open_levels: list[Annotated[int, Field(ge=1, le=4)]]
     active: bool
 
     @classmethod
