@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import override
 
 from fangkong.checkpoints import rosters, selectors
 from fangkong.checkpoints.models import Entry, Outcome, Shift
@@ -252,7 +253,7 @@ def test_the_incoming_shift_acknowledges_the_hand_over_before_checking_in(cp):
         uuid.uuid4(), first.starts_at + timedelta(hours=1), "car", "turned_back", plate="浙F12345"
     )
     entries_sync(post=c.post, records=[turned], actor=out_user, now=first.ends_at)
-    with pytest.raises(ValidationError, match="hand-over"):
+    with override("en"), pytest.raises(ValidationError, match="hand-over"):
         rosters.check_in(actor=in_user, shift=second, now=second.starts_at)
     with pytest.raises(ValidationError):
         rosters.handover_acknowledge(actor=in_user, shift=second)  # nothing written yet
