@@ -12,6 +12,7 @@ from fangkong.assist.api import router as assist_router
 from fangkong.assist.api_care import router as care_router
 from fangkong.assist.api_supplies import router as supplies_router
 from fangkong.audit.api import router as audit_router
+from fangkong.checkpoints.api import router as checkpoints_router
 from fangkong.control.api import router as control_router
 from fangkong.control.api_recheck import router as recheck_router
 from fangkong.control.api_sites import router as control_sites_router
@@ -130,3 +131,4 @@ api.add_router("/assist", assist_router)
 api.add_router("/assist/supplies", supplies_router)
 api.add_router("/response", response_router)
 api.add_router("/assist/care", care_router)
+api.add_router("/checkpoints", checkpoints_router)

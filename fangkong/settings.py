@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "fangkong.testing",
     "fangkong.vaccination",
     "fangkong.places",
+    "fangkong.checkpoints",
     "fangkong.zones",
     "fangkong.assist",
     "fangkong.response",

@@ -52,6 +52,8 @@ from fangkong.screening.models import (
 from fangkong.testing.models_periodic import OccupationAssignment
 from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
+from tests.matrix_checkpoints import MODELS as CHECKPOINT_MODELS
+from tests.matrix_checkpoints import checkpoint_cases, ensure_checkpoints
 from tests.matrix_places import MODELS as PLACE_MODELS
 from tests.matrix_places import ensure_places, places_cases
 from tests.matrix_response import MODELS as RESPONSE_MODELS
@@ -128,6 +130,7 @@ FINGERPRINT_MODELS = (
     *ZONE_MODELS,
     *RESPONSE_MODELS,
     *PLACE_MODELS,
+    *CHECKPOINT_MODELS,
 )
 
 
@@ -405,6 +408,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
         return [Obj(value, node, write) for value, node, write in response_cases(world, param)]
     if places_cases(world, param):
         return [Obj(value, node) for value, node in places_cases(world, param)]
+    if checkpoint_cases(world, param):
+        return [Obj(v, node, write) for v, node, write in checkpoint_cases(world, param)]
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
@@ -782,6 +787,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_response(world)
     ensure_care(world)
     ensure_places(world)
+    ensure_checkpoints(world)
     routes, problems = view_routes(urlconf)
     for route in routes:
         methods = ["GET", *(m for m in route.writes if m != "GET")]

@@ -180,3 +180,27 @@ def test_the_demo_town_has_places_with_scans_and_a_patrol_round():
     # Once more with --reset: the places go with the town and come back the same.
     call_command("demo_town", "--reset", "--residents", "3000")
     assert Scan.objects.count() == 600
+
+
+@pytest.mark.django_db
+def test_the_demo_town_has_manned_checkpoints_with_a_day_of_logs():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fangkong.checkpoints import rosters
+    from fangkong.checkpoints.models import Entry, Post, Shift
+
+    call_command("demo_town", "--residents", "300")
+    posts = list(Post.objects.order_by("name"))
+    assert [p.kind for p in posts] == ["road", "expressway", "landing"]
+    assert all(p.leader is not None for p in posts)
+    assert Shift.objects.count() == 27  # 3 posts, 3 shifts, 3 days
+    yesterday = timezone.localdate() - timedelta(days=1)
+    assert Entry.objects.filter(at__date=yesterday).count() > 100
+    now = timezone.now()
+    assert rosters.gaps(posts, now, now + timedelta(hours=24)) == []
+    client = Client()
+    client.post("/accounts/login/", {"username": "cp11", "password": DEMO_PASSWORD})
+    page = client.get(f"/checkpoints/{posts[1].pk}/log/")
+    assert page.status_code == 200 and "S229" in page.content.decode()

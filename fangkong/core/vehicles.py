@@ -21,6 +21,12 @@ def _squash(value: str) -> str:
     return "".join(fold_width(value).split()).replace("·", "").replace("-", "").upper()
 
 
+def plate_patterns() -> tuple[str, str]:
+    """The two plate rules as regular expressions, for a phone page that checks a plate
+    before it is sent (the same rules; the server checks again)."""
+    return _ORDINARY.pattern, _NEW_ENERGY.pattern
+
+
 def clean_plate(value: str) -> str:
     plate = _squash(value)
     if _ORDINARY.match(plate) or _NEW_ENERGY.match(plate):

@@ -79,6 +79,11 @@ class Perm(StrEnum):
     PLACES_VIEW = "places.view"
     PLACES_MANAGE = "places.manage"
     PLACES_PATROL = "places.patrol"
+    # Checkpoints (卡口): see posts, their logs, counts and rosters; set up posts and their
+    # rosters; log at a post, check in to a shift, write and acknowledge a hand-over.
+    CHECKPOINTS_VIEW = "checkpoints.view"
+    CHECKPOINTS_MANAGE = "checkpoints.manage"
+    CHECKPOINTS_LOG = "checkpoints.log"
 
 
 StrOrPromise = str | Promise
@@ -124,6 +129,9 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.PLACES_VIEW: _("See places, their scans, inspections and gatherings"),
     Perm.PLACES_MANAGE: _("Register places, enterprises' logs and gatherings"),
     Perm.PLACES_PATROL: _("Inspect places on patrol, record findings and penalties"),
+    Perm.CHECKPOINTS_VIEW: _("See checkpoints, their logs, counts and rosters"),
+    Perm.CHECKPOINTS_MANAGE: _("Set up checkpoints and their duty rosters"),
+    Perm.CHECKPOINTS_LOG: _("Log at a checkpoint, check in and hand over a shift"),
 }
 
 
@@ -165,7 +173,7 @@ _CADRE = (
     | _CONTROL
     | {Perm.TESTING_VIEW, Perm.TESTING_PERIODIC}
     | _VACCINATION
-    | {Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
+    | {Perm.ZONES_VIEW, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER, Perm.CHECKPOINTS_VIEW}
     | {Perm.PLACES_VIEW, Perm.PLACES_MANAGE}
 )
 
@@ -190,7 +198,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | {Perm.TESTING_VIEW, Perm.TESTING_MANAGE, Perm.TESTING_PERIODIC}
     | {Perm.ZONES_VIEW, Perm.ZONES_MANAGE, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
     | {Perm.RESPONSE_VIEW}
-    | {Perm.PLACES_VIEW, Perm.PLACES_MANAGE, Perm.PLACES_PATROL},
+    | {Perm.PLACES_VIEW, Perm.PLACES_MANAGE, Perm.PLACES_PATROL}
+    | {Perm.CHECKPOINTS_VIEW, Perm.CHECKPOINTS_MANAGE},
     Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE, Perm.RESPONSE_VIEW},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
@@ -202,7 +211,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | {Perm.PEOPLE_VIEW, Perm.ORDERS_VIEW, Perm.CONTROL_VIEW, Perm.ZONES_VIEW},
     # Volunteers work from tasks handed to them; they browse no registers.
     Role.VOLUNTEER: frozenset(),
-    Role.CHECKPOINT_CREW: frozenset(),
+    # The crew sees its post (recent plates, counts, roster) and logs there, checks in and
+    # hands over; it neither browses the registry nor sets up posts or rosters.
+    Role.CHECKPOINT_CREW: frozenset({Perm.CHECKPOINTS_VIEW, Perm.CHECKPOINTS_LOG}),
     # The sampler records samples at points of rounds around their node; the lab sends
     # results by barcode. Neither browses the registry.
     Role.SAMPLER: frozenset({Perm.TESTING_SAMPLE}),
@@ -242,6 +253,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ASSIST_VIEW,
             Perm.RESPONSE_VIEW,
             Perm.PLACES_VIEW,
+            Perm.CHECKPOINTS_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.

@@ -136,18 +136,21 @@ def _counted_by(app: str, key: str) -> Callable[[Sequence[Jurisdiction], date], 
     """A count another app keeps by node (control: people put under control, under
     control, released, in transit; testing: sampled, results back, in a positive pool,
     positive in a single tube; vaccination: doses given, 60+ unvaccinated; assist:
-    households' requests asked, those late), read through
+    households' requests asked, those late; checkpoints: vehicles, people, turned back,
+    tested on the spot), read through
     its selector `counts_by_node(key, node prefixes, day)`: reports knows none of their
     tables."""
 
     def metric(villages: Sequence[Jurisdiction], day: date) -> Counts:
         from fangkong.assist import selectors as assist
+        from fangkong.checkpoints import selectors as checkpoints
         from fangkong.control import selectors as control
         from fangkong.testing import selectors as testing
         from fangkong.vaccination import selectors as vaccination
 
         source = {
             "assist": assist,
+            "checkpoints": checkpoints,
             "control": control,
             "testing": testing,
             "vaccination": vaccination,
@@ -232,6 +235,22 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
     "assist_late": (
         _("Households' requests answered late"),
         _counted_by("assist", "assist_late"),
+    ),
+    "checkpoint_vehicles": (
+        _("Vehicles checked at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_vehicles"),
+    ),
+    "checkpoint_people": (
+        _("People checked at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_people"),
+    ),
+    "checkpoint_turned_back": (
+        _("Turned back at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_turned_back"),
+    ),
+    "checkpoint_tested": (
+        _("Tested on the spot at checkpoints"),
+        _counted_by("checkpoints", "checkpoint_tested"),
     ),
 }
 

@@ -43,6 +43,11 @@ KEY_METRICS = (
     "control_active",
     "control_released",
     "control_in_transit",
+    # Checkpoints (卡口): vehicles and people checked today, turned back, tested there.
+    "checkpoint_vehicles",
+    "checkpoint_people",
+    "checkpoint_turned_back",
+    "checkpoint_tested",
 )
 # The trend's panels, each on its own axes: people are counted in ones and tens a day,
 # work orders in hundreds, which on one axis pressed the returnees flat on the floor.

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from fangkong.assist.demo import build_demo_care, delete_care_under
+from fangkong.checkpoints.demo import build_demo_checkpoints, delete_checkpoints_under
 from fangkong.control.demo import build_demo_control, delete_control_under
 from fangkong.org.demo import COUNTY_CODE, DEMO_PASSWORD, build_demo_town, delete_demo_town
 from fangkong.org.models import Jurisdiction
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             delete_reports_under(f"/{COUNTY_CODE}/")
             delete_response_under(f"/{COUNTY_CODE}/")
             delete_care_under(f"/{COUNTY_CODE}/")
+            delete_checkpoints_under(f"/{COUNTY_CODE}/")
             delete_zones_under(f"/{COUNTY_CODE}/")
             delete_places_under(f"/{COUNTY_CODE}/")
             delete_vaccination_under(f"/{COUNTY_CODE}/")
@@ -94,6 +96,7 @@ class Command(BaseCommand):
             if residents
             else {}
         )
+        checkpoints = build_demo_checkpoints(f"/{COUNTY_CODE}/", seed=options["seed"])
         # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
@@ -119,7 +122,9 @@ class Command(BaseCommand):
                 f"{care.get('meals', 0)} lunch handed out; "
                 f"{places.get('places', 0)} places with {places.get('scans', 0)} scans today "
                 f"and a patrol round of {places.get('inspections', 0)} inspections "
-                f"({places.get('findings', 0)} findings)."
+                f"({places.get('findings', 0)} findings); "
+                f"{checkpoints.get('posts', 0)} checkpoints with {checkpoints.get('shifts', 0)} "
+                f"shifts and {checkpoints.get('entries', 0)} log entries."
             )
         )
         self.print_logins()

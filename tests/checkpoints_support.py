@@ -1,0 +1,78 @@
+"""A checkpoint of the test world: a road post in 四喜社区 (village A) with two crew
+members (checkpoint_crew at the village), and a high-risk area in the catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from tests.world import PASSWORD, World
+
+
+@dataclass
+class Checkpoint:
+    post: Any
+    crew: list[Any]  # StaffProfile
+
+
+def rules_in_force(place: str = "home_isolation") -> None:
+    """An edition in force today (the shipped national ones ended in 2022): an arrival
+    from a high-risk area gets `place` for 7 days."""
+    from datetime import date
+
+    from fangkong.policy.models import Edition, Measure
+
+    edition, _new = Edition.objects.get_or_create(
+        key="drill", defaults={"name": "演练规则", "effective_from": date(2026, 1, 1)}
+    )
+    Measure.objects.update_or_create(
+        edition=edition,
+        category="arrival_high",
+        defaults={"place": place, "days": 7, "tests": [1, 4, 7]},
+    )
+    Measure.objects.get_or_create(edition=edition, category="returnee", defaults={"place": "none"})
+
+
+def build_checkpoint(world: World, *, risk_area: bool = True) -> Checkpoint:
+    from django.utils import timezone
+
+    from fangkong.checkpoints.services import PostData, post_save
+    from fangkong.org.models import StaffKind
+    from fangkong.org.roles import Role
+    from fangkong.org.services import membership_grant, staff_create
+    from fangkong.policy.models import RiskArea
+
+    crew = []
+    for i, name in enumerate(("卡口甲", "卡口乙")):
+        staff = staff_create(
+            username=f"kk_crew{i}",
+            name=name,
+            kind=StaffKind.MILITIA,
+            jurisdiction=world.nodes["A"],
+            password=PASSWORD,
+        )
+        assert staff.user is not None
+        membership_grant(user=staff.user, jurisdiction=world.nodes["A"], role=Role.CHECKPOINT_CREW)
+        crew.append(staff)
+    post = post_save(
+        actor=world.users["commander"],
+        data=PostData(
+            name="四喜公路卡口",
+            kind="road",
+            jurisdiction=world.nodes["A"],
+            open_levels=[1, 2],
+            leader=world.users["cadre_a"],
+        ),
+    )
+    if risk_area:
+        rules_in_force()
+        RiskArea.objects.get_or_create(
+            code="310115005",
+            defaults={
+                "name": "上海市浦东新区陆家嘴街道",
+                "level": "high",
+                "effective_from": timezone.localdate() - timedelta(days=3),
+            },
+        )
+    return Checkpoint(post, crew)
