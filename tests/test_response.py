@@ -217,7 +217,7 @@ def test_level_switch_and_back(world):
             actor=commander, node=node, level=level2, reason="泰山村发现1例无症状感染者"
         )
         assert changed and change is not None
-        assert opened == {"highway_exit", "main_road", "branch_road"}
+        assert opened == {"expressway", "road", "landing"}
         assert change.listeners["test-checkpoints"] == {"open": 3}
         assert level_at(world.nodes["A"]).level == level2  # a village under the town
         # The same switch again (a double click) changes nothing.
@@ -226,11 +226,7 @@ def test_level_switch_and_back(world):
         peace = ResponseLevel.objects.get(code="peace")
         level_switch(actor=commander, node=node, level=peace, reason="解除二级响应")
         assert opened == set()
-        assert heard[-1].removed["checkpoints.kinds"] == [
-            "highway_exit",
-            "main_road",
-            "branch_road",
-        ]
+        assert heard[-1].removed["checkpoints.kinds"] == ["expressway", "road", "landing"]
         assert level_at(node).level == peace
         history = list(LevelChange.objects.filter(jurisdiction=node).order_by("at", "id"))
         assert [(h.from_level.code, h.to_level.code) for h in history] == [  # type: ignore[union-attr]
@@ -285,3 +281,55 @@ def test_plan_edits(world, town):
         actor=world.users["county"], plan=golden(), title="县级复核", minutes=600, role="town_staff"
     )
     assert plan_copy(actor=commander, plan=golden(), node=town["node"]) == (plan, False)
+
+
+def test_level_2_mans_the_town_s_posts_and_peace_time_stands_them_down(world):
+    """The checkpoints listener: a switch at the town mans the posts the level names by
+    kind and those that open at its rank, stands the rest down, and leaves other towns'
+    posts alone; switching back closes them again, each change audited."""
+    from fangkong.audit.models import AuditEvent
+    from fangkong.checkpoints.models import Post
+    from fangkong.checkpoints.services import PostData, post_save
+
+    commander = world.users["commander"]
+
+    def post(name: str, kind: str, node: str, levels: list[int], active: bool) -> None:
+        post_save(
+            actor=world.users["commander" if node != "U" else "commander_u"],
+            data=PostData(
+                name=name,
+                kind=kind,
+                jurisdiction=world.nodes[node],
+                open_levels=levels,
+                active=active,
+            ),
+        )
+
+    post("高速出口", "expressway", "T", [], False)
+    post("镇主路", "road", "A", [], False)
+    post("一村村口", "gate", "A", [], False)
+    post("二村村口", "gate", "B", [2], False)
+    post("洪合高速口", "expressway", "U", [], True)
+
+    def manned() -> set[str]:
+        return set(Post.objects.filter(active=True).values_list("name", flat=True))
+
+    change, _changed = level_switch(
+        actor=commander,
+        node=world.nodes["T"],
+        level=ResponseLevel.objects.get(code="level2"),
+        reason="启动二级响应",
+    )
+    assert manned() == {"高速出口", "镇主路", "二村村口", "洪合高速口"}
+    assert change is not None
+    assert sorted(change.listeners["checkpoints"]["opened"]) == sorted(
+        ["高速出口", "镇主路", "二村村口"]
+    )
+    level_switch(
+        actor=commander,
+        node=world.nodes["T"],
+        level=ResponseLevel.objects.get(code="peace"),
+        reason="恢复常态",
+    )
+    assert manned() == {"洪合高速口"}
+    assert AuditEvent.objects.filter(object_repr__contains="at response rank").count() == 6

@@ -9,6 +9,7 @@ centralised isolation, waits at the post for a transfer (the town's command hear
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from fangkong.core.vehicles import clean_plate
 from fangkong.notify.services import notice_send
 from fangkong.org.models import Jurisdiction, Level, Membership
 from fangkong.org.roles import Perm, Role
-from fangkong.org.scoping import ancestor_paths, has_perm
+from fangkong.org.scoping import ancestor_paths, has_perm, subtree_q
 from fangkong.people.validation import clean_phone_number
 from fangkong.policy import divisions
 from fangkong.policy.engine import Origin, decide
@@ -70,6 +71,33 @@ class PostData:
     open_levels: list[int] = field(default_factory=list)
     active: bool = True
     leader: User | None = None
+
+
+@transaction.atomic
+def posts_for_level(
+    *,
+    node: Jurisdiction,
+    rank: int,
+    kinds: Sequence[str] = (),
+    names: Sequence[str] = (),
+    actor: User | None = None,
+) -> dict[str, list[str]]:
+    """Man the posts under `node` that a response level calls for and stand the rest
+    down: a post is manned when the level names its kind or its name, or when the level
+    (rank 1 highest .. 4; 0 is peace time) is one of the post's own. Only posts that
+    change are written, each audited; what opened and what closed is returned."""
+    changed: dict[str, list[str]] = {"opened": [], "closed": []}
+    posts = Post.objects.select_for_update().filter(subtree_q("jurisdiction__path", node.path))
+    for post in posts.order_by("jurisdiction__path", "name"):
+        wanted = post.kind in kinds or post.name in names or rank in (post.open_levels or [])
+        if wanted == post.active:
+            continue
+        post.active = wanted
+        post.save(update_fields=["active"])
+        what = "opened" if wanted else "closed"
+        _audit(post, actor, AuditAction.UPDATE, f"post {post.pk}: {what} at response rank {rank}")
+        changed[what].append(post.name)
+    return changed
 
 
 def _clean_post(data: PostData) -> None:

@@ -8,6 +8,8 @@ class ResponseConfig(AppConfig):
     verbose_name = _("Emergency response")
 
     def ready(self) -> None:
-        from fangkong.response import kinds
+        from fangkong.response import checkpoints, hooks, kinds
 
         kinds.register_kinds()
+        # A switch of the level mans and stands down the checkpoints it names.
+        hooks.register_level_listener("checkpoints", checkpoints.man_the_posts)
