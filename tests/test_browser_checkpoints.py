@@ -80,6 +80,8 @@ def test_a_crew_logs_cars_online_and_offline_each_recorded_once(browser, post_si
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{base}/checkpoints/{cp.post.pk}/log/")
     assert page.locator("#fk-plate").input_value() == "浙"  # the town's province
+    # The service worker keeps the page: it opens again on the road with no signal.
+    page.wait_for_selector("html[data-fk-kept]", state="attached", timeout=15_000)
     assert small_targets(page) == [], small_targets(page)
     plates = [f"浙F1{n:04d}" for n in range(30)]
     times = []
@@ -104,6 +106,11 @@ def test_a_crew_logs_cars_online_and_offline_each_recorded_once(browser, post_si
         f"() => JSON.parse(localStorage.getItem('fk-checkpoint-{cp.post.pk}:pending'))"
     )
     assert len(waiting) == 10 and len({w["client_id"] for w in waiting}) == 10
+    # The browser is closed and opened again, still with no signal: the kept page opens
+    # with its queue.
+    page.reload()
+    expect(page.locator("#fk-pending")).to_have_text("10")
+    assert page.locator("#fk-plate").input_value() == "浙"
     # The network returns: the queue sends by itself.
     context.set_offline(False)
     expect(page.locator("#fk-pending")).to_have_text("0", timeout=20_000)
