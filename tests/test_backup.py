@@ -200,4 +200,5 @@ def test_an_older_backup_is_migrated_on_restore(sites):
         "SELECT COUNT(*) FROM django_migrations WHERE app = 'retention' AND name = %s",
         ("0002_default_periods",),
     )
-    assert new.scalar("SELECT COUNT(*) FROM retention_retentionrule") == 8
+    # Every kind's default period, place-code scans' 28 days included.
+    assert new.scalar("SELECT COUNT(*) FROM retention_retentionrule") == 9

@@ -31,7 +31,8 @@ def test_a_formula_typed_as_a_highlight_is_text_in_the_bulletin_xlsx(world):
     book = load_workbook(io.BytesIO(bytes(bulletin.xlsx)))
     cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
-    notes = [row[0] for row in book.worksheets[2].iter_rows(values_only=True)]
+    (highlights,) = [s for s in book.worksheets if s.title == "亮点与问题"]
+    notes = [row[0] for row in highlights.iter_rows(values_only=True)]
     assert notes[:2] == [f"'{HYPERLINK}", "'@SUM(1+1)*cmd|' /C calc'!A0"]
     # Still the bulletin: a merged bold title, frozen panes, numbers, a signed change.
     sheet = book.worksheets[0]

@@ -68,7 +68,11 @@ def test_the_person_page_shows_their_results_to_those_who_follow_testing(world, 
     reader = world.staff["A1"].user
     membership_grant(user=reader, jurisdiction=world.nodes["A1"], role=Role.MICROGRID_LEADER)
     assert [p.key for p in panels_for(reader, grid1[0])] == []
-    assert [p.key for p in panels_for(world.users["gw_a1"], grid1[0])] == ["testing"]
+    # The grid worker follows testing there: the results, and the key-occupation panel.
+    assert [p.key for p in panels_for(world.users["gw_a1"], grid1[0])] == [
+        "testing",
+        "occupation",
+    ]
 
 
 def test_the_bulletin_counts_the_day_s_testing(world):

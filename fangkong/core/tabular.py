@@ -524,10 +524,14 @@ class _Echo:
         return value
 
 
-def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """Yield csv text chunk by chunk, UTF-8 BOM first so Excel opens Chinese correctly."""
+def csv_stream(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = True
+) -> Iterator[str]:
+    """Yield csv text chunk by chunk, UTF-8 BOM first so Excel opens Chinese correctly
+    (`bom=False` for a command's standard output, read by other programs)."""
     writer = safe_csv.writer(_Echo())
-    yield "\ufeff"
+    if bom:
+        yield "\ufeff"
     yield writer.writerow(list(header))
     for row in rows:
         yield writer.writerow(list(row))

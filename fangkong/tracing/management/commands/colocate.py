@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.core.tabular import csv_stream
 from fangkong.tracing.colocation import IndexCase, colocate, contacts
 from fangkong.tracing.engines import engine_for
 from fangkong.tracing.extract import (
@@ -91,31 +92,31 @@ class Command(BaseCommand):
         engine.load(scans, slot=settings.slot_minutes * 60)
         found = contacts(scans, colocate(engine, scans, cases, settings))
         engine.close()
-        out = csv.writer(self.stdout)
-        out.writerow(
-            [
-                "person_key",
-                "degree",
-                "source_key",
-                "place_id",
-                "t_in",
-                "t_out",
-                "overlap_minutes",
-                "reason",
-            ]
-        )
+        header = [
+            "person_key",
+            "degree",
+            "source_key",
+            "place_id",
+            "t_in",
+            "t_out",
+            "overlap_minutes",
+            "reason",
+        ]
         # The places app's names where the extract is its scans; the ids otherwise.
         names = {} if options["extract"] else place_names(c.place_id for c in found)
-        for c in found:
-            out.writerow(
-                [
-                    c.person_key,
-                    c.degree,
-                    c.source_key,
-                    c.place_id,
-                    c.t_in.isoformat(),
-                    c.t_out.isoformat(),
-                    c.overlap_seconds // 60,
-                    c.reason(names.get(c.place_id, str(c.place_id)), c.source_key[:6]),
-                ]
-            )
+        rows = (
+            [
+                c.person_key,
+                c.degree,
+                c.source_key,
+                c.place_id,
+                c.t_in.isoformat(),
+                c.t_out.isoformat(),
+                c.overlap_seconds // 60,
+                c.reason(names.get(c.place_id, str(c.place_id)), c.source_key[:6]),
+            ]
+            for c in found
+        )
+        # Through the one writer (a reason is never read as a formula).
+        for chunk in csv_stream(header, rows, bom=False):
+            self.stdout.write(chunk, ending="")
