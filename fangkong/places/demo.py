@@ -128,6 +128,10 @@ def build_demo_places(path: str, seed: int, password: str) -> dict[str, int]:
         actor=commander, jurisdiction=village, name="重点场所日巡", places=key, every_days=1
     )
 
+    # Client ids from a stream of their own: another app's demo drawing from the same seed
+    # would otherwise hand out the same ids (a work order's result id is unique).
+    ids = random.Random(f"places-demo-{seed}")  # noqa: S311 - demo data, not secrets
+
     def inspect(place: Place, fail: tuple[str, ...], note: str, at: datetime) -> list[Finding]:
         answers = {
             i.code: ("fail" if i.code in fail else "ok") for i in services.checklist_for(place)
@@ -138,7 +142,7 @@ def build_demo_places(path: str, seed: int, password: str) -> dict[str, int]:
             code=place.code,
             answers=answers,
             notes=dict.fromkeys(fail, note),
-            client_id=uuid.UUID(int=rng.getrandbits(128)),
+            client_id=uuid.UUID(int=ids.getrandbits(128), version=4),
             now=at,
         ).findings
 
@@ -148,7 +152,7 @@ def build_demo_places(path: str, seed: int, password: str) -> dict[str, int]:
         order_id=old.order_id or 0,
         actor=patrol,
         result={"rectified": True, "penalty": "warning", "note": "已配备测温枪，警告一次"},
-        client_id=uuid.UUID(int=rng.getrandbits(128)),
+        client_id=uuid.UUID(int=ids.getrandbits(128), version=4),
     )
     inspect(places["惠民农贸市场"], (), "", now - timedelta(hours=2))
     inspect(places["好又多超市"], (), "", now - timedelta(hours=1, minutes=30))
