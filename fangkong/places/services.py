@@ -357,7 +357,8 @@ def inspection_record(
             raise ValidationError({"client_id": _("This submission belongs to another place.")})
         return InspectionResult(same, list(same.findings.all()), False)
     _require(actor, Perm.PLACES_PATROL, place.jurisdiction.path)
-    if not secrets.compare_digest(code.strip(), place.code):
+    # Bytes: a typed code may hold any character, and compare_digest takes only ASCII str.
+    if not secrets.compare_digest(code.strip().encode(), place.code.encode()):
         raise ValidationError(
             {"code": _("Scan the code posted at this place to prove you are there.")}
         )
