@@ -29,6 +29,7 @@ from fangkong.control.models import (
 )
 from fangkong.core.models import Upload
 from fangkong.notify.models import Channel, Delivery, MessageTemplate, Notice
+from fangkong.org.access import WRITES_AT_EXTENSION
 from fangkong.org.models import (
     ApiClient,
     Jurisdiction,
@@ -260,6 +261,18 @@ def api_routes(client: Client) -> tuple[list[tuple[str, str, str, str]], list[st
             example = _example(schema, body["schema"]) if body else {}
             ops.append((method.upper(), path, access, json.dumps(example)))
     return ops, problems
+
+
+def _writes_at(client: Client) -> dict[tuple[str, str], str]:
+    """The operations whose writes land elsewhere than the object's node (see
+    ViewAccess.writes_at): "within" (at, above or below it) or "top"."""
+    schema = json.loads(client.get("/api/v1/openapi.json").content)
+    return {
+        (method.upper(), path): op[WRITES_AT_EXTENSION]
+        for path, methods in schema["paths"].items()
+        for method, op in methods.items()
+        if WRITES_AT_EXTENSION in op
+    }
 
 
 def param_cases(world: World, param: str) -> list[Obj]:
@@ -798,6 +811,8 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
                 case = replace(case, write="C")
             elif route.writes_at == "own":
                 case = replace(case, write=SAME)
+            elif route.writes_at == "within":
+                case = replace(case, write=case.node)
             for persona in PERSONA_NAMES:
                 for method in methods:
                     before = _fingerprint()
@@ -810,6 +825,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     if urlconf is None:
         ops, api_problems = api_routes(clients["anonymous"])
         problems += api_problems
+        writes_at = _writes_at(clients["anonymous"])
         for method, path, access, example in ops:
             params = tuple(re.findall(r"{(\w+)}", path))
 
@@ -817,6 +833,11 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
                 return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
             for case in _cases(world, params, build):
+                where = writes_at.get((method, path))
+                if where == "within":
+                    case = replace(case, write=case.node)
+                elif where == "top":
+                    case = replace(case, write="C")
                 for persona in PERSONA_NAMES:
                     before = _fingerprint()
                     if method == "GET":

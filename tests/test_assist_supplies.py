@@ -184,9 +184,25 @@ def test_supplies_pages_and_api(world, login):
     ]
     assert [a["created"] for a in answers] == [True, False]
     assert Package.objects.count() == 1
-    # The grid worker sees the village's store but does not hand out its packages.
+    # The grid worker hands out the village's packages to the households of their own
+    # grid (at the door, from the village's store), but does not receive stock or set
+    # its thresholds; a grid worker of another village sees nothing of the store.
     gw = login("gw_a1")
-    assert gw.get(f"/assist/stores/{store_id}/").status_code == 200
-    assert gw.post(f"/assist/stores/{store_id}/package/", {}).status_code == 403
+    store_page = gw.get(f"/assist/stores/{store_id}/").content.decode()
+    assert f"/assist/stores/{store_id}/package/" in store_page
+    assert f"/assist/stores/{store_id}/receive/" not in store_page
+    assert (
+        compound.households[1].address
+        in gw.get(f"/assist/stores/{store_id}/package/").content.decode()
+    )
+    handed = gw.post(
+        f"/assist/stores/{store_id}/package/",
+        {"household": compound.households[1].pk, "client_id": str(uuid.uuid4())},
+    )
+    assert handed.status_code == 302, handed.content
+    assert Package.objects.get(household=compound.households[1]).given_by == world.users["gw_a1"]
+    assert gw.post(f"/assist/stores/{store_id}/receive/", {}).status_code == 403
+    assert gw.post(f"/assist/stores/{store_id}/alerts/", {}).status_code == 403
     assert login("gw_b1").get(f"/assist/stores/{store_id}/").status_code == 404
+    assert login("gw_b1").post(f"/assist/stores/{store_id}/package/", {}).status_code == 404
     assert "四喜仓" in cadre.get("/assist/stores/").content.decode()

@@ -69,8 +69,19 @@ def _a_world() -> tuple[World, dict[str, str]]:
         "registry": "/people/",
         "ask": f"/assist/r/{_ask_token(world)}/",
         "here": "/response/here/",
+        "package": f"/assist/stores/{_village_store(world)}/package/",
     }
+    paths["meals"] = paths["package"].replace("/package/", "/meals/")
     return world, paths
+
+
+def _village_store(world: World) -> int:
+    """The village's store, from which its grid workers hand out packages and meals."""
+    from fangkong.assist.supplies import store_create
+
+    return store_create(
+        actor=world.users["cadre_a"], jurisdiction=world.nodes["A"], name="四喜物资仓"
+    ).pk
 
 
 def _ask_token(world: World) -> str:
@@ -118,7 +129,7 @@ def test_phone_pages_are_light_cold_and_warm_as_served(browser, transactional_db
         sign_in(page, base, "gw_hongxing")
         session = signing.storage_state()
         signing.close()
-        for name in ("tasks", "task", "public form", "ask", "here"):
+        for name in ("tasks", "task", "public form", "ask", "here", "package", "meals"):
             signed_in = name not in ("public form", "ask")
             context = browser.new_context(**PHONE, storage_state=session if signed_in else None)
             page = context.new_page()
@@ -167,7 +178,7 @@ def test_every_control_on_the_phone_pages_is_a_44px_target(phone_site, live_serv
         _visit(page, urls[name])
         small[name] = small_targets(page)
     sign_in(page, live_server.url, "gw_hongxing")
-    for name in ("tasks", "task", "inbox", "registry", "here"):
+    for name in ("tasks", "task", "inbox", "registry", "here", "package", "meals"):
         _visit(page, urls[name])
         small[name] = small_targets(page)
     _open_menu(page)
@@ -182,7 +193,7 @@ def test_text_on_the_phone_pages_and_the_menu_meets_wcag_aa(phone_site, live_ser
         _visit(page, urls[name])
         low[name] = low_contrast(page)
     sign_in(page, live_server.url, "gw_hongxing")
-    for name in ("tasks", "task", "inbox", "registry"):
+    for name in ("tasks", "task", "inbox", "registry", "package", "meals"):
         _visit(page, urls[name])
         low[name] = low_contrast(page)
     _open_menu(page)

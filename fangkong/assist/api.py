@@ -4,6 +4,7 @@ its client id), one request, its hand-over, and the response times by village an
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -13,6 +14,7 @@ from ninja import Field, Query, Schema
 
 from fangkong.accounts.selectors import request_user
 from fangkong.assist import selectors
+from fangkong.assist import settings as assist_settings
 from fangkong.assist.models import HelpRequest
 from fangkong.assist.services import DETAIL_MAX, request_create, request_handover
 from fangkong.core.api_kit import referenced
@@ -163,3 +165,65 @@ def times(request: HttpRequest, query: Query[TimesQuery]) -> list[AssistTimesOut
         )
         for t in selectors.response_times(request.user, since)
     ]
+
+
+class AssistKindSetting(Schema):
+    id: Id
+    name: Annotated[str, Field(max_length=40)]
+    green: bool
+    target_minutes: Annotated[int, Field(ge=1, le=10080)]
+
+
+class AssistGreenSetting(Schema):
+    tag: Annotated[str, Field(max_length=20)]
+    target_minutes: Annotated[int, Field(ge=1, le=10080)]
+
+
+class AssistItemSetting(Schema):
+    code: Annotated[str, Field(max_length=20)]
+    name: Annotated[str, Field(max_length=40)]
+    unit: Annotated[str, Field(max_length=10)]
+    per_package: Annotated[int, Field(ge=0, le=100)]
+    per_meal: Annotated[int, Field(ge=0, le=100)]
+
+
+class AssistSettingsBody(Schema):
+    """Every kind of request may be listed (those left out keep their settings), the
+    green-channel groups are the list given, items are added or changed."""
+
+    kinds: Annotated[list[AssistKindSetting], Field(max_length=100)]
+    green: Annotated[list[AssistGreenSetting], Field(max_length=100)]
+    items: Annotated[list[AssistItemSetting], Field(max_length=200)]
+
+    @classmethod
+    def of(cls, s: assist_settings.Settings) -> AssistSettingsBody:
+        return cls(
+            kinds=[AssistKindSetting(**asdict(k)) for k in s.kinds],
+            green=[AssistGreenSetting(**asdict(g)) for g in s.green],
+            items=[AssistItemSetting(**asdict(i)) for i in s.items],
+        )
+
+
+@router.read("/settings", perm=Perm.ASSIST_VIEW, response=AssistSettingsBody)
+def get_settings(request: HttpRequest) -> AssistSettingsBody:
+    return AssistSettingsBody.of(assist_settings.current())
+
+
+@router.write(
+    "/settings",
+    perm=Perm.RULES_MANAGE,
+    method="PUT",
+    writes_at="top",
+    response=AssistSettingsBody,
+)
+def put_settings(request: HttpRequest, body: AssistSettingsBody) -> AssistSettingsBody:
+    """Changed from the top of the tree only (they serve every town); all or nothing,
+    the bad row named."""
+    return AssistSettingsBody.of(
+        assist_settings.settings_save(
+            actor=request_user(request),
+            kinds=[assist_settings.KindRow(**k.dict()) for k in body.kinds],
+            green=[assist_settings.GreenRow(**g.dict()) for g in body.green],
+            items=[assist_settings.ItemRow(**i.dict()) for i in body.items],
+        )
+    )

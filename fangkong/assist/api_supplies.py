@@ -113,6 +113,10 @@ def _guard(user: object, kwargs: dict[str, object]) -> object:
     return selectors.store_for_user(user, int(str(kwargs["store_id"])), write=True)
 
 
+def _handing_guard(user: object, kwargs: dict[str, object]) -> object:
+    return selectors.store_for_handing(user, int(str(kwargs["store_id"])))
+
+
 def _item(code: str) -> Item:
     found = selectors.items().filter(code=code).first()
     if found is None:
@@ -144,12 +148,13 @@ def create_receipt(request: HttpRequest, store_id: Id, body: ReceiptIn) -> tuple
 @router.write(
     "/stores/{store_id}/packages",
     perm=Perm.ASSIST_ENTER,
-    assignee=_guard,
+    assignee=_handing_guard,
+    writes_at="within",
     response={201: PackageOut},
 )
 def create_package(request: HttpRequest, store_id: Id, body: PackageIn) -> tuple[int, PackageOut]:
     user = request_user(request)
-    store = selectors.store_for_user(user, store_id, write=True)
+    store = selectors.store_for_handing(user, store_id)
     household = referenced(
         "household_id",
         lambda: selectors.package_household_for_user(user, body.household_id),
@@ -192,14 +197,15 @@ class PackageSyncOut(Schema):
 @router.write(
     "/stores/{store_id}/packages/sync",
     perm=Perm.ASSIST_ENTER,
-    assignee=_guard,
+    assignee=_handing_guard,
+    writes_at="within",
     response=PackageSyncOut,
 )
 def sync_packages(request: HttpRequest, store_id: Id, body: PackageSyncIn) -> PackageSyncOut:
     """Packages from a phone's offline queue (ADR 0020): each answered on its own, and
     recorded once however often it is sent (its client id)."""
     user = request_user(request)
-    store = selectors.store_for_user(user, store_id, write=True)
+    store = selectors.store_for_handing(user, store_id)
     households = selectors.package_households(user, [r.household_id for r in body.records])
     answers = packages_sync(
         actor=user,

@@ -14,6 +14,7 @@ from fangkong.assist.models import Channel, Handover
 from fangkong.assist.models_supplies import MoveKind
 from fangkong.assist.services import DETAIL_MAX
 from fangkong.core.forms import bootstrap_widgets
+from fangkong.people.models import Tag
 
 
 class AskForm(forms.Form):
@@ -137,3 +138,29 @@ class AlertsForm(forms.Form):
                 initial=initial_below.get(item.pk, 0),
                 widget=forms.NumberInput(attrs={"class": "form-control", "inputmode": "numeric"}),
             )
+
+
+class KindSettingForm(forms.Form):
+    id = forms.IntegerField(widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Name"), max_length=40)
+    green = forms.BooleanField(label=_("Green channel"), required=False)
+    target_minutes = forms.IntegerField(label=_("Response target (minutes)"), min_value=1)
+
+
+class GreenSettingForm(forms.Form):
+    tag = forms.ChoiceField(label=_("Registry tag"), choices=[("", "—"), *Tag.choices])
+    target_minutes = forms.IntegerField(label=_("Response target (minutes)"), min_value=1)
+
+
+class ItemSettingForm(forms.Form):
+    code = forms.SlugField(label=_("Code"), max_length=20)
+    name = forms.CharField(label=_("Name"), max_length=40)
+    unit = forms.CharField(label=_("Unit"), max_length=10)
+    per_package = forms.IntegerField(label=_("Per package"), min_value=0, initial=0)
+    per_meal = forms.IntegerField(label=_("Per meal"), min_value=0, initial=0)
+
+
+bootstrap_widgets(KindSettingForm, GreenSettingForm, ItemSettingForm)
+KindFormSet = forms.formset_factory(KindSettingForm, extra=0)
+GreenFormSet = forms.formset_factory(GreenSettingForm, extra=1, can_delete=True)
+ItemFormSet = forms.formset_factory(ItemSettingForm, extra=1)

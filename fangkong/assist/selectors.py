@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -22,7 +23,7 @@ from fangkong.core.masking import mask_name
 from fangkong.org.access import object_for_user, require_perm_at
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths, at_or_above_q, subtree_q
+from fangkong.org.scoping import ancestor_paths, at_or_above_q, scope_paths, subtree_q
 from fangkong.people.models import Person
 
 # At most this many requests go into one page of response times.
@@ -208,6 +209,24 @@ def store_for_user(user: Any, store_id: int, *, write: bool = False) -> Store:
     if write:
         require_perm_at(user, Perm.ASSIST_ENTER, found.jurisdiction.path)
     return found
+
+
+def store_for_handing(user: Any, store_id: int) -> Store:
+    """A store whose packages and meals the user hands out at the door: one they see
+    (of their area or above it) and serve at some node inside its area. A grid worker
+    draws on the village's store for the households of their own grid; the service
+    checks each household's node."""
+    found = store_for_user(user, store_id)
+    if not may_hand_out(user, found):
+        raise PermissionDenied
+    return found
+
+
+def may_hand_out(user: Any, store: Store) -> bool:
+    path = store.jurisdiction.path
+    return any(
+        p.startswith(path) or path.startswith(p) for p in scope_paths(user, Perm.ASSIST_ENTER)
+    )
 
 
 def balances(store: Store) -> list[tuple[Item, int, bool]]:

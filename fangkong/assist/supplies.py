@@ -148,10 +148,11 @@ def package_issue(
         if found.household_id != household.pk:
             raise ValidationError({"client_id": _("This client id belongs to another package.")})
         return found, False
-    # The store's people hand out its packages, to households of its area.
-    _require(actor, store.jurisdiction.path)
+    # A store serves the households of its area; whoever serves the household (its grid
+    # worker, the village's team) hands out the package.
     if not household.jurisdiction.path.startswith(store.jurisdiction.path):
         raise ValidationError({"store": _("The store does not serve this household's area.")})
+    _require(actor, household.jurisdiction.path)
     if not zones_of_household(household.pk).exclude(kind__order_type="").exists():
         raise ValidationError(
             {"household": _("Packages go to households of sealed or controlled zones.")}

@@ -99,11 +99,15 @@ def care_edit(request: HttpRequest, person_id: int) -> HttpResponseBase:
 
 
 @require_http_methods(["GET", "POST"])
-@requires(Perm.ASSIST_ENTER, writes=("POST",))
+@requires(Perm.ASSIST_ENTER, writes=("POST",), writes_at="within")
 def store_meals(request: HttpRequest, store_id: int) -> HttpResponseBase:
     """The meal list of the store's area: who has had today's meal, and one recorded."""
     user = request_user(request)
-    store = selectors.store_for_user(user, store_id, write=request.method == "POST")
+    store = (
+        selectors.store_for_handing(user, store_id)
+        if request.method == "POST"
+        else selectors.store_for_user(user, store_id)
+    )
     today = timezone.localdate()
     rows = selectors.meal_list(user, store, today=today)
     form = MealForm(request.POST or None)

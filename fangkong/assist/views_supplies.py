@@ -77,6 +77,7 @@ def _store_page(request: HttpRequest, store: Any, **extra: Any) -> HttpResponse:
             "balances": selectors.balances(store),
             "moves": list(store.moves.select_related("item").order_by("-id")[:50]),
             "may_enter": has_perm(request.user, Perm.ASSIST_ENTER, store.jurisdiction.path),
+            "may_hand_out": selectors.may_hand_out(request.user, store),
             **extra,
         },
     )
@@ -116,11 +117,15 @@ def store_receive(request: HttpRequest, store_id: int) -> HttpResponseBase:
 
 
 @require_http_methods(["GET", "POST"])
-@requires(Perm.ASSIST_ENTER, writes=("POST",))
+@requires(Perm.ASSIST_ENTER, writes=("POST",), writes_at="within")
 def store_package(request: HttpRequest, store_id: int) -> HttpResponseBase:
     """A package recorded at the door: the household, once a day."""
     user = request_user(request)
-    store = selectors.store_for_user(user, store_id, write=request.method == "POST")
+    store = (
+        selectors.store_for_handing(user, store_id)
+        if request.method == "POST"
+        else selectors.store_for_user(user, store_id)
+    )
     households = {h.pk: h for h in selectors.households_to_serve(user, store)}
     form = PackageForm(request.POST or None)
     cast(forms.ChoiceField, form.fields["household"]).choices = [

@@ -45,8 +45,10 @@ class ViewAccess:
     writes: tuple[str, ...] = ()
     # Where those writes land, which the matrix checks them against: "object" (the node of
     # the object the URL names, or the user's own area), "top" (what serves every town:
-    # only a manager of the top of the tree), or "own" (a copy made in the user's own area
-    # from an object they may read).
+    # only a manager of the top of the tree), "own" (a copy made in the user's own area
+    # from an object they may read), or "within" (anyone holding the permission at, above
+    # or below the object's node: a grid worker hands out the village store's packages to
+    # the households of their own grid, which the service checks one by one).
     writes_at: str = "object"
     # Every method needs the permission at a top node (pages that only change what serves
     # every town, such as the risk-area import).
@@ -157,6 +159,8 @@ def object_for_user(
 # API operations ---------------------------------------------------------------------
 
 ACCESS_EXTENSION = "x-fangkong-access"
+# Where an operation's writes land when not at the object's node (see ViewAccess.writes_at).
+WRITES_AT_EXTENSION = "x-fangkong-writes-at"
 # Checks the object named in the path before the body is parsed; raises Http404.
 Guard = Callable[[Any, dict[str, Any]], object]
 
@@ -251,8 +255,14 @@ class ScopedRouter(Router):
         perm: Perm | None,
         method: str = "POST",
         assignee: Guard | None = None,
+        writes_at: str = "object",
         **kwargs: Any,
     ) -> Callable[[Op], Op]:
+        if writes_at != "object":
+            kwargs["openapi_extra"] = {
+                WRITES_AT_EXTENSION: writes_at,
+                **kwargs.get("openapi_extra", {}),
+            }
         return self._guarded(method, path, perm, assignee, kwargs)
 
     def _guarded(
