@@ -79,6 +79,45 @@ def _sign_in(page: Any, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def test_im_here_without_a_connection_is_recorded_at_the_tap(browser, activated):
+    """At the assembly point there is no signal: the tap is kept on the phone with its
+    time (the page opens again offline), and sent when the connection returns; the
+    arrival is the tap's time, not the sending's, and recorded once."""
+    import time
+
+    from django.utils import timezone
+
+    from fangkong.response.models import Callout
+
+    _world, act, base = activated
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    _sign_in(page, base, "lt_phone")
+    page.goto(f"{base}/response/here/")
+    page.wait_for_selector("html[data-fk-kept]")
+    context.set_offline(True)
+    page.reload()  # the service worker keeps the page
+    page.locator(".fk-here").tap()
+    tapped = timezone.now()
+    expect(page.locator(".fk-kept")).to_be_visible()
+    expect(page.locator("#fk-pending")).to_have_text("1")
+    time.sleep(2)
+    page.reload()  # still kept, still waiting
+    expect(page.locator(".fk-kept")).to_be_visible()
+    assert Callout.objects.get(activation=act, user__username="lt_phone").arrived_at is None
+    context.set_offline(False)
+    sent = timezone.now()
+    page.locator("#fk-send").tap()
+    expect(page.locator(".fk-arrived")).to_be_visible()
+    expect(page.locator("#fk-here-queue")).to_be_hidden()
+    arrived = Callout.objects.get(activation=act, user__username="lt_phone").arrived_at
+    assert arrived is not None and abs((arrived - tapped).total_seconds()) < 1.5
+    assert arrived < sent
+    page.reload()
+    assert page.locator(".fk-here").count() == 0
+    context.close()
+
+
 def test_im_here_on_a_phone_and_the_commanders_timeline(browser, activated):
     from fangkong.response.models import Callout
 

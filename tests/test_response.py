@@ -333,3 +333,74 @@ def test_level_2_mans_the_town_s_posts_and_peace_time_stands_them_down(world):
     )
     assert manned() == {"洪合高速口"}
     assert AuditEvent.objects.filter(object_repr__contains="at response rank").count() == 6
+
+
+def test_arrivals_kept_offline_are_recorded_at_the_tap_once(world, town):
+    """A phone's queue of "I'm here" taps: recorded at the tap's time, once however
+    often sent; a tap from the future or from before the call, or someone else's call,
+    is refused with the reason and records nothing."""
+    import uuid
+    from datetime import timedelta
+
+    from django.test import Client
+
+    node, lead, member = town["node"], town["lead"], town["member"]
+    act = activate(
+        actor=town["commander"],
+        plan=town["plan"],
+        node=node,
+        event=EVENT,
+        now=timezone.now() - timedelta(minutes=40),
+    )
+    mine = act.callouts.get(user=lead)
+    theirs = act.callouts.get(user=member)
+    client = Client()
+    client.force_login(lead)
+    tapped = act.started_at + timedelta(minutes=12)
+    good = {"client_id": str(uuid.uuid4()), "callout_id": mine.pk, "tapped_at": tapped.isoformat()}
+    body = {
+        "records": [
+            good,
+            {
+                "client_id": str(uuid.uuid4()),
+                "callout_id": theirs.pk,
+                "tapped_at": tapped.isoformat(),
+            },
+            {
+                "client_id": str(uuid.uuid4()),
+                "callout_id": mine.pk,
+                "tapped_at": (timezone.now() + timedelta(hours=1)).isoformat(),
+            },
+        ]
+    }
+    answers = [
+        client.post(
+            "/api/v1/response/arrivals/sync", data=body, content_type="application/json"
+        ).json()
+        for _ in range(2)
+    ]
+    assert [a["status"] for a in answers[0]["answers"]] == ["recorded", "refused", "already"]
+    assert [a["status"] for a in answers[1]["answers"]] == ["already", "refused", "already"]
+    assert answers[0]["recorded"] == 1 and answers[0]["answers"][0]["on_time"] is True
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.arrived_at == tapped and theirs.arrived_at is None
+    # Before the call went out: refused, nothing recorded.
+    other = Client()
+    other.force_login(member)
+    early = other.post(
+        "/api/v1/response/arrivals/sync",
+        data={
+            "records": [
+                {
+                    "client_id": str(uuid.uuid4()),
+                    "callout_id": theirs.pk,
+                    "tapped_at": (act.started_at - timedelta(hours=2)).isoformat(),
+                }
+            ]
+        },
+        content_type="application/json",
+    ).json()
+    assert early["answers"][0]["status"] == "refused" and early["answers"][0]["error"]
+    theirs.refresh_from_db()
+    assert theirs.arrived_at is None

@@ -6,8 +6,9 @@ Idempotency-Key replays a retried request)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Schema
@@ -313,6 +314,60 @@ def arrive(request: HttpRequest, body: ResponseArriveIn) -> ResponseArrivedOut:
         arrived_at=done.arrived_at,
         on_time=done.arrived_at is not None and done.arrived_at <= done.activation.assemble_by,
         new=new,
+    )
+
+
+class ResponseArrivalRecordIn(Schema):
+    client_id: uuid.UUID
+    callout_id: Id
+    tapped_at: datetime | None = None
+    # A label the phone shows while queued; not used here.
+    label: Annotated[str, Field(max_length=120)] = ""
+
+
+class ResponseArrivalSyncIn(Schema):
+    records: Annotated[list[ResponseArrivalRecordIn], Field(min_length=1, max_length=100)]
+
+
+class ResponseArrivalAnswerOut(Schema):
+    client_id: uuid.UUID
+    status: Literal["recorded", "already", "refused"]
+    error: str
+    arrived_at: datetime | None
+    on_time: bool
+
+
+class ResponseArrivalSyncOut(Schema):
+    recorded: Count
+    answers: list[ResponseArrivalAnswerOut]
+
+
+@router.write("/arrivals/sync", perm=None, response=ResponseArrivalSyncOut)
+def sync_arrivals(request: HttpRequest, body: ResponseArrivalSyncIn) -> ResponseArrivalSyncOut:
+    """Taps of "I'm here" kept on a phone without a connection (ADR 0020): each recorded
+    at the time it was tapped, once however often it is sent."""
+    user = request_user(request)
+    calls = selectors.callouts_of(user, [r.callout_id for r in body.records])
+    answers = services.arrivals_sync(
+        actor=user,
+        records=[(r.client_id, calls.get(r.callout_id), r.tapped_at) for r in body.records],
+    )
+    return ResponseArrivalSyncOut(
+        recorded=sum(a.status == "recorded" for a in answers),
+        answers=[
+            ResponseArrivalAnswerOut(
+                client_id=a.client_id,
+                status="recorded"
+                if a.status == "recorded"
+                else "already"
+                if a.status == "already"
+                else "refused",
+                error=a.error,
+                arrived_at=a.arrived_at,
+                on_time=a.on_time,
+            )
+            for a in answers
+        ],
     )
 
 

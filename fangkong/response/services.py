@@ -6,6 +6,9 @@ atomic, checks the permission at its node and leaves its audit record."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -408,6 +411,60 @@ def arrive(*, actor: User, callout: Callout, now: datetime | None = None) -> tup
         late=late,
     )
     return locked, True
+
+
+@dataclass(frozen=True)
+class ArrivalAnswer:
+    client_id: uuid.UUID
+    status: str  # "recorded" | "already" | "refused"
+    error: str
+    arrived_at: datetime | None
+    on_time: bool
+
+
+# A tap of "I'm here" kept on a phone without a connection is recorded at the time it was
+# tapped, by the phone's clock: never ahead of the server's by more than this, never
+# before the call went out.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def arrivals_sync(
+    *,
+    actor: User,
+    records: Sequence[tuple[uuid.UUID, Callout | None, datetime | None]],
+    now: datetime | None = None,
+) -> list[ArrivalAnswer]:
+    """Arrivals from a phone's offline queue (ADR 0020's contract), each answered on its
+    own. The call is the key: its first arrival is kept, so a batch sent twice, or a tap
+    sent after the person tapped again online, changes nothing. A record names the call
+    (None: not one of the sender's) and when it was tapped."""
+    now = now or timezone.now()
+    out: list[ArrivalAnswer] = []
+    for client_id, callout, tapped_at in records:
+        at = tapped_at or now
+        try:
+            if callout is None:
+                raise ValidationError(_("Not one of your calls."))
+            if callout.arrived_at is None:
+                if at > now + CLOCK_SKEW or at < callout.activation.started_at - CLOCK_SKEW:
+                    raise ValidationError(_("The time of the tap is not within the call."))
+                at = min(max(at, callout.activation.started_at), now)
+            done, new = arrive(actor=actor, callout=callout, now=at)
+            # A later record of the same call in this batch sees the arrival.
+            callout.arrived_at = done.arrived_at
+        except ValidationError as e:
+            out.append(ArrivalAnswer(client_id, "refused", " ".join(e.messages), None, False))
+        except PermissionDenied:
+            out.append(
+                ArrivalAnswer(client_id, "refused", _("Not one of your calls."), None, False)
+            )
+        else:
+            arrived = done.arrived_at
+            on_time = arrived is not None and arrived <= done.activation.assemble_by
+            out.append(
+                ArrivalAnswer(client_id, "recorded" if new else "already", "", arrived, on_time)
+            )
+    return out
 
 
 def _mark_done(step: ActivationStep, actor: User | None, now: datetime) -> bool:

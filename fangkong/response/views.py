@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -216,8 +217,12 @@ def here(request: HttpRequest) -> HttpResponse:
                     messages.warning(request, _("Arrival recorded (after the assembly time)."))
                 else:
                     messages.success(request, _("Arrival recorded, on time."))
+    # With a script, the tap goes through the phone's offline queue (here.js).
     return render(
-        request, "response/here.html", {"calls": selectors.open_callouts(user)}, status=status
+        request,
+        "response/here.html",
+        {"calls": selectors.open_callouts(user), "csrf": get_token(request)},
+        status=status,
     )
 
 
