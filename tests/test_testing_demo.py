@@ -11,9 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from fangkong.org.demo import DEMO_PASSWORD
-from fangkong.org.models import Membership
-from fangkong.testing.counts import counts_differences
+from fangkong.org.models import Jurisdiction, Membership
+from fangkong.testing.counts import counts_differences, exact_counts
 from fangkong.testing.coverage import coverage, not_tested
+from fangkong.testing.coverage_olap import CoverageEngine, round_extract
 from fangkong.testing.kinds import RECALL_KIND
 from fangkong.testing.models import (
     Box,
@@ -76,6 +77,18 @@ def test_the_demo_town_holds_a_finished_round_and_one_under_way():
     assert running.points.count() == 2
     assert counts_differences(done, today) == {}
     assert counts_differences(running, today) == {}
+    # The analytical engine over an extract of each round counts what the definition
+    # counts, and lists the same not-tested residents.
+    for round_ in (done, running):
+        engine = CoverageEngine(round_extract(round_, today))
+        assert engine.counts() == exact_counts(round_, today)
+    grid = next(r.node for r in cov.grids if r.not_tested)
+    nodes = list(
+        Jurisdiction.objects.filter(path__startswith=grid.path).values_list("pk", flat=True)
+    )
+    olap = CoverageEngine(round_extract(done, today)).not_tested(nodes)
+    assert olap == list(not_tested(done, today=today, node=grid).values_list("pk", flat=True))
+    assert 0 < len(olap) < len(set(missing.values_list("pk", flat=True)))
 
     # The pages show them: the commander's coverage, the lab's and sampler's lists.
     client = Client()
