@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.org.access import object_for_user
-from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.models import Jurisdiction, Level, Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, nearest_in, subtree_q
 from fangkong.reports.metrics import METRICS
@@ -62,6 +62,12 @@ def bulletins_visible(user: Any) -> ScopedQuerySet[Bulletin]:
         .select_related("node")
         .defer("docx", "xlsx")
     )
+
+
+def report_team_for_user(user: Any, team_id: int, *, write: Perm | None = None) -> Team:
+    """A team (a special team reporting daily, or one that could), seen with
+    reports.view at its node or above; `write`: checked at the team's node."""
+    return object_for_user(Team.objects.all(), user, Perm.REPORTS_VIEW, write=write, pk=team_id)
 
 
 def bulletin_for_user(user: Any, bulletin_id: int) -> Bulletin:
