@@ -184,7 +184,6 @@ class GatheringRegisterIn(Schema):
     on: date
     organiser: Annotated[str, Field(min_length=1, max_length=60)]
     expected: Annotated[int, Field(ge=1, le=100_000)]
-    level: Annotated[int, Field(ge=0, le=4)]
     place_id: Id | None = None
 
 
@@ -390,7 +389,6 @@ def add_gathering(
         on=body.on,
         organiser=body.organiser,
         expected=body.expected,
-        level=body.level,
         place=place,
     )
     return 201, GatheringRegisteredOut.of(made)

@@ -127,11 +127,6 @@ class GatheringForm(forms.Form):
     on = forms.DateField(label=_("On"))
     organiser = forms.CharField(label=_("Organiser"), max_length=60)
     expected = forms.IntegerField(label=_("People expected"), min_value=1, max_value=100_000)
-    level = forms.TypedChoiceField(
-        label=_("Response level in force"),
-        coerce=int,
-        choices=[(0, _("None")), (1, "I"), (2, "II"), (3, "III"), (4, "IV")],
-    )
 
 
 bootstrap_widgets(

@@ -12,7 +12,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from fangkong.org.access import object_for_user
+from fangkong.org.models import Jurisdiction
 from fangkong.org.roles import Perm
+from fangkong.org.scoping import ancestor_paths
 from fangkong.places.models import (
     Disinfection,
     Finding,
@@ -21,6 +23,7 @@ from fangkong.places.models import (
     GoodsKind,
     Group,
     Inspection,
+    LevelInForce,
     PatrolRoute,
     Penalty,
     Place,
@@ -227,3 +230,17 @@ def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[s
         )
         agg = Count("place", distinct=True)
     return [(p, int(n or 0)) for p, n in rows.values_list(path).annotate(n=agg).order_by()]
+
+
+def level_in_force(node: Jurisdiction, day: date) -> int:
+    """The response level's rank in force at `node` on `day` (0: none): the latest switch
+    up to the end of that day at the node or, failing that, its nearest ancestor, as the
+    response app's `level_at` reads it. A day ahead gets the level in force now."""
+    _start, end = day_bounds(day)
+    found = (
+        LevelInForce.objects.filter(jurisdiction__path__in=ancestor_paths(node.path), since__lt=end)
+        .order_by("-jurisdiction__path", "-since", "-id")
+        .values_list("rank", flat=True)
+        .first()
+    )
+    return int(found or 0)

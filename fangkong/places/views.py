@@ -373,7 +373,6 @@ def gathering_new(request: HttpRequest) -> HttpResponseBase:
                     on=data["on"],
                     organiser=data["organiser"],
                     expected=data["expected"],
-                    level=data["level"],
                 )
             except ValidationError as e:
                 add_validation_errors(form, e)
