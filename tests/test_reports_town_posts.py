@@ -1,6 +1,6 @@
 """A post attached to the town itself (a road of the town, no village's) is counted in
-the town's bulletin, in a row of the town itself, and in the town's row of the county's
-(issue 19: village rows alone dropped it)."""
+the town's bulletin, in a row of the town itself, in the town's row of the county's and
+in the command dashboard's totals (issue 19: village rows alone dropped it)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import pytest
 from django.utils import timezone
 
 from fangkong.checkpoints.services import PostData, Record, entries_sync, post_save
+from fangkong.org.models import Level
+from fangkong.reports import stats
 from fangkong.reports.bulletin import bulletin_summary
 from fangkong.reports.documents import table
+from fangkong.reports.selectors import dashboard
 from tests.checkpoints_support import build_checkpoint
 from tests.world import build_world
 
@@ -60,6 +63,12 @@ def test_a_post_under_the_town_is_in_the_town_s_and_the_county_s_bulletin() -> N
     (t_row,) = [r for r in county["rows"] if r["code"] == world.nodes["T"].code]
     assert t_row["values"]["checkpoint_vehicles"] == 3
     assert county["totals"]["checkpoint_vehicles"] == 3
+    # The command dashboard's totals too, from the town's own pre-counted row.
+    stats.refresh(days=[today])
+    board = dashboard(world.nodes["T"])
+    assert board.totals["checkpoint_vehicles"] == 3
+    assert all(r.village.level == Level.VILLAGE for r in board.rows)
+    assert dashboard(world.nodes["A"]).totals["checkpoint_vehicles"] == 1
     # A town without such a post has no row of its own.
     other = bulletin_summary(world.nodes["U"], today)
     assert all(r["code"] != world.nodes["U"].code for r in other["rows"])

@@ -313,6 +313,14 @@ def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
     for r in rows:
         hhmm = timezone.localtime(r.submitted_at).strftime(" %H:%M") if r.submitted_at else ""
         r.status_label = labels[r.status] + (hhmm if r.status in ("on_time", "late") else "")
+    # A town's own row (posts on its roads, under no village) adds to the totals only.
+    mine = {v.pk for v in villages}
+    for (pk, day), counted in stats.items():
+        if pk in mine:
+            continue
+        into = totals if day == today else yesterday
+        for k in KEY_METRICS:
+            into[k] += int(counted.get(k, 0))
     order = {"red": 0, "amber": 1, "green": 2}
     rows.sort(key=lambda r: (order[r.light], r.village.path))
     return Dashboard(
