@@ -12,9 +12,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from fangkong.org.access import object_for_user
-from fangkong.org.models import Jurisdiction
+from fangkong.org.models import Jurisdiction, Level, StaffProfile
 from fangkong.org.roles import Perm
-from fangkong.org.scoping import ancestor_paths
+from fangkong.org.scoping import ancestor_paths, subtree_q
 from fangkong.places.models import (
     Disinfection,
     Finding,
@@ -244,3 +244,45 @@ def level_in_force(node: Jurisdiction, day: date) -> int:
         .first()
     )
     return int(found or 0)
+
+
+def town_of(node: Jurisdiction) -> Jurisdiction:
+    """The town (or above, for a node higher than a town) the node is in."""
+    return (
+        Jurisdiction.objects.filter(path__in=ancestor_paths(node.path), level__lte=Level.TOWN)
+        .order_by("-path")
+        .first()
+        or node
+    )
+
+
+def town_staff(user: Any, node: Jurisdiction) -> QuerySet[StaffProfile]:
+    """Staff with an account in the town of `node` that `user` sees: who may be made a
+    place's manager (the manager then sees the place's count at /places/mine/)."""
+    return (
+        StaffProfile.objects.visible_to(user, Perm.ORG_VIEW)
+        .filter(subtree_q("jurisdiction__path", town_of(node).path), user__isnull=False)
+        .select_related("user")
+        .order_by("name")
+    )
+
+
+def staff_managers(user: Any) -> QuerySet[StaffProfile]:
+    """Staff with an account the user sees in the areas where they manage places: the
+    form's choices (the chosen one is checked against the place's own town)."""
+    return (
+        StaffProfile.objects.visible_to(user, Perm.ORG_VIEW)
+        .filter(user__isnull=False)
+        .select_related("user", "jurisdiction")
+        .order_by("jurisdiction__path", "name")
+    )
+
+
+def staff_manager_for_user(user: Any, staff_id: int) -> StaffProfile:
+    """A staff member the user sees (404 otherwise), to be made a place's manager."""
+    return object_for_user(
+        StaffProfile.objects.filter(user__isnull=False).select_related("user"),
+        user,
+        Perm.ORG_VIEW,
+        pk=staff_id,
+    )

@@ -106,6 +106,13 @@ def place_create(
     phone = normalise_phone(manager_phone) if manager_phone else ""
     if phone and not is_mainland_mobile(phone):
         raise ValidationError({"manager_phone": _("The phone is not a mainland mobile number.")})
+    if manager_user is not None:
+        from fangkong.places.selectors import town_staff
+
+        if not town_staff(actor, jurisdiction).filter(user=manager_user).exists():
+            raise ValidationError(
+                {"manager_user": _("The manager must be one of the town's staff you see.")}
+            )
     place = Place.objects.create(
         jurisdiction=jurisdiction,
         category=category,
