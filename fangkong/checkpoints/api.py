@@ -11,8 +11,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Annotated, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema
 
 from fangkong.accounts.selectors import request_user
@@ -451,3 +453,56 @@ def check_in(request: HttpRequest, shift_id: Id) -> CheckpointCheckInOut:
     shift = selectors.shift_for_user(user, shift_id, write=Perm.CHECKPOINTS_LOG)
     member = rosters.check_in(actor=user, shift=shift)
     return CheckpointCheckInOut(shift=shift.pk, checked_in_at=member.checked_in_at)
+
+
+class CheckpointToTransferIn(Schema):
+    entry_id: Id
+    site_id: Id = Field(description="The isolation site the transfer goes to")
+    escort_staff_id: Id = Field(description="A staff member of the post's town with an account")
+    vehicle: Annotated[str, Field(min_length=1, max_length=20)]
+    driver: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class CheckpointToTransferOut(Schema):
+    entry_id: Id
+    transfer_id: Id
+
+
+@router.write(
+    "/posts/{post_id}/transfers", perm=Perm.CONTROL_MANAGE, response=CheckpointToTransferOut
+)
+def hand_to_transfer(
+    request: HttpRequest, post_id: Id, body: CheckpointToTransferIn
+) -> CheckpointToTransferOut:
+    """Hand an arrival waiting at the post to a control transfer (control.manage at the
+    post's town). Sending it again answers with the transfer already made."""
+    from fangkong.control import selectors as control_selectors
+
+    user = request_user(request)
+    post = selectors.post_for_user(user, post_id)
+    entry = referenced(
+        "entry_id",
+        lambda: selectors.entry_for_user(user, body.entry_id),
+    )
+    if entry.post_id != post.pk:
+        raise ValidationError({"entry_id": [_("Not an entry of this post.")]})
+    if entry.transfer_id is not None:
+        return CheckpointToTransferOut(entry_id=entry.pk, transfer_id=entry.transfer_id)
+    site = referenced("site_id", lambda: control_selectors.site_for_user(user, body.site_id))
+    escort = (
+        selectors.staff_for_roster(user, post)
+        .filter(pk=body.escort_staff_id, user__isnull=False)
+        .select_related("user")
+        .first()
+    )
+    if escort is None or escort.user is None:
+        raise ValidationError({"escort_staff_id": [_("Not found in your area.")]})
+    transfer = services.entry_to_transfer(
+        actor=user,
+        entry=entry,
+        destination=site,
+        vehicle=body.vehicle,
+        driver=body.driver,
+        escort=escort.user,
+    )
+    return CheckpointToTransferOut(entry_id=entry.pk, transfer_id=transfer.pk)

@@ -120,6 +120,10 @@ class Entry(models.Model):
     )
     waiting_transfer = models.BooleanField(_("waiting for transfer"), default=False)
     transfer_done_at = models.DateTimeField(null=True, blank=True)
+    # The control transfer the arrival was handed to (`services.entry_to_transfer`).
+    transfer = models.ForeignKey(
+        "control.Transfer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

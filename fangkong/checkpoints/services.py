@@ -23,6 +23,8 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.checkpoints.models import Colour, Entry, Mode, Outcome, Post, PostKind
+from fangkong.control.models import IsolationSite, Transfer
+from fangkong.control.transfers import Rider, transfer_create
 from fangkong.core.identity import clean_id_number
 from fangkong.core.vehicles import clean_plate
 from fangkong.notify.services import notice_send
@@ -404,3 +406,53 @@ def transfer_done(*, entry: Entry, actor: User, now: datetime | None = None) -> 
     locked.save(update_fields=["waiting_transfer", "transfer_done_at"])
     _audit(locked, actor, AuditAction.UPDATE, f"checkpoint entry {locked.pk}: transferred")
     return locked
+
+
+@transaction.atomic
+def entry_to_transfer(
+    *,
+    actor: User,
+    entry: Entry,
+    destination: IsolationSite,
+    vehicle: str,
+    driver: str,
+    escort: User,
+    now: datetime | None = None,
+) -> Transfer:
+    """Hand the arrival waiting at the post to a control transfer (control's
+    `transfers.transfer_create`: control.manage at the post's town, a pick-up at the
+    post) and record it taken. Only a registered resident can ride: the returnee report
+    filed at the post must have found the person in the registry."""
+    from fangkong.checkpoints.selectors import town_of
+
+    locked = Entry.objects.select_for_update().select_related("post", "report").get(pk=entry.pk)
+    if not locked.waiting_transfer:
+        raise ValidationError({"entry": _("Nobody of that entry waits here for a transfer.")})
+    person = locked.report.person if locked.report is not None else None
+    if person is None:
+        raise ValidationError(
+            {
+                "entry": _(
+                    "The arrival is not in the registry: register the person first, then "
+                    "hand them to the transfer."
+                )
+            }
+        )
+    transfer = transfer_create(
+        actor=actor,
+        jurisdiction=town_of(locked.post),
+        pickup=locked.post.name,
+        destination=destination,
+        vehicle=vehicle,
+        driver=driver,
+        escort=escort,
+        riders=[Rider(person=person)],
+    )
+    locked.waiting_transfer = False
+    locked.transfer_done_at = now or timezone.now()
+    locked.transfer = transfer
+    locked.save(update_fields=["waiting_transfer", "transfer_done_at", "transfer"])
+    _audit(
+        locked, actor, AuditAction.UPDATE, f"checkpoint entry {locked.pk}: transfer {transfer.pk}"
+    )
+    return transfer

@@ -11,5 +11,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<id:post_id>/log/", views.post_log, name="log"),
     path("<id:post_id>/roster/", views.post_roster, name="roster"),
     path("<id:post_id>/transferred/", views.post_transferred, name="transferred"),
+    path("<id:post_id>/to-transfer/", views.post_to_transfer, name="to_transfer"),
     path("shifts/<id:shift_id>/", views.shift_page, name="shift"),
 ]

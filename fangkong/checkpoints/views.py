@@ -23,6 +23,7 @@ from fangkong.accounts.selectors import request_user
 from fangkong.checkpoints import rosters, selectors, services
 from fangkong.checkpoints.forms import PATTERNS, HandoverForm, PostForm, RosterForm
 from fangkong.checkpoints.models import Colour, Outcome, Post
+from fangkong.control import selectors as control_selectors
 from fangkong.core.forms import add_validation_errors
 from fangkong.core.vehicles import plate_patterns
 from fangkong.org.access import requires
@@ -176,8 +177,60 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "entries": selectors.entries_of(post)[:50],
             "may_manage": has_perm(user, Perm.CHECKPOINTS_MANAGE, post.jurisdiction.path),
             "may_log": has_perm(user, Perm.CHECKPOINTS_LOG, post.jurisdiction.path),
+            **_transfer_choices(user, post),
         },
     )
+
+
+def _transfer_choices(user: Any, post: Post) -> dict[str, Any]:
+    """What handing an arrival to a transfer asks for, when the user may make one (control
+    .manage at the post's town): the isolation sites and the town's staff as escorts."""
+    if not has_perm(user, Perm.CONTROL_MANAGE, selectors.town_of(post).path):
+        return {"may_transfer": False}
+    return {
+        "may_transfer": True,
+        "sites": list(control_selectors.sites_visible(user)[:100]),
+        "escorts": list(selectors.staff_for_roster(user, post).filter(user__isnull=False)[:300]),
+    }
+
+
+@require_POST
+@requires(Perm.CONTROL_MANAGE, writes=("POST",))
+def post_to_transfer(request: HttpRequest, post_id: int) -> HttpResponseBase:
+    """Hand an arrival waiting at the post to a control transfer from the post."""
+    user = request_user(request)
+    post = selectors.post_for_user(user, post_id)
+    raw = {k: request.POST.get(k, "").strip() for k in ("entry", "site", "escort")}
+    waiting = selectors.waiting_transfer(post).filter(
+        pk=int(raw["entry"]) if raw["entry"].isdigit() else 0
+    )
+    entry = waiting.first()
+    escort = (
+        selectors.staff_for_roster(user, post)
+        .filter(pk=int(raw["escort"]) if raw["escort"].isdigit() else 0, user__isnull=False)
+        .select_related("user")
+        .first()
+    )
+    if entry is None:
+        messages.error(request, _("Nobody of that entry waits here for a transfer."))
+    elif escort is None or escort.user is None or not raw["site"].isdigit():
+        messages.error(request, _("Choose the isolation site and the escort."))
+    else:
+        try:
+            transfer = services.entry_to_transfer(
+                actor=user,
+                entry=entry,
+                destination=control_selectors.site_for_user(user, int(raw["site"])),
+                vehicle=request.POST.get("vehicle", "")[:20],
+                driver=request.POST.get("driver", "")[:40],
+                escort=escort.user,
+            )
+        except ValidationError as e:
+            for text in e.messages:
+                messages.error(request, text)
+        else:
+            messages.success(request, _("Handed to transfer %(n)d.") % {"n": transfer.pk})
+    return redirect("checkpoints:post", post_id=post.pk)
 
 
 @require_GET

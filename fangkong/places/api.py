@@ -60,6 +60,9 @@ class VenueIn(Schema):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     address: Short = ""
     owner: Annotated[str, Field(max_length=100)] = ""
+    manager_staff_id: Id | None = Field(
+        None, description="A staff member of the place's town with an account, as manager"
+    )
     manager_name: Annotated[str, Field(max_length=60)] = ""
     manager_phone: Annotated[str, Field(max_length=20)] = ""
     workforce: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
@@ -184,7 +187,6 @@ class GatheringRegisterIn(Schema):
     on: date
     organiser: Annotated[str, Field(min_length=1, max_length=60)]
     expected: Annotated[int, Field(ge=1, le=100_000)]
-    level: Annotated[int, Field(ge=0, le=4)]
     place_id: Id | None = None
 
 
@@ -214,6 +216,14 @@ def add_venue(request: HttpRequest, body: VenueIn) -> tuple[int, VenueOut]:
         "node", lambda: jurisdiction_for_user(user, body.node, write=Perm.PLACES_MANAGE)
     )
     category = referenced("category", lambda: _category(body.category))
+    manager = (
+        referenced(
+            "manager_staff_id",
+            lambda: selectors.staff_manager_for_user(user, body.manager_staff_id or 0),
+        )
+        if body.manager_staff_id
+        else None
+    )
     made = services.place_create(
         actor=user,
         jurisdiction=node,
@@ -221,6 +231,7 @@ def add_venue(request: HttpRequest, body: VenueIn) -> tuple[int, VenueOut]:
         name=body.name,
         address=body.address,
         owner=body.owner,
+        manager_user=manager.user if manager else None,
         manager_name=body.manager_name,
         manager_phone=body.manager_phone,
         workforce=body.workforce,
@@ -390,7 +401,6 @@ def add_gathering(
         on=body.on,
         organiser=body.organiser,
         expected=body.expected,
-        level=body.level,
         place=place,
     )
     return 201, GatheringRegisteredOut.of(made)

@@ -4,7 +4,8 @@ logistics firm) with a day of scans, the town's patrol member (`patrol1`) and a 
 over the key places, a patrol round this morning (one shop failed on scanning: its
 rectification order is open; yesterday's finding at the restaurant was re-inspected and
 warned), the logistics firm's commitment letter, disinfection log and cold-chain check,
-the temple closed with its person contacted, and a wedding decided by level II.
+the temple closed with its person contacted, and a wedding decided by the response
+level in force.
 Deterministic from the seed."""
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def build_demo_places(path: str, seed: int, password: str) -> dict[str, int]:
     inspect(
         places["便民小卖部"], ("scanning_enforced",), "顾客未扫码直接进店", now - timedelta(hours=1)
     )
-    # The logistics firm's letter and logs; the temple closed; a wedding at level II.
+    # The logistics firm's letter and logs; the temple closed; a wedding at the level in force.
     firm = places["顺达冷链物流"]
     services.commitment_sign(
         actor=commander,
@@ -198,7 +199,6 @@ def build_demo_places(path: str, seed: int, password: str) -> dict[str, int]:
         on=today + timedelta(days=5),
         organiser="陈家",
         expected=80,
-        level=2,
     )
     return {
         "places": len(places),

@@ -19,7 +19,12 @@ class PlaceForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     owner = forms.CharField(label=_("Owner"), max_length=100, required=False)
-    manager_name = forms.CharField(label=_("Manager"), max_length=60, required=False)
+    manager_staff = forms.TypedChoiceField(
+        label=_("Manager from the town's staff"), coerce=int, required=False, empty_value=None
+    )
+    manager_name = forms.CharField(
+        label=_("Or a manager not on the staff"), max_length=60, required=False
+    )
     manager_phone = forms.CharField(label=_("Manager's phone"), max_length=20, required=False)
     workforce = forms.IntegerField(
         label=_("Workforce (enterprises)"), min_value=0, max_value=1_000_000, required=False
@@ -127,11 +132,6 @@ class GatheringForm(forms.Form):
     on = forms.DateField(label=_("On"))
     organiser = forms.CharField(label=_("Organiser"), max_length=60)
     expected = forms.IntegerField(label=_("People expected"), min_value=1, max_value=100_000)
-    level = forms.TypedChoiceField(
-        label=_("Response level in force"),
-        coerce=int,
-        choices=[(0, _("None")), (1, "I"), (2, "II"), (3, "III"), (4, "IV")],
-    )
 
 
 bootstrap_widgets(

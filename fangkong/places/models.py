@@ -415,3 +415,24 @@ class Gathering(models.Model):
     @property
     def organiser_masked(self) -> str:
         return mask_name(self.organiser)
+
+
+class LevelInForce(models.Model):
+    """The response level switched at a node and when (rank: 0 none, 1 the highest), as
+    the `response` app announces it (a level listener registered there: places sits
+    below it and cannot ask). A gathering is decided by the level in force at its node
+    on its day: the latest switch up to that day at the node or its nearest ancestor."""
+
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField(_("response level"))
+    since = models.DateTimeField()
+
+    scope_path = "jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["jurisdiction_id", "-since", "-id"]
+        indexes = [models.Index(fields=["jurisdiction", "since"], name="level_in_force_at")]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction_id} {self.rank} {self.since}"

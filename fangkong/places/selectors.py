@@ -3,19 +3,27 @@ gatherings are seen at their node and above; changed with the permission at the 
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from fangkong.org.access import object_for_user
+from fangkong.org.models import Jurisdiction, Level, StaffProfile
 from fangkong.org.roles import Perm
+from fangkong.org.scoping import ancestor_paths, subtree_q
 from fangkong.places.models import (
+    Disinfection,
     Finding,
     Gathering,
+    GoodsCheck,
+    GoodsKind,
+    Group,
     Inspection,
+    LevelInForce,
     PatrolRoute,
     Penalty,
     Place,
@@ -162,3 +170,119 @@ def counts(user: Any) -> dict[str, int]:
         "closed": places.filter(status=PlaceStatus.CLOSED).count(),
         "open_findings": findings_visible(user).filter(status="open").count(),
     }
+
+
+# The special teams' daily report (reports' metrics): counted by the place's node. The
+# logistics category is the one category the 物流专班 covers; the other enterprises are
+# the 企业专班's.
+LOGISTICS_CATEGORY = "logistics"
+
+
+def _goods_keys() -> dict[str, tuple[str, str]]:
+    """{metric key: (goods kind, what is counted)}."""
+    out: dict[str, tuple[str, str]] = {}
+    for kind in GoodsKind.values:
+        for what in ("batches", "sampled", "positive"):
+            out[f"places_{kind}_{what}"] = (kind, what)
+    return out
+
+
+GOODS_KEYS = _goods_keys()
+COUNT_KEYS = frozenset(
+    {
+        "places_enterprises_inspected",
+        "places_logistics_inspected",
+        "places_disinfections",
+        *GOODS_KEYS,
+    }
+)
+
+
+def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[str, int]]:
+    """[(place's node path, n)] under any of the path `prefixes` on `day`, in one grouped
+    query: enterprises and logistics firms inspected (each once however many visits),
+    enterprises' disinfection logs, and per kind of goods the batches checked, samples
+    taken and checks not all negative."""
+    if key not in COUNT_KEYS:
+        raise ValueError(key)
+    within = Q(pk__in=[])
+    for prefix in prefixes:
+        within |= Q(place__jurisdiction__path__startswith=prefix)
+    path = "place__jurisdiction__path"
+    agg: Any
+    if key in GOODS_KEYS:
+        kind, what = GOODS_KEYS[key]
+        rows: QuerySet[Any] = GoodsCheck.objects.filter(within, day=day, kind=kind)
+        agg = Count("pk", filter=Q(all_negative=False)) if what == "positive" else Sum(what)
+    elif key == "places_disinfections":
+        rows = Disinfection.objects.filter(within, day=day, place__category__group=Group.ENTERPRISE)
+        agg = Count("pk")
+    else:
+        start, end = day_bounds(day)
+        rows = Inspection.objects.filter(
+            within, at__gte=start, at__lt=end, place__category__group=Group.ENTERPRISE
+        )
+        logistics = Q(place__category__code=LOGISTICS_CATEGORY)
+        rows = (
+            rows.filter(logistics)
+            if key == "places_logistics_inspected"
+            else rows.exclude(logistics)
+        )
+        agg = Count("place", distinct=True)
+    return [(p, int(n or 0)) for p, n in rows.values_list(path).annotate(n=agg).order_by()]
+
+
+def level_in_force(node: Jurisdiction, day: date) -> int:
+    """The response level's rank in force at `node` on `day` (0: none): the latest switch
+    up to the end of that day at the node or, failing that, its nearest ancestor, as the
+    response app's `level_at` reads it. A day ahead gets the level in force now."""
+    _start, end = day_bounds(day)
+    found = (
+        LevelInForce.objects.filter(jurisdiction__path__in=ancestor_paths(node.path), since__lt=end)
+        .order_by("-jurisdiction__path", "-since", "-id")
+        .values_list("rank", flat=True)
+        .first()
+    )
+    return int(found or 0)
+
+
+def town_of(node: Jurisdiction) -> Jurisdiction:
+    """The town (or above, for a node higher than a town) the node is in."""
+    return (
+        Jurisdiction.objects.filter(path__in=ancestor_paths(node.path), level__lte=Level.TOWN)
+        .order_by("-path")
+        .first()
+        or node
+    )
+
+
+def town_staff(user: Any, node: Jurisdiction) -> QuerySet[StaffProfile]:
+    """Staff with an account in the town of `node` that `user` sees: who may be made a
+    place's manager (the manager then sees the place's count at /places/mine/)."""
+    return (
+        StaffProfile.objects.visible_to(user, Perm.ORG_VIEW)
+        .filter(subtree_q("jurisdiction__path", town_of(node).path), user__isnull=False)
+        .select_related("user")
+        .order_by("name")
+    )
+
+
+def staff_managers(user: Any) -> QuerySet[StaffProfile]:
+    """Staff with an account the user sees in the areas where they manage places: the
+    form's choices (the chosen one is checked against the place's own town)."""
+    return (
+        StaffProfile.objects.visible_to(user, Perm.ORG_VIEW)
+        .filter(user__isnull=False)
+        .select_related("user", "jurisdiction")
+        .order_by("jurisdiction__path", "name")
+    )
+
+
+def staff_manager_for_user(user: Any, staff_id: int) -> StaffProfile:
+    """A staff member the user sees (404 otherwise), to be made a place's manager."""
+    return object_for_user(
+        StaffProfile.objects.filter(user__isnull=False).select_related("user"),
+        user,
+        Perm.ORG_VIEW,
+        pk=staff_id,
+    )

@@ -39,6 +39,7 @@ from fangkong.places.models import (
     Group,
     Inspection,
     InspectionKind,
+    LevelInForce,
     PatrolRoute,
     Penalty,
     PenaltyKind,
@@ -105,6 +106,13 @@ def place_create(
     phone = normalise_phone(manager_phone) if manager_phone else ""
     if phone and not is_mainland_mobile(phone):
         raise ValidationError({"manager_phone": _("The phone is not a mainland mobile number.")})
+    if manager_user is not None:
+        from fangkong.places.selectors import town_staff
+
+        if not town_staff(actor, jurisdiction).filter(user=manager_user).exists():
+            raise ValidationError(
+                {"manager_user": _("The manager must be one of the town's staff you see.")}
+            )
     place = Place.objects.create(
         jurisdiction=jurisdiction,
         category=category,
@@ -567,6 +575,23 @@ def goods_check_record(
     return check
 
 
+@transaction.atomic
+def level_in_force_record(*, node: Jurisdiction, rank: int, at: datetime) -> LevelInForce:
+    """The response level switched at `node` (called by the response app's level
+    listener, inside the switch's transaction, which audits the switch itself)."""
+    if not 0 <= rank <= 4:
+        raise ValidationError({"rank": _("A response level is 1 to 4, or 0 for none.")})
+    made = LevelInForce.objects.create(jurisdiction=node, rank=rank, since=at)
+    audit_record(
+        action=AuditAction.CREATE,
+        object_repr=f"response level {rank} at {node.code}",
+        obj=made,
+        jurisdiction_path=node.path,
+        detail={"rank": rank, "since": at.isoformat()},
+    )
+    return made
+
+
 def gathering_rule(level: int, kind: str) -> GatheringRule | None:
     return GatheringRule.objects.filter(level=level, kind=kind).first()
 
@@ -580,12 +605,12 @@ def gathering_register(
     on: date,
     organiser: str,
     expected: int,
-    level: int,
     place: Place | None = None,
 ) -> Gathering:
-    """A wedding, funeral or temple fair, decided by the rule of the response level:
-    allowed, limited (to the rule's number, or allowed when fewer are expected) or
-    refused. Without a rule for the level it is allowed."""
+    """A wedding, funeral or temple fair, decided by the rule of the response level in
+    force at its node on its day (`selectors.level_in_force`, as the response app last
+    switched it): allowed, limited (to the rule's number, or allowed when fewer are
+    expected) or refused. Without a rule for the level it is allowed."""
     _require(actor, Perm.PLACES_MANAGE, jurisdiction.path)
     if place is not None and not place.jurisdiction.path.startswith(jurisdiction.path):
         raise ValidationError({"place": _("The venue is not in this area.")})
@@ -593,8 +618,9 @@ def gathering_register(
         raise ValidationError({"organiser": _("Name the organiser.")})
     if on < timezone.localdate():
         raise ValidationError({"on": _("Register a gathering before it happens.")})
-    if not 0 <= level <= 4:
-        raise ValidationError({"level": _("A response level is 1 to 4, or 0 for none.")})
+    from fangkong.places.selectors import level_in_force
+
+    level = level_in_force(jurisdiction, on)
     rule = gathering_rule(level, kind)
     decision, limit = Decision.ALLOWED, 0
     if rule is not None:

@@ -81,6 +81,12 @@ def place_new(request: HttpRequest) -> HttpResponseBase:
     form = PlaceForm(request.POST or None)
     _choices(form, "node", [(n.code, n.name) for n in _nodes(user, Perm.PLACES_MANAGE)])
     _choices(form, "category", [(c.pk, c.name) for c in selectors.categories()])
+    staff = list(selectors.staff_managers(user)[:500])
+    _choices(
+        form,
+        "manager_staff",
+        [("", "—"), *((p.pk, f"{p.name}（{p.jurisdiction.name}）") for p in staff)],
+    )
     if request.method == "POST" and form.is_valid():
         node = _node(user, Perm.PLACES_MANAGE, form.cleaned_data["node"])
         category = selectors.category(form.cleaned_data["category"])
@@ -96,12 +102,15 @@ def place_new(request: HttpRequest) -> HttpResponseBase:
                     name=data["name"],
                     address=data["address"],
                     owner=data["owner"],
+                    manager_user=next(
+                        (p.user for p in staff if p.pk == data["manager_staff"]), None
+                    ),
                     manager_name=data["manager_name"],
                     manager_phone=data["manager_phone"],
                     workforce=data["workforce"],
                 )
             except ValidationError as e:
-                add_validation_errors(form, e)
+                add_validation_errors(form, e, rename={"manager_user": "manager_staff"})
             else:
                 messages.success(request, _("The place is registered; print its code."))
                 return redirect("places:place", venue_id=place.pk)
@@ -373,7 +382,6 @@ def gathering_new(request: HttpRequest) -> HttpResponseBase:
                     on=data["on"],
                     organiser=data["organiser"],
                     expected=data["expected"],
-                    level=data["level"],
                 )
             except ValidationError as e:
                 add_validation_errors(form, e)

@@ -19,11 +19,11 @@ from fangkong.audit.services import audit_record
 from fangkong.core.api_kit import Cursor, Limit, LocalTime, Page, cursor_page
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
-from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.models import Jurisdiction, Level, Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import subtree_q
 from fangkong.org.selectors import jurisdiction_for_user, node_or_top_for_user
-from fangkong.reports import selectors, services
+from fangkong.reports import selectors, services, teams
 from fangkong.reports.metrics import OVERDUE_AGE_CAP
 from fangkong.reports.models import Bulletin, DailyReport, FieldKind, ReportConfig
 from fangkong.reports.views import DOC_TYPES, EARLIEST_DAY
@@ -160,6 +160,135 @@ def submit_daily(request: HttpRequest, village: str, body: SubmitIn) -> DailyDet
         entered={k: str(v) for k, v in body.values.items()},
     )
     return _detail(node, day)
+
+
+# Special teams --------------------------------------------------------------------
+
+
+class TeamFieldSetOut(Schema):
+    code: str
+    name: str
+    fields: list[FieldOut]
+
+
+@router.read("/team-field-sets", perm=Perm.REPORTS_VIEW, response=list[TeamFieldSetOut])
+def list_team_field_sets(request: HttpRequest) -> list[TeamFieldSetOut]:
+    """The kinds of special teams' reports (企业专班, 物流专班, 国际快件专班...) and their
+    fields: what a team made to report is asked."""
+    return [
+        TeamFieldSetOut(
+            code=s.code,
+            name=s.name,
+            fields=[
+                FieldOut(key=f.key, label=f.label, kind=f.kind, computed=None, value=None)
+                for f in teams.team_fields(s.pk)
+            ],
+        )
+        for s in teams.field_sets()
+    ]
+
+
+class TeamReportOut(Schema):
+    team_id: Id
+    team_name: str
+    field_set: str | None = Field(description="The report's kind; null: the team does not report")
+    day: date
+    status: str = Field(description="not_reporting, not_started, draft, submitted or missing")
+    late: bool
+    submitted_at: datetime | None
+    deadline: datetime | None
+    version: Count
+    fields: list[FieldOut]
+
+
+def _team_out(team: Team, day: date) -> TeamReportOut:
+    unit = teams.reporting(team)
+    if unit is None:
+        return TeamReportOut(
+            team_id=team.pk,
+            team_name=team.name,
+            field_set=None,
+            day=day,
+            status="not_reporting",
+            late=False,
+            submitted_at=None,
+            deadline=None,
+            version=0,
+            fields=[],
+        )
+    report, rows = teams.team_detail(unit, day)
+    return TeamReportOut(
+        team_id=team.pk,
+        team_name=team.name,
+        field_set=unit.field_set.code,
+        day=day,
+        status=report.status if report else "not_started",
+        late=report.late if report else False,
+        submitted_at=report.submitted_at if report else None,
+        deadline=teams.team_deadline(unit, day),
+        version=report.version if report else 0,
+        fields=[
+            FieldOut(
+                key=f.key,
+                label=f.label,
+                kind=f.kind,
+                computed=now if f.kind == FieldKind.COMPUTED else None,
+                value=sent,
+            )
+            for f, now, sent in rows
+        ],
+    )
+
+
+@router.read("/teams/{team_id}", perm=Perm.REPORTS_VIEW, response=TeamReportOut)
+def get_team_report(request: HttpRequest, team_id: Id, day: date | None = None) -> TeamReportOut:
+    """A special team's report of `day` (default: today) with what fangkong counts for it
+    now; `not_reporting` for a team not made to report."""
+    return _team_out(selectors.report_team_for_user(request.user, team_id), _day(day))
+
+
+@router.write("/teams/{team_id}", perm=Perm.REPORTS_SUBMIT, response=TeamReportOut)
+def submit_team_report(request: HttpRequest, team_id: Id, body: SubmitIn) -> TeamReportOut:
+    """Confirm the team's computed numbers and send its typed fields (reports.submit at
+    the team's node), as a village's report: late after the deadline; sending again
+    corrects it, never a second one."""
+    team = selectors.report_team_for_user(request.user, team_id, write=Perm.REPORTS_SUBMIT)
+    day = _day(body.day)
+    teams.team_report_submit(
+        actor=request_user(request),
+        team=team,
+        day=day,
+        entered={k: str(v) for k, v in body.values.items()},
+    )
+    return _team_out(team, day)
+
+
+class TeamReportingIn(Schema):
+    field_set: Annotated[str, Field(max_length=40)] | None = Field(
+        description="The code of the report's kind; null: the team stops reporting"
+    )
+    deadline: LocalTime | None = Field(None, description="Null: the deadline of its node")
+
+
+@router.write(
+    "/teams/{team_id}/reporting", perm=Perm.RULES_MANAGE, method="PUT", response=TeamReportOut
+)
+def put_team_reporting(request: HttpRequest, team_id: Id, body: TeamReportingIn) -> TeamReportOut:
+    """Make a team report daily with a kind of report (rules.manage at the team's node),
+    or stop it. Sending the same again changes nothing."""
+    team = selectors.report_team_for_user(request.user, team_id, write=Perm.RULES_MANAGE)
+    field_set = None
+    if body.field_set is not None:
+        field_set = teams.field_set_by_code(body.field_set)
+        if field_set is None:
+            raise ValidationError({"field_set": [_("No such kind of report.")]})
+    teams.reporting_team_set(
+        actor=request_user(request),
+        team=team,
+        field_set=field_set,
+        deadline=time.fromisoformat(body.deadline) if body.deadline else None,
+    )
+    return _team_out(team, timezone.localdate())
 
 
 # Deadline ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from fangkong.accounts.models import User
 from fangkong.notify import webhooks
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.scoping import nearest_in, subtree_q
+from fangkong.reports.metrics import AT_TOWN, compute
 from fangkong.reports.models import (
     Bulletin,
     DailyReport,
@@ -35,6 +37,7 @@ from fangkong.reports.models import (
     VillageDay,
 )
 from fangkong.reports.services import Deadlines, computed_values, fields
+from fangkong.reports.teams import team_rows
 
 Summary = dict[str, Any]
 logger = logging.getLogger(__name__)
@@ -140,6 +143,20 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
             n = int(values[v.pk].get(f.key, 0) or 0)
             row["values"][f.key] += n
             totals[f.key] += n
+    own = _outside_villages(node, villages, children, numeric, day)
+    for path, (name, code, counted) in own.items():
+        if path not in per_row:  # a town's bulletin: a row of the town itself, last
+            per_row[path] = {
+                "name": name,
+                "code": code,
+                "values": dict.fromkeys((f.key for f in numeric), 0),
+                **dict.fromkeys(("villages", "on_time", "late", "missing", "pending"), 0),
+                "status": "",
+                "submitted_at": "",
+            }
+        for key, n in counted.items():
+            per_row[path]["values"][key] += n
+            totals[key] += n
     counts = {
         k: sum(r[k] for r in per_row.values())
         for k in ("villages", "on_time", "late", "missing", "pending")
@@ -159,7 +176,35 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
         "pending": named["pending"],
         "notes": notes,
         "response_times": response_times(node, day, now),
+        "teams": team_rows(node, day, now),
     }
+
+
+def _outside_villages(
+    node: Jurisdiction,
+    villages: Sequence[Jurisdiction],
+    children: dict[str, Jurisdiction],
+    numeric: Sequence[ReportField],
+    day: date,
+) -> dict[str, tuple[str, str, dict[str, int]]]:
+    """{row path: (name, code, {field key: n})}: what a town counts at its own node,
+    outside every village (posts on the town's roads, `metrics.AT_TOWN`): in a town's
+    bulletin a row of the town itself, in a county's added to the town's row. Only
+    fields that have any."""
+    keyed = [f for f in numeric if f.kind == FieldKind.COMPUTED and f.metric in AT_TOWN]
+    towns = [node] if node.level == Level.TOWN else []
+    towns += [c for c in children.values() if c.level == Level.TOWN]
+    if not keyed or not towns:
+        return {}
+    counted = compute({f.metric for f in keyed}, [*villages, *towns], day)
+    out: dict[str, tuple[str, str, dict[str, int]]] = {}
+    for town in towns:
+        values = {f.key: counted[town.pk][f.metric] for f in keyed}
+        if any(values.values()):
+            with override(settings.LANGUAGE_CODE):  # the town's paper, as the documents
+                name = _("%(town)s (the town itself)") % {"town": town.name} if town is node else ""
+            out[town.path] = (name, town.code, values)
+    return out
 
 
 def response_times(node: Jurisdiction, day: date, now: datetime) -> list[dict[str, Any]]:
@@ -261,10 +306,12 @@ def generate_due(now: datetime | None = None) -> list[Bulletin]:
     Then each county whose towns all have theirs. Each is announced to the robots taking
     `bulletin` as it is made; one town's failure does not hold up the others."""
     from fangkong.reports.services import flag_missing
+    from fangkong.reports.teams import flag_missing_teams
 
     now = now or timezone.now()
     day = timezone.localdate(now)
     flag_missing(now)
+    flag_missing_teams(now)
     made_at = dict(Bulletin.objects.filter(day=day).values_list("node_id", "generated_at"))
     deadlines = Deadlines()
     made: list[Bulletin] = []
@@ -341,4 +388,7 @@ def digest(summary: Summary) -> str:
             )
         if summary["missing"]:
             lines.append(_("Missing: %(names)s") % {"names": "、".join(summary["missing"])})
+        unsent = [t["name"] for t in summary.get("teams", []) if t["status"] == "missing"]
+        if unsent:
+            lines.append(_("Special teams missing: %(names)s") % {"names": "、".join(unsent)})
         return "\n".join(lines)

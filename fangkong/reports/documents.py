@@ -182,6 +182,18 @@ def times_paragraphs(summary: Summary) -> list[str]:
     return out
 
 
+def teams_table(summary: Summary) -> tuple[list[str], list[list[Any]]]:
+    """The special teams' reports, one row per team and field (each team reports its own
+    fields): team, its report's status, the field, the value."""
+    header = [str(_("Special team")), str(_("Report")), str(_("Item")), str(_("Number"))]
+    rows = [
+        [t["name"], status_label(t["status"], t["submitted_at"]), label, value]
+        for t in summary.get("teams") or []
+        for label, value in t["values"]
+    ]
+    return header, rows
+
+
 def note_lines(summary: Summary) -> list[str]:
     lines = list(summary.get("highlights") or [])
     lines += [f"{who}（{label}）：{text}" for who, label, text in summary.get("notes", [])]
@@ -278,6 +290,7 @@ def render_docx(summary: Summary) -> bytes:
         _para(doc, _("4. Highlights and problems"), HEADING_FONT, 16)
         for text in note_lines(summary):
             _para(doc, text)
+        _teams_docx(doc, summary)
         _para(
             doc,
             _("Made by fangkong at %(at)s.") % {"at": summary["generated_at"]},
@@ -288,6 +301,22 @@ def render_docx(summary: Summary) -> bytes:
         out = io.BytesIO()
         doc.save(out)
         return out.getvalue()
+
+
+def _teams_docx(doc: Any, summary: Summary) -> None:
+    header, rows = teams_table(summary)
+    if not rows:
+        return
+    _para(doc, _("5. Special teams' reports"), HEADING_FONT, 16)
+    grid = doc.add_table(rows=1, cols=len(header))
+    grid.style = "Table Grid"
+    for cell, text in zip(grid.rows[0].cells, header, strict=True):
+        cell.text = ""
+        _font(cell.paragraphs[0].add_run(text), TABLE_FONT, 9, bold=True)
+    for values in rows:
+        for cell, value in zip(grid.add_row().cells, values, strict=True):
+            cell.text = ""
+            _font(cell.paragraphs[0].add_run(str(value)), TABLE_FONT, 9)
 
 
 # .xlsx ------------------------------------------------------------------------------------
@@ -336,6 +365,12 @@ def render_xlsx(summary: Summary) -> bytes:
                     title=str(_("Highlights and problems")),
                     rows=[[line] for line in note_lines(summary)],
                     widths={1: 100},
+                    page=PageSetup(landscape=True),
+                ),
+                Sheet(
+                    title=str(_("Special teams")),
+                    rows=[teams_table(summary)[0], *teams_table(summary)[1]],
+                    widths={1: 20, 2: 14, 3: 24, 4: 40},
                     page=PageSetup(landscape=True),
                 ),
             ],

@@ -48,7 +48,7 @@ class SettingsForm(forms.Form):
     )
     active = forms.ModelMultipleChoiceField(
         label=_("Fields in use"),
-        queryset=ReportField.objects.all(),
+        queryset=ReportField.objects.filter(field_set=None),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -72,7 +72,7 @@ class SettingsForm(forms.Form):
 
     def clean_new_label(self) -> str:
         label = str(self.cleaned_data["new_label"]).strip()
-        if label and ReportField.objects.filter(label=label).exists():
+        if label and ReportField.objects.filter(field_set=None, label=label).exists():
             raise forms.ValidationError(_("A field with this label exists."))
         return label
 

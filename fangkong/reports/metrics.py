@@ -137,7 +137,8 @@ def _counted_by(app: str, key: str) -> Callable[[Sequence[Jurisdiction], date], 
     control, released, in transit; testing: sampled, results back, in a positive pool,
     positive in a single tube; vaccination: doses given, 60+ unvaccinated; assist:
     households' requests asked, those late; checkpoints: vehicles, people, turned back,
-    tested on the spot), read through
+    tested on the spot; places: enterprises and logistics firms inspected, disinfection
+    logs, goods checked, sampled and not all negative), read through
     its selector `counts_by_node(key, node prefixes, day)`: reports knows none of their
     tables."""
 
@@ -145,6 +146,7 @@ def _counted_by(app: str, key: str) -> Callable[[Sequence[Jurisdiction], date], 
         from fangkong.assist import selectors as assist
         from fangkong.checkpoints import selectors as checkpoints
         from fangkong.control import selectors as control
+        from fangkong.places import selectors as places
         from fangkong.testing import selectors as testing
         from fangkong.vaccination import selectors as vaccination
 
@@ -152,6 +154,7 @@ def _counted_by(app: str, key: str) -> Callable[[Sequence[Jurisdiction], date], 
             "assist": assist,
             "checkpoints": checkpoints,
             "control": control,
+            "places": places,
             "testing": testing,
             "vaccination": vaccination,
         }[app]
@@ -252,13 +255,71 @@ METRICS: dict[str, tuple[str | Promise, Callable[[Sequence[Jurisdiction], date],
         _("Tested on the spot at checkpoints"),
         _counted_by("checkpoints", "checkpoint_tested"),
     ),
+    "places_enterprises_inspected": (
+        _("Enterprises inspected"),
+        _counted_by("places", "places_enterprises_inspected"),
+    ),
+    "places_logistics_inspected": (
+        _("Logistics firms inspected"),
+        _counted_by("places", "places_logistics_inspected"),
+    ),
+    "places_disinfections": (
+        _("Enterprises' disinfection logs"),
+        _counted_by("places", "places_disinfections"),
+    ),
+    "places_cold_chain_batches": (
+        _("Cold-chain batches checked"),
+        _counted_by("places", "places_cold_chain_batches"),
+    ),
+    "places_cold_chain_sampled": (
+        _("Cold-chain samples taken"),
+        _counted_by("places", "places_cold_chain_sampled"),
+    ),
+    "places_cold_chain_positive": (
+        _("Cold-chain checks not all negative"),
+        _counted_by("places", "places_cold_chain_positive"),
+    ),
+    "places_parcel_batches": (
+        _("Parcel batches checked"),
+        _counted_by("places", "places_parcel_batches"),
+    ),
+    "places_parcel_sampled": (
+        _("Parcel samples taken"),
+        _counted_by("places", "places_parcel_sampled"),
+    ),
+    "places_parcel_positive": (
+        _("Parcel checks not all negative"),
+        _counted_by("places", "places_parcel_positive"),
+    ),
+    "places_international_batches": (
+        _("International parcel batches checked"),
+        _counted_by("places", "places_international_batches"),
+    ),
+    "places_international_sampled": (
+        _("International parcel samples taken"),
+        _counted_by("places", "places_international_sampled"),
+    ),
+    "places_international_positive": (
+        _("International parcel checks not all negative"),
+        _counted_by("places", "places_international_positive"),
+    ),
 }
+
+
+# Metrics whose rows also stand at a town's own node, outside every village: posts on
+# the town's roads (checkpoints attached to the town). The bulletin counts them in a row
+# of the town itself, so a town's total never drops them.
+AT_TOWN = frozenset(
+    {"checkpoint_vehicles", "checkpoint_people", "checkpoint_turned_back", "checkpoint_tested"}
+)
 
 
 def compute(
     keys: Iterable[str], villages: Sequence[Jurisdiction], day: date
 ) -> dict[int, dict[str, int]]:
-    """{village id: {metric key: n}} for the metrics named, zero where nothing counted."""
+    """{village id: {metric key: n}} for the metrics named, zero where nothing counted.
+    A node above the villages among `villages` gets what is under it but under none of
+    the others (the rows are rolled up to the nearest node given)."""
     out: dict[int, dict[str, int]] = {v.pk: {} for v in villages}
     for key in keys:
         counts = METRICS[key][1](villages, day)

@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.org.models import Jurisdiction
+from fangkong.org.models import Jurisdiction, Team
 from fangkong.org.scoping import ScopedQuerySet
 from fangkong.reports.metrics import OVERDUE_AGE_CAP
 
@@ -33,6 +33,10 @@ class ReportField(models.Model):
     metric = models.CharField(_("computed from"), max_length=40, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     active = models.BooleanField(_("in use"), default=True)
+    # Empty: a field of the villages' report; else of a special team's (TeamFieldSet).
+    field_set = models.ForeignKey(
+        "TeamFieldSet", null=True, blank=True, on_delete=models.CASCADE, related_name="fields"
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -151,3 +155,67 @@ class Bulletin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_id} {self.day} v{self.version}"
+
+
+class TeamFieldSet(models.Model):
+    """The fields of one kind of special team's daily report (企业专班, 物流专班, 国际快件专班):
+    its `ReportField` rows point here, so a town adds a field or a kind of team as data."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportingTeam(models.Model):
+    """A special team that reports daily: which fields, and its own deadline (none: the
+    deadline of its node, as a village's)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+")
+    field_set = models.ForeignKey(
+        TeamFieldSet, on_delete=models.PROTECT, related_name="teams", verbose_name=_("report")
+    )
+    deadline = models.TimeField(_("deadline"), null=True, blank=True)
+    active = models.BooleanField(_("reports daily"), default=True)
+
+    scope_path = "team__jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.field_set_id}"
+
+
+class TeamReport(models.Model):
+    """A special team's report of one day: as a village's `DailyReport`."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
+    values = models.JSONField(default=dict)
+    late = models.BooleanField(_("late"), default=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    scope_path = "team__jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["day", "team_id"]
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="team_report_once")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.day} {self.status}"

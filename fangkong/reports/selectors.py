@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.org.access import object_for_user
-from fangkong.org.models import Jurisdiction, Level
+from fangkong.org.models import Jurisdiction, Level, Team
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ScopedQuerySet, nearest_in, subtree_q
 from fangkong.reports.metrics import METRICS
@@ -62,6 +62,12 @@ def bulletins_visible(user: Any) -> ScopedQuerySet[Bulletin]:
         .select_related("node")
         .defer("docx", "xlsx")
     )
+
+
+def report_team_for_user(user: Any, team_id: int, *, write: Perm | None = None) -> Team:
+    """A team (a special team reporting daily, or one that could), seen with
+    reports.view at its node or above; `write`: checked at the team's node."""
+    return object_for_user(Team.objects.all(), user, Perm.REPORTS_VIEW, write=write, pk=team_id)
 
 
 def bulletin_for_user(user: Any, bulletin_id: int) -> Bulletin:
@@ -307,6 +313,14 @@ def dashboard(node: Jurisdiction, now: datetime | None = None) -> Dashboard:
     for r in rows:
         hhmm = timezone.localtime(r.submitted_at).strftime(" %H:%M") if r.submitted_at else ""
         r.status_label = labels[r.status] + (hhmm if r.status in ("on_time", "late") else "")
+    # A town's own row (posts on its roads, under no village) adds to the totals only.
+    mine = {v.pk for v in villages}
+    for (pk, day), counted in stats.items():
+        if pk in mine:
+            continue
+        into = totals if day == today else yesterday
+        for k in KEY_METRICS:
+            into[k] += int(counted.get(k, 0))
     order = {"red": 0, "amber": 1, "green": 2}
     rows.sort(key=lambda r: (order[r.light], r.village.path))
     return Dashboard(

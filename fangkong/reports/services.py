@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,8 +55,13 @@ def deadline_at(node: Jurisdiction, day: date) -> datetime:
     return Deadlines(ancestor_paths(node.path)).due(node.path, day)
 
 
+def village_fields() -> QuerySet[ReportField]:
+    """The villages' report's fields (a special team's are in its `TeamFieldSet`)."""
+    return ReportField.objects.filter(field_set=None)
+
+
 def fields() -> list[ReportField]:
-    return list(ReportField.objects.filter(active=True))
+    return list(village_fields().filter(active=True))
 
 
 def computed_values(villages: Sequence[Jurisdiction], day: date) -> dict[int, dict[str, int]]:
@@ -70,10 +76,13 @@ def report_for(village: Jurisdiction, day: date) -> DailyReport:
     return report
 
 
-def clean_entered(raw: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def clean_entered(
+    raw: Mapping[str, str], of: Sequence[ReportField] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The typed fields of `of` (default: the villages' report), each error by key."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for f in fields():
+    for f in fields() if of is None else of:
         if f.kind == FieldKind.COMPUTED:
             continue
         text = str(raw.get(f.key, "")).strip()
@@ -245,14 +254,14 @@ def settings_save(
         return {}
     keep = {f.pk for f in active}
     off = list(
-        ReportField.objects.filter(active=True).exclude(pk__in=keep).values_list("key", flat=True)
+        village_fields().filter(active=True).exclude(pk__in=keep).values_list("key", flat=True)
     )
-    on = list(ReportField.objects.filter(active=False, pk__in=keep).values_list("key", flat=True))
+    on = list(village_fields().filter(active=False, pk__in=keep).values_list("key", flat=True))
     ReportField.objects.filter(key__in=off).update(active=False)
     ReportField.objects.filter(key__in=on).update(active=True)
     changed: dict[str, Any] = {"off": off, "on": on}
     if new_label:
-        last = ReportField.objects.order_by("-position").first()
+        last = village_fields().order_by("-position").first()
         n = ReportField.objects.filter(key__startswith="custom_").count() + 1
         while ReportField.objects.filter(key=f"custom_{n}").exists():
             n += 1

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from fangkong.org.models import Jurisdiction, Level
-from fangkong.reports.metrics import METRICS, compute, overdue_breakdown
+from fangkong.reports.metrics import AT_TOWN, METRICS, compute, overdue_breakdown
 from fangkong.reports.models import VillageDay
 
 TREND_DAYS = 14
@@ -33,11 +33,15 @@ def refresh(
     now: datetime | None = None,
     villages: Sequence[Jurisdiction] | None = None,
 ) -> int:
-    """Recount the given days (today and yesterday by default) for every village; returns
-    the number of rows written."""
+    """Recount the given days (today and yesterday by default) for every village (and,
+    when not given villages, what each town counts at its own node); returns the number
+    of rows written."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    villages = _villages() if villages is None else villages
+    towns: list[Jurisdiction] = []
+    if villages is None:
+        villages = _villages()
+        towns = list(Jurisdiction.objects.filter(level=Level.TOWN).only("id", "path"))
     rows = []
     for day in days if days is not None else (today, today - timedelta(days=1)):
         overdue = overdue_breakdown(villages, day)
@@ -45,6 +49,17 @@ def refresh(
             kinds, ages = overdue.get(pk, ({}, {}))
             values: dict[str, Any] = {**counted, OVERDUE_BY_KIND: kinds, OVERDUE_BY_AGE: ages}
             rows.append(VillageDay(village_id=pk, day=day, values=values, refreshed_at=now))
+        if towns:
+            # What stands at a town's own node, under no village (`metrics.AT_TOWN`:
+            # posts on the town's roads), kept in a row of the town for the dashboard.
+            counted_at = compute(AT_TOWN, [*villages, *towns], day)
+            for town in towns:
+                values = {k: counted_at[town.pk][k] for k in sorted(AT_TOWN)}
+                if not any(values.values()):
+                    continue  # most towns have no post of their own: no row
+                rows.append(
+                    VillageDay(village_id=town.pk, day=day, values=values, refreshed_at=now)
+                )
     VillageDay.objects.bulk_create(
         rows,
         update_conflicts=True,

@@ -7,11 +7,12 @@ from django_tasks import task
 
 from fangkong.reports import bulletin, stats
 from fangkong.reports.services import flag_missing
+from fangkong.reports.teams import flag_missing_teams
 
 
 @task()
 def flag_missing_task() -> int:
-    return flag_missing()
+    return flag_missing() + flag_missing_teams()
 
 
 @task()

@@ -3,7 +3,7 @@ bulletin archive with its downloads, the command dashboard and the report settin
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -25,9 +25,9 @@ from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm, holds_at_a_root
 from fangkong.org.selectors import jurisdiction_for_user, node_or_top_for_user
-from fangkong.reports import selectors, services
+from fangkong.reports import selectors, services, teams
 from fangkong.reports.bulletin import bulletin_generate
-from fangkong.reports.documents import table, times_table
+from fangkong.reports.documents import table, teams_table, times_table
 from fangkong.reports.forms import BulletinForm, SettingsForm
 from fangkong.reports.models import FieldKind, ReportConfig, ReportField
 from fangkong.zones.selectors import ZoneMap, zone_map
@@ -80,6 +80,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "deadline": services.deadline_for(node),
             "submitted": sum(1 for _v, r in rows if r and r.status == "submitted"),
             "bulletins": selectors.bulletins_visible(request.user).filter(node=node)[:7],
+            "teams": teams.team_rows(node, day, timezone.now()),
             "can_generate": node.level < Level.VILLAGE
             and has_perm(request.user, Perm.REPORTS_SUBMIT, node.path),
             "form": BulletinForm(initial={"day": day}),
@@ -143,6 +144,82 @@ def village_report(request: HttpRequest, village: str) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
+@requires(Perm.REPORTS_VIEW, writes=("POST",))
+def team_report(request: HttpRequest, team_id: int) -> HttpResponse:
+    """A special team's daily report: its computed numbers, its typed fields, sent by
+    whoever may submit reports at the team's node."""
+    team = selectors.report_team_for_user(
+        request.user, team_id, write=Perm.REPORTS_SUBMIT if request.method == "POST" else None
+    )
+    day = _day(request)
+    unit = teams.reporting(team)
+    errors: dict[str, Any] = {}
+    entered: dict[str, str] = {}
+    if request.method == "POST":
+        entered = {k: str(v) for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        try:
+            sent = teams.team_report_submit(
+                actor=request_user(request), team=team, day=day, entered=entered
+            )
+        except ValidationError as e:
+            errors = e.message_dict
+            for text in errors.pop("team", []):
+                messages.error(request, text)
+        else:
+            if sent.late:
+                messages.warning(
+                    request, _("Report sent after the deadline: it counts, marked late.")
+                )
+            else:
+                messages.success(request, _("Report sent."))
+            return redirect(f"{request.path}?day={day.isoformat()}")
+    report, rows = teams.team_detail(unit, day) if unit else (None, [])
+    if entered:
+        rows = [(f, entered.get(f.key, v) if f.kind != "computed" else v, s) for f, v, s in rows]
+    return render(
+        request,
+        "reports/team.html",
+        {
+            "team": team,
+            "unit": unit,
+            "day": day,
+            "report": report,
+            "rows": rows,
+            "errors": errors,
+            "deadline": teams.team_deadline(unit, day) if unit else None,
+            "can_submit": unit is not None
+            and has_perm(request.user, Perm.REPORTS_SUBMIT, team.jurisdiction.path),
+            "can_set": has_perm(request.user, Perm.RULES_MANAGE, team.jurisdiction.path),
+            "field_sets": teams.field_sets(),
+        },
+    )
+
+
+@require_POST
+@requires(Perm.RULES_MANAGE, writes=("POST",))
+def team_reporting(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Make the team report daily with a kind of report and its own deadline (empty: its
+    node's), or stop it (no kind chosen)."""
+    team = selectors.report_team_for_user(request.user, team_id, write=Perm.RULES_MANAGE)
+    code = request.POST.get("field_set", "").strip()
+    field_set = teams.field_set_by_code(code) if code else None
+    raw = request.POST.get("deadline", "").strip()
+    try:
+        deadline = time.fromisoformat(raw) if raw else None
+    except ValueError:
+        deadline = None
+        messages.error(request, _("Deadline: a time such as 17:00."))
+    if code and field_set is None:
+        messages.error(request, _("No such kind of report."))
+    elif deadline is not None or not raw:
+        teams.reporting_team_set(
+            actor=request_user(request), team=team, field_set=field_set, deadline=deadline
+        )
+        messages.success(request, _("Saved."))
+    return redirect("reports:team", team_id=team.pk)
+
+
 @require_GET
 @requires(Perm.REPORTS_VIEW)
 @reads_replica
@@ -191,6 +268,7 @@ def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     bulletin = selectors.bulletin_for_user(request.user, bulletin_id)
     header, rows, total, change = table(bulletin.summary)
     times_header, times_rows = times_table(bulletin.summary)
+    teams_header, teams_rows = teams_table(bulletin.summary)
     return render(
         request,
         "reports/bulletin.html",
@@ -199,6 +277,8 @@ def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
             "times_header": times_header,
             "times_rows": times_rows,
             "has_times": "response_times" in bulletin.summary,
+            "teams_header": teams_header,
+            "teams_rows": teams_rows,
             "s": bulletin.summary,
             "header": header,
             "rows": rows,
@@ -294,7 +374,7 @@ def report_settings(request: HttpRequest) -> HttpResponse:
             "deadline": config.deadline if config else services.deadline_for(node),
             "red_overdue": rules.red_overdue,
             "red_overdue_days": rules.red_overdue_days,
-            "active": [f.pk for f in ReportField.objects.filter(active=True)],
+            "active": [f.pk for f in services.fields()],
         },
     )
     if request.method == "POST" and form.is_valid():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fangkong.org.models import Jurisdiction
@@ -28,6 +29,8 @@ class LevelSwitch:
     # {"checkpoints.kinds": [...], "checkpoints.names": [...], "teams_on_duty": [...], ...}
     added: Mapping[str, list[str]] = field(default_factory=dict)
     removed: Mapping[str, list[str]] = field(default_factory=dict)
+    # When the switch takes effect (None: now).
+    at: datetime | None = None
 
 
 LevelListener = Callable[[LevelSwitch], Any]

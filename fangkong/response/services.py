@@ -605,6 +605,7 @@ def level_switch(
         to_config=dict(level.config),
         added=added,
         removed=removed,
+        at=now,
     )
     reports: dict[str, Any] = {}
     for name, listener in sorted(hooks.level_listeners().items()):
