@@ -38,3 +38,25 @@ class ColocationRule(models.Model):
 
     def __str__(self) -> str:
         return str(self.edition)
+
+
+from fangkong.tracing.models_cases import (  # noqa: E402  (the models of cases, registered)
+    Case,
+    CaseKind,
+    CaseSource,
+    CaseStatus,
+    Contact,
+    ContactHow,
+    ContactStatus,
+)
+
+__all__ = [
+    "Case",
+    "CaseKind",
+    "CaseSource",
+    "CaseStatus",
+    "ColocationRule",
+    "Contact",
+    "ContactHow",
+    "ContactStatus",
+]
