@@ -6,6 +6,16 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.tracing.models_cases import (
+    Case,
+    CaseKind,
+    CaseSource,
+    CaseStatus,
+    Contact,
+    ContactHow,
+    ContactStatus,
+)
+
 
 class ColocationRule(models.Model):
     edition = models.OneToOneField(
@@ -39,16 +49,6 @@ class ColocationRule(models.Model):
     def __str__(self) -> str:
         return str(self.edition)
 
-
-from fangkong.tracing.models_cases import (  # noqa: E402  (the models of cases, registered)
-    Case,
-    CaseKind,
-    CaseSource,
-    CaseStatus,
-    Contact,
-    ContactHow,
-    ContactStatus,
-)
 
 __all__ = [
     "Case",

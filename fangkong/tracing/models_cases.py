@@ -60,6 +60,10 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    person_id: int
+    jurisdiction_id: int
+    created_by_id: int | None
+
     scope_path = "jurisdiction__path"
     objects = ScopedQuerySet.as_manager()
 
@@ -79,12 +83,14 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {mask_name(self.person.name)}"
+        return f"{CaseKind(self.kind).label} {mask_name(self.person.name)}"
 
     @property
-    def counted_from(self) -> date | None:
-        """The day the look-back counts back from: onset, else the first positive sample."""
-        return self.onset_on or self.sampled_on
+    def counted_from(self) -> date:
+        """The day the look-back counts back from: onset, else the first positive sample
+        (a case has one of them: a constraint)."""
+        day = self.onset_on or self.sampled_on
+        return day if day is not None else self.isolated_at.date()
 
 
 class ContactHow(models.TextChoices):
@@ -151,6 +157,14 @@ class Contact(models.Model):
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
     found_at = models.DateTimeField(auto_now_add=True)
+
+    case_id: int
+    via_id: int | None
+    person_id: int | None
+    jurisdiction_id: int
+    place_id: int | None
+    order_id: int | None
+    work_order_id: int | None
 
     scope_path = "case__jurisdiction__path"
     objects = ScopedQuerySet.as_manager()

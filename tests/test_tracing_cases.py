@@ -1,0 +1,218 @@
+"""Cases and contacts (issue 20): a case opened once per person, its household and
+co-location contacts found once each with their reasons from real scans, contacts put
+under control through control's services (or work orders when they cannot be), and the
+scoping of it all."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from fangkong.control.models import ControlOrder, OrderSource, OrderStatus
+from fangkong.org.roles import Perm
+from fangkong.tracing.cases import (
+    case_open,
+    contact_declare,
+    contacts_control,
+    contacts_find,
+)
+from fangkong.tracing.kinds import FIND_KIND
+from fangkong.tracing.models import Case, CaseStatus, Contact, ContactHow, ContactStatus
+from tests.tracing_cases_support import (
+    edition_in_force,
+    noon,
+    person,
+    restaurant,
+    scan,
+    site_with_rooms,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _edition(world):
+    edition_in_force(world)
+
+
+def _case(world, p, days_ago: int = 1):
+    case, _new = case_open(
+        person=p,
+        kind="confirmed",
+        onset_on=timezone.localdate() - timedelta(days=days_ago),
+        sampled_on=None,
+        source="manual",
+        actor=world.users["commander"],
+    )
+    return case
+
+
+def test_a_case_is_opened_once_per_person_and_needs_a_date(world):
+    p = person(world, "A1", "病例甲", "13700000001")
+    first = _case(world, p)
+    again, new = case_open(
+        person=p,
+        kind="asymptomatic",
+        onset_on=None,
+        sampled_on=timezone.localdate(),
+        source="report",
+        actor=world.users["commander"],
+    )
+    assert again == first and not new and Case.objects.count() == 1
+    with pytest.raises(ValidationError) as e:
+        case_open(
+            person=person(world, "A1", "病例乙", "13700000002"),
+            kind="confirmed",
+            onset_on=None,
+            sampled_on=None,
+            source="manual",
+            actor=world.users["commander"],
+        )
+    assert "onset_on" in e.value.message_dict
+    with pytest.raises(PermissionDenied):
+        case_open(  # the other town's commander
+            person=person(world, "A1", "病例丙", "13700000003"),
+            kind="confirmed",
+            onset_on=timezone.localdate(),
+            sampled_on=None,
+            source="manual",
+            actor=world.users["commander_u"],
+        )
+    assert Case.objects.count() == 1
+
+
+def test_household_and_colocation_contacts_with_their_reasons(world):
+    p = person(world, "A1", "病例甲", "13700000001")
+    spouse = person(world, "A1", "病例甲配偶", "13700000011", household=p.household)
+    diner = person(world, "A2", "食客乙", "13700000021")
+    place = restaurant(world)
+    scan(place, "13700000001", noon(2, 12, 5), "病例甲")
+    scan(place, "13700000021", noon(2, 12, 20), "食客乙")
+    scan(place, "13700000031", noon(2, 12, 25), "路人丙")  # not in the registry
+    scan(place, "13700000041", noon(2, 15, 0), "晚来丁")  # after the case left
+    case = _case(world, p)
+    found = contacts_find(case=case, actor=world.users["commander"])
+    assert found.household == 1 and found.colocation == 2
+    contacts = {c.person_key: c for c in Contact.objects.filter(case=case)}
+    by_person = {c.person_id: c for c in contacts.values() if c.person_id}
+    assert by_person[spouse.pk].how == ContactHow.HOUSEHOLD
+    met = by_person[diner.pk]
+    assert met.how == ContactHow.COLOCATION and met.place_id == place.pk
+    assert "太子农庄" in met.reason and met.overlap_minutes == 15  # 12:20 to 12:35
+    stranger = next(c for c in contacts.values() if c.person_id is None)
+    assert stranger.name == "路人丙" and stranger.shown_phone != "13700000031"
+    # Again: nothing twice.
+    assert contacts_find(case=case, actor=world.users["commander"]).total == 0
+    assert Contact.objects.filter(case=case).count() == 3
+
+
+def test_contacts_become_control_orders_or_work_orders(world):
+    from fangkong.workorders.models import WorkOrder
+
+    site_with_rooms(world)
+    p = person(world, "A1", "病例甲", "13700000001")
+    spouse = person(world, "A1", "病例甲配偶", "13700000011", household=p.household)
+    place = restaurant(world)
+    scan(place, "13700000001", noon(2, 12, 5))
+    scan(place, "13700000031", noon(2, 12, 25), "路人丙")
+    case = _case(world, p)
+    contacts_find(case=case, actor=world.users["commander"])
+    done = contacts_control(case=case, actor=world.users["commander"])
+    assert [c.person_id for c in done.controlled] == [spouse.pk]
+    order = ControlOrder.objects.get(person=spouse, status=OrderStatus.ACTIVE)
+    assert order.source == OrderSource.CONTACT and order.category == "close_contact"
+    assert order.exposed_on == timezone.localdate()  # lives with the case until isolated
+    (unmatched,) = done.to_find
+    work = WorkOrder.objects.get(pk=unmatched.work_order_id or 0)
+    assert work.kind == FIND_KIND and work.due_at <= case.created_at + timedelta(hours=4)
+    assert unmatched.status == ContactStatus.TO_FIND
+    # Again: nothing twice.
+    again = contacts_control(case=case, actor=world.users["commander"])
+    assert not again.controlled and not again.to_find
+    assert ControlOrder.objects.filter(person=spouse).count() == order_count(spouse)
+    assert WorkOrder.objects.filter(kind=FIND_KIND).count() == 1
+
+
+def order_count(p) -> int:
+    return ControlOrder.objects.filter(person=p).count()
+
+
+def test_a_declared_contact_with_a_clear_error(world):
+    p = person(world, "A1", "病例甲", "13700000001")
+    case = _case(world, p)
+    with pytest.raises(ValidationError) as e:
+        contact_declare(
+            case=case,
+            actor=world.users["commander"],
+            reason="",
+            last_exposure_on=timezone.localdate(),
+            name="",
+            phone="123",
+        )
+    assert {"reason", "name", "phone"} <= set(e.value.message_dict)
+    contact, new = contact_declare(
+        case=case,
+        actor=world.users["commander"],
+        reason="同车通勤",
+        last_exposure_on=timezone.localdate(),
+        name="同事戊",
+        phone="13700000051",
+    )
+    assert new and contact.how == ContactHow.DECLARED and contact.person is None
+    again, new = contact_declare(
+        case=case,
+        actor=world.users["commander"],
+        reason="同车通勤",
+        last_exposure_on=timezone.localdate(),
+        name="同事戊",
+        phone="137 0000 0051",
+    )
+    assert again == contact and not new
+
+
+def test_cases_are_scoped_to_their_town(world):
+    from fangkong.tracing.selectors import case_for_user, cases_visible
+
+    mine = _case(world, person(world, "A1", "病例甲", "13700000001"))
+    theirs, _new = case_open(
+        person=person(world, "P1", "洪合病例", "13700000009"),
+        kind="confirmed",
+        onset_on=timezone.localdate(),
+        sampled_on=None,
+        source="manual",
+        actor=world.users["commander_u"],
+    )
+    assert list(cases_visible(world.users["commander"])) == [mine]
+    assert list(cases_visible(world.users["commander_u"])) == [theirs]
+    assert set(cases_visible(world.users["county"])) == {mine, theirs}
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        case_for_user(world.users["commander"], theirs.pk)
+    with pytest.raises(PermissionDenied):
+        case_for_user(world.users["cadre_a"], mine.pk, write=True)
+    assert case_for_user(world.users["cadre_a"], mine.pk) == mine
+    assert Perm.TRACING_VIEW
+
+
+def test_control_positive_case_opens_a_tracing_case(world):
+    from fangkong.control.hooks import PositiveCase
+    from fangkong.tracing.cases import positive_case
+
+    p = person(world, "A1", "病例甲", "13700000001")
+    positive_case(
+        PositiveCase(
+            person_id=p.pk, household_id=p.household_id, on=timezone.localdate(), actor_id=None
+        )
+    )
+    positive_case(
+        PositiveCase(
+            person_id=p.pk, household_id=p.household_id, on=timezone.localdate(), actor_id=None
+        )
+    )
+    (case,) = Case.objects.all()
+    assert case.source == "positive_test" and case.status == CaseStatus.OPEN
+    assert case.sampled_on == timezone.localdate()
