@@ -216,3 +216,61 @@ def test_control_positive_case_opens_a_tracing_case(world):
     (case,) = Case.objects.all()
     assert case.source == "positive_test" and case.status == CaseStatus.OPEN
     assert case.sampled_on == timezone.localdate()
+
+
+def test_pages_the_chain_view_and_its_downloads(world, login):
+    import io
+    from xml.etree import ElementTree
+
+    from openpyxl import load_workbook
+
+    from fangkong.audit.models import AuditEvent
+
+    p = person(world, "A1", "病例甲", "13700000001")
+    person(world, "A1", "病例甲配偶", "13700000011", household=p.household)
+    place = restaurant(world)
+    scan(place, "13700000001", noon(2, 12, 5))
+    scan(place, "13700000031", noon(2, 12, 25), "路人丙")
+    case = _case(world, p)
+    client = login("commander")
+    assert "病*甲" in client.get("/tracing/").content.decode()
+    page = client.get(f"/tracing/cases/{case.pk}/")
+    assert page.status_code == 200 and "太子农庄" in page.content.decode()  # the scan record
+    assert client.post(f"/tracing/cases/{case.pk}/", {"action": "find"}).status_code == 302
+    text = client.get(f"/tracing/cases/{case.pk}/").content.decode()
+    assert "同在 太子农庄" in text and "路*丙" in text and "13700000031" not in text
+    bad = client.post(f"/tracing/cases/{case.pk}/", {"action": "declare", "phone": "1"})
+    assert bad.status_code == 400 and Contact.objects.filter(case=case).count() == 2
+    chain = client.get(f"/tracing/chain/?case={case.pk}&degree=1").content.decode()
+    assert 'id="fk-chain"' in chain and chain.count('data-kind="place"') == 1
+    svg = client.get(f"/tracing/chain.svg?case={case.pk}")
+    assert svg["Content-Type"].startswith("image/svg+xml")
+    root = ElementTree.fromstring(svg.content)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "太子农庄" in texts and "路*丙" in texts
+    table = client.get(f"/tracing/chain.xlsx?case={case.pk}")
+    sheet = load_workbook(
+        io.BytesIO(b"".join(table.streaming_content) if table.streaming else table.content)
+    ).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 3 and any("同在 太子农庄" in str(r[8]) for r in rows[1:])
+    assert AuditEvent.objects.filter(action="export").count() == 2
+    # The other town sees none of it.
+    other = login("commander_u")
+    assert other.get(f"/tracing/cases/{case.pk}/").status_code == 404
+    assert "病*甲" not in other.get("/tracing/").content.decode()
+    assert "路*丙" not in other.get("/tracing/chain/").content.decode()
+
+
+def test_a_case_opened_on_the_page_by_the_persons_mobile(world, login):
+    p = person(world, "A1", "病例甲", "13700000001")
+    client = login("commander")
+    data = {"phone": "13700000001", "kind": "confirmed", "source": "manual"}
+    refused = client.post("/tracing/new/", data)
+    assert refused.status_code == 400 and not Case.objects.exists()
+    today = timezone.localdate().isoformat()
+    made = client.post("/tracing/new/", {**data, "onset_on": today})
+    case = Case.objects.get(person=p)
+    assert made.status_code == 302 and made["Location"].endswith(f"/tracing/cases/{case.pk}/")
+    again = login("commander_u").post("/tracing/new/", {**data, "onset_on": today})
+    assert again.status_code == 400 and Case.objects.count() == 1

@@ -86,6 +86,10 @@ class Case(models.Model):
         return f"{CaseKind(self.kind).label} {mask_name(self.person.name)}"
 
     @property
+    def shown_name(self) -> str:
+        return mask_name(self.person.name)
+
+    @property
     def counted_from(self) -> date:
         """The day the look-back counts back from: onset, else the first positive sample
         (a case has one of them: a constraint)."""
