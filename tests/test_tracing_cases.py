@@ -251,7 +251,7 @@ def test_pages_the_chain_view_and_its_downloads(world, login):
     table = client.get(f"/tracing/chain.xlsx?case={case.pk}")
     sheet = load_workbook(
         io.BytesIO(b"".join(table.streaming_content) if table.streaming else table.content)
-    ).active
+    ).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 3 and any("同在 太子农庄" in str(r[8]) for r in rows[1:])
     assert AuditEvent.objects.filter(action="export").count() == 2
