@@ -274,3 +274,33 @@ def test_a_case_opened_on_the_page_by_the_persons_mobile(world, login):
     assert made.status_code == 302 and made["Location"].endswith(f"/tracing/cases/{case.pk}/")
     again = login("commander_u").post("/tracing/new/", {**data, "onset_on": today})
     assert again.status_code == 400 and Case.objects.count() == 1
+
+
+def test_the_api_opens_finds_controls_and_lists(world, login):
+    site_with_rooms(world)
+    p = person(world, "A1", "病例甲", "13700000001")
+    spouse = person(world, "A1", "病例甲配偶", "13700000011", household=p.household)
+    client = login("commander")
+    body = {"person_id": p.pk, "kind": "confirmed", "onset_on": timezone.localdate().isoformat()}
+    made = client.post("/api/v1/tracing/cases", data=body, content_type="application/json")
+    assert made.status_code == 201, made.content
+    case_id = made.json()["id"]
+    again = client.post("/api/v1/tracing/cases", data=body, content_type="application/json")
+    assert again.status_code == 200 and again.json()["id"] == case_id
+    no_date = client.post(
+        "/api/v1/tracing/cases", data={"person_id": p.pk}, content_type="application/json"
+    )
+    assert no_date.status_code == 422 and "onset_on" in no_date.json()["errors"]
+    found = client.post(f"/api/v1/tracing/cases/{case_id}/find", content_type="application/json")
+    assert found.status_code == 200 and found.json()["household"] == 1
+    done = client.post(f"/api/v1/tracing/cases/{case_id}/control", content_type="application/json")
+    assert len(done.json()["controlled"]) == 1
+    (row,) = client.get(f"/api/v1/tracing/cases/{case_id}/contacts").json()
+    assert row["status"] == "controlled" and row["control_order_id"] == (
+        ControlOrder.objects.get(person=spouse, status=OrderStatus.ACTIVE).pk
+    )
+    other = login("commander_u")
+    assert other.get(f"/api/v1/tracing/cases/{case_id}").status_code == 404
+    assert other.get("/api/v1/tracing/cases").json() == []
+    stolen = other.post("/api/v1/tracing/cases", data=body, content_type="application/json")
+    assert stolen.status_code == 422 and "person_id" in stolen.json()["errors"]

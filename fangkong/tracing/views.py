@@ -165,8 +165,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponseBase:
                 raise ValidationError(_("Unknown action."))
         except ValidationError as e:
             if declare is None:
+                messages.error(request, " ".join(e.messages))
                 declare = DeclareForm()
-            add_validation_errors(declare, e)
+            else:
+                add_validation_errors(declare, e)
             return render(
                 request, "tracing/case.html", _case_context(user, case, declare), status=400
             )
