@@ -221,7 +221,7 @@ def chain_svg(request: HttpRequest) -> HttpResponse:
         detail={"format": "svg", "cases": len(case_list), "contacts": len(contacts)},
     )
     svg = render_to_string(
-        "tracing/chain.svg", {"chain": chains.draw(case_list, contacts), "standalone": True}
+        "tracing/_chain_svg.html", {"chain": chains.draw(case_list, contacts), "standalone": True}
     )
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="chain.svg"'
