@@ -304,3 +304,16 @@ def test_the_api_opens_finds_controls_and_lists(world, login):
     assert other.get("/api/v1/tracing/cases").json() == []
     stolen = other.post("/api/v1/tracing/cases", data=body, content_type="application/json")
     assert stolen.status_code == 422 and "person_id" in stolen.json()["errors"]
+
+
+def test_the_hook_takes_the_labs_dates_as_given(world):
+    from datetime import date
+
+    from fangkong.control.hooks import PositiveCase
+    from fangkong.tracing.cases import positive_case
+
+    p = person(world, "A1", "病例甲", "13700000001")
+    positive_case(
+        PositiveCase(person_id=p.pk, household_id=None, on=date(2022, 7, 12), actor_id=None)
+    )
+    assert Case.objects.get(person=p).sampled_on == date(2022, 7, 12)
