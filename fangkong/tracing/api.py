@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Schema
 
 from fangkong.accounts.selectors import request_user
@@ -104,7 +105,7 @@ class TracingContactOut(Schema):
 
 class TracingDeclareIn(Schema):
     reason: Annotated[str, Field(min_length=1, max_length=cases.REASON_MAX)]
-    last_exposure_on: date
+    last_exposure_on: Annotated[date | None, Field(description="today when not given")] = None
     person_id: Id | None = None
     name: Annotated[str, Field(max_length=40)] = ""
     phone: Annotated[str, Field(max_length=20)] = ""
@@ -187,7 +188,7 @@ def declare_contact(
         case=case,
         actor=user,
         reason=body.reason,
-        last_exposure_on=body.last_exposure_on,
+        last_exposure_on=body.last_exposure_on or timezone.localdate(),
         person=person,
         name=body.name,
         phone=body.phone,
