@@ -236,10 +236,10 @@ def test_pages_the_chain_view_and_its_downloads(world, login):
     assert "病*甲" in client.get("/tracing/").content.decode()
     page = client.get(f"/tracing/cases/{case.pk}/")
     assert page.status_code == 200 and "太子农庄" in page.content.decode()  # the scan record
-    assert client.post(f"/tracing/cases/{case.pk}/", {"action": "find"}).status_code == 302
+    assert client.post(f"/tracing/cases/{case.pk}/act/", {"action": "find"}).status_code == 302
     text = client.get(f"/tracing/cases/{case.pk}/").content.decode()
     assert "同在 太子农庄" in text and "路*丙" in text and "13700000031" not in text
-    bad = client.post(f"/tracing/cases/{case.pk}/", {"action": "declare", "phone": "1"})
+    bad = client.post(f"/tracing/cases/{case.pk}/act/", {"action": "declare", "phone": "1"})
     assert bad.status_code == 400 and Contact.objects.filter(case=case).count() == 2
     chain = client.get(f"/tracing/chain/?case={case.pk}&degree=1").content.decode()
     assert 'id="fk-chain"' in chain and chain.count('data-kind="place"') == 1

@@ -15,7 +15,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.selectors import request_user
 from fangkong.audit.models import AuditAction
@@ -120,60 +120,61 @@ def _case_context(user: Any, case: Case, declare: DeclareForm | None = None) -> 
     }
 
 
-@require_http_methods(["GET", "POST"])
-@requires(Perm.TRACING_VIEW, writes=("POST",))
-def case_detail(request: HttpRequest, case_id: int) -> HttpResponseBase:
+@require_GET
+@requires(Perm.TRACING_VIEW)
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     user = request_user(request)
-    case = selectors.case_for_user(user, case_id, write=request.method == "POST")
-    declare = None
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        try:
-            if action == "find":
-                found = cases.contacts_find(case=case, actor=user)
-                messages.success(
-                    request,
-                    _("%(n)d new contacts found (%(scans)d scans read).")
-                    % {"n": found.total, "scans": found.scans},
-                )
-            elif action == "control":
-                done = cases.contacts_control(case=case, actor=user)
-                messages.success(
-                    request,
-                    _("%(c)d under control, %(f)d to find, %(p)d to place.")
-                    % {
-                        "c": len(done.controlled),
-                        "f": len(done.to_find),
-                        "p": len(done.not_placed),
-                    },
-                )
-            elif action == "declare":
-                declare = DeclareForm(request.POST)
-                if not declare.is_valid():
-                    raise ValidationError(_("Check the contact's fields."))
-                data = declare.cleaned_data
-                cases.contact_declare(
-                    case=case,
-                    actor=user,
-                    reason=data["reason"],
-                    last_exposure_on=data["last_exposure_on"],
-                    name=data["name"],
-                    phone=data["phone"],
-                )
-                messages.success(request, _("The contact is on the list."))
-            else:
-                raise ValidationError(_("Unknown action."))
-        except ValidationError as e:
-            if declare is None:
-                messages.error(request, " ".join(e.messages))
-                declare = DeclareForm()
-            else:
-                add_validation_errors(declare, e)
-            return render(
-                request, "tracing/case.html", _case_context(user, case, declare), status=400
-            )
-        return redirect("tracing:case", case_id=case.pk)
+    case = selectors.case_for_user(user, case_id)
     return render(request, "tracing/case.html", _case_context(user, case))
+
+
+@require_POST
+@requires(Perm.TRACING_MANAGE, writes=("POST",))
+def case_act(request: HttpRequest, case_id: int) -> HttpResponseBase:
+    """Find the contacts, put them under control, or add a declared one."""
+    user = request_user(request)
+    case = selectors.case_for_user(user, case_id, write=True)
+    declare = None
+    action = request.POST.get("action", "")
+    try:
+        if action == "find":
+            found = cases.contacts_find(case=case, actor=user)
+            messages.success(
+                request,
+                _("%(n)d new contacts found (%(scans)d scans read).")
+                % {"n": found.total, "scans": found.scans},
+            )
+        elif action == "control":
+            done = cases.contacts_control(case=case, actor=user)
+            messages.success(
+                request,
+                _("%(c)d under control, %(f)d to find, %(p)d to place.")
+                % {"c": len(done.controlled), "f": len(done.to_find), "p": len(done.not_placed)},
+            )
+        elif action == "declare":
+            declare = DeclareForm(request.POST)
+            if not declare.is_valid():
+                raise ValidationError(_("Check the contact's fields."))
+            data = declare.cleaned_data
+            cases.contact_declare(
+                case=case,
+                actor=user,
+                reason=data["reason"],
+                last_exposure_on=data["last_exposure_on"],
+                name=data["name"],
+                phone=data["phone"],
+            )
+            messages.success(request, _("The contact is on the list."))
+        else:
+            raise ValidationError(_("Unknown action."))
+    except ValidationError as e:
+        if declare is None:
+            messages.error(request, " ".join(e.messages))
+            declare = DeclareForm()
+        else:
+            add_validation_errors(declare, e)
+        return render(request, "tracing/case.html", _case_context(user, case, declare), status=400)
+    return redirect("tracing:case", case_id=case.pk)
 
 
 def _chain_parts(request: HttpRequest) -> tuple[list[Case], list[Contact], ChainFilter]:
