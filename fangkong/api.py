@@ -35,6 +35,7 @@ from fangkong.screening.api_sweeps import router as sweeps_router
 from fangkong.testing.api import router as testing_router
 from fangkong.testing.api_manage import router as testing_manage_router
 from fangkong.testing.api_periodic import router as testing_periodic_router
+from fangkong.tracing.api import router as tracing_router
 from fangkong.vaccination.api import router as vaccination_router
 from fangkong.workorders.api import router as workorders_router
 from fangkong.zones.api import router as zones_router
@@ -130,5 +131,6 @@ api.add_router("/places", places_router)
 api.add_router("/assist", assist_router)
 api.add_router("/assist/supplies", supplies_router)
 api.add_router("/response", response_router)
+api.add_router("/tracing", tracing_router)
 api.add_router("/assist/care", care_router)
 api.add_router("/checkpoints", checkpoints_router)

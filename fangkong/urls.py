@@ -19,6 +19,7 @@ urlpatterns = [
     path("zones/", include("fangkong.zones.urls")),
     path("assist/", include("fangkong.assist.urls")),
     path("response/", include("fangkong.response.urls")),
+    path("tracing/", include("fangkong.tracing.urls")),
     path("checkpoints/", include("fangkong.checkpoints.urls")),
     path("reports/", include("fangkong.reports.urls")),
     path("notify/", include("fangkong.notify.urls")),

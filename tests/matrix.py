@@ -60,6 +60,8 @@ from tests.matrix_places import MODELS as PLACE_MODELS
 from tests.matrix_places import ensure_places, places_cases
 from tests.matrix_response import MODELS as RESPONSE_MODELS
 from tests.matrix_response import ensure_response, response_cases
+from tests.matrix_tracing import MODELS as TRACING_MODELS
+from tests.matrix_tracing import ensure_tracing, tracing_cases
 from tests.matrix_zones import MODELS as ZONE_MODELS
 from tests.matrix_zones import (
     ensure_care,
@@ -131,6 +133,7 @@ FINGERPRINT_MODELS = (
     Contraindication,
     *ZONE_MODELS,
     *RESPONSE_MODELS,
+    *TRACING_MODELS,
     *PLACE_MODELS,
     *CHECKPOINT_MODELS,
 )
@@ -422,6 +425,8 @@ def param_cases(world: World, param: str) -> list[Obj]:
         return [Obj(value, node, write) for value, node, write in response_cases(world, param)]
     if places_cases(world, param):
         return [Obj(value, node) for value, node in places_cases(world, param)]
+    if tracing_cases(world, param):
+        return [Obj(value, node, write) for value, node, write in tracing_cases(world, param)]
     if checkpoint_cases(world, param):
         return [Obj(v, node, write) for v, node, write in checkpoint_cases(world, param)]
     raise AssertionError(
@@ -799,6 +804,7 @@ def run_matrix(world: World, clients: dict[str, Client], urlconf: str | None = N
     ensure_requests(world)
     ensure_stores(world)
     ensure_response(world)
+    ensure_tracing(world)
     ensure_care(world)
     ensure_places(world)
     ensure_checkpoints(world)

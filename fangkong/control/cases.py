@@ -17,11 +17,9 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.control.hooks import PositiveCase, positive_case_made
 from fangkong.control.models import (
-    AT_SITE,
     ControlOrder,
     ControlTest,
     IsolationSite,
-    OrderSource,
     OrderStatus,
     SampleResult,
     SiteKind,
@@ -30,12 +28,11 @@ from fangkong.control.models import (
 from fangkong.control.services import (
     _audit,
     _cancel_samples,
-    _create_chain,
     _event,
-    plan_from_exposure,
+    contact_order,
     result_record,
 )
-from fangkong.control.sites import find_room, room_leave
+from fangkong.control.sites import room_leave
 from fangkong.control.transfers import Rider, transfer_create
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
@@ -108,25 +105,16 @@ def positive_case(
     if person.household is None:
         return result
     for member in Person.objects.filter(household=person.household).exclude(pk=person.pk):
-        phases, exposure = plan_from_exposure(
-            category=Category.CLOSE_CONTACT,
-            last_on=timezone.localtime(now).date(),
-            path=member.jurisdiction.path,
-        )
-        room = find_room(member) if phases and phases[0].type in AT_SITE else None
         try:
             with transaction.atomic():
-                made = _create_chain(
+                made = contact_order(
                     person=member,
-                    phases=phases,
-                    source=OrderSource.CONTACT,
+                    category=Category.CLOSE_CONTACT,
+                    last_on=timezone.localtime(now).date(),
                     actor=actor,
                     reason=_("Lives with %(case)s, positive on %(day)s.")
                     % {"case": person.name, "day": test.on.isoformat()},
-                    room=room,
-                    pm=None,
                     now=now,
-                    exposure=exposure,
                 )
         except ValidationError as e:
             result.unplaced.append((member, " ".join(e.messages)))

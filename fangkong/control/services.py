@@ -561,6 +561,39 @@ def order_create(
     )
 
 
+@transaction.atomic
+def contact_order(
+    *,
+    person: Person,
+    category: str,
+    last_on: date,
+    actor: User | None,
+    reason: str,
+    now: datetime | None = None,
+) -> Created:
+    """A case's contact put under control as the edition in force on `last_on` decides
+    for the category (a close or secondary contact), in a room of the town's sites when
+    it calls for centralised isolation. A ValidationError says why not (no edition
+    manages such a contact, no room is free, a stricter order is already running)."""
+    from fangkong.control.sites import find_room
+
+    phases, exposure = plan_from_exposure(
+        category=category, last_on=last_on, path=person.jurisdiction.path
+    )
+    room = find_room(person) if phases and phases[0].type in AT_SITE else None
+    return _create_chain(
+        person=person,
+        phases=phases,
+        source=OrderSource.CONTACT,
+        actor=actor,
+        reason=reason,
+        room=room,
+        pm=None,
+        now=now or timezone.now(),
+        exposure=exposure,
+    )
+
+
 # Tests --------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "places": has_perm(user, Perm.PLACES_VIEW),
             "assist": has_perm(user, Perm.ASSIST_VIEW),
             "response": has_perm(user, Perm.RESPONSE_VIEW),
+            "tracing": has_perm(user, Perm.TRACING_VIEW),
             "checkpoints": has_perm(user, Perm.CHECKPOINTS_VIEW),
             "testing": any(
                 has_perm(user, p)

@@ -84,6 +84,10 @@ class Perm(StrEnum):
     CHECKPOINTS_VIEW = "checkpoints.view"
     CHECKPOINTS_MANAGE = "checkpoints.manage"
     CHECKPOINTS_LOG = "checkpoints.log"
+    # Tracing (流调): see cases, their tracing records, contacts and the chain view; open
+    # a case, find its contacts and put them under control.
+    TRACING_VIEW = "tracing.view"
+    TRACING_MANAGE = "tracing.manage"
 
 
 StrOrPromise = str | Promise
@@ -132,6 +136,8 @@ PERM_LABELS: dict[Perm, StrOrPromise] = {
     Perm.CHECKPOINTS_VIEW: _("See checkpoints, their logs, counts and rosters"),
     Perm.CHECKPOINTS_MANAGE: _("Set up checkpoints and their duty rosters"),
     Perm.CHECKPOINTS_LOG: _("Log at a checkpoint, check in and hand over a shift"),
+    Perm.TRACING_VIEW: _("See cases, their contacts and the chain view"),
+    Perm.TRACING_MANAGE: _("Open cases, find their contacts and put them under control"),
 }
 
 
@@ -199,8 +205,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | {Perm.ZONES_VIEW, Perm.ZONES_MANAGE, Perm.ASSIST_VIEW, Perm.ASSIST_ENTER}
     | {Perm.RESPONSE_VIEW}
     | {Perm.PLACES_VIEW, Perm.PLACES_MANAGE, Perm.PLACES_PATROL}
-    | {Perm.CHECKPOINTS_VIEW, Perm.CHECKPOINTS_MANAGE},
-    Role.VILLAGE_CADRE: _CADRE | _REPORTS | {Perm.STAFF_MANAGE, Perm.RESPONSE_VIEW},
+    | {Perm.CHECKPOINTS_VIEW, Perm.CHECKPOINTS_MANAGE}
+    | {Perm.TRACING_VIEW, Perm.TRACING_MANAGE},
+    # A village's cadres follow its cases and contacts; tracing them is the town's.
+    Role.VILLAGE_CADRE: _CADRE
+    | _REPORTS
+    | {Perm.STAFF_MANAGE, Perm.RESPONSE_VIEW, Perm.TRACING_VIEW},
     Role.GRID_LEADER: _CADRE,
     Role.GRID_WORKER: frozenset({Perm.ORG_VIEW, Perm.PII_UNMASK, Perm.ORDERS_VIEW})
     | _REGISTRY
@@ -237,6 +247,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ASSIST_VIEW,
             Perm.ASSIST_ENTER,
             Perm.RESPONSE_VIEW,
+            # The tracing group works from the medical group: it traces cases' contacts.
+            Perm.TRACING_VIEW,
+            Perm.TRACING_MANAGE,
         }
     )
     | _CONTROL,
@@ -254,6 +267,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RESPONSE_VIEW,
             Perm.PLACES_VIEW,
             Perm.CHECKPOINTS_VIEW,
+            Perm.TRACING_VIEW,
         }
     ),
     # Auditors read the audit trail; they neither change data nor unmask it.

@@ -6,6 +6,16 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.tracing.models_cases import (
+    Case,
+    CaseKind,
+    CaseSource,
+    CaseStatus,
+    Contact,
+    ContactHow,
+    ContactStatus,
+)
+
 
 class ColocationRule(models.Model):
     edition = models.OneToOneField(
@@ -38,3 +48,15 @@ class ColocationRule(models.Model):
 
     def __str__(self) -> str:
         return str(self.edition)
+
+
+__all__ = [
+    "Case",
+    "CaseKind",
+    "CaseSource",
+    "CaseStatus",
+    "ColocationRule",
+    "Contact",
+    "ContactHow",
+    "ContactStatus",
+]

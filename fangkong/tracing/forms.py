@@ -1,0 +1,46 @@
+"""Forms of tracing: a case opened by hand (the registry person named by their mobile),
+a contact the case declares, and the chain view's filter."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.forms import bootstrap_widgets
+from fangkong.tracing.cases import REASON_MAX
+from fangkong.tracing.models import CaseKind, CaseSource
+
+
+class CaseForm(forms.Form):
+    phone = forms.CharField(
+        label=_("The person's mobile (as in the registry)"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=CaseKind.choices)
+    onset_on = forms.DateField(label=_("Onset date"), required=False)
+    sampled_on = forms.DateField(label=_("First positive sample date"), required=False)
+    source = forms.ChoiceField(label=_("Source"), choices=CaseSource.choices)
+
+
+class DeclareForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=40)
+    phone = forms.CharField(
+        label=_("Mobile"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    reason = forms.CharField(label=_("How they were in contact"), max_length=REASON_MAX)
+    last_exposure_on = forms.DateField(label=_("Last exposure"))
+
+
+class ChainFilter(forms.Form):
+    case = forms.IntegerField(label=_("Case"), required=False, min_value=1, max_value=2**31 - 1)
+    degree = forms.ChoiceField(
+        label=_("Degree"),
+        required=False,
+        choices=(("", _("All")), ("1", _("Close contacts")), ("2", _("Secondary contacts"))),
+    )
+
+
+bootstrap_widgets(CaseForm, DeclareForm, ChainFilter)
