@@ -111,6 +111,7 @@ def test_the_farm_restaurant(world, login):
         assert not Contact.objects.filter(case=case, person__in=[first, second]).exists()
     # The secondary contact, through the staff member.
     (secondary,) = Contact.objects.filter(case=case_a, degree=2)
+    assert secondary.via is not None
     assert secondary.person == neighbour and secondary.via.person == staff[0]
     assert "王店超市" in secondary.reason
 
