@@ -58,7 +58,8 @@ def _settings_audits() -> int:
 def test_county_edits_the_assist_rules_on_its_page(world, login):
     county, commander = login("county"), login("commander")
     read_only = commander.get("/assist/settings/").content.decode()
-    assert "fk-assist-settings" in read_only and 'type="submit"' not in read_only
+    assert "fk-assist-settings" in read_only and "fk-settings-save" not in read_only
+    assert "fk-settings-save" in county.get("/assist/settings/").content.decode()
     kinds, green, items = _current()
     kinds[1]["target_minutes"] = 45
     green = [g for g in green if g["tag"] != "pregnant"] + [

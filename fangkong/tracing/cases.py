@@ -476,7 +476,8 @@ def contacts_control(*, case: Case, actor: User, now: datetime | None = None) ->
     now = now or timezone.now()
     out = Controlled()
     pending = (
-        Contact.objects.select_for_update()
+        # Only the contacts' rows: PostgreSQL locks no row of an outer join's nullable side.
+        Contact.objects.select_for_update(of=("self",))
         .filter(case=case, status__in=(ContactStatus.FOUND, ContactStatus.NOT_PLACED))
         .filter(work_order__isnull=True)
         .select_related("person__jurisdiction", "case__jurisdiction", "jurisdiction")
