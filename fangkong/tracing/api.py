@@ -74,7 +74,7 @@ class TracingContactOut(Schema):
     place: str | None
     t_in: datetime | None
     t_out: datetime | None
-    overlap_minutes: int | None
+    overlap_minutes: Count | None
     last_exposure_on: date
     status: str
     control_order_id: Id | None
