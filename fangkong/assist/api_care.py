@@ -175,7 +175,7 @@ def list_checks(request: HttpRequest, query: Query[CareChecksQuery]) -> list[Car
 
 
 def _store_guard(user: object, kwargs: dict[str, object]) -> object:
-    return selectors.store_for_handing(user, int(str(kwargs["store_id"])))
+    return selectors.handing_store_for_user(user, int(str(kwargs["store_id"])))
 
 
 @router.read("/stores/{store_id}/meals", perm=Perm.ASSIST_VIEW, response=list[MealRowOut])
@@ -197,7 +197,7 @@ def list_meals(request: HttpRequest, store_id: Id) -> list[MealRowOut]:
 )
 def create_meal(request: HttpRequest, store_id: Id, body: MealIn) -> tuple[int, MealOut]:
     user = request_user(request)
-    store = selectors.store_for_handing(user, store_id)
+    store = selectors.handing_store_for_user(user, store_id)
     entry = referenced("person_id", lambda: selectors.meal_entry_for_user(user, body.person_id))
     meal, created = meal_issue(actor=user, store=store, entry=entry, client_id=body.client_id)
     return 201, MealOut(id=meal.pk, person_id=entry.person_id, day=meal.day, created=created)

@@ -114,7 +114,7 @@ def _guard(user: object, kwargs: dict[str, object]) -> object:
 
 
 def _handing_guard(user: object, kwargs: dict[str, object]) -> object:
-    return selectors.store_for_handing(user, int(str(kwargs["store_id"])))
+    return selectors.handing_store_for_user(user, int(str(kwargs["store_id"])))
 
 
 def _item(code: str) -> Item:
@@ -154,7 +154,7 @@ def create_receipt(request: HttpRequest, store_id: Id, body: ReceiptIn) -> tuple
 )
 def create_package(request: HttpRequest, store_id: Id, body: PackageIn) -> tuple[int, PackageOut]:
     user = request_user(request)
-    store = selectors.store_for_handing(user, store_id)
+    store = selectors.handing_store_for_user(user, store_id)
     household = referenced(
         "household_id",
         lambda: selectors.package_household_for_user(user, body.household_id),
@@ -205,7 +205,7 @@ def sync_packages(request: HttpRequest, store_id: Id, body: PackageSyncIn) -> Pa
     """Packages from a phone's offline queue (ADR 0020): each answered on its own, and
     recorded once however often it is sent (its client id)."""
     user = request_user(request)
-    store = selectors.store_for_handing(user, store_id)
+    store = selectors.handing_store_for_user(user, store_id)
     households = selectors.package_households(user, [r.household_id for r in body.records])
     answers = packages_sync(
         actor=user,

@@ -211,7 +211,7 @@ def store_for_user(user: Any, store_id: int, *, write: bool = False) -> Store:
     return found
 
 
-def store_for_handing(user: Any, store_id: int) -> Store:
+def handing_store_for_user(user: Any, store_id: int) -> Store:
     """A store whose packages and meals the user hands out at the door: one they see
     (of their area or above it) and serve at some node inside its area. A grid worker
     draws on the village's store for the households of their own grid; the service

@@ -104,7 +104,7 @@ def store_meals(request: HttpRequest, store_id: int) -> HttpResponseBase:
     """The meal list of the store's area: who has had today's meal, and one recorded."""
     user = request_user(request)
     store = (
-        selectors.store_for_handing(user, store_id)
+        selectors.handing_store_for_user(user, store_id)
         if request.method == "POST"
         else selectors.store_for_user(user, store_id)
     )

@@ -122,7 +122,7 @@ def store_package(request: HttpRequest, store_id: int) -> HttpResponseBase:
     """A package recorded at the door: the household, once a day."""
     user = request_user(request)
     store = (
-        selectors.store_for_handing(user, store_id)
+        selectors.handing_store_for_user(user, store_id)
         if request.method == "POST"
         else selectors.store_for_user(user, store_id)
     )
