@@ -425,7 +425,11 @@ def entry_to_transfer(
     filed at the post must have found the person in the registry."""
     from fangkong.checkpoints.selectors import town_of
 
-    locked = Entry.objects.select_for_update().select_related("post", "report").get(pk=entry.pk)
+    locked = (
+        Entry.objects.select_for_update(of=("self",))
+        .select_related("post", "report")
+        .get(pk=entry.pk)
+    )
     if not locked.waiting_transfer:
         raise ValidationError({"entry": _("Nobody of that entry waits here for a transfer.")})
     person = locked.report.person if locked.report is not None else None
