@@ -49,6 +49,19 @@ def _static_from_the_sources() -> Iterator[None]:
 
 
 @pytest.fixture
+def frozen_clock() -> Iterator[Any]:
+    """The rate limits count in fixed windows: a test that crossed a window's end would
+    see its counter start again. Time stands still for the tests that count."""
+    from unittest import mock
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        yield now
+
+
+@pytest.fixture
 def world(db) -> World:
     return build_world(password_hash=make_password(PASSWORD))
 

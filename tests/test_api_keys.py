@@ -149,7 +149,7 @@ def test_issue_list_and_revoke_through_the_api(world, login):
     assert KeyClient(key).get(url).status_code == 401
 
 
-def test_a_key_past_its_rate_gets_429(world, settings):
+def test_a_key_past_its_rate_gets_429(world, settings, frozen_clock):
     settings.FANGKONG_API_KEY_RATE = 3
     client = KeyClient(issue_key(world, node="A", perms=[Perm.ORG_VIEW]).key)
     url = f"{API}/org/jurisdictions/{world.nodes['A'].code}"

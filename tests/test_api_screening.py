@@ -206,7 +206,7 @@ def test_the_public_operation_has_the_forms_honeypot_and_checks(client, world):
     assert ReturneeReport.objects.count() == 0
 
 
-def test_the_public_operation_and_the_form_share_their_limits(client, world):
+def test_the_public_operation_and_the_form_share_their_limits(client, world, frozen_clock):
     village = world.nodes["A"].code
     phone = "13955556666"
     # The form counts every attempt carrying a phone; so does the API, on the same counter.

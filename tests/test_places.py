@@ -89,7 +89,7 @@ def test_a_bad_or_forged_visitor_is_asked_again(world) -> None:
     assert Client().get(reverse("scan:scan", args=["nope"])).status_code == 404
 
 
-def test_the_place_limit_refuses_a_flood(world, settings) -> None:
+def test_the_place_limit_refuses_a_flood(world, frozen_clock) -> None:
     from fangkong.places import limits
 
     shop = place_of(world, "四喜便利店", "shop")

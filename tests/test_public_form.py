@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -37,14 +36,6 @@ def risky_now(world):
         level="high",
         effective_from=timezone.localdate() - timedelta(days=5),
     )
-
-
-@pytest.fixture
-def frozen_clock():
-    """The limits count in fixed windows: time stands still so none ends mid-test."""
-    now = timezone.now()
-    with mock.patch("django.utils.timezone.now", return_value=now):
-        yield now
 
 
 @pytest.fixture

@@ -259,17 +259,6 @@ def test_bad_input_is_refused_field_by_field_and_saves_nothing(
     assert not ReturneeReport.objects.exists() and not WorkOrder.objects.exists()
 
 
-@pytest.fixture
-def frozen_clock():
-    """The limits count in fixed windows: a test that crossed a window's end would see
-    its counter start again. Time stands still for these tests."""
-    from unittest import mock
-
-    now = timezone.now()
-    with mock.patch("django.utils.timezone.now", return_value=now):
-        yield now
-
-
 def _household(i: int) -> dict[str, str]:
     """The i-th household's own ID number and phone."""
     from fangkong.core.identity import check_character
