@@ -27,7 +27,9 @@ Everything is rolled back at the end.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import tempfile
 import time
@@ -196,7 +198,7 @@ def build(n: int, as_of: date, seed: int) -> None:
     )
 
 
-def run(n: int, sample: int, seed: int) -> None:
+def run(n: int, sample: int, seed: int, profile: bool = False) -> None:
     from django.db import connection, transaction
     from django.utils import translation
 
@@ -231,9 +233,15 @@ def run(n: int, sample: int, seed: int) -> None:
             reference = _rows(RecheckProposal.objects.filter(person_id__in=chosen))
             transaction.savepoint_rollback(sid)
 
+            profiler = cProfile.Profile() if profile else None
             t0 = time.perf_counter()
+            if profiler:
+                profiler.enable()
             fast = recheck.recheck_bulk(RecheckRun.objects.create(as_of=as_of), scope, Rules.load())
             fast_s = time.perf_counter() - t0
+            if profiler:
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
             same = reference == _rows(RecheckProposal.objects.filter(person_id__in=chosen))
             t0 = time.perf_counter()
             again = recheck.recheck_bulk(RecheckRun.objects.create(as_of=as_of), scope)
@@ -307,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=2000, help="persons the loop re-checks")
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--profile", action="store_true", help="print where the fast path's time goes"
+    )
     args = parser.parse_args(argv)
     scratch = _database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
@@ -316,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     django.setup()
     call_command("migrate", verbosity=0)
     try:
-        run(args.persons, args.sample, args.seed)
+        run(args.persons, args.sample, args.seed, args.profile)
     finally:
         if scratch:
             os.remove(scratch)
