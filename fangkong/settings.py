@@ -139,6 +139,16 @@ MESSAGE_TAGS = {message_levels.ERROR: "danger"}
 ROOT_URLCONF = "fangkong.urls"
 WSGI_APPLICATION = "fangkong.wsgi.application"
 
+# Each process keeps what it rendered for the menu and the task lists (core/memo.py):
+# keys are digests of what a fragment shows, so nothing is shared that could go stale
+# and no cache server is needed. ~2,000 entries of ~15 KB at most per process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -138,6 +138,57 @@ def test_late_work_comes_first_then_today_then_the_rest_a_page_at_a_time(world, 
     assert _names(client.get("/tasks/?tab=overdue").content.decode())[:2] == late
 
 
+# The remembered list -------------------------------------------------------------------
+# 我的任务's list is rendered once per distinct content (core/memo.py): every change of
+# what it shows must show at once, however it was made.
+
+
+def test_the_remembered_list_shows_every_change_at_once(world, login):
+    from unittest import mock
+
+    now = timezone.now()
+    orders = _busy_day(world, now)
+    client, other = login("gw_a1"), login("gw_b1")
+    first = client.get("/tasks/").content.decode()
+    listed = re.search(r'<div id="fk-tasks">.*?</nav>|<div id="fk-tasks">.*', first, re.S)
+    assert listed is not None and listed.group(0) in client.get("/tasks/").content.decode()
+    # A field written behind the services' back (a bulk update bumps no version).
+    soon = orders[2]
+    WorkOrder.objects.filter(pk=soon.pk).update(title="带上测温枪", priority=1)
+    changed = client.get("/tasks/").content.decode()
+    assert "带上测温枪" in changed and "带上测温枪" not in first
+    # Time passing: a task due in a few minutes turns late and moves to the top.
+    with mock.patch("django.utils.timezone.now", return_value=now + timedelta(hours=1)):
+        later = client.get("/tasks/").content.decode()
+    top = re.search(r'data-group="overdue">(.*?)</ul>', later, re.S)
+    assert top is not None and soon.subject_label in top.group(1)
+    # Done: it leaves the list for the done tab.
+    WorkOrder.objects.filter(pk=soon.pk).update(status=Status.DONE, done_at=now)
+    assert soon.subject_label not in _names(client.get("/tasks/").content.decode())
+    done = client.get("/tasks/?tab=done", headers={"HX-Request": "true"}).content.decode()
+    assert soon.subject_label in done and "<html" not in done
+    # Another language is another rendering; another worker sees only their own list.
+    client.cookies["django_language"] = "en"
+    english = client.get("/tasks/").content.decode()
+    assert "Overdue" in english and "逾期" not in english
+    assert not set(_names(other.get("/tasks/").content.decode())) & set(_names(first))
+
+
+def test_the_menu_follows_the_permissions_and_the_language(world, login):
+    from fangkong.org.models import Membership
+
+    client = login("gw_a1")
+    before = client.get("/tasks/").content.decode()
+    assert 'href="/audit/' not in before
+    # The same entries give the same menu; a new grant gives another one at once.
+    Membership.objects.create(
+        user=world.users["gw_a1"], jurisdiction=world.nodes["A1"], role="auditor"
+    )
+    assert 'href="/audit/' in client.get("/tasks/").content.decode()
+    client.cookies["django_language"] = "en"
+    assert ">My tasks</a>" in client.get("/tasks/").content.decode()
+
+
 # The history ----------------------------------------------------------------------------
 
 

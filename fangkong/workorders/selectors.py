@@ -145,6 +145,35 @@ def grouped(orders: Iterable[WorkOrder], now: datetime) -> list[tuple[str, list[
     return groups
 
 
+def task_list_inputs(
+    groups: Iterable[tuple[str, Iterable[WorkOrder]]], now: datetime
+) -> tuple[Any, ...]:
+    """Everything 我的任务's list shows of its orders (templates/workorders/my_tasks.html
+    and its item), by group: the key its rendering is remembered under. A field the
+    item template starts to show must be added here."""
+    return tuple(
+        (
+            bucket,
+            tuple(
+                (
+                    o.pk,
+                    o.subject_label,
+                    o.status,
+                    o.is_open and o.due_at < now,
+                    o.due_at,
+                    o.done_at,
+                    o.kind,
+                    o.priority,
+                    o.jurisdiction.name,
+                    o.title,
+                )
+                for o in orders
+            ),
+        )
+        for bucket, orders in groups
+    )
+
+
 ASSIGNEE = "assignee"
 
 

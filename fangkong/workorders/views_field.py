@@ -16,10 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.accounts.selectors import request_user
+from fangkong.core.memo import render_memo
 from fangkong.notify.models import Notice
 from fangkong.org.access import assignee_or, signed_in
 from fangkong.org.pii import audit_unmasking
@@ -35,18 +37,28 @@ from fangkong.workorders.models import Status
 @signed_in
 def my_tasks(request: HttpRequest) -> HttpResponse:
     """Open work in one list: the late orders on top (never behind a tab), then those
-    due today, then the rest, 20 to a page; done today on its own tab. Two queries."""
+    due today, then the rest, 20 to a page; done today on its own tab. Two queries; the
+    list itself is rendered once per distinct content (a worker reloads it often)."""
     user, now = request_user(request), timezone.now()
     counts = selectors.task_counts(user, now)
     context: dict[str, Any] = {"counts": counts, "now": now}
     if request.GET.get("tab") == "done":
-        context |= {"tab": "done", "orders": selectors.my_orders(user, "done", now)}
+        orders = selectors.my_orders(user, "done", now)
+        context |= {"tab": "done", "orders": orders}
+        shown: Any = ("done", selectors.task_list_inputs([("done", orders)], now))
     else:
         # An old link to the overdue tab lands here too: those are at the top now.
         page = selectors.task_page(user, now, request.GET.get("page"), counts["open"])
-        context |= {"tab": "todo", "page": page, "groups": selectors.grouped(page, now)}
-    template = "workorders/my_tasks.html#tab" if request.htmx else "workorders/my_tasks.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+        groups = selectors.grouped(page, now)
+        context |= {"tab": "todo", "page": page, "groups": groups}
+        shown = ("todo", page.number, page.paginator.num_pages)
+        shown += (selectors.task_list_inputs(groups, now),)
+    tab = render_memo(
+        request, "workorders/my_tasks.html#tab", context, (tuple(counts.items()), shown)
+    )
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(tab)
+    return render(request, "workorders/my_tasks.html", context | {"tab_html": mark_safe(tab)})  # noqa: S308 - our own rendered template
 
 
 def _task_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, Any]:
