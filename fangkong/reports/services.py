@@ -123,10 +123,12 @@ def confirm(
     actor: User,
     now: datetime,
     due: Callable[[], datetime],
-) -> bool:
-    """Mark a locked `report` submitted with `values` and save it; True when this is its
-    first submission, which alone sets who, when and whether it was late (after `due`,
-    read only then): a correction keeps them."""
+    named: str,
+    path: str,
+) -> None:
+    """Mark a locked `report` submitted with `values`, save it and audit it (as `named`,
+    at `path`). Its first submission alone sets who, when and whether it was late
+    (after `due`, read only then): a correction keeps them."""
     first = report.submitted_at is None
     report.values = values
     report.status = ReportStatus.SUBMITTED
@@ -135,7 +137,14 @@ def confirm(
         report.late = now > due()
     report.version += 1
     report.save()
-    return first
+    audit_record(
+        action=AuditAction.CREATE if first else AuditAction.UPDATE,
+        actor=actor,
+        obj=report,
+        object_repr=named,
+        jurisdiction_path=path,
+        detail={"late": report.late, "version": report.version},
+    )
 
 
 def submitted_status(report: DayReport | None, now: datetime, due: datetime) -> tuple[str, str]:
@@ -194,20 +203,14 @@ def report_submit(
     if errors:
         raise ValidationError(errors)
     report = DailyReport.objects.select_for_update().filter(pk=report_for(village, day).pk).get()
-    first = confirm(
+    confirm(
         report,
         values=computed_values([village], day)[village.pk] | values,
         actor=actor,
         now=now,
         due=lambda: deadline_at(village, day),
-    )
-    audit_record(
-        action=AuditAction.CREATE if first else AuditAction.UPDATE,
-        actor=actor,
-        obj=report,
-        object_repr=f"daily report {village.code} {day.isoformat()}",
-        jurisdiction_path=village.path,
-        detail={"late": report.late, "version": report.version},
+        named=f"daily report {village.code} {day.isoformat()}",
+        path=village.path,
     )
     return report
 

@@ -151,20 +151,14 @@ def team_report_submit(
         raise ValidationError(errors)
     TeamReport.objects.get_or_create(team=team, day=day)
     report = TeamReport.objects.select_for_update().get(team=team, day=day)
-    first = confirm(
+    confirm(
         report,
         values=team_computed(unit, day) | values,
         actor=actor,
         now=now,
         due=lambda: team_deadline(unit, day),
-    )
-    audit_record(
-        action=AuditAction.CREATE if first else AuditAction.UPDATE,
-        actor=actor,
-        obj=report,
-        object_repr=f"team report {team.name} {day.isoformat()}",
-        jurisdiction_path=team.jurisdiction.path,
-        detail={"late": report.late, "version": report.version},
+        named=f"team report {team.name} {day.isoformat()}",
+        path=team.jurisdiction.path,
     )
     return report
 
