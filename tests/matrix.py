@@ -5,6 +5,9 @@ checked without editing this file. A route must declare its access (`fk_access` 
 view, `x-fangkong-access` on an API operation); an undeclared route is a failure. An
 object route is called with objects at every node of the test world; a list route's
 page must not contain the name of anything outside the persona's scope.
+
+Each app's objects are built by its own tests/matrix_<app>.py; this module alone runs
+the matrix and says which objects stand for which URL parameter.
 """
 
 from __future__ import annotations
@@ -56,10 +59,16 @@ from fangkong.vaccination.models import Contraindication, Dose
 from fangkong.workorders.models import WorkOrder, WorkOrderEvent, WorkOrderPhoto
 from tests.matrix_checkpoints import MODELS as CHECKPOINT_MODELS
 from tests.matrix_checkpoints import checkpoint_cases, ensure_checkpoints
+from tests.matrix_control import ensure_control, ensure_recheck, ensure_sites
+from tests.matrix_notify import ensure_channels
+from tests.matrix_org import ensure_api_clients
 from tests.matrix_places import MODELS as PLACE_MODELS
 from tests.matrix_places import ensure_places, places_cases
+from tests.matrix_policy import ensure_editions
+from tests.matrix_reports import ensure_bulletins
 from tests.matrix_response import MODELS as RESPONSE_MODELS
 from tests.matrix_response import ensure_response, response_cases
+from tests.matrix_testing import ensure_testing
 from tests.matrix_tracing import MODELS as TRACING_MODELS
 from tests.matrix_tracing import ensure_tracing, tracing_cases
 from tests.matrix_zones import MODELS as ZONE_MODELS
@@ -342,7 +351,7 @@ def param_cases(world: World, param: str) -> list[Obj]:
     if param == "village":
         return [Obj(world.nodes[key].code, key) for key in ("A", "B", "P")]
     if param == "bulletin_id":
-        return [Obj(str(b.pk), key) for key, b in _bulletins(world).items()]
+        return [Obj(str(b.pk), key) for key, b in ensure_bulletins(world).items()]
     if param == "doc":
         return [Obj("docx", None), Obj("xlsx", None)]
     if param == "register_key":
@@ -367,7 +376,7 @@ def param_cases(world: World, param: str) -> list[Obj]:
         )
         return [Obj(str(job.pk), "@commander")]
     if param == "channel_id":
-        return [Obj(str(c.pk), key) for key, c in _channels(world).items()]
+        return [Obj(str(c.pk), key) for key, c in ensure_channels(world).items()]
     if param == "template_id":
         # Templates are the installation's wording: read by every manager, changed from
         # the top of the tree.
@@ -377,7 +386,7 @@ def param_cases(world: World, param: str) -> list[Obj]:
         from django.utils import timezone
 
         out = []
-        for key, channel in _channels(world).items():
+        for key, channel in ensure_channels(world).items():
             delivery = Delivery.objects.get_or_create(
                 channel=channel,
                 key=f"matrix-delivery-{key}",
@@ -394,7 +403,7 @@ def param_cases(world: World, param: str) -> list[Obj]:
             out.append(Obj(str(delivery.pk), key))
         return out
     if param == "client_id":
-        return [Obj(str(c.pk), key) for key, c in _api_clients(world).items()]
+        return [Obj(str(c.pk), key) for key, c in ensure_api_clients(world).items()]
     if param == "round_id":
         # A testing round concerns its town's every village and grid (seen at, above
         # and below the town).
@@ -432,232 +441,6 @@ def param_cases(world: World, param: str) -> list[Obj]:
     raise AssertionError(
         f"the matrix has no objects for URL parameter {param!r}: add a case in tests/matrix.py"
     )
-
-
-def ensure_control(world: World) -> dict[str, Any]:
-    """A released control order (a day of home monitoring) of each leaf's resident
-    (idempotent): every control route can be read, and a write to it is refused with
-    reasons rather than changing anything."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from fangkong.control.models import ControlOrder, OrderStatus
-    from fangkong.control.release import order_release
-    from fangkong.control.services import order_create
-
-    ensure_registry(world)
-    out: dict[str, Any] = {}
-    for key in ("A1M1", "A2", "B1", "P1M1"):
-        person = world.persons[key]
-        found = ControlOrder.objects.filter(person=person, status=OrderStatus.RELEASED).first()
-        if found is None:
-            commander = world.users["commander_u" if key == "P1M1" else "commander"]
-            made = order_create(
-                person=person,
-                type="home_monitoring",
-                starts_on=timezone.localdate() - timedelta(days=1),
-                days=1,
-                actor=commander,
-                reason="矩阵检查",
-            ).orders[0]
-            found = order_release(order_id=made.pk, actor=commander, expected_version=made.version)
-        out[key] = found
-    return out
-
-
-def ensure_sites(world: World) -> dict[str, dict[str, Any]]:
-    """An isolation site of each town with a room, and a planned transfer of one of the
-    town's residents to it (idempotent): {town key: {"site_id": site, "room_id": room,
-    "transfer_id": transfer}}."""
-    from fangkong.control.models import IsolationSite, Transfer
-    from fangkong.control.sites import site_create
-    from fangkong.control.transfers import Rider, transfer_create
-
-    ensure_registry(world)
-    out: dict[str, dict[str, Any]] = {}
-    for key, persona, rider, name in (
-        ("T", "commander", "A1M1", "王店矩阵隔离点"),
-        ("U", "commander_u", "P1M1", "洪合矩阵隔离点"),
-    ):
-        node = world.nodes[key]
-        site = IsolationSite.objects.filter(jurisdiction=node, name=name).first()
-        if site is None:
-            site = site_create(
-                actor=world.users[persona],
-                jurisdiction=node,
-                name=name,
-                kind="hotel",
-                rooms=[("901", 2)],
-            )
-        transfer = Transfer.objects.filter(destination=site).first()
-        if transfer is None:
-            transfer = transfer_create(
-                actor=world.users[persona],
-                jurisdiction=node,
-                pickup="矩阵卡口",
-                destination=site,
-                vehicle="浙F90000",
-                driver="矩阵司机",
-                escort=world.users[persona],
-                riders=[Rider(world.persons[rider])],
-            )
-        room = site.rooms.order_by("id").first()
-        out[key] = {"site_id": site, "room_id": room, "transfer_id": transfer}
-        if name not in world.extra_markers.get(key, []):
-            world.extra_markers.setdefault(key, []).append(name)
-    return out
-
-
-def ensure_recheck(world: World) -> dict[str, Any]:
-    """A re-check proposal of each leaf's resident, already rejected (idempotent): the
-    review routes can be read, and deciding one again changes nothing."""
-    from fangkong.control.models_recheck import RecheckProposal, RecheckRun
-
-    ensure_registry(world)
-    run = RecheckRun.objects.get_or_create(status="done", changes=[{"kind": "matrix"}])[0]
-    out: dict[str, Any] = {}
-    for key in ("A1M1", "A2", "B1", "P1M1"):
-        person = world.persons[key]
-        out[key] = RecheckProposal.objects.get_or_create(
-            person=person,
-            fingerprint="matrix",
-            defaults={
-                "jurisdiction": person.jurisdiction,
-                "run": run,
-                "kind": "end",
-                "reason": "矩阵检查",
-                "status": "rejected",
-            },
-        )[0]
-    return out
-
-
-def ensure_testing(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A testing round of each town over the town, and a pool-positive member recalled
-    at each leaf, already negative (idempotent)."""
-    from django.utils import timezone
-
-    from fangkong.testing.models import Recall, RecallStatus, Round, Tube
-    from fangkong.testing.rounds import round_create
-
-    ensure_registry(world)
-    rounds: dict[str, Any] = {}
-    for town, name, persona in (
-        ("T", "王店核酸一轮", "commander"),
-        ("U", "洪合核酸一轮", "commander_u"),
-    ):
-        node = world.nodes[town]
-        rounds[town] = Round.objects.filter(jurisdiction=node).first() or round_create(
-            actor=world.users[persona],
-            jurisdiction=node,
-            name=name,
-            starts_on=timezone.localdate(),
-            ends_on=timezone.localdate(),
-            pool_size=10,
-            scope=[node],
-        )
-        if name not in world.shared_markers.get(town, []):
-            world.shared_markers.setdefault(town, []).append(name)
-    recalls: dict[str, Any] = {}
-    for key in ("A1M1", "A2", "B1", "P1M1"):
-        person = world.persons[key]
-        found = Recall.objects.filter(person=person).first()
-        if found is None:
-            round_ = rounds["U" if key == "P1M1" else "T"]
-            tube = Tube.objects.create(
-                barcode=f"MATRIX{key}",
-                round=round_,
-                jurisdiction=person.jurisdiction,
-                pool_size=10,
-                size=1,
-                opened_at=timezone.now(),
-            )
-            found = Recall.objects.create(
-                round=round_,
-                person=person,
-                jurisdiction=person.jurisdiction,
-                pool=tube,
-                status=RecallStatus.NEGATIVE,
-            )
-        recalls[key] = found
-    return rounds, recalls
-
-
-def ensure_editions(world: World) -> dict[str, Edition]:
-    """A local edition of each town, copied from the 9th (idempotent)."""
-    from datetime import date
-
-    from fangkong.policy.services import edition_copy
-
-    found = {e.scope_id: e for e in Edition.objects.filter(scope__isnull=False)}
-    out: dict[str, Edition] = {}
-    for key, name, persona in (
-        ("T", "王店本地规则", "commander"),
-        ("U", "洪合本地规则", "commander_u"),
-    ):
-        node = world.nodes[key]
-        out[key] = found.get(node.pk) or edition_copy(
-            actor=world.users[persona],
-            source=Edition.objects.get(key="nat-9"),
-            name=name,
-            scope=node,
-            effective_from=date(2026, 1, 1),
-        )
-        if name not in world.shared_markers.get(key, []):
-            world.shared_markers.setdefault(key, []).append(name)
-    return out
-
-
-def _bulletins(world: World) -> dict[str, Any]:
-    from django.utils import timezone
-
-    from fangkong.reports.bulletin import bulletin_generate
-    from fangkong.reports.models import Bulletin
-
-    out = {}
-    for key in ("T", "U"):
-        node = world.nodes[key]
-        found = Bulletin.objects.filter(node=node).first()
-        out[key] = found or bulletin_generate(node=node, day=timezone.localdate())
-    return out
-
-
-def _api_clients(world: World) -> dict[str, ApiClient]:
-    """A machine client of each town's first village (idempotent per world)."""
-    from fangkong.org.clients import api_client_issue
-
-    out = {}
-    for key, persona in (("A", "commander"), ("P", "commander_u")):
-        node = world.nodes[key]
-        out[key] = (
-            ApiClient.objects.filter(jurisdiction=node, name="matrix client").first()
-            or api_client_issue(
-                issuer=world.users[persona],
-                name="matrix client",
-                node=node,
-                perms=[Perm.ORG_VIEW],
-                days=1,
-            ).client
-        )
-    return out
-
-
-def _channels(world: World) -> dict[str, Channel]:
-    """A group robot of each town; their names are no world node's."""
-    return {
-        key: Channel.objects.get_or_create(
-            key=f"matrix-robot-{key}",
-            defaults={
-                "name": name,
-                "kind": "dingtalk",
-                "url": "http://127.0.0.1:9/x",
-                "jurisdiction": world.nodes[key],
-                "events": ["broadcast"],
-            },
-        )[0]
-        for key, name in (("T", "指挥部群机器人"), ("U", "洪合群机器人"))
-    }
 
 
 def _cases(

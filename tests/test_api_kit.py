@@ -1,10 +1,12 @@
 """Cursor pages and the one error shape shared by every API operation."""
 
+from dataclasses import dataclass
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from fangkong.accounts.models import User
-from fangkong.core.api_kit import cursor_page, validation_error_body
+from fangkong.core.api_kit import cursor_page, sync_recorded, sync_status, validation_error_body
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +23,21 @@ def test_cursor_pages_cover_every_row_once_newest_first_and_survive_inserts():
         page, cursor = cursor_page(qs, cursor=cursor, limit=3)
         seen += [u.pk for u in page]
     assert seen == [u.pk for u in reversed(users)]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: str
+
+
+def test_a_sync_answer_is_recorded_already_or_else_refused():
+    assert sync_status("recorded") == "recorded"
+    assert sync_status("already") == "already"
+    assert sync_status("refused") == "refused"
+    # Whatever else a service says, the phone must not take it as kept.
+    assert sync_status("") == "refused"
+    answers = [_Answer("recorded"), _Answer("already"), _Answer("refused"), _Answer("recorded")]
+    assert sync_recorded(answers) == 2
 
 
 def test_the_last_page_has_no_cursor():

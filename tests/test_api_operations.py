@@ -26,9 +26,9 @@ from tests.matrix import (
     _fingerprint,
     _visible,
     api_routes,
-    ensure_control,
-    ensure_editions,
 )
+from tests.matrix_control import ensure_control
+from tests.matrix_policy import ensure_editions
 from tests.world import (
     World,
     ensure_orders,

@@ -25,7 +25,8 @@ import pytest
 
 from fangkong.audit.models import AuditEvent
 from fangkong.policy.models import Edition, RiskArea
-from tests.matrix import ensure_editions, view_routes
+from tests.matrix import view_routes
+from tests.matrix_policy import ensure_editions
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fangkong"
 # URL parameters that name no object: a file format, a register's key, a document type.

@@ -88,7 +88,7 @@ def test_matrix_catches_an_unscoped_view(world, clients, settings):
     assert any("gw_a1" in p and "outside the persona's scope" in p for p in leak), problems
     assert any("undeclared" in p and "declares no access" in p for p in problems), problems
     # The other town's commander reads this town's local edition: caught.
-    from tests.matrix import ensure_editions
+    from tests.matrix_policy import ensure_editions
 
     theirs = ensure_editions(world)["T"]
     edition = [p for p in problems if f"/leaky-edition/{theirs.pk}/" in p]

@@ -22,7 +22,7 @@ from fangkong.assist.supplies import (
     receive,
     store_create,
 )
-from fangkong.core.api_kit import referenced
+from fangkong.core.api_kit import SyncStatus, referenced, sync_recorded, sync_status
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
@@ -184,7 +184,7 @@ class PackageSyncIn(Schema):
 
 class PackageAnswerOut(Schema):
     client_id: uuid.UUID
-    status: Literal["recorded", "already", "refused"]
+    status: SyncStatus
     error: str
     package_id: Id | None
 
@@ -213,15 +213,11 @@ def sync_packages(request: HttpRequest, store_id: Id, body: PackageSyncIn) -> Pa
         records=[(r.client_id, households.get(r.household_id), r.given_at) for r in body.records],
     )
     return PackageSyncOut(
-        recorded=sum(a.status == "recorded" for a in answers),
+        recorded=sync_recorded(answers),
         answers=[
             PackageAnswerOut(
                 client_id=a.client_id,
-                status="recorded"
-                if a.status == "recorded"
-                else "already"
-                if a.status == "already"
-                else "refused",
+                status=sync_status(a.status),
                 error=a.error,
                 package_id=a.package_id,
             )

@@ -20,7 +20,7 @@ from ninja import Field, Query, Schema
 from fangkong.accounts.selectors import request_user
 from fangkong.checkpoints import rosters, selectors, services
 from fangkong.checkpoints.models import Post, Shift
-from fangkong.core.api_kit import referenced
+from fangkong.core.api_kit import SyncStatus, referenced, sync_status
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import Guard, ScopedRouter
 from fangkong.org.roles import Perm
@@ -173,7 +173,7 @@ class CheckpointSyncIn(Schema):
 
 class CheckpointAnswerOut(Schema):
     client_id: uuid.UUID
-    status: Literal["recorded", "already", "refused"]
+    status: SyncStatus
     error: str
     entry_id: Id | None
     report_code: str
@@ -230,11 +230,7 @@ def sync_entries(request: HttpRequest, post_id: Id, body: CheckpointSyncIn) -> C
         answers=[
             CheckpointAnswerOut(
                 client_id=a.client_id,
-                status="recorded"
-                if a.status == "recorded"
-                else "already"
-                if a.status == "already"
-                else "refused",
+                status=sync_status(a.status),
                 error=a.error,
                 entry_id=a.entry_id,
                 report_code=a.report_code,

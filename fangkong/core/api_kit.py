@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -82,6 +82,31 @@ def cursor_page(queryset: QuerySet[M], *, cursor: str, limit: int) -> tuple[list
     more = len(page) > limit
     page = page[:limit]
     return page, (_encode(page[-1].pk) if more and page else None)
+
+
+# How an offline sync op (ADR 0020) answers each record of a phone's queue: the schema
+# names the three values so a client can branch on them; the services answer with plain
+# strings, and anything but "recorded" or "already" is a refusal the phone shows.
+SyncStatus = Literal["recorded", "already", "refused"]
+
+
+class SyncAnswer(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+def sync_status(status: str) -> SyncStatus:
+    """A sync service's per-record status as the API's `SyncStatus`."""
+    if status == "recorded":
+        return "recorded"
+    if status == "already":
+        return "already"
+    return "refused"
+
+
+def sync_recorded(answers: Iterable[SyncAnswer]) -> int:
+    """How many of a sync's records were recorded by this request (not repeats)."""
+    return sum(a.status == "recorded" for a in answers)
 
 
 class ErrorOut(Schema):

@@ -36,7 +36,7 @@ from fangkong.reports.models import (
     ReportStatus,
     VillageDay,
 )
-from fangkong.reports.services import Deadlines, computed_values, fields
+from fangkong.reports.services import Deadlines, computed_values, fields, submitted_status
 from fangkong.reports.teams import team_rows
 
 Summary = dict[str, Any]
@@ -118,22 +118,14 @@ def bulletin_summary(node: Jurisdiction, day: date, now: datetime | None = None)
             v.name if node.level >= Level.TOWN else f"{v.parent.name if v.parent else ''}{v.name}"
         )
         report = reports.get(v.pk)
-        due = deadlines.due(v.path, day)
+        status, at = submitted_status(report, now, deadlines.due(v.path, day))
         if report is not None and report.status == ReportStatus.SUBMITTED:
-            at = (
-                timezone.localtime(report.submitted_at).strftime("%H:%M")
-                if report.submitted_at
-                else ""
-            )
-            status = "late" if report.late else "on_time"
             if report.late:
                 named["late"].append([label, at])
             for f in texts:
                 if str(report.values.get(f.key, "")).strip():
                     notes.append([label, f.label, str(report.values[f.key]).strip()])
         else:
-            at = ""
-            status = "missing" if now >= due else "pending"
             named[status].append(label)
         row["villages"] += 1
         row[status] += 1

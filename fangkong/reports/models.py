@@ -73,13 +73,15 @@ class ReportStatus(models.TextChoices):
     MISSING = "missing", _("Missing at the deadline")
 
 
-class DailyReport(models.Model):
-    village = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+class DayReport(models.Model):
+    """One day's report of a reporting unit (a village, a special team): submitted (late
+    after its deadline) or flagged missing when the deadline passes without it."""
+
     day = models.DateField(_("day"))
     status = models.CharField(
         _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
     )
-    # {field key: value}: computed numbers as confirmed by the village, and what it typed.
+    # {field key: value}: computed numbers as confirmed by the unit, and what it typed.
     values = models.JSONField(default=dict)
     late = models.BooleanField(_("late"), default=False)
     submitted_by = models.ForeignKey(
@@ -91,6 +93,13 @@ class DailyReport(models.Model):
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyReport(DayReport):
+    village = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
 
     scope_path = "village__path"
     objects = ScopedQuerySet.as_manager()
@@ -190,25 +199,10 @@ class ReportingTeam(models.Model):
         return f"{self.team_id} {self.field_set_id}"
 
 
-class TeamReport(models.Model):
+class TeamReport(DayReport):
     """A special team's report of one day: as a village's `DailyReport`."""
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
-    day = models.DateField(_("day"))
-    status = models.CharField(
-        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
-    )
-    values = models.JSONField(default=dict)
-    late = models.BooleanField(_("late"), default=False)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveIntegerField(default=0)
 
     scope_path = "team__jurisdiction__path"
     objects = ScopedQuerySet.as_manager()

@@ -1,13 +1,14 @@
 """Writes of daily reports: a village's report refreshed and submitted (late when past
-the deadline), and villages flagged missing when the deadline passes."""
+the deadline), and villages flagged missing when the deadline passes. A special team's
+report (teams.py) is submitted, flagged and shown through the same steps here."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,9 +25,23 @@ from fangkong.org.models import Jurisdiction, Level, Membership
 from fangkong.org.roles import Role
 from fangkong.org.scoping import ancestor_paths, nearest_in
 from fangkong.reports.metrics import compute
-from fangkong.reports.models import DailyReport, FieldKind, ReportConfig, ReportField, ReportStatus
+from fangkong.reports.models import (
+    DailyReport,
+    DayReport,
+    FieldKind,
+    ReportConfig,
+    ReportField,
+    ReportStatus,
+)
 
 DEFAULT_DEADLINE = time(17, 0)
+
+R = TypeVar("R", bound=DayReport)
+
+
+def due_at(day: date, at: time) -> datetime:
+    """The instant a deadline (a wall-clock time of the town) falls on `day`."""
+    return timezone.make_aware(datetime.combine(day, at))
 
 
 class Deadlines:
@@ -43,7 +58,7 @@ class Deadlines:
         return nearest_in(path, self.by_path) or DEFAULT_DEADLINE
 
     def due(self, path: str, day: date) -> datetime:
-        return timezone.make_aware(datetime.combine(day, self.time_for(path)))
+        return due_at(day, self.time_for(path))
 
 
 def deadline_for(node: Jurisdiction) -> time:
@@ -101,6 +116,77 @@ def clean_entered(
     return values, errors
 
 
+def confirm(
+    report: DayReport,
+    *,
+    values: dict[str, Any],
+    actor: User,
+    now: datetime,
+    due: Callable[[], datetime],
+    named: str,
+    path: str,
+) -> None:
+    """Mark a locked `report` submitted with `values`, save it and audit it (as `named`,
+    at `path`). Its first submission alone sets who, when and whether it was late
+    (after `due`, read only then): a correction keeps them."""
+    first = report.submitted_at is None
+    report.values = values
+    report.status = ReportStatus.SUBMITTED
+    if first:
+        report.submitted_at, report.submitted_by = now, actor
+        report.late = now > due()
+    report.version += 1
+    report.save()
+    audit_record(
+        action=AuditAction.CREATE if first else AuditAction.UPDATE,
+        actor=actor,
+        obj=report,
+        object_repr=named,
+        jurisdiction_path=path,
+        detail={"late": report.late, "version": report.version},
+    )
+
+
+def submitted_status(report: DayReport | None, now: datetime, due: datetime) -> tuple[str, str]:
+    """A unit's standing in the bulletin: (on_time | late | missing | pending, the local
+    HH:MM it was sent, empty when not). Only a submitted report counts; a draft or a
+    flagged one after `due` is missing."""
+    if report is not None and report.status == ReportStatus.SUBMITTED:
+        at = (
+            timezone.localtime(report.submitted_at).strftime("%H:%M") if report.submitted_at else ""
+        )
+        return ("late" if report.late else "on_time"), at
+    return ("missing" if now >= due else "pending"), ""
+
+
+def missing_marked(
+    model: type[R], unit: str, day: date, due: Sequence[int]
+) -> QuerySet[R, int] | None:
+    """Flag the reports of `day` of the units `due` (past their deadline) missing where
+    none was sent, and return the ids of the units flagged now or before (a lazy query);
+    None when every due unit has sent its report. `unit` names the model's unit key."""
+    manager = model._default_manager
+    answered = set(
+        manager.filter(day=day, **{f"{unit}_id__in": due})
+        .exclude(status=ReportStatus.DRAFT)
+        .values_list(f"{unit}_id", flat=True)
+    )
+    pending = [pk for pk in due if pk not in answered]
+    if not pending:
+        return None
+    # Only drafts turn missing: a report submitted meanwhile stays submitted.
+    manager.bulk_create(
+        [model(**{f"{unit}_id": pk}, day=day, status=ReportStatus.MISSING) for pk in pending],
+        ignore_conflicts=True,
+    )
+    manager.filter(day=day, status=ReportStatus.DRAFT, **{f"{unit}_id__in": pending}).update(
+        status=ReportStatus.MISSING
+    )
+    return manager.filter(
+        day=day, status=ReportStatus.MISSING, **{f"{unit}_id__in": pending}
+    ).values_list(f"{unit}_id", flat=True)
+
+
 @transaction.atomic
 def report_submit(
     *,
@@ -117,22 +203,14 @@ def report_submit(
     if errors:
         raise ValidationError(errors)
     report = DailyReport.objects.select_for_update().filter(pk=report_for(village, day).pk).get()
-    values = computed_values([village], day)[village.pk] | values
-    first = report.submitted_at is None
-    report.values = values
-    report.status = ReportStatus.SUBMITTED
-    if first:
-        report.submitted_at, report.submitted_by = now, actor
-        report.late = now > deadline_at(village, day)
-    report.version += 1
-    report.save()
-    audit_record(
-        action=AuditAction.CREATE if first else AuditAction.UPDATE,
+    confirm(
+        report,
+        values=computed_values([village], day)[village.pk] | values,
         actor=actor,
-        obj=report,
-        object_repr=f"daily report {village.code} {day.isoformat()}",
-        jurisdiction_path=village.path,
-        detail={"late": report.late, "version": report.version},
+        now=now,
+        due=lambda: deadline_at(village, day),
+        named=f"daily report {village.code} {day.isoformat()}",
+        path=village.path,
     )
     return report
 
@@ -166,35 +244,12 @@ def flag_missing(now: datetime | None = None) -> int:
     deadlines = {
         v.pk: table.time_for(v.path) for v in Jurisdiction.objects.filter(level=Level.VILLAGE)
     }
-    due = [
-        pk
-        for pk, at_time in deadlines.items()
-        if now >= timezone.make_aware(datetime.combine(day, at_time))
-    ]
-    answered = set(
-        DailyReport.objects.filter(day=day, village_id__in=due)
-        .exclude(status=ReportStatus.DRAFT)
-        .values_list("village_id", flat=True)
-    )
-    pending = [pk for pk in due if pk not in answered]
-    if not pending:
+    due = [pk for pk, at_time in deadlines.items() if now >= due_at(day, at_time)]
+    flagged = missing_marked(DailyReport, "village", day, due)
+    if flagged is None:
         return 0
-    # Only drafts turn missing: a report submitted meanwhile stays submitted.
-    DailyReport.objects.bulk_create(
-        [DailyReport(village_id=pk, day=day, status=ReportStatus.MISSING) for pk in pending],
-        ignore_conflicts=True,
-    )
-    DailyReport.objects.filter(day=day, village_id__in=pending, status=ReportStatus.DRAFT).update(
-        status=ReportStatus.MISSING
-    )
     missing = list(
-        Jurisdiction.objects.filter(
-            pk__in=DailyReport.objects.filter(
-                day=day, village_id__in=pending, status=ReportStatus.MISSING
-            ).values("village_id")
-        )
-        .select_related("parent")
-        .order_by("path")
+        Jurisdiction.objects.filter(pk__in=flagged).select_related("parent").order_by("path")
     )
     cadres: dict[int, list[int]] = defaultdict(list)
     for node_id, user_id in Membership.objects.filter(

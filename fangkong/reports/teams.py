@@ -35,7 +35,14 @@ from fangkong.reports.models import (
     TeamFieldSet,
     TeamReport,
 )
-from fangkong.reports.services import Deadlines, clean_entered
+from fangkong.reports.services import (
+    Deadlines,
+    clean_entered,
+    confirm,
+    due_at,
+    missing_marked,
+    submitted_status,
+)
 
 
 def field_sets() -> list[TeamFieldSet]:
@@ -67,7 +74,7 @@ def reporting_under(node: Jurisdiction) -> list[ReportingTeam]:
 def team_deadline(unit: ReportingTeam, day: date, deadlines: Deadlines | None = None) -> datetime:
     """The team's own deadline, else its node's (as a village's: the nearest set above)."""
     at: time = unit.deadline or (deadlines or Deadlines()).time_for(unit.team.jurisdiction.path)
-    return timezone.make_aware(datetime.combine(day, at))
+    return due_at(day, at)
 
 
 def team_computed(unit: ReportingTeam, day: date) -> dict[str, int]:
@@ -144,21 +151,14 @@ def team_report_submit(
         raise ValidationError(errors)
     TeamReport.objects.get_or_create(team=team, day=day)
     report = TeamReport.objects.select_for_update().get(team=team, day=day)
-    first = report.submitted_at is None
-    report.values = team_computed(unit, day) | values
-    report.status = ReportStatus.SUBMITTED
-    if first:
-        report.submitted_at, report.submitted_by = now, actor
-        report.late = now > team_deadline(unit, day)
-    report.version += 1
-    report.save()
-    audit_record(
-        action=AuditAction.CREATE if first else AuditAction.UPDATE,
+    confirm(
+        report,
+        values=team_computed(unit, day) | values,
         actor=actor,
-        obj=report,
-        object_repr=f"team report {team.name} {day.isoformat()}",
-        jurisdiction_path=team.jurisdiction.path,
-        detail={"late": report.late, "version": report.version},
+        now=now,
+        due=lambda: team_deadline(unit, day),
+        named=f"team report {team.name} {day.isoformat()}",
+        path=team.jurisdiction.path,
     )
     return report
 
@@ -177,26 +177,10 @@ def flag_missing_teams(now: datetime | None = None) -> int:
         ReportingTeam.objects.filter(active=True).select_related("team__jurisdiction", "team")
     )
     due = {u.team_id: u for u in units if now >= team_deadline(u, day, table)}
-    answered = set(
-        TeamReport.objects.filter(day=day, team_id__in=due)
-        .exclude(status=ReportStatus.DRAFT)
-        .values_list("team_id", flat=True)
-    )
-    pending = [pk for pk in due if pk not in answered]
-    if not pending:
+    flagged = missing_marked(TeamReport, "team", day, list(due))
+    if flagged is None:
         return 0
-    TeamReport.objects.bulk_create(
-        [TeamReport(team_id=pk, day=day, status=ReportStatus.MISSING) for pk in pending],
-        ignore_conflicts=True,
-    )
-    TeamReport.objects.filter(day=day, team_id__in=pending, status=ReportStatus.DRAFT).update(
-        status=ReportStatus.MISSING
-    )
-    missing = set(
-        TeamReport.objects.filter(
-            day=day, team_id__in=pending, status=ReportStatus.MISSING
-        ).values_list("team_id", flat=True)
-    )
+    missing = set(flagged)
     members: dict[int, set[int]] = {pk: set() for pk in missing}
     for team_id, user_id in TeamMember.objects.filter(team_id__in=missing).values_list(
         "team_id", "user_id"
@@ -247,19 +231,11 @@ def team_rows(node: Jurisdiction, day: date, now: datetime) -> list[dict[str, An
     rows = []
     for unit in units:
         report = reports.get(unit.team_id)
-        submitted = report is not None and report.status == ReportStatus.SUBMITTED
-        if submitted and report is not None:
+        status, at = submitted_status(report, now, team_deadline(unit, day, table))
+        if report is not None and report.status == ReportStatus.SUBMITTED:
             values = dict(report.values)
-            status = "late" if report.late else "on_time"
-            at = (
-                timezone.localtime(report.submitted_at).strftime("%H:%M")
-                if report.submitted_at
-                else ""
-            )
         else:
             values = team_computed(unit, day)
-            status = "missing" if now >= team_deadline(unit, day, table) else "pending"
-            at = ""
         rows.append(
             {
                 "name": unit.team.name,

@@ -29,7 +29,7 @@ from fangkong.reports import selectors, services, teams
 from fangkong.reports.bulletin import bulletin_generate
 from fangkong.reports.documents import table, teams_table, times_table
 from fangkong.reports.forms import BulletinForm, SettingsForm
-from fangkong.reports.models import FieldKind, ReportConfig, ReportField
+from fangkong.reports.models import DayReport, FieldKind, ReportConfig, ReportField
 from fangkong.zones.selectors import ZoneMap, zone_map
 
 DOC_TYPES = {
@@ -111,13 +111,7 @@ def village_report(request: HttpRequest, village: str) -> HttpResponse:
         except ValidationError as e:
             errors = e.message_dict
         else:
-            if sent.late:
-                messages.warning(
-                    request, _("Report sent after the deadline: it counts, marked late.")
-                )
-            else:
-                messages.success(request, _("Report sent."))
-            return redirect(f"{request.path}?day={day.isoformat()}")
+            return _sent(request, sent, day)
     report = selectors.overview(node, day)[0][1]
     computed = services.computed_values([node], day)[node.pk]
     values = dict(report.values) if report and report.status == "submitted" else {}
@@ -144,6 +138,15 @@ def village_report(request: HttpRequest, village: str) -> HttpResponse:
     )
 
 
+def _sent(request: HttpRequest, sent: DayReport, day: date) -> HttpResponse:
+    """Back to the report's day, told whether it came in time."""
+    if sent.late:
+        messages.warning(request, _("Report sent after the deadline: it counts, marked late."))
+    else:
+        messages.success(request, _("Report sent."))
+    return redirect(f"{request.path}?day={day.isoformat()}")
+
+
 @require_http_methods(["GET", "POST"])
 @requires(Perm.REPORTS_VIEW, writes=("POST",))
 def team_report(request: HttpRequest, team_id: int) -> HttpResponse:
@@ -167,13 +170,7 @@ def team_report(request: HttpRequest, team_id: int) -> HttpResponse:
             for text in errors.pop("team", []):
                 messages.error(request, text)
         else:
-            if sent.late:
-                messages.warning(
-                    request, _("Report sent after the deadline: it counts, marked late.")
-                )
-            else:
-                messages.success(request, _("Report sent."))
-            return redirect(f"{request.path}?day={day.isoformat()}")
+            return _sent(request, sent, day)
     report, rows = teams.team_detail(unit, day) if unit else (None, [])
     if entered:
         rows = [(f, entered.get(f.key, v) if f.kind != "computed" else v, s) for f, v, s in rows]

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Schema
 
 from fangkong.accounts.selectors import request_user
-from fangkong.core.api_kit import referenced
+from fangkong.core.api_kit import SyncStatus, referenced, sync_recorded, sync_status
 from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter
 from fangkong.org.roles import Perm
@@ -331,7 +331,7 @@ class ResponseArrivalSyncIn(Schema):
 
 class ResponseArrivalAnswerOut(Schema):
     client_id: uuid.UUID
-    status: Literal["recorded", "already", "refused"]
+    status: SyncStatus
     error: str
     arrived_at: datetime | None
     on_time: bool
@@ -353,15 +353,11 @@ def sync_arrivals(request: HttpRequest, body: ResponseArrivalSyncIn) -> Response
         records=[(r.client_id, calls.get(r.callout_id), r.tapped_at) for r in body.records],
     )
     return ResponseArrivalSyncOut(
-        recorded=sum(a.status == "recorded" for a in answers),
+        recorded=sync_recorded(answers),
         answers=[
             ResponseArrivalAnswerOut(
                 client_id=a.client_id,
-                status="recorded"
-                if a.status == "recorded"
-                else "already"
-                if a.status == "already"
-                else "refused",
+                status=sync_status(a.status),
                 error=a.error,
                 arrived_at=a.arrived_at,
                 on_time=a.on_time,

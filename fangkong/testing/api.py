@@ -16,7 +16,15 @@ from ninja import Field, Schema
 
 from fangkong.accounts.selectors import request_user
 from fangkong.control.selectors import site_for_user
-from fangkong.core.api_kit import Cursor, Limit, Page, cursor_page, referenced
+from fangkong.core.api_kit import (
+    Cursor,
+    Limit,
+    Page,
+    SyncStatus,
+    cursor_page,
+    referenced,
+    sync_status,
+)
 from fangkong.core.bounds import Count, Id
 from fangkong.core.masking import mask_name
 from fangkong.org.access import Guard, ScopedRouter
@@ -128,7 +136,7 @@ class TestingSyncIn(Schema):
 
 class TestingAnswerOut(Schema):
     client_id: uuid.UUID
-    status: Literal["recorded", "already", "refused"]
+    status: SyncStatus
     error: str
     barcode: str
     size: Annotated[int, Field(ge=0, le=20)]
@@ -168,7 +176,7 @@ def sync_samples(request: HttpRequest, round_id: Id, body: TestingSyncIn) -> Tes
         answers=[
             TestingAnswerOut(
                 client_id=a.client_id,
-                status=a.status,  # type: ignore[arg-type]
+                status=sync_status(a.status),
                 error=a.error,
                 barcode=a.barcode,
                 size=a.size,
