@@ -19,8 +19,8 @@ from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter, object_for_user
 from fangkong.org.roles import Perm
 from fangkong.people.models import Person
-from fangkong.tracing import cases, selectors
-from fangkong.tracing.models import Case, Contact
+from fangkong.tracing import cases, interview, selectors
+from fangkong.tracing.models import Case, Contact, Stay
 
 router = ScopedRouter(tags=["tracing"])
 
@@ -220,3 +220,88 @@ def control_contacts(request: HttpRequest, case_id: Id) -> TracingControlledOut:
         to_find=[c.pk for c in done.to_find],
         not_placed=[c.pk for c in done.not_placed],
     )
+
+
+class TracingStayOut(Schema):
+    id: Id
+    place_id: Id | None
+    where: str
+    started_at: datetime
+    ended_at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, s: Stay) -> TracingStayOut:
+        return cls(
+            id=s.pk,
+            place_id=s.place_id,
+            where=s.where,
+            started_at=s.started_at,
+            ended_at=s.ended_at,
+            note=s.note,
+        )
+
+
+class TracingStayIn(Schema):
+    place_code: Annotated[str, Field(max_length=16, description="the place's code")] = ""
+    address: Annotated[str, Field(max_length=interview.ADDRESS_MAX)] = ""
+    started_at: datetime
+    ended_at: datetime
+    note: Annotated[str, Field(max_length=interview.NOTE_MAX)] = ""
+
+
+class TracingScanOut(Schema):
+    place: str
+    at: datetime
+
+
+class TracingCheckedOut(Schema):
+    post: str
+    at: datetime
+    direction: str
+    outcome: str
+
+
+class TracingRecordOut(Schema):
+    """The case's places and times: its scans, the checkpoint log and the interview."""
+
+    scans: list[TracingScanOut]
+    checkpoints: list[TracingCheckedOut]
+    declared: list[TracingStayOut]
+
+
+@router.read("/cases/{case_id}/record", perm=Perm.TRACING_VIEW, response=TracingRecordOut)
+def case_record(request: HttpRequest, case_id: Id) -> TracingRecordOut:
+    case = selectors.case_for_user(request.user, case_id)
+    return TracingRecordOut(
+        scans=[TracingScanOut(place=v.place.name, at=v.at) for v in selectors.record(case)],
+        checkpoints=[
+            TracingCheckedOut(post=c.post, at=c.at, direction=c.direction, outcome=c.outcome)
+            for c in selectors.checkpoint_record(case)
+        ],
+        declared=[TracingStayOut.of(s) for s in interview.stays_of(case)],
+    )
+
+
+@router.write(
+    "/cases/{case_id}/stays",
+    perm=Perm.TRACING_MANAGE,
+    response={200: TracingStayOut, 201: TracingStayOut},
+)
+def record_stay(
+    request: HttpRequest, case_id: Id, body: TracingStayIn
+) -> tuple[int, TracingStayOut]:
+    """A place and time from the interview: 201 when recorded now, 200 when the same
+    place and times were on the record already."""
+    user = request_user(request)
+    case = selectors.case_for_user(user, case_id, write=True)
+    stay, new = interview.stay_record(
+        case=case,
+        actor=user,
+        place=interview.place_of_code(body.place_code),
+        address=body.address,
+        started_at=body.started_at,
+        ended_at=body.ended_at,
+        note=body.note,
+    )
+    return (201 if new else 200), TracingStayOut.of(stay)

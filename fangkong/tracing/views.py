@@ -28,8 +28,8 @@ from fangkong.org.access import requires
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.people.models import Person
-from fangkong.tracing import cases, chains, selectors
-from fangkong.tracing.forms import CaseForm, ChainFilter, DeclareForm
+from fangkong.tracing import cases, chains, interview, selectors
+from fangkong.tracing.forms import CaseForm, ChainFilter, DeclareForm, StayForm
 from fangkong.tracing.models import Case, Contact, ContactHow, ContactStatus
 
 LIST_LIMIT = 200
@@ -96,7 +96,9 @@ def case_new(request: HttpRequest) -> HttpResponseBase:
     return render(request, "tracing/new.html", {"form": form}, status=status)
 
 
-def _case_context(user: Any, case: Case, declare: DeclareForm | None = None) -> dict[str, Any]:
+def _case_context(
+    user: Any, case: Case, declare: DeclareForm | None = None, stay: StayForm | None = None
+) -> dict[str, Any]:
     contacts = list(selectors.contacts_of(case))
     household = (
         [
@@ -111,6 +113,9 @@ def _case_context(user: Any, case: Case, declare: DeclareForm | None = None) -> 
     return {
         "case": case,
         "visits": selectors.record(case),
+        "checked": selectors.checkpoint_record(case),
+        "stays": interview.stays_of(case),
+        "stay_form": stay or StayForm(),
         "household": household,
         "contacts": contacts,
         "controlled": sum(c.status == ContactStatus.CONTROLLED for c in contacts),
@@ -134,7 +139,8 @@ def case_act(request: HttpRequest, case_id: int) -> HttpResponseBase:
     """Find the contacts, put them under control, or add a declared one."""
     user = request_user(request)
     case = selectors.case_for_user(user, case_id, write=True)
-    declare = None
+    declare: DeclareForm | None = None
+    stay: StayForm | None = None
     action = request.POST.get("action", "")
     try:
         if action == "find":
@@ -165,15 +171,35 @@ def case_act(request: HttpRequest, case_id: int) -> HttpResponseBase:
                 phone=data["phone"],
             )
             messages.success(request, _("The contact is on the list."))
+        elif action == "stay":
+            stay = StayForm(request.POST)
+            if not stay.is_valid():
+                raise ValidationError(_("Check the place and times."))
+            data = stay.cleaned_data
+            _stay, new = interview.stay_record(
+                case=case,
+                actor=user,
+                place=interview.place_of_code(data["place_code"]),
+                address=data["address"],
+                started_at=data["started_at"],
+                ended_at=data["ended_at"],
+                note=data["note"],
+            )
+            if new:
+                messages.success(request, _("The place and times are on the record."))
+            else:
+                messages.info(request, _("These place and times were on the record already."))
         else:
             raise ValidationError(_("Unknown action."))
     except ValidationError as e:
-        if declare is None:
+        form = declare or stay
+        if form is None:
             messages.error(request, " ".join(e.messages))
-            declare = DeclareForm()
         else:
-            add_validation_errors(declare, e)
-        return render(request, "tracing/case.html", _case_context(user, case, declare), status=400)
+            add_validation_errors(form, e)
+        return render(
+            request, "tracing/case.html", _case_context(user, case, declare, stay), status=400
+        )
     return redirect("tracing:case", case_id=case.pk)
 
 
