@@ -19,7 +19,8 @@ from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter, object_for_user
 from fangkong.org.roles import Perm
 from fangkong.people.models import Person
-from fangkong.tracing import cases, interview, selectors
+from fangkong.screening.selectors import pushed_list_for_user
+from fangkong.tracing import cases, companion, interview, selectors
 from fangkong.tracing.models import Case, Contact, Stay
 
 router = ScopedRouter(tags=["tracing"])
@@ -305,3 +306,31 @@ def record_stay(
         note=body.note,
     )
     return (201 if new else 200), TracingStayOut.of(stay)
+
+
+class TracingCompanionIn(Schema):
+    list_id: Id
+
+
+class TracingLinkedOut(Schema):
+    matched: Count
+    unmatched: Count
+    already: Count
+    contacts: list[TracingContactOut]
+
+
+@router.write("/cases/{case_id}/companion", perm=Perm.TRACING_MANAGE, response=TracingLinkedOut)
+def link_companion(request: HttpRequest, case_id: Id, body: TracingCompanionIn) -> TracingLinkedOut:
+    """A pushed 时空伴随 list's rows as the case's contacts; linking it again adds none."""
+    user = request_user(request)
+    case = selectors.case_for_user(user, case_id, write=True)
+    pushed = referenced(
+        "list_id", lambda: pushed_list_for_user(user, body.list_id, Perm.TRACING_MANAGE)
+    )
+    linked = companion.companion_link(case=case, pushed=pushed, actor=user)
+    return TracingLinkedOut(
+        matched=linked.matched,
+        unmatched=linked.unmatched,
+        already=linked.already,
+        contacts=[TracingContactOut.of(c) for c in linked.new],
+    )

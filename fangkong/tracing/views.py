@@ -28,7 +28,9 @@ from fangkong.org.access import requires
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.people.models import Person
-from fangkong.tracing import cases, chains, interview, selectors
+from fangkong.screening.models import PushedCategory
+from fangkong.screening.selectors import pushed_list_for_user, pushed_lists_visible
+from fangkong.tracing import cases, chains, companion, interview, selectors
 from fangkong.tracing.forms import CaseForm, ChainFilter, DeclareForm, StayForm
 from fangkong.tracing.models import Case, Contact, ContactHow, ContactStatus
 
@@ -116,6 +118,11 @@ def _case_context(
         "checked": selectors.checkpoint_record(case),
         "stays": interview.stays_of(case),
         "stay_form": stay or StayForm(),
+        "companion_lists": list(
+            pushed_lists_visible(user, Perm.TRACING_MANAGE).filter(
+                category=PushedCategory.COMPANION
+            )[:50]
+        ),
         "household": household,
         "contacts": contacts,
         "controlled": sum(c.status == ContactStatus.CONTROLLED for c in contacts),
@@ -171,6 +178,17 @@ def case_act(request: HttpRequest, case_id: int) -> HttpResponseBase:
                 phone=data["phone"],
             )
             messages.success(request, _("The contact is on the list."))
+        elif action == "companion":
+            list_id = request.POST.get("list_id", "")
+            if not list_id.isdigit() or not 0 < int(list_id) < 2**31:
+                raise ValidationError(_("Choose a list."))
+            pushed = pushed_list_for_user(user, int(list_id), Perm.TRACING_MANAGE)
+            linked = companion.companion_link(case=case, pushed=pushed, actor=user)
+            messages.success(
+                request,
+                _("%(m)d contacts from the registry, %(u)d to find, %(a)d already listed.")
+                % {"m": linked.matched, "u": linked.unmatched, "a": linked.already},
+            )
         elif action == "stay":
             stay = StayForm(request.POST)
             if not stay.is_valid():
