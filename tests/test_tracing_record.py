@@ -140,7 +140,7 @@ def test_a_declared_stay_feeds_the_colocation_job(world):
     p = person(world, "A1", "病例甲", "13700000001")
     diner = person(world, "A2", "食客乙", "13700000021")
     place = restaurant(world)
-    # The case never scanned there; the interview says it ate there 18:00–19:30.
+    # The case never scanned there; the interview says it ate there 18:00-19:30.
     scan(place, "13700000021", noon(2, 18, 40), "食客乙")
     scan(place, "13700000051", noon(2, 21, 0), "晚来戊")  # after the case left
     case = _case(world, p)
