@@ -95,7 +95,8 @@ def test_a_companion_list_names_contacts_once(world):
     assert matched.order == earlier and matched.status == ContactStatus.CONTROLLED
     assert ControlOrder.objects.count() == orders_before  # no second order
     assert ControlOrder.objects.filter(person=resident, status=OrderStatus.ACTIVE).count() == 1
-    assert stranger.status == ContactStatus.TO_FIND and stranger.work_order.kind == FIND_KIND
+    assert stranger.status == ContactStatus.TO_FIND and stranger.work_order is not None
+    assert stranger.work_order.kind == FIND_KIND
     assert [c.pk for c in done.to_find] == [stranger.pk]
 
 

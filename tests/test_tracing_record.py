@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -110,7 +111,7 @@ def test_a_declared_stay_once_with_errors_named_by_field(world):
         case=case, actor=actor, address=" 红星路 8 号 菜场 ", started_at=start, ended_at=end
     )
     assert new and words.address == "红星路 8 号 菜场"
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"address": ""}, "address"),
         ({"address": "菜场", "ended_at": start - timedelta(minutes=1)}, "ended_at"),
         ({"address": "菜场", "ended_at": start + timedelta(hours=13)}, "ended_at"),
@@ -120,7 +121,7 @@ def test_a_declared_stay_once_with_errors_named_by_field(world):
         ({"address": "菜场", "note": "y" * 201}, "note"),
     ]
     for change, field in bad:
-        args = {"started_at": start, "ended_at": end, **change}
+        args: dict[str, Any] = {"started_at": start, "ended_at": end, **change}
         with pytest.raises(ValidationError) as e:
             stay_record(case=case, actor=actor, **args)
         assert field in e.value.message_dict, (change, e.value.message_dict)
