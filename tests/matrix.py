@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 from django.test import Client
@@ -237,12 +236,6 @@ def _example(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
         name = spec["$ref"].rsplit("/", 1)[-1]
         return _example(schema, schema["components"]["schemas"][name])
     kind = spec.get("type")
-    if spec.get("format") in ("date-time", "date"):
-        from django.utils import timezone
-
-        # An hour ago: a time a write may take (not in the future, not long past).
-        moment = timezone.localtime() - timedelta(hours=1)
-        return moment.isoformat() if spec["format"] == "date-time" else str(moment.date())
     if kind == "object" or "properties" in spec:
         return {
             k: _example(schema, v)
