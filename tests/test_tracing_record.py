@@ -210,6 +210,9 @@ def test_the_stay_form_and_the_api(world, login):
         content_type="application/json",
     )
     assert wrong.status_code == 422 and "ended_at" in wrong.json()["errors"]
+    untimed = client.post(api, data={"address": "菜场"}, content_type="application/json")
+    assert untimed.status_code == 422
+    assert {"started_at", "ended_at"} <= set(untimed.json()["errors"])
     record = client.get(f"/api/v1/tracing/cases/{case.pk}/record").json()
     assert {s["where"] for s in record["declared"]} == {"太子农庄", "红星路 8 号 菜场"}
     other = login("commander_u")

@@ -246,8 +246,10 @@ class TracingStayOut(Schema):
 class TracingStayIn(Schema):
     place_code: Annotated[str, Field(max_length=16, description="the place's code")] = ""
     address: Annotated[str, Field(max_length=interview.ADDRESS_MAX)] = ""
-    started_at: datetime
-    ended_at: datetime
+    # Required, and checked by the service (an error on the field), so that a body
+    # without them still reaches the case's accessor first.
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
     note: Annotated[str, Field(max_length=interview.NOTE_MAX)] = ""
 
 

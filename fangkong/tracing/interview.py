@@ -48,8 +48,8 @@ def stay_record(
     *,
     case: Case,
     actor: User,
-    started_at: datetime,
-    ended_at: datetime,
+    started_at: datetime | None,
+    ended_at: datetime | None,
     place: Place | None = None,
     address: str = "",
     note: str = "",
@@ -71,15 +71,19 @@ def stay_record(
         errors["address"] = _("At most %(n)d characters.") % {"n": ADDRESS_MAX}
     if len(note) > NOTE_MAX:
         errors["note"] = _("At most %(n)d characters.") % {"n": NOTE_MAX}
-    if started_at > now:
+    if started_at is None:
+        errors["started_at"] = _("Give the date and time it began.")
+    elif started_at > now:
         errors["started_at"] = _("The start lies in the future.")
     elif started_at < case.isolated_at - OLDEST:
         errors["started_at"] = _("The start must lie within 30 days before the case.")
-    if ended_at < started_at:
+    if ended_at is None:
+        errors["ended_at"] = _("Give the date and time it ended.")
+    elif started_at is not None and ended_at < started_at:
         errors["ended_at"] = _("The end is before the start.")
-    elif ended_at - started_at > LONGEST_STAY:
+    elif started_at is not None and ended_at - started_at > LONGEST_STAY:
         errors["ended_at"] = _("One stay lasts at most 12 hours; enter a longer one as several.")
-    if errors:
+    if errors or started_at is None or ended_at is None:
         raise ValidationError(errors)
     # The case's row serialises stays of one case (the constraint cannot: no place is NULL).
     Case.objects.select_for_update().filter(pk=case.pk).first()
