@@ -61,7 +61,16 @@ def build_demo_tracing(path: str) -> dict[str, int]:
     market = Place.objects.filter(pk__in=list(busiest)).first()
     if person is None:
         return {}
+    first = (
+        Scan.objects.filter(place=market).order_by("scanned_at").first()
+        if market is not None
+        else None
+    )
+    # Built before the day's opening, the places' demo scans lie later today: the demo's
+    # own clock then runs from an hour after the first of them.
     now = timezone.now()
+    if first is not None:
+        now = max(now, first.scanned_at + timedelta(hours=1))
     case, _new = case_open(
         person=person,
         kind=CaseKind.CONFIRMED,
@@ -70,13 +79,6 @@ def build_demo_tracing(path: str) -> dict[str, int]:
         source=CaseSource.REPORT,
         actor=commander,
         isolated_at=now,
-    )
-    first = (
-        Scan.objects.filter(place=market, scanned_at__lte=now - timedelta(minutes=30))
-        .order_by("scanned_at")
-        .first()
-        if market is not None
-        else None
     )
     if market is not None and first is not None:
         # The case says it shopped there around the morning's first visitors.
@@ -87,6 +89,7 @@ def build_demo_tracing(path: str) -> dict[str, int]:
             started_at=first.scanned_at - timedelta(minutes=10),
             ended_at=first.scanned_at + timedelta(minutes=30),
             note="流调自述：早上买菜",
+            now=now,
         )
     stay_record(
         case=case,
@@ -95,6 +98,7 @@ def build_demo_tracing(path: str) -> dict[str, int]:
         started_at=now - timedelta(hours=3),
         ended_at=now - timedelta(hours=2),
         note="流调自述：发热就诊",
+        now=now,
     )
     contacts_find(case=case, actor=commander, now=now)
     contacts_control(case=case, actor=commander, now=now)
