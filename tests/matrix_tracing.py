@@ -3,10 +3,10 @@ of 一号楼微网格 and 三号楼微网格, opened by their commanders), each 
 
 from __future__ import annotations
 
-from fangkong.tracing.models import Case, Contact
+from fangkong.tracing.models import Case, Contact, Stay
 from tests.world import World, ensure_registry
 
-MODELS = (Case, Contact)
+MODELS = (Case, Contact, Stay)
 
 _MADE = (("A1M1", "commander", "13700009001"), ("P1M1", "commander_u", "13700009002"))
 

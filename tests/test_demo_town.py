@@ -209,3 +209,25 @@ def test_the_demo_town_has_manned_checkpoints_with_a_day_of_logs():
     client.post("/accounts/login/", {"username": "cp11", "password": DEMO_PASSWORD})
     page = client.get(f"/checkpoints/{posts[1].pk}/log/")
     assert page.status_code == 200 and "S229" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_demo_town_has_a_traced_case():
+    from fangkong.tracing.models import Case, Contact, ContactHow, Stay
+
+    call_command("demo_town", "--residents", "3000")
+    case = Case.objects.get()
+    hows = set(Contact.objects.filter(case=case).values_list("how", flat=True))
+    assert {ContactHow.HOUSEHOLD, ContactHow.COLOCATION} <= hows
+    met = Contact.objects.filter(case=case, how=ContactHow.COLOCATION).first()
+    assert met is not None and met.place is not None and met.place.name in met.reason
+    assert Stay.objects.filter(case=case, place__isnull=False).count() == 1
+    contacts = Contact.objects.filter(case=case).count()
+    client = Client()
+    assert client.login(username="commander", password=DEMO_PASSWORD)
+    page = client.get(f"/tracing/cases/{case.pk}/")
+    assert page.status_code == 200 and met.reason in page.content.decode()
+    # Once more with --reset: the case goes with the town and comes back the same.
+    call_command("demo_town", "--reset", "--residents", "3000")
+    again = Case.objects.get()
+    assert Contact.objects.filter(case=again).count() == contacts

@@ -280,3 +280,31 @@ def counts_by_node(key: str, prefixes: Sequence[str], day: date) -> list[tuple[s
         (p, int(n or 0))
         for p, n in rows.values_list("jurisdiction__path").annotate(n=agg).order_by()
     ]
+
+
+def entries_of_person(
+    *,
+    person_id: int,
+    phone_hashes: Sequence[str],
+    id_number_hash: str,
+    start: datetime,
+    end: datetime,
+    limit: int = 200,
+) -> QuerySet[Entry]:
+    """The log entries a person was checked in between `start` and `end`, oldest first.
+    The log names nobody itself: a person is known at a post only through the returnee
+    report the post filed for them (matched to the registry, or by the report's phone or
+    ID-number hash), so an arrival let through without one cannot be found here. Not
+    scoped: the caller has loaded the person through its own accessor."""
+    who = Q(report__person_id=person_id)
+    keys = [k for k in phone_hashes if k]
+    if keys:
+        who |= Q(report__phone_hash__in=keys)
+    if id_number_hash:
+        who |= Q(report__id_number_hash=id_number_hash)
+    return (
+        Entry.objects.filter(at__gte=start, at__lte=end, report__isnull=False)
+        .filter(who)
+        .select_related("post")
+        .order_by("at", "id")[:limit]
+    )

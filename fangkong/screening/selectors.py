@@ -7,6 +7,8 @@ whose area is at, under or above their node, each seeing only their own rows.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -17,7 +19,8 @@ from fangkong.org.access import object_for_user
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import ancestor_paths, at_or_above_q, scope_paths
-from fangkong.screening.models import PushedList, PushedRow, ReturneeReport, Sweep
+from fangkong.people.models import Person
+from fangkong.screening.models import PushedList, PushedRow, ReturneeReport, RowMatch, Sweep
 
 
 def returnee_report_for_user(user: Any, report_id: int, *, write: bool = False) -> ReturneeReport:
@@ -118,3 +121,45 @@ def sweep_for_user(user: Any, sweep_id: int) -> Sweep:
     if sweep is None:
         raise Http404
     return sweep
+
+
+@dataclass(frozen=True)
+class ListedPerson:
+    """One row of a pushed list as another app reads it: who the row names (the
+    registry person it was matched to, else the name and phone as received)."""
+
+    row_id: int
+    row_number: int
+    person: Person | None
+    name: str
+    phone: str
+
+
+def listed_persons(pushed: PushedList, limit: int = 5000) -> list[ListedPerson]:
+    """The rows of a list the caller has loaded through `pushed_list_for_user` (all its
+    rows: a tracer links the whole list to a case), matched ones with their person."""
+    columns = pushed.columns or {}
+
+    def cell(cells: list[str], name: str) -> str:
+        index = columns.get(name)
+        return str(cells[index]).strip() if index is not None and index < len(cells) else ""
+
+    out = []
+    rows = (
+        PushedRow.objects.filter(pushed=pushed)
+        .select_related("person__jurisdiction")
+        .order_by("row_number")[:limit]
+    )
+    for row in rows:
+        cells = json.loads(row.cells) if row.cells else []
+        matched = row.person if row.match in (RowMatch.MATCHED, RowMatch.LOCATED) else None
+        out.append(
+            ListedPerson(
+                row_id=row.pk,
+                row_number=row.row_number,
+                person=matched,
+                name=row.name or cell(cells, "name"),
+                phone=cell(cells, "phone") or cell(cells, "phone2"),
+            )
+        )
+    return out

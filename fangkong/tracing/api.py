@@ -19,8 +19,9 @@ from fangkong.core.bounds import Count, Id
 from fangkong.org.access import ScopedRouter, object_for_user
 from fangkong.org.roles import Perm
 from fangkong.people.models import Person
-from fangkong.tracing import cases, selectors
-from fangkong.tracing.models import Case, Contact
+from fangkong.screening.selectors import pushed_list_for_user
+from fangkong.tracing import cases, companion, interview, selectors
+from fangkong.tracing.models import Case, Contact, Stay
 
 router = ScopedRouter(tags=["tracing"])
 
@@ -219,4 +220,119 @@ def control_contacts(request: HttpRequest, case_id: Id) -> TracingControlledOut:
         controlled=[c.pk for c in done.controlled],
         to_find=[c.pk for c in done.to_find],
         not_placed=[c.pk for c in done.not_placed],
+    )
+
+
+class TracingStayOut(Schema):
+    id: Id
+    place_id: Id | None
+    where: str
+    started_at: datetime
+    ended_at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, s: Stay) -> TracingStayOut:
+        return cls(
+            id=s.pk,
+            place_id=s.place_id,
+            where=s.where,
+            started_at=s.started_at,
+            ended_at=s.ended_at,
+            note=s.note,
+        )
+
+
+class TracingStayIn(Schema):
+    place_code: Annotated[str, Field(max_length=16, description="the place's code")] = ""
+    address: Annotated[str, Field(max_length=interview.ADDRESS_MAX)] = ""
+    # Required, and checked by the service (an error on the field), so that a body
+    # without them still reaches the case's accessor first.
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    note: Annotated[str, Field(max_length=interview.NOTE_MAX)] = ""
+
+
+class TracingScanOut(Schema):
+    place: str
+    at: datetime
+
+
+class TracingCheckedOut(Schema):
+    post: str
+    at: datetime
+    direction: str
+    outcome: str
+
+
+class TracingRecordOut(Schema):
+    """The case's places and times: its scans, the checkpoint log and the interview."""
+
+    scans: list[TracingScanOut]
+    checkpoints: list[TracingCheckedOut]
+    declared: list[TracingStayOut]
+
+
+@router.read("/cases/{case_id}/record", perm=Perm.TRACING_VIEW, response=TracingRecordOut)
+def case_record(request: HttpRequest, case_id: Id) -> TracingRecordOut:
+    case = selectors.case_for_user(request.user, case_id)
+    return TracingRecordOut(
+        scans=[TracingScanOut(place=v.place.name, at=v.at) for v in selectors.record(case)],
+        checkpoints=[
+            TracingCheckedOut(post=c.post, at=c.at, direction=c.direction, outcome=c.outcome)
+            for c in selectors.checkpoint_record(case)
+        ],
+        declared=[TracingStayOut.of(s) for s in interview.stays_of(case)],
+    )
+
+
+@router.write(
+    "/cases/{case_id}/stays",
+    perm=Perm.TRACING_MANAGE,
+    response={200: TracingStayOut, 201: TracingStayOut},
+)
+def record_stay(
+    request: HttpRequest, case_id: Id, body: TracingStayIn
+) -> tuple[int, TracingStayOut]:
+    """A place and time from the interview: 201 when recorded now, 200 when the same
+    place and times were on the record already."""
+    user = request_user(request)
+    case = selectors.case_for_user(user, case_id, write=True)
+    stay, new = interview.stay_record(
+        case=case,
+        actor=user,
+        place=interview.place_of_code(body.place_code),
+        address=body.address,
+        started_at=body.started_at,
+        ended_at=body.ended_at,
+        note=body.note,
+    )
+    return (201 if new else 200), TracingStayOut.of(stay)
+
+
+class TracingCompanionIn(Schema):
+    list_id: Id
+
+
+class TracingLinkedOut(Schema):
+    matched: Count
+    unmatched: Count
+    already: Count
+    contacts: list[TracingContactOut]
+
+
+@router.write("/cases/{case_id}/companion", perm=Perm.TRACING_MANAGE, response=TracingLinkedOut)
+def link_companion(request: HttpRequest, case_id: Id, body: TracingCompanionIn) -> TracingLinkedOut:
+    """A pushed 时空伴随 list's rows as the case's contacts; linking it again adds none."""
+    user = request_user(request)
+    case = selectors.case_for_user(user, case_id, write=True)
+    pushed = referenced(
+        "list_id", lambda: pushed_list_for_user(user, body.list_id, Perm.TRACING_MANAGE)
+    )
+    linked = companion.companion_link(case=case, pushed=pushed, actor=user)
+    return TracingLinkedOut(
+        matched=linked.matched,
+        unmatched=linked.unmatched,
+        already=linked.already,
+        contacts=[TracingContactOut.of(c) for c in linked.new],
     )

@@ -34,7 +34,8 @@ from fangkong.places.models import Visitor
 from fangkong.policy.models import Category
 from fangkong.tracing import colocation
 from fangkong.tracing.engines import DuckDBEngine
-from fangkong.tracing.extract import extract, place_names, place_scans
+from fangkong.tracing.extract import WithVisits, extract, place_names, place_scans
+from fangkong.tracing.interview import stay_rows
 from fangkong.tracing.kinds import CONTROL_KIND, FIND_KIND
 from fangkong.tracing.models import (
     Case,
@@ -44,6 +45,7 @@ from fangkong.tracing.models import (
     Contact,
     ContactHow,
     ContactStatus,
+    Stay,
 )
 from fangkong.tracing.rules import settings_for
 from fangkong.workorders.models import WorkOrder
@@ -323,13 +325,19 @@ def _colocated(case: Case, found: Found) -> None:
     """First- and second-degree contacts from the place scans, each with the job's reason."""
     anchor = case.counted_from
     cases, own = _index_cases(case)
+    declared = Stay.objects.filter(case=case, place__isnull=False).exists()
+    if not own and declared:
+        # No phone, yet the interview placed the case: its stays stand for it alone.
+        own = {f"case-{case.pk}"}
+        cases.append(colocation.IndexCase(f"case-{case.pk}", _start_of(anchor), case.isolated_at))
     if not own:
-        return  # no phone: the case cannot be found in the scans
+        return  # no phone and no declared stay: the case cannot be placed
     rule = settings_for(anchor, case.jurisdiction.path)
     start = min(c.onset for c in cases) - timedelta(days=rule.lookback_days)
     end = max(c.isolated_at for c in cases) + timedelta(hours=rule.contacts_controlled_within_hours)
+    declared_rows = stay_rows([case], {case.pk: sorted(own)})
     scans = extract(
-        place_scans(),
+        WithVisits(place_scans(), declared_rows),
         start=start,
         end=end + timedelta(days=1),
         assumed_stay=timedelta(minutes=rule.assumed_stay_minutes),
@@ -344,6 +352,7 @@ def _colocated(case: Case, found: Found) -> None:
     finally:
         engine.close()
     rows = colocation.contacts(scans, result)
+    told = {(r[1], int(r[2].timestamp()), int(r[3].timestamp())) for r in declared_rows}
     names = place_names(c.place_id for c in rows)
     case_keys = {c.person_key for c in cases}
     first: dict[str, Contact] = {}
@@ -360,10 +369,19 @@ def _colocated(case: Case, found: Found) -> None:
         person = _person_of(row.person_key)
         visitor = None if person else Visitor.objects.filter(key=row.person_key).first()
         source = via.shown_name if via else ""
+        reason = row.reason(names.get(row.place_id, str(row.place_id)), source)
+        if (
+            row.degree == 1
+            and (row.place_id, int(row.source_in.timestamp()), int(row.source_out.timestamp()))
+            in told
+        ):
+            reason = _("%(reason)s (where the case said it was in the interview)") % {
+                "reason": reason
+            }
         contact = _add(
             case,
             how=ContactHow.COLOCATION,
-            reason=row.reason(names.get(row.place_id, str(row.place_id)), source),
+            reason=reason,
             last_on=timezone.localdate(row.t_in),
             person=person,
             key=row.person_key,

@@ -191,6 +191,48 @@ class ModelSource:
             )
 
 
+@dataclass(frozen=True)
+class WithVisits:
+    """`source`'s scans and some visits more (a case's declared stays): the rows
+    (key, place, arrival, departure) that overlap the range are added to what it reads."""
+
+    source: ScanSource
+    visits: Sequence[tuple[str, int, datetime, datetime]]
+
+    def read(self, *, start: datetime, end: datetime) -> pa.Table:
+        base = self.source.read(start=start, end=end)
+        if not self.visits:
+            return base
+        name = _time_column(base)
+        t_out = (
+            _seconds(base["t_out"], "t_out")
+            if "t_out" in base.column_names
+            else pa.nulls(base.num_rows, pa.int64())
+        )
+        low, high = int((start - timedelta(days=1)).timestamp()), int(end.timestamp())
+        extra = [v for v in self.visits if low <= int(v[2].timestamp()) < high]
+        return pa.concat_tables(
+            [
+                pa.table(
+                    {
+                        "person_key": pc.cast(base["person_key"], pa.string()),
+                        "place_id": pc.cast(base["place_id"], pa.int64()),
+                        "t_in": _seconds(base[name], name),
+                        "t_out": pc.cast(t_out, pa.int64()),
+                    }
+                ),
+                pa.table(
+                    {
+                        "person_key": pa.array([v[0] for v in extra], pa.string()),
+                        "place_id": pa.array([v[1] for v in extra], pa.int64()),
+                        "t_in": pa.array([int(v[2].timestamp()) for v in extra], pa.int64()),
+                        "t_out": pa.array([int(v[3].timestamp()) for v in extra], pa.int64()),
+                    }
+                ),
+            ]
+        )
+
+
 def _time_column(table: pa.Table) -> str:
     for name in TIME_COLUMNS:
         if name in table.column_names:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.forms import bootstrap_widgets
 from fangkong.tracing.cases import REASON_MAX
+from fangkong.tracing.interview import ADDRESS_MAX, NOTE_MAX
 from fangkong.tracing.models import CaseKind, CaseSource
 
 
@@ -34,6 +35,25 @@ class DeclareForm(forms.Form):
     last_exposure_on = forms.DateField(label=_("Last exposure"))
 
 
+class StayForm(forms.Form):
+    """A place and time the case declares: the place's code from its poster, or the
+    address in words when the place has no code."""
+
+    place_code = forms.CharField(
+        label=_("Place code (on the place's poster)"),
+        max_length=16,
+        required=False,
+        help_text=_("Leave empty when the place has no code, and write the address."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    address = forms.CharField(
+        label=_("Or the address in words"), max_length=ADDRESS_MAX, required=False
+    )
+    started_at = forms.DateTimeField(label=_("From (date and time)"))
+    ended_at = forms.DateTimeField(label=_("Until (date and time)"))
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)
+
+
 class ChainFilter(forms.Form):
     case = forms.IntegerField(label=_("Case"), required=False, min_value=1, max_value=2**31 - 1)
     degree = forms.ChoiceField(
@@ -43,4 +63,4 @@ class ChainFilter(forms.Form):
     )
 
 
-bootstrap_widgets(CaseForm, DeclareForm, ChainFilter)
+bootstrap_widgets(CaseForm, DeclareForm, StayForm, ChainFilter)

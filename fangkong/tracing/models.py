@@ -14,6 +14,7 @@ from fangkong.tracing.models_cases import (
     Contact,
     ContactHow,
     ContactStatus,
+    Stay,
 )
 
 
@@ -59,4 +60,5 @@ __all__ = [
     "Contact",
     "ContactHow",
     "ContactStatus",
+    "Stay",
 ]

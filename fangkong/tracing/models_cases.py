@@ -160,6 +160,10 @@ class Contact(models.Model):
         _("status"), max_length=12, choices=ContactStatus.choices, default=ContactStatus.FOUND
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # The row of a pushed 时空伴随 list the contact came from (one contact per row).
+    pushed_row = models.ForeignKey(
+        "screening.PushedRow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     found_at = models.DateTimeField(auto_now_add=True)
 
     case_id: int
@@ -169,6 +173,7 @@ class Contact(models.Model):
     place_id: int | None
     order_id: int | None
     work_order_id: int | None
+    pushed_row_id: int | None
 
     scope_path = "case__jurisdiction__path"
     objects = ScopedQuerySet.as_manager()
@@ -187,6 +192,11 @@ class Contact(models.Model):
                 condition=~models.Q(person_key=""),
                 name="tracing_contact_key",
             ),
+            models.UniqueConstraint(
+                fields=["case", "pushed_row"],
+                condition=models.Q(pushed_row__isnull=False),
+                name="tracing_contact_pushed_row",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -203,3 +213,56 @@ class Contact(models.Model):
         if self.person_id is not None and self.person is not None:
             return mask_phone(self.person.phone)
         return mask_phone(self.phone)
+
+
+class Stay(models.Model):
+    """A place and time the case declared in the interview: a registered place (then the
+    co-location job counts it as the case's own visit there) or an address in words."""
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="stays", verbose_name=_("case")
+    )
+    place = models.ForeignKey(
+        "places.Place",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("place"),
+    )
+    address = models.CharField(_("address"), max_length=100, blank=True)
+    started_at = models.DateTimeField(_("from"))
+    ended_at = models.DateTimeField(_("until"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    case_id: int
+    place_id: int | None
+
+    scope_path = "case__jurisdiction__path"
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        verbose_name = _("declared place and time")
+        constraints = [
+            # The same place (or address) and times again is the same entry.
+            models.UniqueConstraint(
+                fields=["case", "place", "address", "started_at", "ended_at"],
+                name="tracing_stay_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__gte=models.F("started_at")),
+                name="tracing_stay_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.where} {self.started_at:%m-%d %H:%M}"
+
+    @property
+    def where(self) -> str:
+        return self.place.name if self.place_id is not None and self.place else self.address

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from fangkong.checkpoints.selectors import entries_of_person
 from fangkong.org.access import object_for_user
 from fangkong.org.roles import Perm
 from fangkong.places.models import Place, Scan
@@ -51,15 +52,20 @@ class Visit:
     at: datetime
 
 
+def window_start(case: Case) -> datetime:
+    """The start of the case's look-back window (its end is when it was isolated)."""
+    rule = settings_for(case.counted_from, case.jurisdiction.path)
+    return timezone.make_aware(
+        datetime.combine(case.counted_from - timedelta(days=rule.lookback_days), time.min)
+    )
+
+
 def record(case: Case, limit: int = 200) -> list[Visit]:
     """The case's place-code scans in its look-back window, oldest first."""
     keys = [k for k in (case.person.phone_hash, case.person.phone2_hash) if k]
     if not keys:
         return []
-    rule = settings_for(case.counted_from, case.jurisdiction.path)
-    start = timezone.make_aware(
-        datetime.combine(case.counted_from - timedelta(days=rule.lookback_days), time.min)
-    )
+    start = window_start(case)
     scans = (
         Scan.objects.filter(person_key__in=keys, scanned_at__gte=start)
         .filter(scanned_at__lte=case.isolated_at)
@@ -67,3 +73,35 @@ def record(case: Case, limit: int = 200) -> list[Visit]:
         .order_by("scanned_at")[:limit]
     )
     return [Visit(s.place, s.scanned_at) for s in scans]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The case checked at a checkpoint: where, when, which way and what became of it."""
+
+    post: str
+    at: datetime
+    direction: str
+    outcome: str
+
+
+def checkpoint_record(case: Case) -> list[Checked]:
+    """The checkpoint log's entries of the case's person in the look-back window, through
+    checkpoints' public selector (the log knows a person only by a returnee report)."""
+    person = case.person
+    entries = entries_of_person(
+        person_id=person.pk,
+        phone_hashes=[k for k in (person.phone_hash, person.phone2_hash) if k],
+        id_number_hash=person.id_number_hash or "",
+        start=window_start(case),
+        end=case.isolated_at,
+    )
+    return [
+        Checked(
+            post=e.post.name,
+            at=e.at,
+            direction=" → ".join(p for p in (e.origin, e.destination) if p),
+            outcome=str(e.get_outcome_display()),
+        )
+        for e in entries
+    ]

@@ -28,8 +28,10 @@ from fangkong.org.access import requires
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
 from fangkong.people.models import Person
-from fangkong.tracing import cases, chains, selectors
-from fangkong.tracing.forms import CaseForm, ChainFilter, DeclareForm
+from fangkong.screening.models import PushedCategory
+from fangkong.screening.selectors import pushed_list_for_user, pushed_lists_visible
+from fangkong.tracing import cases, chains, companion, interview, selectors
+from fangkong.tracing.forms import CaseForm, ChainFilter, DeclareForm, StayForm
 from fangkong.tracing.models import Case, Contact, ContactHow, ContactStatus
 
 LIST_LIMIT = 200
@@ -96,7 +98,9 @@ def case_new(request: HttpRequest) -> HttpResponseBase:
     return render(request, "tracing/new.html", {"form": form}, status=status)
 
 
-def _case_context(user: Any, case: Case, declare: DeclareForm | None = None) -> dict[str, Any]:
+def _case_context(
+    user: Any, case: Case, declare: DeclareForm | None = None, stay: StayForm | None = None
+) -> dict[str, Any]:
     contacts = list(selectors.contacts_of(case))
     household = (
         [
@@ -111,6 +115,14 @@ def _case_context(user: Any, case: Case, declare: DeclareForm | None = None) -> 
     return {
         "case": case,
         "visits": selectors.record(case),
+        "checked": selectors.checkpoint_record(case),
+        "stays": interview.stays_of(case),
+        "stay_form": stay or StayForm(),
+        "companion_lists": list(
+            pushed_lists_visible(user, Perm.TRACING_MANAGE).filter(
+                category=PushedCategory.COMPANION
+            )[:50]
+        ),
         "household": household,
         "contacts": contacts,
         "controlled": sum(c.status == ContactStatus.CONTROLLED for c in contacts),
@@ -134,7 +146,8 @@ def case_act(request: HttpRequest, case_id: int) -> HttpResponseBase:
     """Find the contacts, put them under control, or add a declared one."""
     user = request_user(request)
     case = selectors.case_for_user(user, case_id, write=True)
-    declare = None
+    declare: DeclareForm | None = None
+    stay: StayForm | None = None
     action = request.POST.get("action", "")
     try:
         if action == "find":
@@ -165,15 +178,46 @@ def case_act(request: HttpRequest, case_id: int) -> HttpResponseBase:
                 phone=data["phone"],
             )
             messages.success(request, _("The contact is on the list."))
+        elif action == "companion":
+            list_id = request.POST.get("list_id", "")
+            if not list_id.isdigit() or not 0 < int(list_id) < 2**31:
+                raise ValidationError(_("Choose a list."))
+            pushed = pushed_list_for_user(user, int(list_id), Perm.TRACING_MANAGE)
+            linked = companion.companion_link(case=case, pushed=pushed, actor=user)
+            messages.success(
+                request,
+                _("%(m)d contacts from the registry, %(u)d to find, %(a)d already listed.")
+                % {"m": linked.matched, "u": linked.unmatched, "a": linked.already},
+            )
+        elif action == "stay":
+            stay = StayForm(request.POST)
+            if not stay.is_valid():
+                raise ValidationError(_("Check the place and times."))
+            data = stay.cleaned_data
+            _stay, new = interview.stay_record(
+                case=case,
+                actor=user,
+                place=interview.place_of_code(data["place_code"]),
+                address=data["address"],
+                started_at=data["started_at"],
+                ended_at=data["ended_at"],
+                note=data["note"],
+            )
+            if new:
+                messages.success(request, _("The place and times are on the record."))
+            else:
+                messages.info(request, _("These place and times were on the record already."))
         else:
             raise ValidationError(_("Unknown action."))
     except ValidationError as e:
-        if declare is None:
+        form = declare or stay
+        if form is None:
             messages.error(request, " ".join(e.messages))
-            declare = DeclareForm()
         else:
-            add_validation_errors(declare, e)
-        return render(request, "tracing/case.html", _case_context(user, case, declare), status=400)
+            add_validation_errors(form, e)
+        return render(
+            request, "tracing/case.html", _case_context(user, case, declare, stay), status=400
+        )
     return redirect("tracing:case", case_id=case.pk)
 
 

@@ -19,6 +19,7 @@ from fangkong.response.demo import build_demo_response, delete_response_under
 from fangkong.screening.demo import build_demo_screening, delete_screening_under
 from fangkong.testing.demo import build_demo_testing, delete_testing_under
 from fangkong.testing.demo_periodic import build_demo_periodic
+from fangkong.tracing.demo import build_demo_tracing, delete_tracing_under
 from fangkong.vaccination.demo import build_demo_vaccination, delete_vaccination_under
 from fangkong.workorders.demo import build_demo_orders, delete_orders_under
 from fangkong.zones.demo import build_demo_zones, delete_zones_under
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         if exists and options["reset"]:
             self.stdout.write("Deleting the existing demo town ...")
             delete_reports_under(f"/{COUNTY_CODE}/")
+            delete_tracing_under(f"/{COUNTY_CODE}/")
             delete_response_under(f"/{COUNTY_CODE}/")
             delete_care_under(f"/{COUNTY_CODE}/")
             delete_checkpoints_under(f"/{COUNTY_CODE}/")
@@ -97,6 +99,7 @@ class Command(BaseCommand):
             else {}
         )
         checkpoints = build_demo_checkpoints(f"/{COUNTY_CODE}/", seed=options["seed"])
+        tracing = build_demo_tracing(f"/{COUNTY_CODE}/") if residents else {}
         # The bulletins count the doses, the samples and the zones' measures: built last.
         reports = build_demo_reports(f"/{COUNTY_CODE}/", seed=options["seed"]) if residents else {}
         self.stdout.write(
@@ -124,7 +127,9 @@ class Command(BaseCommand):
                 f"and a patrol round of {places.get('inspections', 0)} inspections "
                 f"({places.get('findings', 0)} findings); "
                 f"{checkpoints.get('posts', 0)} checkpoints with {checkpoints.get('shifts', 0)} "
-                f"shifts and {checkpoints.get('entries', 0)} log entries."
+                f"shifts and {checkpoints.get('entries', 0)} log entries; "
+                f"{tracing.get('cases', 0)} case with {tracing.get('contacts', 0)} contacts "
+                f"and {tracing.get('stays', 0)} places from its interview."
             )
         )
         self.print_logins()
