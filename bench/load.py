@@ -518,6 +518,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 server = start_server(label, argv, env, port)
                 try:
                     results += run_scenarios(server, accounts, url, args)
+                except SystemExit:
+                    # The data directory goes with the run: show why the server failed.
+                    log = Path(env["FANGKONG_DATA_DIR"]) / f"{label}.log"
+                    print(log.read_text(errors="replace")[-6000:], file=sys.stderr)
+                    raise
                 finally:
                     server.stop()
     finally:
