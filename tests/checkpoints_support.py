@@ -76,3 +76,37 @@ def build_checkpoint(world: World, *, risk_area: bool = True) -> Checkpoint:
             },
         )
     return Checkpoint(post, crew)
+
+
+def log_arrival(
+    world: World, c: Checkpoint, id_number: str, name: str, at: Any = None, **extra: Any
+) -> Any:
+    """A car from 上海 let through at the post by its first crew member, carrying an
+    arrival for 红星网格 (a returnee report when the origin is a risk area); the entry."""
+    import uuid
+
+    from django.utils import timezone
+
+    from fangkong.checkpoints.models import Entry
+    from fangkong.checkpoints.services import Arrival, Record, entries_sync
+
+    arrival = Arrival(
+        name=name,
+        id_number=id_number,
+        phone="13912345678",
+        origin_code="310115005",
+        left_on=timezone.localdate() - timedelta(days=1),
+        destination_node=world.nodes["A1"].code,
+        address="红星路1号",
+    )
+    record = Record(
+        client_id=uuid.uuid4(),
+        at=at or timezone.now(),
+        mode="car",
+        outcome="pass",
+        plate="沪A12345",
+        arrival=arrival,
+        **extra,
+    )
+    entries_sync(post=c.post, records=[record], actor=c.crew[0].user)
+    return Entry.objects.get(client_id=record.client_id)

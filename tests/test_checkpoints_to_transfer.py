@@ -4,44 +4,17 @@ the post's page and through the API, once; an arrival not in the registry cannot
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
 
-from fangkong.checkpoints.models import Entry
-from fangkong.checkpoints.services import Arrival, Record, entries_sync, entry_to_transfer
+from fangkong.checkpoints.services import entry_to_transfer
 from fangkong.control.models import Passenger, Transfer
 from fangkong.control.sites import site_create
-from tests.checkpoints_support import build_checkpoint, rules_in_force
+from tests.checkpoints_support import build_checkpoint, log_arrival, rules_in_force
 from tests.world import REGISTRY, build_world, ensure_registry
 
 pytestmark = pytest.mark.django_db
-
-
-def _arrive(world, c, id_number: str, name: str) -> Entry:
-    arrival = Arrival(
-        name=name,
-        id_number=id_number,
-        phone="13912345678",
-        origin_code="310115005",
-        left_on=timezone.localdate() - timedelta(days=1),
-        destination_node=world.nodes["A1"].code,
-        address="红星路1号",
-    )
-    record = Record(
-        client_id=uuid.uuid4(),
-        at=timezone.now(),
-        mode="car",
-        outcome="pass",
-        plate="沪A12345",
-        arrival=arrival,
-    )
-    entries_sync(post=c.post, records=[record], actor=c.crew[0].user)
-    return Entry.objects.get(client_id=record.client_id)
 
 
 @pytest.fixture
@@ -58,7 +31,7 @@ def setup():
         rooms=[("101", 1)],
     )
     _address, name, id_number, _phone = REGISTRY["A1M1"]
-    entry = _arrive(world, c, id_number, name)
+    entry = log_arrival(world, c, id_number, name)
     assert entry.waiting_transfer and entry.report is not None and entry.report.person
     return world, c, site, entry
 
@@ -91,7 +64,7 @@ def test_handed_to_a_transfer_once(setup) -> None:
 
 def test_an_arrival_not_in_the_registry_cannot_ride(setup) -> None:
     world, c, site, _entry = setup
-    stranger = _arrive(world, c, "110101199003074477", "陆返乡")
+    stranger = log_arrival(world, c, "110101199003074477", "陆返乡")
     with pytest.raises(ValidationError) as e:
         entry_to_transfer(
             actor=world.users["commander"],

@@ -24,6 +24,7 @@ from fangkong.tracing.models import Case, CaseStatus, Contact, ContactHow, Conta
 from tests.tracing_cases_support import (
     edition_in_force,
     noon,
+    open_case,
     person,
     restaurant,
     scan,
@@ -39,15 +40,7 @@ def _edition(world):
 
 
 def _case(world, p, days_ago: int = 1):
-    case, _new = case_open(
-        person=p,
-        kind="confirmed",
-        onset_on=timezone.localdate() - timedelta(days=days_ago),
-        sampled_on=None,
-        source="manual",
-        actor=world.users["commander"],
-    )
-    return case
+    return open_case(world, p, days_ago)
 
 
 def test_a_case_is_opened_once_per_person_and_needs_a_date(world):

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from fangkong.control.models import ControlOrder, OrderStatus
 from fangkong.policy.models import Category
-from fangkong.tracing.cases import case_open, contacts_control
+from fangkong.tracing.cases import contacts_control
 from fangkong.tracing.companion import companion_link
 from fangkong.tracing.kinds import FIND_KIND
 from fangkong.tracing.models import Contact, ContactHow, ContactStatus
-from tests.tracing_cases_support import edition_in_force, person, site_with_rooms
+from tests.tracing_cases_support import edition_in_force, open_case, person, site_with_rooms
 from tests.world import REGISTRY, ensure_pushed, ensure_registry
 
 pytestmark = pytest.mark.django_db
@@ -51,16 +51,7 @@ def _companion_list(world, town: str = "T", keys=("A1M1",), sha: str = "c"):
 
 
 def _case(world):
-    p = person(world, "A1", "病例甲", "13700000001")
-    case, _new = case_open(
-        person=p,
-        kind="confirmed",
-        onset_on=timezone.localdate() - timedelta(days=1),
-        sampled_on=None,
-        source="manual",
-        actor=world.users["commander"],
-    )
-    return case
+    return open_case(world, person(world, "A1", "病例甲", "13700000001"))
 
 
 def test_a_companion_list_names_contacts_once(world):

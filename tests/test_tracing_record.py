@@ -6,7 +6,6 @@ a co-location contact, with the reason in words."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,14 @@ from fangkong.tracing.cases import case_close, case_open, contacts_find
 from fangkong.tracing.interview import stay_record
 from fangkong.tracing.models import Contact, ContactHow, Stay
 from fangkong.tracing.selectors import checkpoint_record
-from tests.tracing_cases_support import edition_in_force, noon, person, restaurant, scan
+from tests.tracing_cases_support import (
+    edition_in_force,
+    noon,
+    open_case,
+    person,
+    restaurant,
+    scan,
+)
 from tests.world import REGISTRY, ensure_registry
 
 pytestmark = pytest.mark.django_db
@@ -31,52 +37,28 @@ def _edition(world):
 
 
 def _case(world, p, days_ago: int = 1):
-    case, _new = case_open(
-        person=p,
-        kind="confirmed",
-        onset_on=timezone.localdate() - timedelta(days=days_ago),
-        sampled_on=None,
-        source="manual",
-        actor=world.users["commander"],
-    )
-    return case
-
-
-def _arrive(world, post, crew_user, id_number: str, name: str, at) -> None:
-    from fangkong.checkpoints.services import Arrival, Record, entries_sync
-
-    arrival = Arrival(
-        name=name,
-        id_number=id_number,
-        phone="13912345678",
-        origin_code="310115005",
-        left_on=timezone.localdate() - timedelta(days=1),
-        destination_node=world.nodes["A1"].code,
-        address="红星路1号",
-    )
-    record = Record(
-        client_id=uuid.uuid4(),
-        at=at,
-        mode="car",
-        outcome="pass",
-        plate="沪A12345",
-        origin="上海",
-        destination="王店",
-        arrival=arrival,
-    )
-    (answer,) = entries_sync(post=post, records=[record], actor=crew_user).answers
-    assert answer.status == "recorded", answer
+    return open_case(world, p, days_ago)
 
 
 def test_the_checkpoint_log_in_the_record(world, login):
-    from tests.checkpoints_support import build_checkpoint
+    from tests.checkpoints_support import build_checkpoint, log_arrival
 
     ensure_registry(world)
     c = build_checkpoint(world)
     _address, name, id_number, _phone = REGISTRY["A1M1"]
-    _arrive(world, c.post, c.crew[0].user, id_number, name, timezone.now() - timedelta(minutes=20))
+    log_arrival(
+        world,
+        c,
+        id_number,
+        name,
+        timezone.now() - timedelta(minutes=20),
+        origin="上海",
+        destination="王店",
+    )
     # Someone else through the same post: not the case's.
-    _arrive(world, c.post, c.crew[0].user, "110101199003074477", "陆返乡", timezone.now())
+    log_arrival(
+        world, c, "110101199003074477", "陆返乡", timezone.now(), origin="上海", destination="王店"
+    )
     early, _new = case_open(
         person=world.persons["A1M1"],
         kind="confirmed",

@@ -84,3 +84,18 @@ def edition_in_force(world: World) -> Any:
     )
     Edition.objects.filter(pk=copy.pk).update(effective_to=None)
     return copy
+
+
+def open_case(world: World, p: Any, days_ago: int = 1) -> Any:
+    """A confirmed case opened by hand by the commander, onset `days_ago` days ago."""
+    from fangkong.tracing.cases import case_open
+
+    case, _new = case_open(
+        person=p,
+        kind="confirmed",
+        onset_on=timezone.localdate() - timedelta(days=days_ago),
+        sampled_on=None,
+        source="manual",
+        actor=world.users["commander"],
+    )
+    return case
