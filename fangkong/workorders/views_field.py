@@ -45,17 +45,15 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     if request.GET.get("tab") == "done":
         orders = selectors.my_orders(user, "done", now)
         context |= {"tab": "done", "orders": orders}
-        shown: Any = ("done", selectors.task_list_inputs([("done", orders)], now))
+        shown: tuple[Any, ...] = ("done", selectors.task_list_inputs([("done", orders)], now))
     else:
         # An old link to the overdue tab lands here too: those are at the top now.
         page = selectors.task_page(user, now, request.GET.get("page"), counts["open"])
         groups = selectors.grouped(page, now)
         context |= {"tab": "todo", "page": page, "groups": groups}
-        shown = ("todo", page.number, page.paginator.num_pages)
-        shown += (selectors.task_list_inputs(groups, now),)
-    tab = render_memo(
-        request, "workorders/my_tasks.html#tab", context, (tuple(counts.items()), shown)
-    )
+        shown = (page.number, page.paginator.num_pages, selectors.task_list_inputs(groups, now))
+    inputs = (tuple(counts.items()), shown)
+    tab = render_memo(request, "workorders/my_tasks.html#tab", context, inputs)
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse(tab)
     return render(request, "workorders/my_tasks.html", context | {"tab_html": mark_safe(tab)})  # noqa: S308 - our own rendered template
