@@ -175,12 +175,12 @@ def build_demo_testing(path: str, *, seed: int = 2022) -> dict[str, int]:
             barcodes=barcodes[n : n + 50],
             actor=sampler,
             point=done.points.first(),
-            now=now - timedelta(days=1, hours=4),
+            now=_at(second_day, 17, 30),
         )
-        boxes.box_in(
-            code=code, barcodes=barcodes[n : n + 50], actor=lab, now=now - timedelta(days=1)
-        )
-    # Every pool negative but the first of gw0101's grid, found positive this morning.
+        boxes.box_in(code=code, barcodes=barcodes[n : n + 50], actor=lab, now=_at(second_day, 19))
+    # Every pool negative but the first of gw0101's grid, found positive since. The
+    # timeline is anchored to the round's days, not to the clock, so that a demo built
+    # just after midnight still has its results after its samples.
     positive = barcodes[0]
     results_record(
         round_=done,
@@ -188,14 +188,14 @@ def build_demo_testing(path: str, *, seed: int = 2022) -> dict[str, int]:
         actor=lab,
         source="file",
         filename="浦市镇核酸结果.xlsx",
-        now=now - timedelta(hours=20),
+        now=_at(second_day, 23),
     )
     results_record(
         round_=done,
         rows=[ResultRow(2, positive, "阳性", "33.1", "34.6")],
         actor=lab,
         source="api",
-        now=now - timedelta(minutes=90),
+        now=max(_at(second_day, 23, 30), now - timedelta(minutes=90)),
     )
     # The grid worker sampled each at home (single tubes) and the lab found them negative.
     singles: list[str] = []
@@ -237,10 +237,10 @@ def build_demo_testing(path: str, *, seed: int = 2022) -> dict[str, int]:
     people = list(not_tested(running, today=today))
     people.sort(key=lambda p: p.pk)
     taken = people[: int(len(people) * UNDER_WAY) // POOL * POOL + POOL // 2]
-    start = min(_at(today, 7), now - timedelta(hours=2))
-    _sample(
-        running, taken, "PSC", sampler, start, now - timedelta(minutes=5), rng, close_last=False
-    )
+    # Sampled today only, even when the demo is built in the small hours.
+    start = max(_at(today, 0), min(_at(today, 7), now - timedelta(hours=2)))
+    end = max(start, now - timedelta(minutes=5))
+    _sample(running, taken, "PSC", sampler, start, end, rng, close_last=False)
     return {
         "rounds": 2,
         "samples": Sample.objects.filter(round__in=[done, running]).count(),
