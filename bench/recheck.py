@@ -17,7 +17,7 @@ days) and the re-check runs:
 
 - fast: `recheck.recheck_bulk` over everyone (read, group, decide once per group with
   the one decision function, write the proposals in bulk);
-- loop: `recheck.recheck_each` (per person: its report, its order, `decide`, the
+- loop: `recheck_each.recheck_each` (per person: its report, its order, `decide`, the
   proposal) on a random sample of `--sample` persons, extrapolated to all of them;
   its proposals are compared with the fast path's for the same persons.
 
@@ -202,7 +202,7 @@ def run(n: int, sample: int, seed: int, profile: bool = False) -> None:
     from django.db import connection, transaction
     from django.utils import translation
 
-    from fangkong.control import recheck
+    from fangkong.control import recheck, recheck_each
     from fangkong.control.models_recheck import RecheckProposal, RecheckRun
     from fangkong.policy.engine import Rules
     from fangkong.policy.services import AreaData, area_save
@@ -222,13 +222,13 @@ def run(n: int, sample: int, seed: int, profile: bool = False) -> None:
                 codes=frozenset({"110105"}),
                 horizon_days=recheck.horizon_days(as_of, rules),
             )
-            everyone = sorted(recheck.candidates(scope))
+            everyone = sorted(recheck_each.candidates(scope))
             chosen = random.Random(seed).sample(everyone, min(sample, len(everyone)))
             # The loop first, on its sample, undone afterwards so the fast path starts
             # from the same state.
             sid = transaction.savepoint()
             t0 = time.perf_counter()
-            slow = recheck.recheck_each(RecheckRun.objects.create(as_of=as_of), scope, chosen)
+            slow = recheck_each.recheck_each(RecheckRun.objects.create(as_of=as_of), scope, chosen)
             slow_s = time.perf_counter() - t0
             reference = _rows(RecheckProposal.objects.filter(person_id__in=chosen))
             transaction.savepoint_rollback(sid)

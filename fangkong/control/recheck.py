@@ -11,8 +11,9 @@ Two ways to the same proposals:
 - `recheck_bulk` (the job): reads the candidates in a few queries, groups them by the
   inputs the decision reads (arrival day, origin, departure day, edition), decides once
   per group with the catalogue in memory, then writes the proposals in bulk;
-- `recheck_each`: the same person by person through the ORM, kept as the benchmark's
-  baseline and as the test's reference (the two must propose exactly the same).
+- `recheck_each.recheck_each`: the same person by person through the ORM, kept as the
+  benchmark's baseline and as the test's reference (the two must propose exactly the
+  same).
 
 Both run `draft_for` on a decision and the person's active order: that is the only
 place that turns a decision into a proposed change. Running again proposes nothing
@@ -68,16 +69,6 @@ FROM_ARRIVAL = frozenset({OrderSource.REPORT, OrderSource.PUSHED, OrderSource.RE
 # any): such a decision may shorten, end or soften it as well.
 FROM_EXPOSURE = FROM_ARRIVAL | {OrderSource.CONTACT}
 CHUNK = 2000
-
-
-@dataclass(frozen=True)
-class Checked:
-    """Whom a proposal is for: the person, the arrival read (none for a contact re-decided
-    from their exposure alone) and the node their proposal is listed at."""
-
-    report_id: int | None
-    person_id: int
-    node_id: int
 
 
 @dataclass(frozen=True)
@@ -299,36 +290,6 @@ class Outcome:
     no_arrival: int = 0
 
 
-def _proposal(
-    run: RecheckRun,
-    arrival: Checked,
-    current: Current | None,
-    draft: Draft,
-    decision: Decision,
-    reason: str,
-) -> RecheckProposal:
-    return RecheckProposal(
-        jurisdiction_id=current.node_id if current else arrival.node_id,
-        person_id=arrival.person_id,
-        report_id=arrival.report_id,
-        order_id=current.order_id if current else None,
-        order_version=current.version if current else None,
-        run=run,
-        kind=draft.kind,
-        type=draft.type,
-        starts_on=draft.starts_on,
-        ends_on=draft.ends_on,
-        test_days=list(draft.test_days),
-        then_type=draft.then_type,
-        then_days=draft.then_days,
-        then_test_days=list(draft.then_test_days),
-        edition=decision.edition.key if decision.edition else "",
-        category=decision.category,
-        reason=reason,
-        fingerprint=draft.fingerprint(current),
-    )
-
-
 PROPOSAL_COLUMNS = (
     "jurisdiction_id",
     "person_id",
@@ -386,7 +347,47 @@ def _shared(
     )
 
 
-def _insert(rows: list[tuple[Any, ...]]) -> int:
+# A proposal row as made: its own columns (node, person, report, order, order version)
+# and the rest, one tuple shared by every row of a group (`_shared`).
+Row = tuple[tuple[Any, ...], tuple[Any, ...]]
+HEAD = 5
+
+
+def _copy_text(value: Any) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    return str(value)
+
+
+def _copy_lines(rows: list[Row]) -> Iterator[bytes]:
+    """The rows as COPY text, in blocks. Each distinct shared part is formatted once and
+    the own columns are numbers (or none), so a row costs one join: the driver's
+    per-value adaptation took most of a million-person run's write."""
+    tails: dict[tuple[Any, ...], str] = {}
+    block: list[str] = []
+    for head, tail in rows:
+        text = tails.get(tail)
+        if text is None:
+            text = tails[tail] = "\t" + "\t".join(map(_copy_text, tail)) + "\n"
+        block.append("\t".join(["\\N" if v is None else str(v) for v in head]) + text)
+        if len(block) >= 20_000:
+            yield "".join(block).encode()
+            block.clear()
+    if block:
+        yield "".join(block).encode()
+
+
+def _insert(rows: list[Row]) -> int:
     """Insert proposal rows, skipping any the unique constraints refuse (made before);
     COPY through a temporary table on PostgreSQL, executemany on SQLite. Returns how
     many were inserted."""
@@ -406,8 +407,8 @@ def _insert(rows: list[tuple[Any, ...]]) -> int:
                     connection.wrap_database_errors,
                     cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
                 ):
-                    for row in rows:
-                        copy.write_row(row)
+                    for block in _copy_lines(rows):
+                        copy.write(block)
                 return len(rows)
             except IntegrityError:
                 pass
@@ -416,8 +417,8 @@ def _insert(rows: list[tuple[Any, ...]]) -> int:
                 f"SELECT {columns} FROM {table} WITH NO DATA"
             )
             with cursor.cursor.copy(f"COPY recheck_in ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for block in _copy_lines(rows):
+                    copy.write(block)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM recheck_in "  # noqa: S608
                 "ON CONFLICT DO NOTHING"
@@ -431,7 +432,7 @@ def _insert(rows: list[tuple[Any, ...]]) -> int:
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({marks}) "  # noqa: S608
                 "ON CONFLICT DO NOTHING",
-                rows[i : i + 50_000],
+                [(*head, *tail) for head, tail in rows[i : i + 50_000]],
             )
             inserted += max(int(cursor.rowcount), 0)
         return inserted
@@ -451,13 +452,12 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _write(run: RecheckRun, checked: Q, made: list[tuple[Any, ...]], outcome: Outcome) -> None:
+def _write(run: RecheckRun, checked: Q, made: list[Row], outcome: Outcome) -> None:
     """Outdate the pending proposals of the persons checked (`checked`: a filter on
     `person_id`) that this run does not make again, then insert the new ones; those
     already made, whatever became of them, are not made again."""
-    person_at = PROPOSAL_COLUMNS.index("person_id")
-    fingerprint_at = PROPOSAL_COLUMNS.index("fingerprint")
-    wanted = {row[person_at]: row[fingerprint_at] for row in made}
+    fingerprint_at = PROPOSAL_COLUMNS.index("fingerprint") - HEAD
+    wanted = {head[1]: tail[fingerprint_at] for head, tail in made}
     known: set[tuple[int, str]] = set()
     stale: list[int] = []
     for pk, person_id, fingerprint, status in _raw(
@@ -473,9 +473,7 @@ def _write(run: RecheckRun, checked: Q, made: list[tuple[Any, ...]], outcome: Ou
             pk__in=stale[i : i + CHUNK], status=ProposalStatus.PENDING
         ).update(status=ProposalStatus.OUTDATED, version=1)
     fresh = (
-        [row for row in made if (row[person_at], row[fingerprint_at]) not in known]
-        if known
-        else made
+        [row for row in made if (row[0][1], row[1][fingerprint_at]) not in known] if known else made
     )
     outcome.proposed += _insert(fresh)
 
@@ -575,7 +573,7 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
     editions: dict[int, str] = {}
     decisions: dict[tuple[Any, ...], Decision] = {}
     shared: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
-    made: list[tuple[Any, ...]] = []
+    made: list[Row] = []
     now = timezone.now()
 
     def decision_of(key: tuple[Any, ...], node_id: int) -> Decision:
@@ -616,8 +614,10 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
             edition = editions[node_id] = found.key if found else ""
         return edition
 
+    # The edition in force where each arrival is listed: looked up once per place.
+    edition_of = {node_id: edition_at(node_id) for node_id in {a[2] for a in arrivals.values()}}
     for person_id, (report_id, _p, node_id, code, place, left, arrived) in arrivals.items():
-        key = (arrived, code, place, left, edition_at(node_id), *exposures.get(person_id, ()))
+        key = (arrived, code, place, left, edition_of[node_id], *exposures.get(person_id, ()))
         current = currents.get(person_id)
         if current is None:
             if key in shared:
@@ -625,12 +625,15 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
             else:
                 common = shared[key] = proposed(key, node_id, None)
             if common is not None:
-                made.append((node_id, person_id, report_id, None, None, *common))
+                made.append(((node_id, person_id, report_id, None, None), common))
             continue
         common = proposed(key, node_id, current)
         if common is not None:
             made.append(
-                (current.node_id, person_id, report_id, current.order_id, current.version, *common)
+                (
+                    (current.node_id, person_id, report_id, current.order_id, current.version),
+                    common,
+                )
             )
     # Contacts with no arrival: re-decided from their exposure alone.
     for person_id, exposure in exposures.items():
@@ -641,114 +644,11 @@ def recheck_bulk(run: RecheckRun, scope: Scope, rules: Rules | None = None) -> O
         common = proposed(key, current.node_id, current)
         if common is not None:
             made.append(
-                (current.node_id, person_id, None, current.order_id, current.version, *common)
+                ((current.node_id, person_id, None, current.order_id, current.version), common)
             )
     outcome.checked = len(arrivals) + sum(1 for p in exposures if p not in arrivals)
     outcome.groups = len(decisions)
     _write(run, checked, made, outcome)
-    return outcome
-
-
-# The per-person way (baseline and reference) ----------------------------------------------
-
-
-def candidates(scope: Scope) -> set[int]:
-    """Who a run re-checks (the per-person way reads them first)."""
-    found = set(ReturneeReport.objects.filter(scope.report_q()).values_list("person_id", flat=True))
-    if scope.codes is None:
-        found |= set(
-            ControlOrder.objects.filter(status=OrderStatus.ACTIVE).values_list(
-                "person_id", flat=True
-            )
-        )
-    return found
-
-
-def recheck_each(run: RecheckRun, scope: Scope, persons: Iterable[int] | None = None) -> Outcome:
-    """The same re-check, one person at a time through the ORM (`persons`: only these
-    of the candidates, for a benchmark's sample)."""
-    outcome = Outcome()
-    chosen = candidates(scope) if persons is None else set(persons)
-    for person_id in sorted(chosen):
-        report = (
-            ReturneeReport.objects.filter(scope.report_q(), person_id=person_id)
-            .order_by("-arrived_on", "-id")
-            .select_related("jurisdiction")
-            .first()
-        )
-        if report is None:
-            report = (
-                ReturneeReport.objects.filter(person_id=person_id)
-                .exclude(status__in=SKIPPED_REPORTS)
-                .order_by("-arrived_on", "-id")
-                .select_related("jurisdiction")
-                .first()
-            )
-        order = ControlOrder.objects.filter(person_id=person_id, status=OrderStatus.ACTIVE).first()
-        exposure: tuple[Any, ...] = (
-            (order.category, order.exposed_on)
-            if order is not None
-            and order.source == OrderSource.CONTACT
-            and order.exposed_on is not None
-            and order.category
-            else ()
-        )
-        if report is None and not exposure:
-            outcome.no_arrival += 1
-            continue
-        outcome.checked += 1
-        current = (
-            Current(
-                order.pk,
-                order.version,
-                order.type,
-                order.starts_on,
-                order.ends_on,
-                order.source,
-                order.jurisdiction_id,
-            )
-            if order
-            else None
-        )
-        if report is not None:
-            read: tuple[Any, ...] = (
-                report.arrived_on,
-                report.origin_code,
-                report.origin_place,
-                report.left_on,
-                "",
-            )
-            node = report.jurisdiction
-        else:
-            assert order is not None  # noqa: S101 (an exposure is read from the order)
-            read = (None, "", "", None, "")
-            node = order.jurisdiction
-        decision = decide_for((*read, *exposure), node.path, as_of=scope.as_of)
-        draft = draft_for(
-            decision, current, scope.as_of, FROM_EXPOSURE if exposure else FROM_ARRIVAL
-        )
-        arrival = Checked(report.pk if report else None, person_id, node.pk)
-        fingerprint = draft.fingerprint(current) if draft else ""
-        for stale in RecheckProposal.objects.filter(
-            person_id=person_id, status=ProposalStatus.PENDING
-        ).exclude(fingerprint=fingerprint):
-            stale.status = ProposalStatus.OUTDATED
-            stale.version = 1
-            stale.save(update_fields=["status", "version"])
-            outcome.outdated += 1
-        if draft is None:
-            continue
-        if RecheckProposal.objects.filter(person_id=person_id, fingerprint=fingerprint).exists():
-            continue
-        _proposal(
-            run,
-            arrival,
-            current,
-            draft,
-            decision,
-            reason_for(draft, decision, current, scope.as_of),
-        ).save()
-        outcome.proposed += 1
     return outcome
 
 
