@@ -52,6 +52,7 @@ from fangkong.control.models_recheck import (
     RunStatus,
 )
 from fangkong.control.services import PLACE_TYPE
+from fangkong.core.copytext import BLOCK_ROWS, NULL, copy_line
 from fangkong.org.models import Jurisdiction
 from fangkong.policy.engine import Decision, Exposure, Origin, Rules, decide, edition_for
 from fangkong.policy.hooks import RulesChange
@@ -353,22 +354,6 @@ Row = tuple[tuple[Any, ...], tuple[Any, ...]]
 HEAD = 5
 
 
-def _copy_text(value: Any) -> str:
-    """A value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return (
-            value.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    if isinstance(value, date):  # a datetime too
-        return value.isoformat()
-    return str(value)
-
-
 def _copy_lines(rows: list[Row]) -> Iterator[bytes]:
     """The rows as COPY text, in blocks. Each distinct shared part is formatted once and
     the own columns are numbers (or none), so a row costs one join: the driver's
@@ -378,9 +363,9 @@ def _copy_lines(rows: list[Row]) -> Iterator[bytes]:
     for head, tail in rows:
         text = tails.get(tail)
         if text is None:
-            text = tails[tail] = "\t" + "\t".join(map(_copy_text, tail)) + "\n"
-        block.append("\t".join(["\\N" if v is None else str(v) for v in head]) + text)
-        if len(block) >= 20_000:
+            text = tails[tail] = "\t" + copy_line(tail)
+        block.append("\t".join([NULL if v is None else str(v) for v in head]) + text)
+        if len(block) >= BLOCK_ROWS:
             yield "".join(block).encode()
             block.clear()
     if block:
