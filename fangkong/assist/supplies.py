@@ -22,6 +22,7 @@ from fangkong.accounts.models import User
 from fangkong.assist.models_supplies import Item, Move, MoveKind, Package, Receipt, Stock, Store
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.core.api_kit import queued_time_ok
 from fangkong.org.models import Jurisdiction, Level
 from fangkong.org.roles import Perm
 from fangkong.org.scoping import has_perm
@@ -248,7 +249,6 @@ class PackageAnswer:
 # A package recorded on a phone without a connection is sent when it has one again: at
 # most this long after it was handed over, and never from the future (a phone's clock).
 QUEUED_MAX_AGE = timedelta(hours=48)
-CLOCK_SKEW = timedelta(minutes=10)
 
 
 def packages_sync(
@@ -274,7 +274,7 @@ def packages_sync(
             if found is not None:  # answered before, however long ago
                 out.append(PackageAnswer(client_id, "already", "", found.pk))
                 continue
-            if at > now + CLOCK_SKEW or at < now - QUEUED_MAX_AGE:
+            if not queued_time_ok(at, now=now, earliest=now - QUEUED_MAX_AGE):
                 raise ValidationError(
                     _("A package is sent within %(h)d hours of handing it over.")
                     % {"h": int(QUEUED_MAX_AGE.total_seconds() // 3600)}

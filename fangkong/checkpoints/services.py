@@ -25,6 +25,7 @@ from fangkong.audit.services import audit_record
 from fangkong.checkpoints.models import Colour, Entry, Mode, Outcome, Post, PostKind
 from fangkong.control.models import IsolationSite, Transfer
 from fangkong.control.transfers import Rider, transfer_create
+from fangkong.core.api_kit import queued_time_ok
 from fangkong.core.identity import clean_id_number
 from fangkong.core.vehicles import clean_plate
 from fangkong.notify.services import notice_send
@@ -234,7 +235,7 @@ def _check(record: Record, now: datetime) -> str:
     t = record.temperature
     if t is not None and not TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]:
         raise ValidationError(_("A temperature of %(t)s °C cannot be right.") % {"t": t})
-    if record.at > now + timedelta(minutes=10) or record.at < now - timedelta(days=7):
+    if not queued_time_ok(record.at, now=now, earliest=now - timedelta(days=7)):
         raise ValidationError(_("The time is not within the last 7 days."))
     if len(record.origin) > 60 or len(record.destination) > 60:
         raise ValidationError(_("From and to: at most 60 characters."))

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -22,6 +23,17 @@ from ninja import Schema
 from pydantic import Field
 
 from fangkong.core.bounds import is_id
+
+# A time a phone recorded while offline (ADR 0020's queue) may run ahead of the server's
+# clock by this much before it is refused as impossible.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def queued_time_ok(at: datetime, *, now: datetime, earliest: datetime) -> bool:
+    """Whether a time a phone's offline queue sent can be true: not ahead of the
+    server's clock beyond the skew, not before `earliest`."""
+    return earliest <= at <= now + CLOCK_SKEW
+
 
 # A page is never more than this many rows: a client that wants more follows the cursor.
 PAGE_MAX = 200

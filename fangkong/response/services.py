@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
+from fangkong.core.api_kit import CLOCK_SKEW, queued_time_ok
 from fangkong.notify.services import deliver, notice_send, routes
 from fangkong.org.access import require_top
 from fangkong.org.models import Jurisdiction, Level, Team
@@ -422,12 +423,6 @@ class ArrivalAnswer:
     on_time: bool
 
 
-# A tap of "I'm here" kept on a phone without a connection is recorded at the time it was
-# tapped, by the phone's clock: never ahead of the server's by more than this, never
-# before the call went out.
-CLOCK_SKEW = timedelta(minutes=10)
-
-
 def arrivals_sync(
     *,
     actor: User,
@@ -446,7 +441,10 @@ def arrivals_sync(
             if callout is None:
                 raise ValidationError(_("Not one of your calls."))
             if callout.arrived_at is None:
-                if at > now + CLOCK_SKEW or at < callout.activation.started_at - CLOCK_SKEW:
+                # A tap kept on a phone without a connection is recorded at the time it
+                # was tapped, by the phone's clock: never before the call went out.
+                started = callout.activation.started_at
+                if not queued_time_ok(at, now=now, earliest=started - CLOCK_SKEW):
                     raise ValidationError(_("The time of the tap is not within the call."))
                 at = min(max(at, callout.activation.started_at), now)
             done, new = arrive(actor=actor, callout=callout, now=at)

@@ -29,6 +29,7 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import AuditAction
 from fangkong.audit.services import audit_record
 from fangkong.control.models import ControlOrder, OrderStatus, OrderType
+from fangkong.core.api_kit import CLOCK_SKEW
 from fangkong.core.crypto import blind_index
 from fangkong.core.identity import normalise_id_number
 from fangkong.org.models import Jurisdiction
@@ -252,7 +253,7 @@ def _sync(
     earliest = timezone.make_aware(
         datetime.combine(round_.starts_on - timedelta(days=1), datetime.min.time())
     )
-    latest = now + timedelta(minutes=10)
+    latest = now + CLOCK_SKEW
     rows: list[tuple[Any, ...]] = []
     sampler_id = actor.pk if actor else None
     for record, (pk, person_error) in zip(records, keys, strict=True):
