@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
@@ -230,13 +230,30 @@ def _late_message(template: Any, village: Jurisdiction, deadline: str) -> tuple[
     )
 
 
+def tell_late(
+    *, user_ids: Iterable[int], title: str, body: str, url: str, path: str, channels: Any, key: str
+) -> None:
+    """A missing daily report told once (`key`): to those who send it, in their inbox,
+    and to the channels routed for late reports at `path` (the command post's robots)."""
+    from fangkong.notify.services import deliver, notice_send, routes
+
+    notice_send(user_ids=user_ids, title=title, body=body, url=url, key=key)
+    deliver(
+        channels=routes("late_report", path, channels),
+        title=title,
+        body=body,
+        event="late_report",
+        key=key,
+    )
+
+
 def flag_missing(now: datetime | None = None) -> int:
     """Villages past today's deadline without a report: marked missing, their cadres and
     the command post's channels told once. Run every few minutes by the scheduler, so
     it reads the villages, deadlines, reports, cadres and channels once each."""
     from fangkong.notify import webhooks
     from fangkong.notify.models import Channel
-    from fangkong.notify.services import deliver, notice_send, routes, template_for_event
+    from fangkong.notify.services import template_for_event
 
     now = now or timezone.now()
     day = timezone.localdate(now)
@@ -263,18 +280,13 @@ def flag_missing(now: datetime | None = None) -> int:
         for village in missing:
             deadline = deadlines[village.pk].strftime("%H:%M")
             title, body = _late_message(template, village, deadline)
-            notice_send(
+            tell_late(
                 user_ids=cadres[village.pk],
                 title=title,
                 body=body,
                 url=reverse("reports:village", args=[village.code]),
-                key=f"late-report:{village.pk}:{day}",
-            )
-            deliver(
-                channels=routes("late_report", village.path, channels),
-                title=title,
-                body=body,
-                event="late_report",
+                path=village.path,
+                channels=channels,
                 key=f"late-report:{village.pk}:{day}",
             )
             webhooks.emit(

@@ -42,6 +42,7 @@ from fangkong.reports.services import (
     due_at,
     missing_marked,
     submitted_status,
+    tell_late,
 )
 
 
@@ -167,7 +168,6 @@ def flag_missing_teams(now: datetime | None = None) -> int:
     """Teams past today's deadline without a report: marked missing, their leader and
     members told once, the command post's robots too. Run with the villages' check."""
     from fangkong.notify.models import Channel
-    from fangkong.notify.services import deliver, notice_send, routes
     from fangkong.org.models import TeamMember
 
     now = now or timezone.now()
@@ -198,20 +198,14 @@ def flag_missing_teams(now: datetime | None = None) -> int:
             body = _("The deadline was %(deadline)s. Send it now; it will be marked late.") % {
                 "deadline": deadline
             }
-            key = f"late-team-report:{pk}:{day}"
-            notice_send(
+            tell_late(
                 user_ids=members[pk],
                 title=title,
                 body=body,
                 url=reverse("reports:team", args=[pk]),
-                key=key,
-            )
-            deliver(
-                channels=routes("late_report", team.jurisdiction.path, channels),
-                title=title,
-                body=body,
-                event="late_report",
-                key=key,
+                path=team.jurisdiction.path,
+                channels=channels,
+                key=f"late-team-report:{pk}:{day}",
             )
     return len(missing)
 
