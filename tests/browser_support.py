@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,27 @@ def small_targets(page: Any) -> list[str]:
     """The links, buttons and controls on the page smaller than 44x44 px."""
     found: list[str] = page.evaluate(SMALL_TARGETS_JS, MIN_TARGET_PX)
     return found
+
+
+def poll(page: Any, check: Callable[[], bool], seconds: float = 15.0) -> None:
+    """Wait for `check()`; Playwright delivers events while the page is waited on.
+
+    On SQLite the test and the live server share one in-memory database in shared-cache
+    mode, where a read while the server's thread writes fails at once with "database
+    table is locked" (no busy timeout applies): that read is "not yet", asked again."""
+    from django.db import OperationalError
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if check():
+                return
+        except OperationalError as e:
+            if "locked" not in str(e):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError("never happened")
+        page.wait_for_timeout(100)
 
 
 def low_contrast(page: Any) -> list[str]:

@@ -7,13 +7,12 @@ second tab). Skipped without chromium, unless FANGKONG_REQUIRE_BROWSER=1."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from typing import Any
 
 import pytest
 
-from tests.browser_support import require_browser, small_targets
+from tests.browser_support import poll, require_browser, small_targets
 from tests.world import World, build_world, ensure_registry
 from tests.zones_support import build_compound, reseed
 
@@ -32,14 +31,6 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
-
-
-def _poll(page: Any, check: Any, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("never happened")
-        page.wait_for_timeout(100)
 
 
 @pytest.fixture
@@ -95,7 +86,7 @@ def test_a_package_recorded_offline_is_sent_once(browser, stocked):
     # The connection returns: the queue is sent and emptied, the package recorded.
     context.set_offline(False)
     page.click("#fk-send")
-    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    poll(page, lambda: page.inner_text("#fk-pending") == "0")
     assert Package.objects.count() == 1
     package = Package.objects.get()
     assert package.household_id == homes[0].pk
@@ -103,7 +94,7 @@ def test_a_package_recorded_offline_is_sent_once(browser, stocked):
     # The same queue sent again (a lost answer, a second tab): still one package.
     page.evaluate(f"localStorage.setItem('fk-packages-{store.pk}:pending', {queued!r})")
     page.reload()
-    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    poll(page, lambda: page.inner_text("#fk-pending") == "0")
     assert Package.objects.count() == 1
     assert not page.is_visible("#fk-refused-box")
     ARTIFACTS.mkdir(exist_ok=True)

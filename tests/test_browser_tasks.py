@@ -10,7 +10,6 @@ test_browser.py; skipped the same way when chromium is missing.
 from __future__ import annotations
 
 import os
-import time
 from datetime import datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from fangkong.audit.models import AuditAction, AuditEvent
-from tests.browser_support import require_browser
+from tests.browser_support import poll, require_browser
 from tests.world import PASSWORD, build_world, ensure_orders, ensure_registry
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
@@ -59,15 +58,6 @@ def sign_in(page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def _poll(page, check, seconds: float = 10.0) -> None:
-    """Wait for `check()`; Playwright delivers events while the page is waited on."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("never happened")
-        page.wait_for_timeout(100)
-
-
 def _calls() -> int:
     return AuditEvent.objects.filter(action=AuditAction.VIEW_PII, detail__via="call").count()
 
@@ -84,7 +74,7 @@ def test_a_tap_on_call_opens_the_dialer_once_and_is_audited_once(browser, site):
     page.goto(f"{base}/tasks/{order.pk}/")
     assert number not in page.content()
     page.click("#fk-call")
-    _poll(page, lambda: bool(dialled))
+    poll(page, lambda: bool(dialled))
     assert dialled == [f"tel:{number}"]
     assert _calls() == 1
     # Once dialled, the number leaves the page and the button is back: the next call is
@@ -100,7 +90,7 @@ def test_a_tap_on_call_opens_the_dialer_once_and_is_audited_once(browser, site):
     again.on("request", lambda r: dialled.append(r.url) if r.url.startswith("tel:") else None)
     again.goto(f"{base}/tasks/{order.pk}/")
     again.click("#fk-call")
-    _poll(again, lambda: len(dialled) == 2)
+    poll(again, lambda: len(dialled) == 2)
     assert _calls() == 2
     assert not errors, errors
     context.close()

@@ -12,7 +12,6 @@ test_browser_tasks.py; skipped the same way when chromium is missing.
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from tests.browser_support import (
     live_server_as_in_production,
+    poll,
     require_browser,
     served_as_in_production,
     small_targets,
@@ -46,14 +46,6 @@ def sign_in(page: Any, base: str, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
-
-
-def _poll(page: Any, check: Any, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("never happened")
-        page.wait_for_timeout(100)
 
 
 def _round(world: Any, pool_size: int) -> Any:
@@ -104,7 +96,7 @@ def test_the_sampler_page_works_offline_and_syncs_each_sample_once(browser, site
     page.fill("#fk-tube", "BRT0001")
     page.press("#fk-tube", "Enter")
     add(resident_code(people[0].pk))
-    _poll(page, lambda: Sample.objects.count() == 1)
+    poll(page, lambda: Sample.objects.count() == 1)
     expect_text(page, "#fk-pending", "0")
 
     # The connection drops: the page keeps recording, and says what is not yet sent.
@@ -125,7 +117,7 @@ def test_the_sampler_page_works_offline_and_syncs_each_sample_once(browser, site
     # The connection returns: the queue is sent and emptied, each sample once.
     context.set_offline(False)
     page.click("#fk-send")
-    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    poll(page, lambda: page.inner_text("#fk-pending") == "0")
     assert Sample.objects.count() == 6
     assert Tube.objects.get(barcode="BRT0001").status == "closed"
     assert page.is_visible("#fk-refused-box")
@@ -133,7 +125,7 @@ def test_the_sampler_page_works_offline_and_syncs_each_sample_once(browser, site
     # A second device (or a lost answer) sends the same queue again: nothing doubles.
     page.evaluate(f"localStorage.setItem('fk-samples-{round_.pk}:pending', {queued!r})")
     page.reload()
-    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    poll(page, lambda: page.inner_text("#fk-pending") == "0")
     assert Sample.objects.count() == 6
     assert not errors, errors
     context.close()
@@ -177,7 +169,7 @@ def test_the_sampler_page_opens_again_with_no_connection(browser, site):
 
     context.set_offline(False)
     page.click("#fk-send")
-    _poll(page, lambda: page.inner_text("#fk-pending") == "0")
+    poll(page, lambda: page.inner_text("#fk-pending") == "0")
     assert Sample.objects.filter(person=people[0], tube__barcode="SWK0001").count() == 1
     # Back on the network the page is the server's again, and it refreshes the copy.
     page.goto(url)
@@ -225,7 +217,7 @@ def test_the_sampler_page_is_light_cold_as_served(browser, transactional_db, tmp
 
 
 def expect_text(page: Any, selector: str, text: str) -> None:
-    _poll(page, lambda: page.inner_text(selector).strip() == text)
+    poll(page, lambda: page.inner_text(selector).strip() == text)
 
 
 def test_the_lab_uploads_a_file_sees_the_bad_row_named_and_the_positive_pool_is_recalled(
