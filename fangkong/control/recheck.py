@@ -52,7 +52,7 @@ from fangkong.control.models_recheck import (
     RunStatus,
 )
 from fangkong.control.services import PLACE_TYPE
-from fangkong.core.copytext import BLOCK_ROWS, NULL, copy_line
+from fangkong.core.copytext import NULL, copy_line, in_blocks
 from fangkong.org.models import Jurisdiction
 from fangkong.policy.engine import Decision, Exposure, Origin, Rules, decide, edition_for
 from fangkong.policy.hooks import RulesChange
@@ -354,22 +354,20 @@ Row = tuple[tuple[Any, ...], tuple[Any, ...]]
 HEAD = 5
 
 
-def _copy_lines(rows: list[Row]) -> Iterator[bytes]:
-    """The rows as COPY text, in blocks. Each distinct shared part is formatted once and
-    the own columns are numbers (or none), so a row costs one join: the driver's
-    per-value adaptation took most of a million-person run's write."""
+def _lines(rows: list[Row]) -> Iterator[str]:
+    """The rows as COPY text lines. Each distinct shared part is formatted once and the
+    own columns are numbers (or none), so a row costs one join: the driver's per-value
+    adaptation took most of a million-person run's write."""
     tails: dict[tuple[Any, ...], str] = {}
-    block: list[str] = []
     for head, tail in rows:
         text = tails.get(tail)
         if text is None:
             text = tails[tail] = "\t" + copy_line(tail)
-        block.append("\t".join([NULL if v is None else str(v) for v in head]) + text)
-        if len(block) >= BLOCK_ROWS:
-            yield "".join(block).encode()
-            block.clear()
-    if block:
-        yield "".join(block).encode()
+        yield "\t".join([NULL if v is None else str(v) for v in head]) + text
+
+
+def _copy_lines(rows: list[Row]) -> Iterator[bytes]:
+    return in_blocks(_lines(rows))
 
 
 def _insert(rows: list[Row]) -> int:

@@ -55,9 +55,14 @@ def copy_line(values: Iterable[Any]) -> str:
 
 def copy_blocks(rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
     """The rows as COPY text, a block of lines at a time, for `copy.write`."""
+    return in_blocks(map(copy_line, rows))
+
+
+def in_blocks(lines: Iterable[str]) -> Iterator[bytes]:
+    """COPY text lines (each ending in a newline) joined into blocks for `copy.write`."""
     block: list[str] = []
-    for row in rows:
-        block.append(copy_line(row))
+    for line in lines:
+        block.append(line)
         if len(block) >= BLOCK_ROWS:
             yield "".join(block).encode()
             block.clear()
